@@ -122,15 +122,28 @@ pub enum OtpFormatError {
 }
 
 /// An HOTP generator and verifier for one shared secret (RFC 4226).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Hotp {
     secret: Secret,
+    keyed: KeyedMac,
     algorithm: Algorithm,
     digits: Digits,
 }
 
-/// An HMAC keyed once, so that each counter tried costs only the message
-/// blocks: cloning the keyed state skips the two key-pad compressions.
+impl std::fmt::Debug for Hotp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hotp")
+            .field("secret", &self.secret)
+            .field("algorithm", &self.algorithm)
+            .field("digits", &self.digits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An HMAC keyed once, when the generator is made, so that each counter
+/// costs only its two message compressions: cloning the keyed state skips
+/// the two key-pad compressions. (Its state is wiped on drop, like the key.)
+#[derive(Clone)]
 enum KeyedMac {
     Sha1(Hmac<sha1::Sha1>),
     Sha256(Hmac<sha2::Sha256>),
@@ -190,8 +203,10 @@ impl Hotp {
         if secret.is_empty() {
             return Err(ParamError::EmptySecret);
         }
+        let keyed = KeyedMac::new(algorithm, secret.expose());
         Ok(Hotp {
             secret,
+            keyed,
             algorithm,
             digits,
         })
@@ -212,13 +227,9 @@ impl Hotp {
         &self.secret
     }
 
-    fn keyed(&self) -> KeyedMac {
-        KeyedMac::new(self.algorithm, self.secret.expose())
-    }
-
     /// The numeric value of HOTP(K, C): RFC 4226 §5.3 step 3, `Snum mod 10^Digit`.
     pub fn value(&self, counter: u64) -> u64 {
-        u64::from(self.keyed().truncated(counter)) % self.digits.modulus()
+        u64::from(self.keyed.truncated(counter)) % self.digits.modulus()
     }
 
     /// HOTP(K, C) as the zero-padded decimal string people read (RFC 4226 §5.3).
@@ -269,7 +280,7 @@ impl Hotp {
         counters: RangeInclusive<u64>,
     ) -> Result<Option<u64>, OtpFormatError> {
         let given = self.parse_code(code)?;
-        let keyed = self.keyed();
+        let keyed = &self.keyed;
         let modulus = self.digits.modulus();
         let mut found = Choice::from(0);
         let mut matched = 0u64;
@@ -307,7 +318,7 @@ impl Hotp {
     ) -> Result<Option<u64>, OtpFormatError> {
         let first = self.parse_code(first)?;
         let second = self.parse_code(second)?;
-        let keyed = self.keyed();
+        let keyed = &self.keyed;
         let modulus = self.digits.modulus();
         let value = |c: u64| u64::from(keyed.truncated(c)) % modulus;
         let mut found = Choice::from(0);
