@@ -86,7 +86,9 @@ impl KeyUri {
             return Err(KeyUriError::NotOtpauth);
         }
         let kind_name = url.host_str().map(str::to_ascii_lowercase);
-        let label = percent_decode(url.path().trim_start_matches('/'));
+        // The label is read from the text as written: URL parsing would
+        // treat an account named "." or ".." as a dot segment and drop it.
+        let label = percent_decode(raw_label(text.trim()));
         let (label_issuer, account) = match label.split_once(':') {
             Some((issuer, account)) => (Some(issuer.trim().to_owned()), account.trim().to_owned()),
             None => (None, label.trim().to_owned()),
@@ -230,6 +232,13 @@ fn percent_encode(text: &str) -> String {
     out
 }
 
+/// The text between `otpauth://TYPE/` and the query or fragment.
+fn raw_label(text: &str) -> &str {
+    let after_scheme = text.split_once("://").map_or("", |(_, rest)| rest);
+    let path = after_scheme.split_once('/').map_or("", |(_, rest)| rest);
+    path.split(['?', '#']).next().unwrap_or("")
+}
+
 fn percent_decode(text: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
         .next()
@@ -265,6 +274,8 @@ mod tests {
         assert_eq!(uri.issuer, None);
         let plus = KeyUri::parse("otpauth://totp/a+b?secret=JBSWY3DPEHPK3PXP").unwrap();
         assert_eq!(plus.account, "a+b");
+        let dot = KeyUri::parse("otpauth://totp/.?secret=JBSWY3DPEHPK3PXP").unwrap();
+        assert_eq!(dot.account, ".");
     }
 
     #[test]

@@ -37,6 +37,8 @@ fn typo(digits: &str, index: usize, shift: u8) -> String {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, failure_persistence: None, ..ProptestConfig::default() })]
+
     #[test]
     fn base32_round_trips(bytes in proptest::collection::vec(any::<u8>(), 1..80)) {
         let encoded = base32::encode(&bytes);
