@@ -1,0 +1,378 @@
+//! `latchkey-token`: the soft token on the command line.
+//!
+//! Exit status: 0 done, 1 error, 2 usage, 3 wrong PIN or code, 4 locked.
+//! `code` writes the one-time password alone on standard output; every
+//! message goes to standard error.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand};
+use latchkey_oath::{ActivationCode, ResetCode, Serial, UnlockCode};
+use latchkey_token::ops::{self, ChangePinError, EnrolError, OpenError, UnlockError};
+use latchkey_token::record::{FEW_SLOTS, TokenState};
+use latchkey_token::{Pin, PinPolicyError, VaultError, VaultFolder};
+use zeroize::Zeroizing;
+
+const EXIT_ERROR: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_WRONG: u8 = 3;
+const EXIT_LOCKED: u8 = 4;
+
+/// The Latchkey soft token.
+#[derive(Parser)]
+#[command(name = "latchkey-token", version, about = "The Latchkey soft token: one-time passwords behind a PIN")]
+struct Cli {
+    /// The vault folder [default: $LATCHKEY_TOKEN_HOME, else the platform's data folder]
+    #[arg(long, global = true, value_name = "DIR")]
+    vault: Option<std::path::PathBuf>,
+    /// The token to use, by serial or label (needed only when there are several)
+    #[arg(long, global = true, value_name = "SERIAL_OR_LABEL")]
+    token: Option<String>,
+    /// Read PINs and codes from standard input, one per line, instead of the terminal
+    #[arg(long, global = true)]
+    pin_stdin: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch a new token from the server and protect it with a PIN
+    Activate {
+        /// The server's address, e.g. https://auth.example.org
+        #[arg(long)]
+        server: String,
+        /// The token's serial number
+        #[arg(long)]
+        serial: String,
+        /// The single-use activation code
+        #[arg(long)]
+        activation_code: String,
+    },
+    /// Add a token from an otpauth:// URI (any service); prints its recovery code once
+    Import {
+        /// The otpauth:// URI
+        uri: String,
+    },
+    /// List the tokens, their state and unlock codes left
+    List {
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the current one-time password
+    Code,
+    /// Show the PIN Reset Code, to get an unlock code
+    ForgotPin,
+    /// Unlock with an unlock code and choose a new PIN
+    Unlock,
+    /// Change the PIN
+    ChangePin,
+    /// Get new unlock slots from the server
+    Refresh {
+        /// Use this server address instead of the one stored at activation
+        #[arg(long)]
+        server: Option<String>,
+    },
+}
+
+/// Reads secrets: from the terminal without echo, or line by line from
+/// standard input with `--pin-stdin`.
+struct Secrets {
+    from_stdin: bool,
+    lines: std::io::Lines<std::io::StdinLock<'static>>,
+}
+
+impl Secrets {
+    fn new(from_stdin: bool) -> Self {
+        Secrets { from_stdin, lines: std::io::stdin().lock().lines() }
+    }
+
+    fn read(&mut self, prompt: &str) -> Result<Zeroizing<String>, Failure> {
+        if self.from_stdin {
+            return match self.lines.next() {
+                Some(Ok(line)) => Ok(Zeroizing::new(line)),
+                _ => Err(Failure::usage(format!("expected a line on standard input for: {}", prompt.trim_end_matches([':', ' '])))),
+            };
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::usage("no terminal to ask for the PIN; use --pin-stdin to read it from standard input"));
+        }
+        rpassword::prompt_password(prompt).map(Zeroizing::new).map_err(|e| Failure::error(format!("cannot read from the terminal: {e}")))
+    }
+}
+
+/// What ends a command early: a message and an exit status.
+struct Failure {
+    status: u8,
+    message: String,
+}
+
+impl Failure {
+    fn error(message: impl Into<String>) -> Self {
+        Failure { status: EXIT_ERROR, message: message.into() }
+    }
+    fn usage(message: impl Into<String>) -> Self {
+        Failure { status: EXIT_USAGE, message: message.into() }
+    }
+    fn wrong(message: impl Into<String>) -> Self {
+        Failure { status: EXIT_WRONG, message: message.into() }
+    }
+}
+
+impl From<VaultError> for Failure {
+    fn from(error: VaultError) -> Self {
+        Failure::error(error.to_string())
+    }
+}
+
+fn locked_message(reset_code: Option<&ResetCode>, imported: bool) -> String {
+    if imported {
+        return "This token is locked after too many incorrect PINs.\n\
+                It was imported, so it opens with the recovery code you were given when you imported it:\n\
+                run `latchkey-token unlock`, type the recovery code, then choose a new PIN."
+            .into();
+    }
+    match reset_code {
+        Some(code) => format!(
+            "This token is locked after too many incorrect PINs.\n\
+             PIN Reset Code: {}\n\
+             To unlock it:\n  \
+             1. Sign in to the self-service portal and choose \"My soft token is locked\" (or call your help desk).\n  \
+             2. Enter the PIN Reset Code above; you will be given an unlock code.\n  \
+             3. Run `latchkey-token unlock`, type the unlock code, then choose a new PIN.",
+            code.grouped()
+        ),
+        None => "This token is locked and has no unlock codes left.\n\
+                 Ask your help desk for a new activation code and run `latchkey-token activate` again."
+            .into(),
+    }
+}
+
+impl From<OpenError> for Failure {
+    fn from(error: OpenError) -> Self {
+        match error {
+            OpenError::Locked { reset_code, imported } => {
+                Failure { status: EXIT_LOCKED, message: locked_message(reset_code.as_ref(), imported) }
+            }
+            OpenError::WrongPin { attempts_left } => Failure::wrong(format!(
+                "Incorrect PIN. {attempts_left} {} left before this token locks.",
+                if attempts_left == 1 { "attempt" } else { "attempts" }
+            )),
+            OpenError::Vault(e) => e.into(),
+            OpenError::Params(e) => Failure::error(e.to_string()),
+        }
+    }
+}
+
+impl From<UnlockError> for Failure {
+    fn from(error: UnlockError) -> Self {
+        match error {
+            UnlockError::WrongCode => Failure::wrong(
+                "That unlock code does not match this token's PIN Reset Code. Check that it was issued for the \
+                 code shown above and type it again. Nothing was changed.",
+            ),
+            UnlockError::Policy(e) => policy_failure(e),
+            UnlockError::Vault(e) => e.into(),
+            other => Failure::error(other.to_string()),
+        }
+    }
+}
+
+impl From<EnrolError> for Failure {
+    fn from(error: EnrolError) -> Self {
+        match error {
+            EnrolError::Open(e) => e.into(),
+            EnrolError::Policy(e) => policy_failure(e),
+            EnrolError::Uri(e) => Failure::usage(format!("{e}.")),
+            other => Failure::error(other.to_string()),
+        }
+    }
+}
+
+fn policy_failure(error: PinPolicyError) -> Failure {
+    Failure::usage(format!(
+        "That PIN cannot be used: {error}. Choose at least 6 digits that do not repeat one digit, count up or down, \
+         or appear on the list of common PINs."
+    ))
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn new_pin(secrets: &mut Secrets) -> Result<Pin, Failure> {
+    let first = secrets.read("New PIN: ")?;
+    let again = secrets.read("New PIN again: ")?;
+    Pin::choose(&first, &again, &latchkey_token::PinPolicy::default()).map_err(policy_failure)
+}
+
+fn warn_if_few_slots(slots_left: usize) {
+    if slots_left == 0 {
+        eprintln!(
+            "This token has no unlock codes left: if it locks again it must be activated anew. \
+             Run `latchkey-token refresh` now to get new ones."
+        );
+    } else if slots_left <= FEW_SLOTS {
+        eprintln!(
+            "Only {slots_left} unlock {} left for this token. Run `latchkey-token refresh` to get new ones.",
+            if slots_left == 1 { "code is" } else { "codes are" }
+        );
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let path = match cli.vault {
+        Some(path) => path,
+        None => VaultFolder::default_path()?,
+    };
+    let folder = VaultFolder::open(path)?;
+    let selector = cli.token.as_deref();
+    let mut secrets = Secrets::new(cli.pin_stdin);
+    match cli.command {
+        Command::Activate { server, serial, activation_code } => {
+            let serial: Serial = serial.parse().map_err(|e| Failure::usage(format!("The serial is not valid: {e}.")))?;
+            let code: ActivationCode =
+                activation_code.parse().map_err(|e| Failure::usage(format!("The activation code is not valid: {e}.")))?;
+            let pin = new_pin(&mut secrets)?;
+            let record = ops::activate(&folder, &server, &serial, &code, &pin)?;
+            eprintln!(
+                "Token {} ({}) is activated with {} unlock codes. Run `latchkey-token code` to sign in.",
+                serial,
+                record.display_name(),
+                record.slots.len()
+            );
+        }
+        Command::Import { uri } => {
+            let pin = new_pin(&mut secrets)?;
+            let (record, recovery) = ops::import(&folder, &uri, &pin)?;
+            eprintln!(
+                "Imported {} as {}. Its recovery code is below: write it down and keep it safe.\n\
+                 It is shown only this once, and it is the only way back in if you forget the PIN.",
+                record.display_name(),
+                record.id
+            );
+            println!("{}", recovery.grouped());
+        }
+        Command::List { json } => list(&folder, json)?,
+        Command::Code => {
+            let pin = Pin::entered(&secrets.read("PIN: ")?);
+            let shown = ops::current_code(&folder, selector, &pin, now())?;
+            println!("{}", shown.code.as_str());
+            if let Some(left) = shown.seconds_left {
+                eprintln!("Valid for {left} more seconds.");
+            }
+        }
+        Command::ForgotPin => {
+            let record = ops::forgot_pin(&folder, selector)?;
+            if record.recovery.is_some() {
+                eprintln!(
+                    "This token was imported: run `latchkey-token unlock` and type the recovery code you were given \
+                     when you imported it, then choose a new PIN."
+                );
+            } else {
+                match record.reset_code() {
+                    Some(code) => eprintln!(
+                        "PIN Reset Code: {}\n\
+                         Sign in to the self-service portal, choose \"My soft token is locked\" and enter this code\n\
+                         (or read it to your help desk). Then run `latchkey-token unlock` with the unlock code you get.",
+                        code.grouped()
+                    ),
+                    None => return Err(Failure::error(
+                        "This token has no unlock codes left. Ask your help desk for a new activation code.",
+                    )),
+                }
+            }
+        }
+        Command::Unlock => {
+            let record = ops::forgot_pin(&folder, selector)?;
+            let imported = record.recovery.is_some();
+            if !imported {
+                match record.reset_code() {
+                    Some(code) => eprintln!("PIN Reset Code: {}", code.grouped()),
+                    None => return Err(UnlockError::NoSlots.into()),
+                }
+            }
+            let prompt = if imported { "Recovery code: " } else { "Unlock code: " };
+            let code: UnlockCode = secrets.read(prompt)?.parse().map_err(|e| Failure::wrong(format!("That code is not valid: {e}.")))?;
+            ops::check_unlock_code(&folder, selector, &code)?;
+            let pin = new_pin(&mut secrets)?;
+            let unlocked = ops::unlock(&folder, selector, &code, &pin)?;
+            eprintln!("The token is unlocked and has its new PIN. Run `latchkey-token code` to sign in.");
+            match unlocked.new_recovery_code {
+                Some(recovery) => {
+                    eprintln!("Your old recovery code is spent. The new one is below: write it down; it is shown only once.");
+                    println!("{}", recovery.grouped());
+                }
+                None => warn_if_few_slots(unlocked.slots_left),
+            }
+        }
+        Command::ChangePin => {
+            let current = Pin::entered(&secrets.read("Current PIN: ")?);
+            let pin = new_pin(&mut secrets)?;
+            ops::change_pin(&folder, selector, &current, &pin).map_err(|e| match e {
+                ChangePinError::Open(e) => Failure::from(e),
+                ChangePinError::Policy(e) => policy_failure(e),
+            })?;
+            eprintln!("The PIN is changed.");
+        }
+        Command::Refresh { server } => {
+            let pin = Pin::entered(&secrets.read("PIN: ")?);
+            let count = ops::refresh(&folder, selector, &pin, now(), server.as_deref())?;
+            eprintln!("The token now has {count} unlock codes.");
+        }
+    }
+    Ok(())
+}
+
+fn list(folder: &VaultFolder, json: bool) -> Result<(), Failure> {
+    let entries = folder.entries()?;
+    if json {
+        let items: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|entry| match &entry.record {
+                Ok(r) => serde_json::json!({
+                    "id": r.id,
+                    "serial": r.serial,
+                    "label": r.label,
+                    "issuer": r.issuer,
+                    "state": if r.state() == TokenState::Locked { "locked" } else { "active" },
+                    "attempts_left": r.attempts_left(),
+                    "unlock_slots": r.slots.len(),
+                    "imported": r.recovery.is_some(),
+                }),
+                Err(reason) => serde_json::json!({ "file": entry.path, "state": "unreadable", "error": reason }),
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(items));
+        return Ok(());
+    }
+    if entries.is_empty() {
+        eprintln!("No tokens yet. Add one with `latchkey-token activate` or `latchkey-token import`.");
+    }
+    for entry in entries {
+        match entry.record {
+            Ok(r) => {
+                let name = r.serial.as_deref().and_then(|s| s.parse::<Serial>().ok()).map_or(r.id.clone(), |s| s.to_string());
+                let state = if r.state() == TokenState::Locked { "locked" } else { "active" };
+                let slots = if r.recovery.is_some() { "recovery code".to_owned() } else { format!("{} unlock codes left", r.slots.len()) };
+                println!("{name}  {}  {state}  {slots}", r.display_name());
+            }
+            Err(reason) => println!("{}  unreadable: {reason}", entry.path.display()),
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{}", failure.message);
+            ExitCode::from(failure.status)
+        }
+    }
+}
