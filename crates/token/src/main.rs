@@ -22,7 +22,11 @@ const EXIT_LOCKED: u8 = 4;
 
 /// The Latchkey soft token.
 #[derive(Parser)]
-#[command(name = "latchkey-token", version, about = "The Latchkey soft token: one-time passwords behind a PIN")]
+#[command(
+    name = "latchkey-token",
+    version,
+    about = "The Latchkey soft token: one-time passwords behind a PIN"
+)]
 struct Cli {
     /// The vault folder [default: $LATCHKEY_TOKEN_HOME, else the platform's data folder]
     #[arg(long, global = true, value_name = "DIR")]
@@ -87,20 +91,30 @@ struct Secrets {
 
 impl Secrets {
     fn new(from_stdin: bool) -> Self {
-        Secrets { from_stdin, lines: std::io::stdin().lock().lines() }
+        Secrets {
+            from_stdin,
+            lines: std::io::stdin().lock().lines(),
+        }
     }
 
     fn read(&mut self, prompt: &str) -> Result<Zeroizing<String>, Failure> {
         if self.from_stdin {
             return match self.lines.next() {
                 Some(Ok(line)) => Ok(Zeroizing::new(line)),
-                _ => Err(Failure::usage(format!("expected a line on standard input for: {}", prompt.trim_end_matches([':', ' '])))),
+                _ => Err(Failure::usage(format!(
+                    "expected a line on standard input for: {}",
+                    prompt.trim_end_matches([':', ' '])
+                ))),
             };
         }
         if !std::io::stdin().is_terminal() {
-            return Err(Failure::usage("no terminal to ask for the PIN; use --pin-stdin to read it from standard input"));
+            return Err(Failure::usage(
+                "no terminal to ask for the PIN; use --pin-stdin to read it from standard input",
+            ));
         }
-        rpassword::prompt_password(prompt).map(Zeroizing::new).map_err(|e| Failure::error(format!("cannot read from the terminal: {e}")))
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .map_err(|e| Failure::error(format!("cannot read from the terminal: {e}")))
     }
 }
 
@@ -112,13 +126,22 @@ struct Failure {
 
 impl Failure {
     fn error(message: impl Into<String>) -> Self {
-        Failure { status: EXIT_ERROR, message: message.into() }
+        Failure {
+            status: EXIT_ERROR,
+            message: message.into(),
+        }
     }
     fn usage(message: impl Into<String>) -> Self {
-        Failure { status: EXIT_USAGE, message: message.into() }
+        Failure {
+            status: EXIT_USAGE,
+            message: message.into(),
+        }
     }
     fn wrong(message: impl Into<String>) -> Self {
-        Failure { status: EXIT_WRONG, message: message.into() }
+        Failure {
+            status: EXIT_WRONG,
+            message: message.into(),
+        }
     }
 }
 
@@ -154,12 +177,20 @@ fn locked_message(reset_code: Option<&ResetCode>, imported: bool) -> String {
 impl From<OpenError> for Failure {
     fn from(error: OpenError) -> Self {
         match error {
-            OpenError::Locked { reset_code, imported } => {
-                Failure { status: EXIT_LOCKED, message: locked_message(reset_code.as_ref(), imported) }
-            }
+            OpenError::Locked {
+                reset_code,
+                imported,
+            } => Failure {
+                status: EXIT_LOCKED,
+                message: locked_message(reset_code.as_ref(), imported),
+            },
             OpenError::WrongPin { attempts_left } => Failure::wrong(format!(
                 "Incorrect PIN. {attempts_left} {} left before this token locks.",
-                if attempts_left == 1 { "attempt" } else { "attempts" }
+                if attempts_left == 1 {
+                    "attempt"
+                } else {
+                    "attempts"
+                }
             )),
             OpenError::Vault(e) => e.into(),
             OpenError::Params(e) => Failure::error(e.to_string()),
@@ -200,7 +231,10 @@ fn policy_failure(error: PinPolicyError) -> Failure {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn new_pin(secrets: &mut Secrets) -> Result<Pin, Failure> {
@@ -218,7 +252,11 @@ fn warn_if_few_slots(slots_left: usize) {
     } else if slots_left <= FEW_SLOTS {
         eprintln!(
             "Only {slots_left} unlock {} left for this token. Run `latchkey-token refresh` to get new ones.",
-            if slots_left == 1 { "code is" } else { "codes are" }
+            if slots_left == 1 {
+                "code is"
+            } else {
+                "codes are"
+            }
         );
     }
 }
@@ -232,10 +270,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let selector = cli.token.as_deref();
     let mut secrets = Secrets::new(cli.pin_stdin);
     match cli.command {
-        Command::Activate { server, serial, activation_code } => {
-            let serial: Serial = serial.parse().map_err(|e| Failure::usage(format!("The serial is not valid: {e}.")))?;
-            let code: ActivationCode =
-                activation_code.parse().map_err(|e| Failure::usage(format!("The activation code is not valid: {e}.")))?;
+        Command::Activate {
+            server,
+            serial,
+            activation_code,
+        } => {
+            let serial: Serial = serial
+                .parse()
+                .map_err(|e| Failure::usage(format!("The serial is not valid: {e}.")))?;
+            let code: ActivationCode = activation_code
+                .parse()
+                .map_err(|e| Failure::usage(format!("The activation code is not valid: {e}.")))?;
             let pin = new_pin(&mut secrets)?;
             let record = ops::activate(&folder, &server, &serial, &code, &pin)?;
             eprintln!(
@@ -280,9 +325,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                          (or read it to your help desk). Then run `latchkey-token unlock` with the unlock code you get.",
                         code.grouped()
                     ),
-                    None => return Err(Failure::error(
-                        "This token has no unlock codes left. Ask your help desk for a new activation code.",
-                    )),
+                    None => {
+                        return Err(Failure::error(
+                            "This token has no unlock codes left. Ask your help desk for a new activation code.",
+                        ));
+                    }
                 }
             }
         }
@@ -295,15 +342,26 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     None => return Err(UnlockError::NoSlots.into()),
                 }
             }
-            let prompt = if imported { "Recovery code: " } else { "Unlock code: " };
-            let code: UnlockCode = secrets.read(prompt)?.parse().map_err(|e| Failure::wrong(format!("That code is not valid: {e}.")))?;
+            let prompt = if imported {
+                "Recovery code: "
+            } else {
+                "Unlock code: "
+            };
+            let code: UnlockCode = secrets
+                .read(prompt)?
+                .parse()
+                .map_err(|e| Failure::wrong(format!("That code is not valid: {e}.")))?;
             ops::check_unlock_code(&folder, selector, &code)?;
             let pin = new_pin(&mut secrets)?;
             let unlocked = ops::unlock(&folder, selector, &code, &pin)?;
-            eprintln!("The token is unlocked and has its new PIN. Run `latchkey-token code` to sign in.");
+            eprintln!(
+                "The token is unlocked and has its new PIN. Run `latchkey-token code` to sign in."
+            );
             match unlocked.new_recovery_code {
                 Some(recovery) => {
-                    eprintln!("Your old recovery code is spent. The new one is below: write it down; it is shown only once.");
+                    eprintln!(
+                        "Your old recovery code is spent. The new one is below: write it down; it is shown only once."
+                    );
                     println!("{}", recovery.grouped());
                 }
                 None => warn_if_few_slots(unlocked.slots_left),
@@ -350,14 +408,28 @@ fn list(folder: &VaultFolder, json: bool) -> Result<(), Failure> {
         return Ok(());
     }
     if entries.is_empty() {
-        eprintln!("No tokens yet. Add one with `latchkey-token activate` or `latchkey-token import`.");
+        eprintln!(
+            "No tokens yet. Add one with `latchkey-token activate` or `latchkey-token import`."
+        );
     }
     for entry in entries {
         match entry.record {
             Ok(r) => {
-                let name = r.serial.as_deref().and_then(|s| s.parse::<Serial>().ok()).map_or(r.id.clone(), |s| s.to_string());
-                let state = if r.state() == TokenState::Locked { "locked" } else { "active" };
-                let slots = if r.recovery.is_some() { "recovery code".to_owned() } else { format!("{} unlock codes left", r.slots.len()) };
+                let name = r
+                    .serial
+                    .as_deref()
+                    .and_then(|s| s.parse::<Serial>().ok())
+                    .map_or(r.id.clone(), |s| s.to_string());
+                let state = if r.state() == TokenState::Locked {
+                    "locked"
+                } else {
+                    "active"
+                };
+                let slots = if r.recovery.is_some() {
+                    "recovery code".to_owned()
+                } else {
+                    format!("{} unlock codes left", r.slots.len())
+                };
                 println!("{name}  {}  {state}  {slots}", r.display_name());
             }
             Err(reason) => println!("{}  unreadable: {reason}", entry.path.display()),

@@ -195,7 +195,8 @@ impl TokenRecord {
     /// Parses a vault file's bytes and checks the record is consistent;
     /// the reason if not.
     pub fn from_json(bytes: &[u8]) -> Result<TokenRecord, String> {
-        let record: TokenRecord = serde_json::from_slice(bytes).map_err(|e| format!("it does not parse ({e})"))?;
+        let record: TokenRecord =
+            serde_json::from_slice(bytes).map_err(|e| format!("it does not parse ({e})"))?;
         record.check_well_formed()?;
         Ok(record)
     }
