@@ -215,9 +215,10 @@ impl TokenRecord {
         if !self.kdf.is_valid() {
             return Err("its key-derivation parameters are out of range".into());
         }
-        if !(16..=128).contains(&self.seed_len)
-            && !(self.recovery.is_some() && (1..=128).contains(&self.seed_len))
-        {
+        // Seeds from the server are at least 128 bits; imported ones may be
+        // shorter (some services still hand out 80-bit secrets).
+        let shortest = if self.recovery.is_some() { 1 } else { 16 };
+        if !(shortest..=128).contains(&self.seed_len) {
             return Err("its seed length is out of range".into());
         }
         let (OtpParams::Totp {
