@@ -25,18 +25,35 @@ fn s20_every_six_digit_pin_leaves_hundreds_of_candidate_seeds() {
                         .step_by(2)
                         .filter_map(|pin| {
                             let text = format!("{pin:06}");
-                            mask.open(&kdf, text.as_bytes(), PIN_CHECK_BITS).map(|s| (pin, s.expose().to_vec()))
+                            mask.open(&kdf, text.as_bytes(), PIN_CHECK_BITS)
+                                .map(|s| (pin, s.expose().to_vec()))
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
     });
 
     // 10^6 / 2^10 ≈ 977 expected; the bounds are ~10 standard deviations wide.
-    assert!((650..=1300).contains(&survivors.len()), "{} candidates", survivors.len());
-    assert!(survivors.iter().any(|(pin, s)| *pin == 204_817 && s == &seed), "the real PIN is among them");
+    assert!(
+        (650..=1300).contains(&survivors.len()),
+        "{} candidates",
+        survivors.len()
+    );
+    assert!(
+        survivors
+            .iter()
+            .any(|(pin, s)| *pin == 204_817 && s == &seed),
+        "the real PIN is among them"
+    );
     let distinct: HashSet<&Vec<u8>> = survivors.iter().map(|(_, s)| s).collect();
-    assert_eq!(distinct.len(), survivors.len(), "every candidate is a different seed");
+    assert_eq!(
+        distinct.len(),
+        survivors.len(),
+        "every candidate is a different seed"
+    );
 }
