@@ -1,0 +1,268 @@
+//! The domain's values: users, tokens, API keys, audit events.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A normalised user name: trimmed, lower case, 1–64 characters from
+/// letters, digits and `. _ - @`. Once a value exists it is valid.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Username(String);
+
+/// Why a user name is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    /// Empty after trimming.
+    #[error("a user name cannot be empty")]
+    Empty,
+    /// Longer than 64 characters.
+    #[error("a user name has at most 64 characters")]
+    TooLong,
+    /// A character outside letters, digits and `. _ - @`.
+    #[error("a user name may contain only letters, digits and . _ - @")]
+    InvalidCharacter,
+}
+
+impl FromStr for Username {
+    type Err = UsernameError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let name = text.trim().to_lowercase();
+        if name.is_empty() {
+            return Err(UsernameError::Empty);
+        }
+        if name.chars().count() > 64 {
+            return Err(UsernameError::TooLong);
+        }
+        if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')) {
+            return Err(UsernameError::InvalidCharacter);
+        }
+        Ok(Username(name))
+    }
+}
+
+impl Username {
+    /// The normalised name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            /// The stored and displayed name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(text: &str) -> Result<Self, UnknownValue> {
+                match text { $($text => Ok($name::$variant),)+ _ => Err(UnknownValue(text.to_owned())) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A value that names no variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value \"{0}\"")]
+pub struct UnknownValue(pub String);
+
+text_enum!(
+    /// What a user may do.
+    Role {
+        /// Signs in and uses self-service.
+        User = "user",
+        /// Also helps other users: unlock codes, lock resets.
+        Helpdesk = "helpdesk",
+        /// Also administers users, tokens and keys.
+        Admin = "admin",
+    }
+);
+
+text_enum!(
+    /// Whether a user may sign in.
+    UserStatus {
+        /// May sign in.
+        Active = "active",
+        /// May not sign in.
+        Disabled = "disabled",
+    }
+);
+
+text_enum!(
+    /// What kind of token.
+    TokenKind {
+        /// A Latchkey soft token (TOTP SHA-256, 8 digits, with unlock slots).
+        Latchkey = "latchkey",
+        /// A generic authenticator app (TOTP SHA-1, 6 digits).
+        Totp = "totp",
+        /// A counter-based token.
+        Hotp = "hotp",
+    }
+);
+
+text_enum!(
+    /// Where a token is in its life: new → active → suspended / revoked.
+    TokenState {
+        /// Issued, waiting for activation.
+        New = "new",
+        /// In use.
+        Active = "active",
+        /// Temporarily out of use (reported lost, or by an administrator).
+        Suspended = "suspended",
+        /// Out of use for good.
+        Revoked = "revoked",
+    }
+);
+
+text_enum!(
+    /// What an API key may call.
+    ApiRole {
+        /// `POST /api/v1/authenticate` and nothing else.
+        Authenticate = "authenticate",
+        /// The administration API too.
+        Admin = "admin",
+    }
+);
+
+/// A user as stored.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// The normalised name.
+    pub username: Username,
+    /// Where mail goes.
+    pub email: Option<String>,
+    /// What the user may do.
+    pub role: Role,
+    /// Whether the user may sign in.
+    pub status: UserStatus,
+    /// Argon2id PHC string, if a password is set.
+    pub password_hash: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A token as stored. Secrets are sealed (encrypted with the master key).
+#[derive(Clone)]
+pub struct Token {
+    /// Row id.
+    pub id: i64,
+    /// The serial.
+    pub serial: String,
+    /// Whose token it is.
+    pub user_id: i64,
+    /// Kind.
+    pub kind: TokenKind,
+    /// State.
+    pub state: TokenState,
+    /// HMAC hash name.
+    pub algorithm: String,
+    /// Digits per code.
+    pub digits: u8,
+    /// Seconds per step (TOTP); 0 for HOTP.
+    pub period: u64,
+    /// The sealed seed.
+    pub sealed_seed: Vec<u8>,
+    /// The sealed unlock secret (Latchkey tokens).
+    pub sealed_unlock_secret: Option<Vec<u8>>,
+    /// The last accepted time step (TOTP) or counter (HOTP); −1 for none.
+    pub last_used: i64,
+    /// Observed clock drift in steps (TOTP).
+    pub drift: i64,
+    /// Consecutive OTP failures.
+    pub failures: u32,
+    /// Locked on the server after too many failures.
+    pub locked: bool,
+    /// Keyed hash of the activation code, while one is outstanding.
+    pub activation_hash: Option<Vec<u8>>,
+    /// When the activation code expires (Unix seconds).
+    pub activation_expires: i64,
+    /// Wrong activation codes tried.
+    pub activation_failures: u32,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("serial", &self.serial)
+            .field("user_id", &self.user_id)
+            .field("kind", &self.kind)
+            .field("state", &self.state)
+            .field("failures", &self.failures)
+            .field("locked", &self.locked)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An API key as stored: its public prefix and a hash of the whole key.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    /// Row id.
+    pub id: i64,
+    /// A name people recognise.
+    pub name: String,
+    /// The public part that finds the row.
+    pub prefix: String,
+    /// SHA-256 of the whole key.
+    pub hash: Vec<u8>,
+    /// What it may call.
+    pub role: ApiRole,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// One security event, as the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Unix seconds.
+    pub at: i64,
+    /// Who acted: a user name, `api:NAME`, `cli`, or `anonymous`.
+    pub actor: String,
+    /// What happened, e.g. `otp.accept`.
+    pub action: String,
+    /// What it happened to: a user name or a serial.
+    pub subject: String,
+    /// The client address, or `cli`.
+    pub source: String,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    /// Anything else worth knowing; never a secret.
+    pub detail: String,
+}
+
+/// An audit event with its place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// 1, 2, 3, … without gaps.
+    pub id: i64,
+    /// The event.
+    pub event: AuditEvent,
+    /// The previous row's hash (all zeros for the first).
+    pub prev_hash: Vec<u8>,
+    /// SHA-256 over this row and `prev_hash`.
+    pub hash: Vec<u8>,
+}

@@ -1,0 +1,229 @@
+//! The ports: what the domain needs from the world, as narrow traits.
+//! `latchkey-store` implements the stores and the cipher; the server
+//! supplies the clock and the password hasher.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use zeroize::Zeroizing;
+
+use crate::model::*;
+
+/// A boxed future, for the ports that must be object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where time comes from. Tests move it.
+pub trait Clock: Send + Sync + 'static {
+    /// Unix seconds.
+    fn now(&self) -> u64;
+}
+
+/// The machine's clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
+}
+
+/// A clock that tests set and move.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    /// A clock showing `now`.
+    pub fn at(now: u64) -> Self {
+        ManualClock(Arc::new(AtomicU64::new(now)))
+    }
+    /// Moves the clock by `seconds` (negative moves it back).
+    pub fn advance(&self, seconds: i64) {
+        let now = self.0.load(Ordering::SeqCst);
+        self.0.store(now.saturating_add_signed(seconds), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A sealed value could not be opened: wrong master key, or tampering.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a sealed secret could not be opened (wrong master key, or the row was tampered with)")]
+pub struct CipherError;
+
+/// Encryption of secrets at rest with the master key.
+pub trait SecretCipher: Send + Sync + 'static {
+    /// Encrypts `plaintext`, binding it to `aad` (the row's identity).
+    fn seal(&self, aad: &str, plaintext: &[u8]) -> Vec<u8>;
+    /// Decrypts what [`SecretCipher::seal`] made for the same `aad`.
+    fn open(&self, aad: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CipherError>;
+    /// A keyed hash (HMAC with a key derived from the master key), for
+    /// values that must be compared but never recovered, such as
+    /// activation codes: a database dump alone cannot brute-force them.
+    fn keyed_hash(&self, purpose: &str, data: &[u8]) -> [u8; 32];
+}
+
+/// Password hashing (Argon2id), run off the request path on a bounded pool.
+pub trait PasswordHasher: Send + Sync + 'static {
+    /// A PHC string with a fresh salt and the current parameters.
+    fn hash(&self, password: Zeroizing<String>) -> BoxFuture<'static, String>;
+    /// Whether `password` matches `hash`. With no hash, checks against a
+    /// dummy one, so that an unknown user costs the same time.
+    fn verify(&self, password: Zeroizing<String>, hash: Option<String>) -> BoxFuture<'static, bool>;
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value exists already (a user name, a serial, a key name).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The backend failed; the cause is kept for the log, never shown.
+    #[error("storage failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What storing a result returns.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The name.
+    pub username: Username,
+    /// Mail address.
+    pub email: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// Argon2id PHC string.
+    pub password_hash: Option<String>,
+}
+
+/// Users.
+pub trait UserStore: Send + Sync {
+    /// Adds a user (and the audit event, in one transaction).
+    fn insert_user(&self, user: NewUser, event: AuditEvent) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Finds a user by name.
+    fn user_by_name(&self, username: &Username) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Finds a user by id.
+    fn user_by_id(&self, id: i64) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Every user, by name.
+    fn list_users(&self) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    /// Enables or disables a user.
+    fn set_user_status(&self, id: i64, status: UserStatus, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Replaces a user's password hash.
+    fn set_password_hash(&self, id: i64, hash: String, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// A token to create.
+#[derive(Clone)]
+pub struct NewToken {
+    /// The serial.
+    pub serial: String,
+    /// Whose.
+    pub user_id: i64,
+    /// Kind.
+    pub kind: TokenKind,
+    /// Initial state (`new` when an activation code is outstanding).
+    pub state: TokenState,
+    /// Hash name.
+    pub algorithm: String,
+    /// Digits.
+    pub digits: u8,
+    /// Period (TOTP) or 0.
+    pub period: u64,
+    /// Sealed seed.
+    pub sealed_seed: Vec<u8>,
+    /// Sealed unlock secret.
+    pub sealed_unlock_secret: Option<Vec<u8>>,
+    /// Keyed hash of the activation code.
+    pub activation_hash: Option<Vec<u8>>,
+    /// Activation expiry.
+    pub activation_expires: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Tokens. Every method that changes a token writes its audit events in
+/// the same transaction, and only when the change happened.
+pub trait TokenStore: Send + Sync {
+    /// Adds a token.
+    fn insert_token(&self, token: NewToken, event: AuditEvent) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Finds a token by serial.
+    fn token_by_serial(&self, serial: &str) -> impl Future<Output = StoreResult<Option<Token>>> + Send;
+    /// A user's tokens.
+    fn tokens_of_user(&self, user_id: i64) -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
+    /// Every token.
+    fn list_tokens(&self) -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
+    /// `new` → `active` and the activation code spent, if it still was outstanding.
+    fn activate_token(&self, id: i64, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Counts a wrong activation code; at `limit` the code is void. Returns the count.
+    fn record_activation_failure(&self, id: i64, limit: u32, event: AuditEvent) -> impl Future<Output = StoreResult<u32>> + Send;
+    /// Accepts an OTP for step or counter `used`, only if it is later than
+    /// the last one accepted and the token is active and not locked
+    /// (`UPDATE … WHERE last_used < used`). False when another request won.
+    fn accept_otp(&self, id: i64, used: i64, drift: i64, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Counts a failed OTP unless the token is locked already; locks it at
+    /// `limit`. Returns the count and whether this failure locked it.
+    fn record_otp_failure(
+        &self,
+        id: i64,
+        limit: u32,
+        event: AuditEvent,
+        lock_event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<(u32, bool)>> + Send;
+    /// Clears the failure count and the lock.
+    fn reset_token(&self, id: i64, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Moves a token to another state.
+    fn set_token_state(&self, id: i64, state: TokenState, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Moves an HOTP counter after a resynchronisation.
+    fn resync_counter(&self, id: i64, last_used: i64, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// An API key to create.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// Name.
+    pub name: String,
+    /// Public prefix.
+    pub prefix: String,
+    /// SHA-256 of the key.
+    pub hash: Vec<u8>,
+    /// Role.
+    pub role: ApiRole,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// API keys.
+pub trait ApiKeyStore: Send + Sync {
+    /// Adds a key.
+    fn insert_api_key(&self, key: NewApiKey, event: AuditEvent) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Finds a key by its public prefix.
+    fn api_key_by_prefix(&self, prefix: &str) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
+    /// Every key.
+    fn list_api_keys(&self) -> impl Future<Output = StoreResult<Vec<ApiKey>>> + Send;
+    /// Revokes a key by name.
+    fn revoke_api_key(&self, name: &str, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// The audit log.
+pub trait AuditLog: Send + Sync {
+    /// Appends an event on its own.
+    fn append(&self, event: AuditEvent) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Rows with id greater than `after`, in order, at most `limit`.
+    fn audit_rows(&self, after: i64, limit: i64) -> impl Future<Output = StoreResult<Vec<AuditRow>>> + Send;
+    /// How many events with this action and subject since `since`.
+    fn count_events(&self, action: &str, subject: &str, since: i64) -> impl Future<Output = StoreResult<i64>> + Send;
+}
+
+/// Everything the domain stores.
+pub trait Store: UserStore + TokenStore + ApiKeyStore + AuditLog + Clone + 'static {}
+
+impl<T: UserStore + TokenStore + ApiKeyStore + AuditLog + Clone + 'static> Store for T {}

@@ -1,0 +1,480 @@
+//! The SQL behind the ports, shared by SQLite and PostgreSQL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use latchkey_core::audit::row_hash;
+use latchkey_core::*;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file on this machine.
+    Sqlite,
+    /// A server shared by many nodes.
+    Postgres,
+}
+
+/// The stores over one connection pool.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn fail(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error {
+        let message = db.message().to_ascii_lowercase();
+        if db.is_unique_violation() || message.contains("unique") || message.contains("duplicate key") {
+            return StoreError::Conflict(db.message().to_owned());
+        }
+    }
+    StoreError::Backend(Box::new(error))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("a stored {what} is not valid").into())
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://…`) and runs the
+    /// migrations. SQLite gets WAL and `synchronous=FULL`, so an accepted
+    /// OTP is on disk before the answer.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Backend(format!("unsupported database URL scheme in {}", redact_url(url)).into()));
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(url).await.map_err(fail)?;
+        let store = SqlStore { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await.is_ok()
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let script = match self.backend {
+            Backend::Sqlite => include_str!("../migrations/sqlite.sql"),
+            Backend::Postgres => include_str!("../migrations/postgres.sql"),
+        };
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        if self.backend == Backend::Postgres {
+            // Nodes starting together must not race on the schema.
+            sqlx::query("SELECT pg_advisory_xact_lock(4242001)").execute(&mut *tx).await.map_err(fail)?;
+        }
+        for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(statement).execute(&mut *tx).await.map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        self.pool.begin().await.map_err(fail)
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match url.split_once('@') {
+        Some((head, tail)) => format!("{}://…@{tail}", head.split("://").next().unwrap_or("")),
+        None => url.to_owned(),
+    }
+}
+
+/// Appends an audit row inside `tx`, after the change it records.
+async fn append_in(tx: &mut Transaction<'static, Any>, event: &AuditEvent) -> Result<(), StoreError> {
+    let head = sqlx::query("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash")
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(fail)?;
+    let id: i64 = head.try_get(0).map_err(fail)?;
+    let prev: Vec<u8> = head.try_get(1).map_err(fail)?;
+    let hash = row_hash(id, event, &prev);
+    sqlx::query(
+        "INSERT INTO audit (id, at, actor, action, subject, source, outcome, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(event.at)
+    .bind(&event.actor)
+    .bind(&event.action)
+    .bind(&event.subject)
+    .bind(&event.source)
+    .bind(&event.outcome)
+    .bind(&event.detail)
+    .bind(prev)
+    .bind(hash.clone())
+    .execute(&mut **tx)
+    .await
+    .map_err(fail)?;
+    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1").bind(hash).execute(&mut **tx).await.map_err(fail)?;
+    Ok(())
+}
+
+fn parse<T: FromStr>(text: String, what: &str) -> Result<T, StoreError> {
+    text.parse().map_err(|_| corrupt(what))
+}
+
+fn user_from(row: &AnyRow) -> Result<User, StoreError> {
+    Ok(User {
+        id: row.try_get("id").map_err(fail)?,
+        username: parse(row.try_get("username").map_err(fail)?, "user name")?,
+        email: row.try_get("email").map_err(fail)?,
+        role: parse(row.try_get("role").map_err(fail)?, "role")?,
+        status: parse(row.try_get("status").map_err(fail)?, "status")?,
+        password_hash: row.try_get("password_hash").map_err(fail)?,
+        created_at: row.try_get("created_at").map_err(fail)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, serial, user_id, kind, state, algorithm, digits, period, sealed_seed, sealed_unlock_secret, \
+     last_used, drift, failures, locked, activation_hash, activation_expires, activation_failures, created_at";
+
+fn token_from(row: &AnyRow) -> Result<Token, StoreError> {
+    let get_i64 = |name: &str| -> Result<i64, StoreError> { row.try_get::<i64, _>(name).map_err(fail) };
+    Ok(Token {
+        id: get_i64("id")?,
+        serial: row.try_get("serial").map_err(fail)?,
+        user_id: get_i64("user_id")?,
+        kind: parse(row.try_get("kind").map_err(fail)?, "token kind")?,
+        state: parse(row.try_get("state").map_err(fail)?, "token state")?,
+        algorithm: row.try_get("algorithm").map_err(fail)?,
+        digits: u8::try_from(get_i64("digits")?).map_err(|_| corrupt("digit count"))?,
+        period: u64::try_from(get_i64("period")?).map_err(|_| corrupt("period"))?,
+        sealed_seed: row.try_get("sealed_seed").map_err(fail)?,
+        sealed_unlock_secret: row.try_get("sealed_unlock_secret").map_err(fail)?,
+        last_used: get_i64("last_used")?,
+        drift: get_i64("drift")?,
+        failures: u32::try_from(get_i64("failures")?).unwrap_or(u32::MAX),
+        locked: get_i64("locked")? != 0,
+        activation_hash: row.try_get("activation_hash").map_err(fail)?,
+        activation_expires: get_i64("activation_expires")?,
+        activation_failures: u32::try_from(get_i64("activation_failures")?).unwrap_or(u32::MAX),
+        created_at: get_i64("created_at")?,
+    })
+}
+
+fn api_key_from(row: &AnyRow) -> Result<ApiKey, StoreError> {
+    Ok(ApiKey {
+        id: row.try_get("id").map_err(fail)?,
+        name: row.try_get("name").map_err(fail)?,
+        prefix: row.try_get("prefix").map_err(fail)?,
+        hash: row.try_get("hash").map_err(fail)?,
+        role: parse(row.try_get("role").map_err(fail)?, "API role")?,
+        revoked: row.try_get::<i64, _>("revoked").map_err(fail)? != 0,
+        created_at: row.try_get("created_at").map_err(fail)?,
+    })
+}
+
+impl UserStore for SqlStore {
+    async fn insert_user(&self, user: NewUser, event: AuditEvent) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO users (username, email, role, status, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(user.username.as_str().to_owned())
+        .bind(user.email)
+        .bind(user.role.as_str())
+        .bind(UserStatus::Active.as_str())
+        .bind(user.password_hash)
+        .bind(event.at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let id: i64 = row.try_get(0).map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(id)
+    }
+
+    async fn user_by_name(&self, username: &Username) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE username = $1")
+            .bind(username.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(&self.pool).await.map_err(fail)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY username").fetch_all(&self.pool).await.map_err(fail)?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn set_user_status(&self, id: i64, status: UserStatus, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(sqlx::query("UPDATE users SET status = $1 WHERE id = $2").bind(status.as_str()).bind(id), event).await
+    }
+
+    async fn set_password_hash(&self, id: i64, hash: String, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id), event).await
+    }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+impl SqlStore {
+    /// Runs one UPDATE and, if it changed a row, records `event` with it.
+    async fn update_and_audit(&self, update: AnyQuery<'_>, event: AuditEvent) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let changed = update.execute(&mut *tx).await.map_err(fail)?.rows_affected() > 0;
+        if changed {
+            append_in(&mut tx, &event).await?;
+            tx.commit().await.map_err(fail)?;
+        } else {
+            tx.rollback().await.map_err(fail)?;
+        }
+        Ok(changed)
+    }
+}
+
+impl TokenStore for SqlStore {
+    async fn insert_token(&self, token: NewToken, event: AuditEvent) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO tokens (serial, user_id, kind, state, algorithm, digits, period, sealed_seed, sealed_unlock_secret, \
+             activation_hash, activation_expires, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(token.serial)
+        .bind(token.user_id)
+        .bind(token.kind.as_str())
+        .bind(token.state.as_str())
+        .bind(token.algorithm)
+        .bind(i64::from(token.digits))
+        .bind(token.period as i64)
+        .bind(token.sealed_seed)
+        .bind(token.sealed_unlock_secret)
+        .bind(token.activation_hash)
+        .bind(token.activation_expires)
+        .bind(token.created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let id: i64 = row.try_get(0).map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(id)
+    }
+
+    async fn token_by_serial(&self, serial: &str) -> StoreResult<Option<Token>> {
+        let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE serial = $1"))
+            .bind(serial.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
+        row.as_ref().map(token_from).transpose()
+    }
+
+    async fn tokens_of_user(&self, user_id: i64) -> StoreResult<Vec<Token>> {
+        let rows = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE user_id = $1 ORDER BY id"))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
+        rows.iter().map(token_from).collect()
+    }
+
+    async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
+        let rows = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id")).fetch_all(&self.pool).await.map_err(fail)?;
+        rows.iter().map(token_from).collect()
+    }
+
+    async fn activate_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE tokens SET state = 'active', activation_hash = NULL WHERE id = $1 AND state = 'new' AND activation_hash IS NOT NULL")
+                .bind(id),
+            event,
+        )
+        .await
+    }
+
+    async fn record_activation_failure(&self, id: i64, limit: u32, event: AuditEvent) -> StoreResult<u32> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE tokens SET activation_failures = activation_failures + 1, \
+             activation_hash = CASE WHEN activation_failures + 1 >= $2 THEN NULL ELSE activation_hash END \
+             WHERE id = $1 RETURNING activation_failures",
+        )
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let count = match row {
+            Some(row) => row.try_get::<i64, _>(0).map_err(fail)? as u32,
+            None => 0,
+        };
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(count)
+    }
+
+    async fn accept_otp(&self, id: i64, used: i64, drift: i64, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query(
+                "UPDATE tokens SET last_used = $2, drift = $3, failures = 0 \
+                 WHERE id = $1 AND last_used < $2 AND locked = 0 AND state = 'active'",
+            )
+            .bind(id)
+            .bind(used)
+            .bind(drift),
+            event,
+        )
+        .await
+    }
+
+    async fn record_otp_failure(&self, id: i64, limit: u32, event: AuditEvent, lock_event: AuditEvent) -> StoreResult<(u32, bool)> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE tokens SET failures = failures + 1, locked = CASE WHEN failures + 1 >= $2 THEN 1 ELSE 0 END \
+             WHERE id = $1 AND locked = 0 RETURNING failures, locked",
+        )
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let (count, locked_now) = match row {
+            Some(row) => (row.try_get::<i64, _>(0).map_err(fail)? as u32, row.try_get::<i64, _>(1).map_err(fail)? != 0),
+            None => (limit, false),
+        };
+        append_in(&mut tx, &event).await?;
+        if locked_now {
+            append_in(&mut tx, &lock_event).await?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok((count, locked_now))
+    }
+
+    async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(sqlx::query("UPDATE tokens SET failures = 0, locked = 0 WHERE id = $1").bind(id), event).await
+    }
+
+    async fn set_token_state(&self, id: i64, state: TokenState, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2").bind(state.as_str()).bind(id), event).await
+    }
+
+    async fn resync_counter(&self, id: i64, last_used: i64, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE tokens SET last_used = $2, failures = 0 WHERE id = $1 AND last_used < $2").bind(id).bind(last_used),
+            event,
+        )
+        .await
+    }
+}
+
+impl ApiKeyStore for SqlStore {
+    async fn insert_api_key(&self, key: NewApiKey, event: AuditEvent) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("INSERT INTO api_keys (name, prefix, hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(key.name)
+            .bind(key.prefix)
+            .bind(key.hash)
+            .bind(key.role.as_str())
+            .bind(key.created_at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let id: i64 = row.try_get(0).map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(id)
+    }
+
+    async fn api_key_by_prefix(&self, prefix: &str) -> StoreResult<Option<ApiKey>> {
+        let row = sqlx::query("SELECT * FROM api_keys WHERE prefix = $1").bind(prefix.to_owned()).fetch_optional(&self.pool).await.map_err(fail)?;
+        row.as_ref().map(api_key_from).transpose()
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        let rows = sqlx::query("SELECT * FROM api_keys ORDER BY name").fetch_all(&self.pool).await.map_err(fail)?;
+        rows.iter().map(api_key_from).collect()
+    }
+
+    async fn revoke_api_key(&self, name: &str, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(sqlx::query("UPDATE api_keys SET revoked = 1 WHERE name = $1 AND revoked = 0").bind(name.to_owned()), event).await
+    }
+}
+
+impl AuditLog for SqlStore {
+    async fn append(&self, event: AuditEvent) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)
+    }
+
+    async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRow>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRow {
+                    id: row.try_get("id").map_err(fail)?,
+                    event: AuditEvent {
+                        at: row.try_get("at").map_err(fail)?,
+                        actor: row.try_get("actor").map_err(fail)?,
+                        action: row.try_get("action").map_err(fail)?,
+                        subject: row.try_get("subject").map_err(fail)?,
+                        source: row.try_get("source").map_err(fail)?,
+                        outcome: row.try_get("outcome").map_err(fail)?,
+                        detail: row.try_get("detail").map_err(fail)?,
+                    },
+                    prev_hash: row.try_get("prev_hash").map_err(fail)?,
+                    hash: row.try_get("hash").map_err(fail)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn count_events(&self, action: &str, subject: &str, since: i64) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM audit WHERE action = $1 AND subject = $2 AND at >= $3 AND outcome = 'success'")
+            .bind(action.to_owned())
+            .bind(subject.to_owned())
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(fail)?;
+        row.try_get::<i64, _>(0).map_err(fail)
+    }
+}
