@@ -16,7 +16,14 @@ pub fn row_hash(id: i64, event: &AuditEvent, prev_hash: &[u8]) -> Vec<u8> {
     hasher.update(b"latchkey-audit-v1");
     hasher.update(id.to_be_bytes());
     hasher.update(event.at.to_be_bytes());
-    for field in [&event.actor, &event.action, &event.subject, &event.source, &event.outcome, &event.detail] {
+    for field in [
+        &event.actor,
+        &event.action,
+        &event.subject,
+        &event.source,
+        &event.outcome,
+        &event.detail,
+    ] {
         hasher.update((field.len() as u64).to_be_bytes());
         hasher.update(field.as_bytes());
     }
@@ -34,7 +41,9 @@ pub enum ChainError {
     #[error("audit row {0} does not follow row {1}: rows between them were deleted or inserted")]
     Broken(i64, i64),
     /// The first row is not row 1, or does not start from the genesis hash.
-    #[error("the audit log does not start at row 1 (it starts at row {0}): earlier rows were deleted")]
+    #[error(
+        "the audit log does not start at row 1 (it starts at row {0}): earlier rows were deleted"
+    )]
     BadStart(i64),
 }
 
@@ -44,8 +53,12 @@ pub fn verify_chain<'a>(rows: impl IntoIterator<Item = &'a AuditRow>) -> Result<
     let mut count = 0;
     for row in rows {
         match previous {
-            None if row.id != 1 || row.prev_hash != GENESIS => return Err(ChainError::BadStart(row.id)),
-            Some(prev) if row.id != prev.id + 1 || row.prev_hash != prev.hash => return Err(ChainError::Broken(row.id, prev.id)),
+            None if row.id != 1 || row.prev_hash != GENESIS => {
+                return Err(ChainError::BadStart(row.id));
+            }
+            Some(prev) if row.id != prev.id + 1 || row.prev_hash != prev.hash => {
+                return Err(ChainError::Broken(row.id, prev.id));
+            }
             _ => {}
         }
         if row_hash(row.id, &row.event, &row.prev_hash) != row.hash {
@@ -79,7 +92,12 @@ mod tests {
             let prev = rows.last().map_or(GENESIS.to_vec(), |r| r.hash.clone());
             let event = event(id);
             let hash = row_hash(id, &event, &prev);
-            rows.push(AuditRow { id, event, prev_hash: prev, hash });
+            rows.push(AuditRow {
+                id,
+                event,
+                prev_hash: prev,
+                hash,
+            });
         }
         rows
     }

@@ -32,7 +32,10 @@ impl FromStr for Username {
         if name.chars().count() > 64 {
             return Err(UsernameError::TooLong);
         }
-        if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')) {
+        if !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+        {
             return Err(UsernameError::InvalidCharacter);
         }
         Ok(Username(name))

@@ -26,7 +26,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
     }
 }
 
@@ -42,7 +45,8 @@ impl ManualClock {
     /// Moves the clock by `seconds` (negative moves it back).
     pub fn advance(&self, seconds: i64) {
         let now = self.0.load(Ordering::SeqCst);
-        self.0.store(now.saturating_add_signed(seconds), Ordering::SeqCst);
+        self.0
+            .store(now.saturating_add_signed(seconds), Ordering::SeqCst);
     }
 }
 
@@ -75,7 +79,8 @@ pub trait PasswordHasher: Send + Sync + 'static {
     fn hash(&self, password: Zeroizing<String>) -> BoxFuture<'static, String>;
     /// Whether `password` matches `hash`. With no hash, checks against a
     /// dummy one, so that an unknown user costs the same time.
-    fn verify(&self, password: Zeroizing<String>, hash: Option<String>) -> BoxFuture<'static, bool>;
+    fn verify(&self, password: Zeroizing<String>, hash: Option<String>)
+    -> BoxFuture<'static, bool>;
 }
 
 /// A storage failure.
@@ -108,17 +113,34 @@ pub struct NewUser {
 /// Users.
 pub trait UserStore: Send + Sync {
     /// Adds a user (and the audit event, in one transaction).
-    fn insert_user(&self, user: NewUser, event: AuditEvent) -> impl Future<Output = StoreResult<i64>> + Send;
+    fn insert_user(
+        &self,
+        user: NewUser,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Finds a user by name.
-    fn user_by_name(&self, username: &Username) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn user_by_name(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// Finds a user by id.
     fn user_by_id(&self, id: i64) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// Every user, by name.
     fn list_users(&self) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
     /// Enables or disables a user.
-    fn set_user_status(&self, id: i64, status: UserStatus, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn set_user_status(
+        &self,
+        id: i64,
+        status: UserStatus,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Replaces a user's password hash.
-    fn set_password_hash(&self, id: i64, hash: String, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn set_password_hash(
+        &self,
+        id: i64,
+        hash: String,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// A token to create.
@@ -154,21 +176,43 @@ pub struct NewToken {
 /// the same transaction, and only when the change happened.
 pub trait TokenStore: Send + Sync {
     /// Adds a token.
-    fn insert_token(&self, token: NewToken, event: AuditEvent) -> impl Future<Output = StoreResult<i64>> + Send;
+    fn insert_token(
+        &self,
+        token: NewToken,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Finds a token by serial.
-    fn token_by_serial(&self, serial: &str) -> impl Future<Output = StoreResult<Option<Token>>> + Send;
+    fn token_by_serial(
+        &self,
+        serial: &str,
+    ) -> impl Future<Output = StoreResult<Option<Token>>> + Send;
     /// A user's tokens.
     fn tokens_of_user(&self, user_id: i64) -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
     /// Every token.
     fn list_tokens(&self) -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
     /// `new` → `active` and the activation code spent, if it still was outstanding.
-    fn activate_token(&self, id: i64, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn activate_token(
+        &self,
+        id: i64,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Counts a wrong activation code; at `limit` the code is void. Returns the count.
-    fn record_activation_failure(&self, id: i64, limit: u32, event: AuditEvent) -> impl Future<Output = StoreResult<u32>> + Send;
+    fn record_activation_failure(
+        &self,
+        id: i64,
+        limit: u32,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<u32>> + Send;
     /// Accepts an OTP for step or counter `used`, only if it is later than
     /// the last one accepted and the token is active and not locked
     /// (`UPDATE … WHERE last_used < used`). False when another request won.
-    fn accept_otp(&self, id: i64, used: i64, drift: i64, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn accept_otp(
+        &self,
+        id: i64,
+        used: i64,
+        drift: i64,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Counts a failed OTP unless the token is locked already; locks it at
     /// `limit`. Returns the count and whether this failure locked it.
     fn record_otp_failure(
@@ -179,11 +223,25 @@ pub trait TokenStore: Send + Sync {
         lock_event: AuditEvent,
     ) -> impl Future<Output = StoreResult<(u32, bool)>> + Send;
     /// Clears the failure count and the lock.
-    fn reset_token(&self, id: i64, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn reset_token(
+        &self,
+        id: i64,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Moves a token to another state.
-    fn set_token_state(&self, id: i64, state: TokenState, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn set_token_state(
+        &self,
+        id: i64,
+        state: TokenState,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Moves an HOTP counter after a resynchronisation.
-    fn resync_counter(&self, id: i64, last_used: i64, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn resync_counter(
+        &self,
+        id: i64,
+        last_used: i64,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// An API key to create.
@@ -204,13 +262,24 @@ pub struct NewApiKey {
 /// API keys.
 pub trait ApiKeyStore: Send + Sync {
     /// Adds a key.
-    fn insert_api_key(&self, key: NewApiKey, event: AuditEvent) -> impl Future<Output = StoreResult<i64>> + Send;
+    fn insert_api_key(
+        &self,
+        key: NewApiKey,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Finds a key by its public prefix.
-    fn api_key_by_prefix(&self, prefix: &str) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
+    fn api_key_by_prefix(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
     /// Every key.
     fn list_api_keys(&self) -> impl Future<Output = StoreResult<Vec<ApiKey>>> + Send;
     /// Revokes a key by name.
-    fn revoke_api_key(&self, name: &str, event: AuditEvent) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn revoke_api_key(
+        &self,
+        name: &str,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// The audit log.
@@ -218,9 +287,18 @@ pub trait AuditLog: Send + Sync {
     /// Appends an event on its own.
     fn append(&self, event: AuditEvent) -> impl Future<Output = StoreResult<()>> + Send;
     /// Rows with id greater than `after`, in order, at most `limit`.
-    fn audit_rows(&self, after: i64, limit: i64) -> impl Future<Output = StoreResult<Vec<AuditRow>>> + Send;
+    fn audit_rows(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Vec<AuditRow>>> + Send;
     /// How many events with this action and subject since `since`.
-    fn count_events(&self, action: &str, subject: &str, since: i64) -> impl Future<Output = StoreResult<i64>> + Send;
+    fn count_events(
+        &self,
+        action: &str,
+        subject: &str,
+        since: i64,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
 }
 
 /// Everything the domain stores.

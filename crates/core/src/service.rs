@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use latchkey_oath::{
-    ActivationCode, Algorithm, Digits, Hotp, KeyUri, OtpKind, ResetCode, Secret, Serial, Totp, UnlockCode, UnlockSecret,
-    unlock_code,
+    ActivationCode, Algorithm, Digits, Hotp, KeyUri, OtpKind, ResetCode, Secret, Serial, Totp,
+    UnlockCode, UnlockSecret, unlock_code,
 };
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -72,7 +72,10 @@ pub struct Actor {
 impl Actor {
     /// An anonymous caller from `source`.
     pub fn anonymous(source: impl Into<String>) -> Self {
-        Actor { name: "anonymous".into(), source: source.into() }
+        Actor {
+            name: "anonymous".into(),
+            source: source.into(),
+        }
     }
 }
 
@@ -88,7 +91,10 @@ pub struct Helpdesk(Actor);
 impl Admin {
     /// The operator at the server's own command line, who has the database.
     pub fn operator_at_cli() -> Self {
-        Admin(Actor { name: "cli".into(), source: "cli".into() })
+        Admin(Actor {
+            name: "cli".into(),
+            source: "cli".into(),
+        })
     }
     /// Help-desk rights follow from admin rights.
     pub fn helpdesk(&self) -> Helpdesk {
@@ -117,7 +123,10 @@ impl ApiPrincipal {
     }
     /// The audit actor for this key.
     pub fn actor(&self) -> Actor {
-        Actor { name: format!("api:{}", self.name), source: self.source.clone() }
+        Actor {
+            name: format!("api:{}", self.name),
+            source: self.source.clone(),
+        }
     }
 }
 
@@ -143,7 +152,9 @@ pub enum AdminError {
     #[error("{0}")]
     WrongState(String),
     /// Too many unlock codes for this token today.
-    #[error("too many unlock codes were issued for this token today; try again tomorrow or reset the token")]
+    #[error(
+        "too many unlock codes were issued for this token today; try again tomorrow or reset the token"
+    )]
     RateLimited,
     /// Storage failed.
     #[error(transparent)]
@@ -158,7 +169,9 @@ pub enum AdminError {
 #[derive(Debug, thiserror::Error)]
 pub enum ActivateError {
     /// Unknown serial, wrong, spent, void or expired code.
-    #[error("the serial and activation code do not match an activation waiting for you; check both, or ask for a new activation code")]
+    #[error(
+        "the serial and activation code do not match an activation waiting for you; check both, or ask for a new activation code"
+    )]
     Refused,
     /// The input is malformed.
     #[error("{0}")]
@@ -246,8 +259,20 @@ pub struct Latchkey<S: Store> {
 
 impl<S: Store> Latchkey<S> {
     /// Puts the domain together.
-    pub fn new(store: S, clock: Arc<dyn Clock>, cipher: Arc<dyn SecretCipher>, hasher: Arc<dyn PasswordHasher>, policy: Policy) -> Self {
-        Latchkey { store, clock, cipher, hasher, policy: Arc::new(policy) }
+    pub fn new(
+        store: S,
+        clock: Arc<dyn Clock>,
+        cipher: Arc<dyn SecretCipher>,
+        hasher: Arc<dyn PasswordHasher>,
+        policy: Policy,
+    ) -> Self {
+        Latchkey {
+            store,
+            clock,
+            cipher,
+            hasher,
+            policy: Arc::new(policy),
+        }
     }
 
     /// The store (for read-only listings).
@@ -264,7 +289,14 @@ impl<S: Store> Latchkey<S> {
         self.clock.now() as i64
     }
 
-    fn event(&self, actor: &Actor, action: &str, subject: &str, outcome: &str, detail: impl Into<String>) -> AuditEvent {
+    fn event(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        outcome: &str,
+        detail: impl Into<String>,
+    ) -> AuditEvent {
         AuditEvent {
             at: self.now(),
             actor: actor.name.clone(),
@@ -277,13 +309,23 @@ impl<S: Store> Latchkey<S> {
     }
 
     async fn user(&self, name: &str) -> Result<User, AdminError> {
-        let username: Username = name.parse().map_err(|e: UsernameError| AdminError::Invalid(e.to_string()))?;
-        self.store.user_by_name(&username).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_string()))
+        let username: Username = name
+            .parse()
+            .map_err(|e: UsernameError| AdminError::Invalid(e.to_string()))?;
+        self.store
+            .user_by_name(&username)
+            .await?
+            .ok_or_else(|| AdminError::NoSuchUser(username.to_string()))
     }
 
     async fn token(&self, serial: &str) -> Result<Token, AdminError> {
-        let serial: Serial = serial.parse().map_err(|e| AdminError::Invalid(format!("the serial is not valid: {e}")))?;
-        self.store.token_by_serial(serial.digits()).await?.ok_or_else(|| AdminError::NoSuchToken(serial.to_string()))
+        let serial: Serial = serial
+            .parse()
+            .map_err(|e| AdminError::Invalid(format!("the serial is not valid: {e}")))?;
+        self.store
+            .token_by_serial(serial.digits())
+            .await?
+            .ok_or_else(|| AdminError::NoSuchToken(serial.to_string()))
     }
 
     // ----- users -----
@@ -297,7 +339,9 @@ impl<S: Store> Latchkey<S> {
         role: Role,
         password: Option<Zeroizing<String>>,
     ) -> Result<User, AdminError> {
-        let username: Username = name.parse().map_err(|e: UsernameError| AdminError::Invalid(e.to_string()))?;
+        let username: Username = name
+            .parse()
+            .map_err(|e: UsernameError| AdminError::Invalid(e.to_string()))?;
         let password_hash = match password {
             Some(password) => {
                 check_password(&password, &username)?;
@@ -305,37 +349,74 @@ impl<S: Store> Latchkey<S> {
             }
             None => None,
         };
-        let event = self.event(admin.actor(), "user.add", username.as_str(), "success", format!("role={role}"));
-        let new = NewUser { username: username.clone(), email, role, password_hash };
+        let event = self.event(
+            admin.actor(),
+            "user.add",
+            username.as_str(),
+            "success",
+            format!("role={role}"),
+        );
+        let new = NewUser {
+            username: username.clone(),
+            email,
+            role,
+            password_hash,
+        };
         match self.store.insert_user(new, event).await {
             Ok(_) => {}
-            Err(StoreError::Conflict(_)) => return Err(AdminError::Exists(format!("a user named {username}"))),
+            Err(StoreError::Conflict(_)) => {
+                return Err(AdminError::Exists(format!("a user named {username}")));
+            }
             Err(e) => return Err(e.into()),
         }
         self.user(username.as_str()).await
     }
 
     /// Enables or disables a user.
-    pub async fn set_user_status(&self, admin: &Admin, name: &str, status: UserStatus) -> Result<(), AdminError> {
+    pub async fn set_user_status(
+        &self,
+        admin: &Admin,
+        name: &str,
+        status: UserStatus,
+    ) -> Result<(), AdminError> {
         let user = self.user(name).await?;
-        let action = if status == UserStatus::Active { "user.enable" } else { "user.disable" };
+        let action = if status == UserStatus::Active {
+            "user.enable"
+        } else {
+            "user.disable"
+        };
         let event = self.event(admin.actor(), action, user.username.as_str(), "success", "");
         self.store.set_user_status(user.id, status, event).await?;
         Ok(())
     }
 
     /// Sets a new password.
-    pub async fn reset_password(&self, admin: &Admin, name: &str, password: Zeroizing<String>) -> Result<(), AdminError> {
+    pub async fn reset_password(
+        &self,
+        admin: &Admin,
+        name: &str,
+        password: Zeroizing<String>,
+    ) -> Result<(), AdminError> {
         let user = self.user(name).await?;
         check_password(&password, &user.username)?;
         let hash = self.hasher.hash(password).await;
-        let event = self.event(admin.actor(), "user.password-reset", user.username.as_str(), "success", "");
+        let event = self.event(
+            admin.actor(),
+            "user.password-reset",
+            user.username.as_str(),
+            "success",
+            "",
+        );
         self.store.set_password_hash(user.id, hash, event).await?;
         Ok(())
     }
 
     /// One user.
-    pub async fn show_user(&self, _admin: &Admin, name: &str) -> Result<(User, Vec<Token>), AdminError> {
+    pub async fn show_user(
+        &self,
+        _admin: &Admin,
+        name: &str,
+    ) -> Result<(User, Vec<Token>), AdminError> {
         let user = self.user(name).await?;
         let tokens = self.store.tokens_of_user(user.id).await?;
         Ok((user, tokens))
@@ -346,7 +427,12 @@ impl<S: Store> Latchkey<S> {
     /// Issues a token for a user. Latchkey tokens wait for activation with a
     /// single-use code; TOTP and HOTP tokens for generic apps are active at
     /// once and come with a key URI.
-    pub async fn issue_token(&self, admin: &Admin, name: &str, kind: TokenKind) -> Result<IssuedToken, AdminError> {
+    pub async fn issue_token(
+        &self,
+        admin: &Admin,
+        name: &str,
+        kind: TokenKind,
+    ) -> Result<IssuedToken, AdminError> {
         let user = self.user(name).await?;
         let (algorithm, digits, period) = match kind {
             TokenKind::Latchkey => (Algorithm::Sha256, Digits::EIGHT, 30),
@@ -360,7 +446,10 @@ impl<S: Store> Latchkey<S> {
             let (activation_code, activation_hash, state) = match kind {
                 TokenKind::Latchkey => {
                     let code = ActivationCode::generate();
-                    let hash = self.cipher.keyed_hash("activation", code.digits().as_bytes()).to_vec();
+                    let hash = self
+                        .cipher
+                        .keyed_hash("activation", code.digits().as_bytes())
+                        .to_vec();
                     (Some(code), Some(hash), TokenState::New)
                 }
                 _ => (None, None, TokenState::Active),
@@ -374,13 +463,23 @@ impl<S: Store> Latchkey<S> {
                 algorithm: algorithm.name().to_owned(),
                 digits: digits.get(),
                 period,
-                sealed_seed: self.cipher.seal(&seed_aad(serial.digits()), secret.expose()),
-                sealed_unlock_secret: unlock.as_ref().map(|u| self.cipher.seal(&unlock_aad(serial.digits()), u.expose())),
+                sealed_seed: self
+                    .cipher
+                    .seal(&seed_aad(serial.digits()), secret.expose()),
+                sealed_unlock_secret: unlock
+                    .as_ref()
+                    .map(|u| self.cipher.seal(&unlock_aad(serial.digits()), u.expose())),
                 activation_hash,
                 activation_expires: now + self.policy.activation_ttl as i64,
                 created_at: now,
             };
-            let event = self.event(admin.actor(), "token.issue", serial.digits(), "success", format!("user={} kind={kind}", user.username));
+            let event = self.event(
+                admin.actor(),
+                "token.issue",
+                serial.digits(),
+                "success",
+                format!("user={} kind={kind}", user.username),
+            );
             match self.store.insert_token(token, event).await {
                 Ok(_) => {}
                 Err(StoreError::Conflict(_)) => continue,
@@ -390,7 +489,11 @@ impl<S: Store> Latchkey<S> {
                 TokenKind::Latchkey => None,
                 _ => Some(
                     KeyUri {
-                        kind: if kind == TokenKind::Totp { OtpKind::Totp { period } } else { OtpKind::Hotp { counter: 0 } },
+                        kind: if kind == TokenKind::Totp {
+                            OtpKind::Totp { period }
+                        } else {
+                            OtpKind::Hotp { counter: 0 }
+                        },
                         account: user.username.to_string(),
                         issuer: Some(self.policy.issuer.clone()),
                         secret: secret.clone(),
@@ -400,13 +503,22 @@ impl<S: Store> Latchkey<S> {
                     .to_uri(),
                 ),
             };
-            return Ok(IssuedToken { serial, activation_code, otpauth_uri });
+            return Ok(IssuedToken {
+                serial,
+                activation_code,
+                otpauth_uri,
+            });
         }
-        Err(AdminError::Exists("a serial (five random serials collided)".into()))
+        Err(AdminError::Exists(
+            "a serial (five random serials collided)".into(),
+        ))
     }
 
     /// Every token.
-    pub async fn list_tokens(&self, _admin: &Admin) -> Result<Vec<(Token, Option<User>)>, AdminError> {
+    pub async fn list_tokens(
+        &self,
+        _admin: &Admin,
+    ) -> Result<Vec<(Token, Option<User>)>, AdminError> {
         let tokens = self.store.list_tokens().await?;
         let mut out = Vec::with_capacity(tokens.len());
         for token in tokens {
@@ -422,7 +534,12 @@ impl<S: Store> Latchkey<S> {
     }
 
     /// Suspends, resumes or revokes a token.
-    pub async fn set_token_state(&self, admin: &Admin, serial: &str, state: TokenState) -> Result<(), AdminError> {
+    pub async fn set_token_state(
+        &self,
+        admin: &Admin,
+        serial: &str,
+        state: TokenState,
+    ) -> Result<(), AdminError> {
         let token = self.token(serial).await?;
         let allowed = match state {
             TokenState::Suspended => token.state == TokenState::Active,
@@ -431,7 +548,10 @@ impl<S: Store> Latchkey<S> {
             TokenState::New => false,
         };
         if !allowed {
-            return Err(AdminError::WrongState(format!("token {} is {}; that change is not possible", token.serial, token.state)));
+            return Err(AdminError::WrongState(format!(
+                "token {} is {}; that change is not possible",
+                token.serial, token.state
+            )));
         }
         let action = match state {
             TokenState::Suspended => "token.suspend",
@@ -446,7 +566,13 @@ impl<S: Store> Latchkey<S> {
     /// Clears a token's failure count and server-side lock (S15).
     pub async fn reset_token(&self, helpdesk: &Helpdesk, serial: &str) -> Result<(), AdminError> {
         let token = self.token(serial).await?;
-        let event = self.event(&helpdesk.0, "token.reset", &token.serial, "success", format!("failures={}", token.failures));
+        let event = self.event(
+            &helpdesk.0,
+            "token.reset",
+            &token.serial,
+            "success",
+            format!("failures={}", token.failures),
+        );
         self.store.reset_token(token.id, event).await?;
         Ok(())
     }
@@ -454,45 +580,105 @@ impl<S: Store> Latchkey<S> {
     /// The unlock code for a soft token showing `reset_code` (the help-desk
     /// path; self-service calls it after the user proved who they are).
     /// Rate-limited per token and audited.
-    pub async fn issue_unlock_code(&self, helpdesk: &Helpdesk, serial: &str, reset_code: &str) -> Result<UnlockCode, AdminError> {
+    pub async fn issue_unlock_code(
+        &self,
+        helpdesk: &Helpdesk,
+        serial: &str,
+        reset_code: &str,
+    ) -> Result<UnlockCode, AdminError> {
         let token = self.token(serial).await?;
-        let reset: ResetCode = reset_code.parse().map_err(|e| AdminError::Invalid(format!("the PIN Reset Code is not valid: {e}")))?;
+        let reset: ResetCode = reset_code
+            .parse()
+            .map_err(|e| AdminError::Invalid(format!("the PIN Reset Code is not valid: {e}")))?;
         let Some(sealed) = &token.sealed_unlock_secret else {
-            return Err(AdminError::WrongState(format!("token {} is not a Latchkey soft token and has no unlock codes", token.serial)));
+            return Err(AdminError::WrongState(format!(
+                "token {} is not a Latchkey soft token and has no unlock codes",
+                token.serial
+            )));
         };
         if token.state != TokenState::Active {
-            return Err(AdminError::WrongState(format!("token {} is {}; only an active token can be unlocked", token.serial, token.state)));
+            return Err(AdminError::WrongState(format!(
+                "token {} is {}; only an active token can be unlocked",
+                token.serial, token.state
+            )));
         }
         let since = self.now() - 24 * 3600;
-        if self.store.count_events("unlock.issue", &token.serial, since).await? >= self.policy.unlock_codes_per_day {
-            self.store.append(self.event(&helpdesk.0, "unlock.issue", &token.serial, "denied", "rate limit")).await?;
+        if self
+            .store
+            .count_events("unlock.issue", &token.serial, since)
+            .await?
+            >= self.policy.unlock_codes_per_day
+        {
+            self.store
+                .append(self.event(
+                    &helpdesk.0,
+                    "unlock.issue",
+                    &token.serial,
+                    "denied",
+                    "rate limit",
+                ))
+                .await?;
             return Err(AdminError::RateLimited);
         }
         let secret = self.cipher.open(&unlock_aad(&token.serial), sealed)?;
         let secret = UnlockSecret::from_slice(&secret).ok_or(CipherError)?;
-        let serial: Serial = token.serial.parse().map_err(|_| AdminError::Invalid("stored serial".into()))?;
+        let serial: Serial = token
+            .serial
+            .parse()
+            .map_err(|_| AdminError::Invalid("stored serial".into()))?;
         let code = unlock_code(&secret, &serial, &reset);
-        self.store.append(self.event(&helpdesk.0, "unlock.issue", &token.serial, "success", "")).await?;
+        self.store
+            .append(self.event(&helpdesk.0, "unlock.issue", &token.serial, "success", ""))
+            .await?;
         Ok(code)
     }
 
     /// Trades a serial and activation code for the token's secrets, once.
-    pub async fn activate(&self, serial: &str, code: &str, source: &str) -> Result<ActivationGrant, ActivateError> {
+    pub async fn activate(
+        &self,
+        serial: &str,
+        code: &str,
+        source: &str,
+    ) -> Result<ActivationGrant, ActivateError> {
         let actor = Actor::anonymous(source);
-        let serial: Serial = serial.parse().map_err(|e| ActivateError::Malformed(format!("the serial is not valid: {e}")))?;
-        let code: ActivationCode =
-            code.parse().map_err(|e| ActivateError::Malformed(format!("the activation code is not valid: {e}")))?;
-        let given = self.cipher.keyed_hash("activation", code.digits().as_bytes());
+        let serial: Serial = serial
+            .parse()
+            .map_err(|e| ActivateError::Malformed(format!("the serial is not valid: {e}")))?;
+        let code: ActivationCode = code.parse().map_err(|e| {
+            ActivateError::Malformed(format!("the activation code is not valid: {e}"))
+        })?;
+        let given = self
+            .cipher
+            .keyed_hash("activation", code.digits().as_bytes());
         let Some(token) = self.store.token_by_serial(serial.digits()).await? else {
-            self.store.append(self.event(&actor, "token.activate", serial.digits(), "failure", "unknown serial")).await?;
+            self.store
+                .append(self.event(
+                    &actor,
+                    "token.activate",
+                    serial.digits(),
+                    "failure",
+                    "unknown serial",
+                ))
+                .await?;
             return Err(ActivateError::Refused);
         };
         let usable = token.state == TokenState::New && token.activation_expires > self.now();
-        let matches = token.activation_hash.as_deref().is_some_and(|stored| bool::from(stored.ct_eq(&given[..])));
+        let matches = token
+            .activation_hash
+            .as_deref()
+            .is_some_and(|stored| bool::from(stored.ct_eq(&given[..])));
         if !(usable && matches) {
-            let event = self.event(&actor, "token.activate", &token.serial, "failure", "wrong, spent or expired code");
+            let event = self.event(
+                &actor,
+                "token.activate",
+                &token.serial,
+                "failure",
+                "wrong, spent or expired code",
+            );
             if token.activation_hash.is_some() {
-                self.store.record_activation_failure(token.id, self.policy.activation_attempts, event).await?;
+                self.store
+                    .record_activation_failure(token.id, self.policy.activation_attempts, event)
+                    .await?;
             } else {
                 self.store.append(event).await?;
             }
@@ -503,9 +689,16 @@ impl<S: Store> Latchkey<S> {
             return Err(ActivateError::Refused);
         }
         let user = self.store.user_by_id(token.user_id).await?;
-        let secret = Secret::from_bytes(self.cipher.open(&seed_aad(&token.serial), &token.sealed_seed)?.to_vec());
+        let secret = Secret::from_bytes(
+            self.cipher
+                .open(&seed_aad(&token.serial), &token.sealed_seed)?
+                .to_vec(),
+        );
         let unlock_secret = match &token.sealed_unlock_secret {
-            Some(sealed) => Some(UnlockSecret::from_slice(&self.cipher.open(&unlock_aad(&token.serial), sealed)?).ok_or(CipherError)?),
+            Some(sealed) => Some(
+                UnlockSecret::from_slice(&self.cipher.open(&unlock_aad(&token.serial), sealed)?)
+                    .ok_or(CipherError)?,
+            ),
             None => None,
         };
         Ok(ActivationGrant {
@@ -522,7 +715,9 @@ impl<S: Store> Latchkey<S> {
     }
 
     fn generator(&self, token: &Token) -> Result<Hotp, CipherError> {
-        let seed = self.cipher.open(&seed_aad(&token.serial), &token.sealed_seed)?;
+        let seed = self
+            .cipher
+            .open(&seed_aad(&token.serial), &token.sealed_seed)?;
         let algorithm: Algorithm = token.algorithm.parse().map_err(|_| CipherError)?;
         let digits = Digits::new(token.digits).map_err(|_| CipherError)?;
         Hotp::new(Secret::from_bytes(seed.to_vec()), algorithm, digits).map_err(|_| CipherError)
@@ -537,12 +732,26 @@ impl<S: Store> Latchkey<S> {
         let hotp = self.generator(token)?;
         let fail = |detail: &str| {
             (
-                self.event(actor, "otp.verify", &token.serial, "failure", detail.to_owned()),
-                self.event(actor, "token.lock", &token.serial, "success", format!("after {} failures", self.policy.otp_failure_limit)),
+                self.event(
+                    actor,
+                    "otp.verify",
+                    &token.serial,
+                    "failure",
+                    detail.to_owned(),
+                ),
+                self.event(
+                    actor,
+                    "token.lock",
+                    &token.serial,
+                    "success",
+                    format!("after {} failures", self.policy.otp_failure_limit),
+                ),
             )
         };
         if token.locked {
-            self.store.append(self.event(actor, "otp.verify", &token.serial, "denied", "token locked")).await?;
+            self.store
+                .append(self.event(actor, "otp.verify", &token.serial, "denied", "token locked"))
+                .await?;
             return Ok(false);
         }
         // Which step or counter matches, if any, ignoring the replay rule:
@@ -550,34 +759,61 @@ impl<S: Store> Latchkey<S> {
         let (matched, drift) = if token.kind == TokenKind::Hotp {
             let next = (token.last_used + 1) as u64;
             let lowest = next.saturating_sub(self.policy.hotp_look_ahead);
-            (hotp.verify_range(otp, lowest..=next + self.policy.hotp_look_ahead).ok().flatten(), 0)
+            (
+                hotp.verify_range(otp, lowest..=next + self.policy.hotp_look_ahead)
+                    .ok()
+                    .flatten(),
+                0,
+            )
         } else {
-            let totp = Totp::new(hotp.secret().clone(), hotp.algorithm(), hotp.digits(), token.period.max(1)).map_err(|_| CipherError)?;
+            let totp = Totp::new(
+                hotp.secret().clone(),
+                hotp.algorithm(),
+                hotp.digits(),
+                token.period.max(1),
+            )
+            .map_err(|_| CipherError)?;
             let now_step = totp.step_at(self.clock.now()).unwrap_or(0) as i64;
             let centre = (now_step + token.drift).max(0) as u64;
             let window = self.policy.totp_window;
-            let matched = hotp.verify_range(otp, centre.saturating_sub(window)..=centre + window).ok().flatten();
-            (matched, matched.map_or(token.drift, |m| m as i64 - now_step))
+            let matched = hotp
+                .verify_range(otp, centre.saturating_sub(window)..=centre + window)
+                .ok()
+                .flatten();
+            (
+                matched,
+                matched.map_or(token.drift, |m| m as i64 - now_step),
+            )
         };
         match matched {
             Some(used) if (used as i64) > token.last_used => {
                 let event = self.event(actor, "otp.verify", &token.serial, "success", "");
-                if self.store.accept_otp(token.id, used as i64, drift, event).await? {
+                if self
+                    .store
+                    .accept_otp(token.id, used as i64, drift, event)
+                    .await?
+                {
                     return Ok(true);
                 }
                 // Another request accepted this OTP (or a later one) first.
                 let (event, lock) = fail("replay");
-                self.store.record_otp_failure(token.id, self.policy.otp_failure_limit, event, lock).await?;
+                self.store
+                    .record_otp_failure(token.id, self.policy.otp_failure_limit, event, lock)
+                    .await?;
                 Ok(false)
             }
             Some(_) => {
                 let (event, lock) = fail("replay");
-                self.store.record_otp_failure(token.id, self.policy.otp_failure_limit, event, lock).await?;
+                self.store
+                    .record_otp_failure(token.id, self.policy.otp_failure_limit, event, lock)
+                    .await?;
                 Ok(false)
             }
             None => {
                 let (event, lock) = fail("wrong code");
-                self.store.record_otp_failure(token.id, self.policy.otp_failure_limit, event, lock).await?;
+                self.store
+                    .record_otp_failure(token.id, self.policy.otp_failure_limit, event, lock)
+                    .await?;
                 Ok(false)
             }
         }
@@ -586,7 +822,13 @@ impl<S: Store> Latchkey<S> {
     /// Authenticates a user for a relying application: the password (when
     /// given) and an OTP from one of the user's active tokens. Unknown users,
     /// wrong passwords, wrong OTPs and locked tokens all give the same answer.
-    pub async fn authenticate(&self, actor: &Actor, username: &str, password: Option<Zeroizing<String>>, otp: &str) -> Result<Decision, AdminError> {
+    pub async fn authenticate(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password: Option<Zeroizing<String>>,
+        otp: &str,
+    ) -> Result<Decision, AdminError> {
         let Ok(name) = username.parse::<Username>() else {
             if let Some(password) = password {
                 self.hasher.verify(password, None).await;
@@ -595,24 +837,59 @@ impl<S: Store> Latchkey<S> {
         };
         let user = self.store.user_by_name(&name).await?;
         if let Some(password) = password {
-            let ok = self.hasher.verify(password, user.as_ref().and_then(|u| u.password_hash.clone())).await;
+            let ok = self
+                .hasher
+                .verify(
+                    password,
+                    user.as_ref().and_then(|u| u.password_hash.clone()),
+                )
+                .await;
             if !ok || user.is_none() {
-                self.store.append(self.event(actor, "password.verify", name.as_str(), "failure", "")).await?;
+                self.store
+                    .append(self.event(actor, "password.verify", name.as_str(), "failure", ""))
+                    .await?;
                 return Ok(Decision::Reject);
             }
         }
         let Some(user) = user else {
-            self.store.append(self.event(actor, "authenticate", name.as_str(), "failure", "unknown user")).await?;
+            self.store
+                .append(self.event(
+                    actor,
+                    "authenticate",
+                    name.as_str(),
+                    "failure",
+                    "unknown user",
+                ))
+                .await?;
             return Ok(Decision::Reject);
         };
         if user.status != UserStatus::Active {
-            self.store.append(self.event(actor, "authenticate", name.as_str(), "denied", "user disabled")).await?;
+            self.store
+                .append(self.event(
+                    actor,
+                    "authenticate",
+                    name.as_str(),
+                    "denied",
+                    "user disabled",
+                ))
+                .await?;
             return Ok(Decision::Reject);
         }
         let tokens = self.store.tokens_of_user(user.id).await?;
-        let active: Vec<&Token> = tokens.iter().filter(|t| t.state == TokenState::Active).collect();
+        let active: Vec<&Token> = tokens
+            .iter()
+            .filter(|t| t.state == TokenState::Active)
+            .collect();
         if active.is_empty() {
-            self.store.append(self.event(actor, "authenticate", name.as_str(), "failure", "no active token")).await?;
+            self.store
+                .append(self.event(
+                    actor,
+                    "authenticate",
+                    name.as_str(),
+                    "failure",
+                    "no active token",
+                ))
+                .await?;
             return Ok(Decision::Reject);
         }
         for token in active {
@@ -624,19 +901,35 @@ impl<S: Store> Latchkey<S> {
     }
 
     /// Gives an active soft token its unlock secret again, against a current OTP.
-    pub async fn refresh(&self, serial: &str, otp: &str, source: &str) -> Result<UnlockSecret, RefreshError> {
+    pub async fn refresh(
+        &self,
+        serial: &str,
+        otp: &str,
+        source: &str,
+    ) -> Result<UnlockSecret, RefreshError> {
         let actor = Actor::anonymous(source);
-        let Ok(serial) = serial.parse::<Serial>() else { return Err(RefreshError::Refused) };
-        let Some(token) = self.store.token_by_serial(serial.digits()).await? else { return Err(RefreshError::Refused) };
-        let Some(sealed) = token.sealed_unlock_secret.clone() else { return Err(RefreshError::Refused) };
-        let ok = self.check_otp(&token, otp, &actor).await.map_err(|e| match e {
-            AdminError::Store(s) => RefreshError::Store(s),
-            _ => RefreshError::Refused,
-        })?;
+        let Ok(serial) = serial.parse::<Serial>() else {
+            return Err(RefreshError::Refused);
+        };
+        let Some(token) = self.store.token_by_serial(serial.digits()).await? else {
+            return Err(RefreshError::Refused);
+        };
+        let Some(sealed) = token.sealed_unlock_secret.clone() else {
+            return Err(RefreshError::Refused);
+        };
+        let ok = self
+            .check_otp(&token, otp, &actor)
+            .await
+            .map_err(|e| match e {
+                AdminError::Store(s) => RefreshError::Store(s),
+                _ => RefreshError::Refused,
+            })?;
         if !ok {
             return Err(RefreshError::Refused);
         }
-        self.store.append(self.event(&actor, "token.refresh", &token.serial, "success", "")).await?;
+        self.store
+            .append(self.event(&actor, "token.refresh", &token.serial, "success", ""))
+            .await?;
         let secret = self.cipher.open(&unlock_aad(&token.serial), &sealed)?;
         UnlockSecret::from_slice(&secret).ok_or(RefreshError::Refused)
     }
@@ -644,22 +937,53 @@ impl<S: Store> Latchkey<S> {
     // ----- API keys -----
 
     /// Creates an API key and returns it; only its hash is kept (S43).
-    pub async fn create_api_key(&self, admin: &Admin, name: &str, role: ApiRole) -> Result<Zeroizing<String>, AdminError> {
+    pub async fn create_api_key(
+        &self,
+        admin: &Admin,
+        name: &str,
+        role: ApiRole,
+    ) -> Result<Zeroizing<String>, AdminError> {
         let name = name.trim();
-        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-            return Err(AdminError::Invalid("an API key name has 1–64 letters, digits, - _ or .".into()));
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(AdminError::Invalid(
+                "an API key name has 1–64 letters, digits, - _ or .".into(),
+            ));
         }
         let mut prefix = [0u8; 6];
         let mut secret = Zeroizing::new([0u8; 24]);
         rand::Rng::fill_bytes(&mut rand::rng(), &mut prefix);
         rand::Rng::fill_bytes(&mut rand::rng(), secret.as_mut());
         let prefix = data_encoding::HEXLOWER.encode(&prefix);
-        let key = Zeroizing::new(format!("lk_{prefix}_{}", data_encoding::BASE32_NOPAD.encode(secret.as_ref()).to_lowercase()));
-        let new = NewApiKey { name: name.into(), prefix, hash: Sha256::digest(key.as_bytes()).to_vec(), role, created_at: self.now() };
-        let event = self.event(admin.actor(), "apikey.create", name, "success", format!("role={role}"));
+        let key = Zeroizing::new(format!(
+            "lk_{prefix}_{}",
+            data_encoding::BASE32_NOPAD
+                .encode(secret.as_ref())
+                .to_lowercase()
+        ));
+        let new = NewApiKey {
+            name: name.into(),
+            prefix,
+            hash: Sha256::digest(key.as_bytes()).to_vec(),
+            role,
+            created_at: self.now(),
+        };
+        let event = self.event(
+            admin.actor(),
+            "apikey.create",
+            name,
+            "success",
+            format!("role={role}"),
+        );
         match self.store.insert_api_key(new, event).await {
             Ok(_) => Ok(key),
-            Err(StoreError::Conflict(_)) => Err(AdminError::Exists(format!("an API key named {name}"))),
+            Err(StoreError::Conflict(_)) => {
+                Err(AdminError::Exists(format!("an API key named {name}")))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -667,18 +991,37 @@ impl<S: Store> Latchkey<S> {
     /// Revokes an API key.
     pub async fn revoke_api_key(&self, admin: &Admin, name: &str) -> Result<(), AdminError> {
         let event = self.event(admin.actor(), "apikey.revoke", name, "success", "");
-        if self.store.revoke_api_key(name, event).await? { Ok(()) } else { Err(AdminError::NoSuchKey(name.into())) }
+        if self.store.revoke_api_key(name, event).await? {
+            Ok(())
+        } else {
+            Err(AdminError::NoSuchKey(name.into()))
+        }
     }
 
     /// Checks a presented API key in constant time; `None` for anything wrong.
-    pub async fn authorize_api_key(&self, key: &str, source: &str) -> Result<Option<ApiPrincipal>, StoreError> {
-        let Some(prefix) = key.strip_prefix("lk_").and_then(|rest| rest.split('_').next()) else { return Ok(None) };
-        let Some(stored) = self.store.api_key_by_prefix(prefix).await? else { return Ok(None) };
+    pub async fn authorize_api_key(
+        &self,
+        key: &str,
+        source: &str,
+    ) -> Result<Option<ApiPrincipal>, StoreError> {
+        let Some(prefix) = key
+            .strip_prefix("lk_")
+            .and_then(|rest| rest.split('_').next())
+        else {
+            return Ok(None);
+        };
+        let Some(stored) = self.store.api_key_by_prefix(prefix).await? else {
+            return Ok(None);
+        };
         let hash = Sha256::digest(key.as_bytes());
         if stored.revoked || !bool::from(stored.hash.ct_eq(&hash[..])) {
             return Ok(None);
         }
-        Ok(Some(ApiPrincipal { name: stored.name, role: stored.role, source: source.into() }))
+        Ok(Some(ApiPrincipal {
+            name: stored.name,
+            role: stored.role,
+            source: source.into(),
+        }))
     }
 
     // ----- audit -----
@@ -701,23 +1044,51 @@ impl<S: Store> Latchkey<S> {
 /// composition rules, and not a common or context-derived password.
 pub fn check_password(password: &str, username: &Username) -> Result<(), AdminError> {
     const COMMON: &[&str] = &[
-        "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwertyuiop", "iloveyou", "11111111",
-        "abc12345", "qwerty123", "letmein1", "welcome1", "sunshine", "football", "princess", "passw0rd", "baseball",
-        "trustno1", "superman", "1q2w3e4r", "zaq12wsx", "latchkey",
+        "password",
+        "password1",
+        "password123",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "qwertyuiop",
+        "iloveyou",
+        "11111111",
+        "abc12345",
+        "qwerty123",
+        "letmein1",
+        "welcome1",
+        "sunshine",
+        "football",
+        "princess",
+        "passw0rd",
+        "baseball",
+        "trustno1",
+        "superman",
+        "1q2w3e4r",
+        "zaq12wsx",
+        "latchkey",
     ];
     let count = password.chars().count();
     if count < 8 {
-        return Err(AdminError::Invalid("a password needs at least 8 characters".into()));
+        return Err(AdminError::Invalid(
+            "a password needs at least 8 characters".into(),
+        ));
     }
     if count > 1024 {
-        return Err(AdminError::Invalid("a password has at most 1024 characters".into()));
+        return Err(AdminError::Invalid(
+            "a password has at most 1024 characters".into(),
+        ));
     }
     let lower = password.to_lowercase();
     if COMMON.contains(&lower.as_str()) || lower.contains("latchkey") {
-        return Err(AdminError::Invalid("that password is too common; choose another".into()));
+        return Err(AdminError::Invalid(
+            "that password is too common; choose another".into(),
+        ));
     }
     if lower.contains(username.as_str()) {
-        return Err(AdminError::Invalid("a password may not contain the user name".into()));
+        return Err(AdminError::Invalid(
+            "a password may not contain the user name".into(),
+        ));
     }
     Ok(())
 }

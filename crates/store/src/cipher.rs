@@ -60,21 +60,36 @@ impl MasterKeyCipher {
 
     /// Parses 64 hex digits.
     pub fn from_hex(text: &str) -> Result<Self, MasterKeyError> {
-        let bytes = Zeroizing::new(data_encoding::HEXLOWER_PERMISSIVE.decode(text.trim().as_bytes()).map_err(|_| MasterKeyError::Malformed)?);
-        let key: &[u8; 32] = bytes.as_slice().try_into().map_err(|_| MasterKeyError::Malformed)?;
+        let bytes = Zeroizing::new(
+            data_encoding::HEXLOWER_PERMISSIVE
+                .decode(text.trim().as_bytes())
+                .map_err(|_| MasterKeyError::Malformed)?,
+        );
+        let key: &[u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| MasterKeyError::Malformed)?;
         Ok(Self::new(key))
     }
 
     /// Reads the key file, or creates it (mode 0600) with a random key.
     pub fn load_or_create(path: &Path) -> Result<Self, MasterKeyError> {
-        let io = |source| MasterKeyError::Io { path: path.display().to_string(), source };
+        let io = |source| MasterKeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(path) {
             Ok(text) => Self::from_hex(&Zeroizing::new(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = Zeroizing::new([0u8; 32]);
                 rand::rng().fill_bytes(key.as_mut());
                 let text = Zeroizing::new(data_encoding::HEXLOWER.encode(key.as_ref()));
-                let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(io)?;
                 file.write_all(text.as_bytes()).map_err(io)?;
                 file.sync_all().map_err(io)?;
                 Ok(Self::new(&key))
@@ -90,7 +105,13 @@ impl SecretCipher for MasterKeyCipher {
         rand::rng().fill_bytes(&mut nonce);
         let sealed = self
             .aead
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: aad.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: aad.as_bytes(),
+                },
+            )
             .expect("XChaCha20-Poly1305 encryption does not fail");
         let mut out = Vec::with_capacity(1 + 24 + sealed.len());
         out.push(VERSION);
@@ -105,13 +126,20 @@ impl SecretCipher for MasterKeyCipher {
         }
         let (nonce, body) = sealed[1..].split_at(24);
         self.aead
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: aad.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: aad.as_bytes(),
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| CipherError)
     }
 
     fn keyed_hash(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(self.mac_key.as_ref()).expect("any key length");
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(self.mac_key.as_ref())
+            .expect("any key length");
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(data);
@@ -127,9 +155,15 @@ mod tests {
     fn sealed_values_open_only_with_their_row_identity() {
         let cipher = MasterKeyCipher::new(&[7; 32]);
         let sealed = cipher.seal("token:1:seed", b"seed bytes");
-        assert_eq!(cipher.open("token:1:seed", &sealed).unwrap().as_slice(), b"seed bytes");
+        assert_eq!(
+            cipher.open("token:1:seed", &sealed).unwrap().as_slice(),
+            b"seed bytes"
+        );
         assert_eq!(cipher.open("token:2:seed", &sealed), Err(CipherError));
-        assert_eq!(MasterKeyCipher::new(&[8; 32]).open("token:1:seed", &sealed), Err(CipherError));
+        assert_eq!(
+            MasterKeyCipher::new(&[8; 32]).open("token:1:seed", &sealed),
+            Err(CipherError)
+        );
         assert!(!sealed.windows(10).any(|w| w == b"seed bytes"));
     }
 }

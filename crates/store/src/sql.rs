@@ -27,7 +27,10 @@ pub struct SqlStore {
 fn fail(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &error {
         let message = db.message().to_ascii_lowercase();
-        if db.is_unique_violation() || message.contains("unique") || message.contains("duplicate key") {
+        if db.is_unique_violation()
+            || message.contains("unique")
+            || message.contains("duplicate key")
+        {
             return StoreError::Conflict(db.message().to_owned());
         }
     }
@@ -49,7 +52,9 @@ impl SqlStore {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::Backend(format!("unsupported database URL scheme in {}", redact_url(url)).into()));
+            return Err(StoreError::Backend(
+                format!("unsupported database URL scheme in {}", redact_url(url)).into(),
+            ));
         };
         let options = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
@@ -94,10 +99,16 @@ impl SqlStore {
         let mut tx = self.pool.begin().await.map_err(fail)?;
         if self.backend == Backend::Postgres {
             // Nodes starting together must not race on the schema.
-            sqlx::query("SELECT pg_advisory_xact_lock(4242001)").execute(&mut *tx).await.map_err(fail)?;
+            sqlx::query("SELECT pg_advisory_xact_lock(4242001)")
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
         }
         for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            sqlx::query(statement).execute(&mut *tx).await.map_err(fail)?;
+            sqlx::query(statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
         }
         tx.commit().await.map_err(fail)
     }
@@ -115,11 +126,16 @@ fn redact_url(url: &str) -> String {
 }
 
 /// Appends an audit row inside `tx`, after the change it records.
-async fn append_in(tx: &mut Transaction<'static, Any>, event: &AuditEvent) -> Result<(), StoreError> {
-    let head = sqlx::query("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash")
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(fail)?;
+async fn append_in(
+    tx: &mut Transaction<'static, Any>,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let head = sqlx::query(
+        "UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash",
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(fail)?;
     let id: i64 = head.try_get(0).map_err(fail)?;
     let prev: Vec<u8> = head.try_get(1).map_err(fail)?;
     let hash = row_hash(id, event, &prev);
@@ -140,7 +156,11 @@ async fn append_in(tx: &mut Transaction<'static, Any>, event: &AuditEvent) -> Re
     .execute(&mut **tx)
     .await
     .map_err(fail)?;
-    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1").bind(hash).execute(&mut **tx).await.map_err(fail)?;
+    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+        .bind(hash)
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?;
     Ok(())
 }
 
@@ -164,7 +184,8 @@ const TOKEN_COLUMNS: &str = "id, serial, user_id, kind, state, algorithm, digits
      last_used, drift, failures, locked, activation_hash, activation_expires, activation_failures, created_at";
 
 fn token_from(row: &AnyRow) -> Result<Token, StoreError> {
-    let get_i64 = |name: &str| -> Result<i64, StoreError> { row.try_get::<i64, _>(name).map_err(fail) };
+    let get_i64 =
+        |name: &str| -> Result<i64, StoreError> { row.try_get::<i64, _>(name).map_err(fail) };
     Ok(Token {
         id: get_i64("id")?,
         serial: row.try_get("serial").map_err(fail)?,
@@ -230,21 +251,50 @@ impl UserStore for SqlStore {
     }
 
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(&self.pool).await.map_err(fail)?;
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
         row.as_ref().map(user_from).transpose()
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query("SELECT * FROM users ORDER BY username").fetch_all(&self.pool).await.map_err(fail)?;
+        let rows = sqlx::query("SELECT * FROM users ORDER BY username")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
         rows.iter().map(user_from).collect()
     }
 
-    async fn set_user_status(&self, id: i64, status: UserStatus, event: AuditEvent) -> StoreResult<bool> {
-        self.update_and_audit(sqlx::query("UPDATE users SET status = $1 WHERE id = $2").bind(status.as_str()).bind(id), event).await
+    async fn set_user_status(
+        &self,
+        id: i64,
+        status: UserStatus,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
+                .bind(status.as_str())
+                .bind(id),
+            event,
+        )
+        .await
     }
 
-    async fn set_password_hash(&self, id: i64, hash: String, event: AuditEvent) -> StoreResult<bool> {
-        self.update_and_audit(sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id), event).await
+    async fn set_password_hash(
+        &self,
+        id: i64,
+        hash: String,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(id),
+            event,
+        )
+        .await
     }
 }
 
@@ -254,7 +304,12 @@ impl SqlStore {
     /// Runs one UPDATE and, if it changed a row, records `event` with it.
     async fn update_and_audit(&self, update: AnyQuery<'_>, event: AuditEvent) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let changed = update.execute(&mut *tx).await.map_err(fail)?.rows_affected() > 0;
+        let changed = update
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?
+            .rows_affected()
+            > 0;
         if changed {
             append_in(&mut tx, &event).await?;
             tx.commit().await.map_err(fail)?;
@@ -294,25 +349,32 @@ impl TokenStore for SqlStore {
     }
 
     async fn token_by_serial(&self, serial: &str) -> StoreResult<Option<Token>> {
-        let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE serial = $1"))
-            .bind(serial.to_owned())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(fail)?;
+        let row = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE serial = $1"
+        ))
+        .bind(serial.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fail)?;
         row.as_ref().map(token_from).transpose()
     }
 
     async fn tokens_of_user(&self, user_id: i64) -> StoreResult<Vec<Token>> {
-        let rows = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE user_id = $1 ORDER BY id"))
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(fail)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE user_id = $1 ORDER BY id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?;
         rows.iter().map(token_from).collect()
     }
 
     async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
-        let rows = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id")).fetch_all(&self.pool).await.map_err(fail)?;
+        let rows = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
         rows.iter().map(token_from).collect()
     }
 
@@ -325,7 +387,12 @@ impl TokenStore for SqlStore {
         .await
     }
 
-    async fn record_activation_failure(&self, id: i64, limit: u32, event: AuditEvent) -> StoreResult<u32> {
+    async fn record_activation_failure(
+        &self,
+        id: i64,
+        limit: u32,
+        event: AuditEvent,
+    ) -> StoreResult<u32> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
             "UPDATE tokens SET activation_failures = activation_failures + 1, \
@@ -346,7 +413,13 @@ impl TokenStore for SqlStore {
         Ok(count)
     }
 
-    async fn accept_otp(&self, id: i64, used: i64, drift: i64, event: AuditEvent) -> StoreResult<bool> {
+    async fn accept_otp(
+        &self,
+        id: i64,
+        used: i64,
+        drift: i64,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
         self.update_and_audit(
             sqlx::query(
                 "UPDATE tokens SET last_used = $2, drift = $3, failures = 0 \
@@ -360,7 +433,13 @@ impl TokenStore for SqlStore {
         .await
     }
 
-    async fn record_otp_failure(&self, id: i64, limit: u32, event: AuditEvent, lock_event: AuditEvent) -> StoreResult<(u32, bool)> {
+    async fn record_otp_failure(
+        &self,
+        id: i64,
+        limit: u32,
+        event: AuditEvent,
+        lock_event: AuditEvent,
+    ) -> StoreResult<(u32, bool)> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
             "UPDATE tokens SET failures = failures + 1, locked = CASE WHEN failures + 1 >= $2 THEN 1 ELSE 0 END \
@@ -372,7 +451,10 @@ impl TokenStore for SqlStore {
         .await
         .map_err(fail)?;
         let (count, locked_now) = match row {
-            Some(row) => (row.try_get::<i64, _>(0).map_err(fail)? as u32, row.try_get::<i64, _>(1).map_err(fail)? != 0),
+            Some(row) => (
+                row.try_get::<i64, _>(0).map_err(fail)? as u32,
+                row.try_get::<i64, _>(1).map_err(fail)? != 0,
+            ),
             None => (limit, false),
         };
         append_in(&mut tx, &event).await?;
@@ -384,16 +466,40 @@ impl TokenStore for SqlStore {
     }
 
     async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
-        self.update_and_audit(sqlx::query("UPDATE tokens SET failures = 0, locked = 0 WHERE id = $1").bind(id), event).await
-    }
-
-    async fn set_token_state(&self, id: i64, state: TokenState, event: AuditEvent) -> StoreResult<bool> {
-        self.update_and_audit(sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2").bind(state.as_str()).bind(id), event).await
-    }
-
-    async fn resync_counter(&self, id: i64, last_used: i64, event: AuditEvent) -> StoreResult<bool> {
         self.update_and_audit(
-            sqlx::query("UPDATE tokens SET last_used = $2, failures = 0 WHERE id = $1 AND last_used < $2").bind(id).bind(last_used),
+            sqlx::query("UPDATE tokens SET failures = 0, locked = 0 WHERE id = $1").bind(id),
+            event,
+        )
+        .await
+    }
+
+    async fn set_token_state(
+        &self,
+        id: i64,
+        state: TokenState,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2")
+                .bind(state.as_str())
+                .bind(id),
+            event,
+        )
+        .await
+    }
+
+    async fn resync_counter(
+        &self,
+        id: i64,
+        last_used: i64,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query(
+                "UPDATE tokens SET last_used = $2, failures = 0 WHERE id = $1 AND last_used < $2",
+            )
+            .bind(id)
+            .bind(last_used),
             event,
         )
         .await
@@ -419,17 +525,29 @@ impl ApiKeyStore for SqlStore {
     }
 
     async fn api_key_by_prefix(&self, prefix: &str) -> StoreResult<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE prefix = $1").bind(prefix.to_owned()).fetch_optional(&self.pool).await.map_err(fail)?;
+        let row = sqlx::query("SELECT * FROM api_keys WHERE prefix = $1")
+            .bind(prefix.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
         row.as_ref().map(api_key_from).transpose()
     }
 
     async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        let rows = sqlx::query("SELECT * FROM api_keys ORDER BY name").fetch_all(&self.pool).await.map_err(fail)?;
+        let rows = sqlx::query("SELECT * FROM api_keys ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
         rows.iter().map(api_key_from).collect()
     }
 
     async fn revoke_api_key(&self, name: &str, event: AuditEvent) -> StoreResult<bool> {
-        self.update_and_audit(sqlx::query("UPDATE api_keys SET revoked = 1 WHERE name = $1 AND revoked = 0").bind(name.to_owned()), event).await
+        self.update_and_audit(
+            sqlx::query("UPDATE api_keys SET revoked = 1 WHERE name = $1 AND revoked = 0")
+                .bind(name.to_owned()),
+            event,
+        )
+        .await
     }
 }
 

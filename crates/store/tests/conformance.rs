@@ -1,0 +1,631 @@
+//! One conformance suite for both backends: every scenario runs against a
+//! fresh SQLite file and a fresh PostgreSQL database (never skipped: if
+//! PostgreSQL cannot be reached the suite fails).
+
+use std::sync::Arc;
+
+use latchkey_core::oath::{
+    Algorithm, Digits, Hotp, ResetCode, Secret, Serial, Totp, UnlockSecret, unlock_code,
+};
+use latchkey_core::*;
+use latchkey_store::{MasterKeyCipher, SqlStore};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+const T0: u64 = 1_700_000_000;
+
+/// A fast stand-in for Argon2 (the server's hasher is tested in the server).
+struct TestHasher;
+
+impl PasswordHasher for TestHasher {
+    fn hash(&self, password: Zeroizing<String>) -> BoxFuture<'static, String> {
+        Box::pin(
+            async move { data_encoding::HEXLOWER.encode(&Sha256::digest(password.as_bytes())) },
+        )
+    }
+    fn verify(
+        &self,
+        password: Zeroizing<String>,
+        hash: Option<String>,
+    ) -> BoxFuture<'static, bool> {
+        Box::pin(async move {
+            hash.is_some_and(|h| {
+                h == data_encoding::HEXLOWER.encode(&Sha256::digest(password.as_bytes()))
+            })
+        })
+    }
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("LATCHKEY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A new, empty PostgreSQL database; its URL.
+async fn fresh_postgres() -> String {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin} for these tests: {e}"));
+    let mut id = [0u8; 6];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut id);
+    let name = format!("lk_test_{}", data_encoding::HEXLOWER.encode(&id));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    let (base, _) = admin.rsplit_once('/').expect("a database URL");
+    format!("{base}/{name}")
+}
+
+struct Harness {
+    latchkey: Latchkey<SqlStore>,
+    clock: ManualClock,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn harness(postgres: bool, policy: Policy) -> Harness {
+    let (url, dir) = if postgres {
+        (fresh_postgres().await, None)
+    } else {
+        let dir = tempfile::tempdir().unwrap();
+        (
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("latchkey.db").display()
+            ),
+            Some(dir),
+        )
+    };
+    let store = SqlStore::connect(&url).await.expect("connect and migrate");
+    let clock = ManualClock::at(T0);
+    let latchkey = Latchkey::new(
+        store,
+        Arc::new(clock.clone()),
+        Arc::new(MasterKeyCipher::new(&[42; 32])),
+        Arc::new(TestHasher),
+        policy,
+    );
+    Harness {
+        latchkey,
+        clock,
+        url,
+        _dir: dir,
+    }
+}
+
+fn admin() -> Admin {
+    Admin::operator_at_cli()
+}
+
+fn actor() -> Actor {
+    Actor::anonymous("127.0.0.1")
+}
+
+/// A user with an activated Latchkey token; the token's TOTP.
+async fn user_with_token(h: &Harness, name: &str) -> (Serial, Totp, Option<UnlockSecret>) {
+    h.latchkey
+        .add_user(
+            &admin(),
+            name,
+            None,
+            Role::User,
+            Some(Zeroizing::new("correct horse battery".into())),
+        )
+        .await
+        .unwrap();
+    let issued = h
+        .latchkey
+        .issue_token(&admin(), name, TokenKind::Latchkey)
+        .await
+        .unwrap();
+    let code = issued.activation_code.unwrap();
+    let grant = h
+        .latchkey
+        .activate(issued.serial.digits(), code.digits(), "127.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(grant.secret.len(), 32, "S02: Latchkey seeds are 256 bits");
+    let totp = Totp::new(grant.secret.clone(), Algorithm::Sha256, Digits::EIGHT, 30).unwrap();
+    (issued.serial, totp, grant.unlock_secret)
+}
+
+async fn otp_ok(h: &Harness, name: &str, otp: &str) -> bool {
+    h.latchkey
+        .authenticate(&actor(), name, None, otp)
+        .await
+        .unwrap()
+        == Decision::Accept
+}
+
+async fn audit_actions(h: &Harness) -> Vec<(String, String, String)> {
+    h.latchkey
+        .store()
+        .audit_rows(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.event.action,
+                r.event.subject,
+                r.event.outcome + ":" + &r.event.detail,
+            )
+        })
+        .collect()
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { super::$name(false).await } )* }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { super::$name(true).await } )* }
+    };
+}
+
+both_backends!(
+    activation_is_single_use,
+    s04_s05_an_otp_is_accepted_once_and_a_replay_is_audited,
+    s04_concurrent_requests_with_one_otp_accept_exactly_once,
+    s12_s14_s15_failures_lock_and_a_reset_clears,
+    s13_parallel_failures_are_all_counted,
+    s06_s07_hotp_counter_moves_only_on_success,
+    s08_totp_window_and_drift,
+    s21_s22_help_desk_unlock_codes_match_the_derivation_and_are_rate_limited,
+    s03_secrets_are_sealed_at_rest,
+    s43_api_keys_are_hashed_scoped_and_revocable,
+    audit_chain_verifies,
+);
+
+async fn activation_is_single_use(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    h.latchkey
+        .add_user(&admin(), "Alice", None, Role::User, None)
+        .await
+        .unwrap();
+    let issued = h
+        .latchkey
+        .issue_token(&admin(), "alice", TokenKind::Latchkey)
+        .await
+        .unwrap();
+    let code = issued.activation_code.unwrap();
+    let wrong = latchkey_core::oath::ActivationCode::generate();
+    assert!(matches!(
+        h.latchkey
+            .activate(issued.serial.digits(), wrong.digits(), "x")
+            .await,
+        Err(ActivateError::Refused)
+    ));
+    assert!(
+        h.latchkey
+            .activate(issued.serial.digits(), code.digits(), "x")
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        h.latchkey
+            .activate(issued.serial.digits(), code.digits(), "x")
+            .await,
+        Err(ActivateError::Refused)
+    ));
+    let unknown = Serial::generate();
+    assert!(matches!(
+        h.latchkey
+            .activate(unknown.digits(), code.digits(), "x")
+            .await,
+        Err(ActivateError::Refused)
+    ));
+    // Five wrong codes void an outstanding code; expiry voids it too.
+    let issued = h
+        .latchkey
+        .issue_token(&admin(), "alice", TokenKind::Latchkey)
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let _ = h
+            .latchkey
+            .activate(issued.serial.digits(), wrong.digits(), "x")
+            .await;
+    }
+    let code = issued.activation_code.unwrap();
+    assert!(matches!(
+        h.latchkey
+            .activate(issued.serial.digits(), code.digits(), "x")
+            .await,
+        Err(ActivateError::Refused)
+    ));
+    let issued = h
+        .latchkey
+        .issue_token(&admin(), "alice", TokenKind::Latchkey)
+        .await
+        .unwrap();
+    h.clock.advance(8 * 24 * 3600);
+    let code = issued.activation_code.unwrap();
+    assert!(matches!(
+        h.latchkey
+            .activate(issued.serial.digits(), code.digits(), "x")
+            .await,
+        Err(ActivateError::Refused)
+    ));
+}
+
+async fn s04_s05_an_otp_is_accepted_once_and_a_replay_is_audited(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let (serial, totp, _) = user_with_token(&h, "bob").await;
+    let code = totp.generate(T0);
+    assert!(otp_ok(&h, "bob", &code).await);
+    assert!(
+        !otp_ok(&h, "bob", &code).await,
+        "the same OTP again is refused"
+    );
+    let actions = audit_actions(&h).await;
+    assert!(
+        actions.contains(&(
+            "otp.verify".into(),
+            serial.digits().into(),
+            "failure:replay".into()
+        )),
+        "{actions:?}"
+    );
+    h.clock.advance(30);
+    assert!(
+        otp_ok(&h, "bob", &totp.generate(T0 + 30)).await,
+        "the next step's OTP is fine"
+    );
+}
+
+async fn s04_concurrent_requests_with_one_otp_accept_exactly_once(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let (_, totp, _) = user_with_token(&h, "carol").await;
+    let code = totp.generate(T0);
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let latchkey = h.latchkey.clone();
+            let code = code.clone();
+            tokio::spawn(async move {
+                latchkey
+                    .authenticate(&actor(), "carol", None, &code)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        if task.await.unwrap() == Decision::Accept {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 1);
+}
+
+async fn s12_s14_s15_failures_lock_and_a_reset_clears(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let (serial, totp, _) = user_with_token(&h, "dave").await;
+    // S14: failure, success, failure, success never locks.
+    for round in 0..12u64 {
+        h.clock.advance(30);
+        assert!(
+            !otp_ok(&h, "dave", "00000000").await || totp.generate(h.clock.now()) == "00000000"
+        );
+        assert!(
+            otp_ok(&h, "dave", &totp.generate(h.clock.now())).await,
+            "round {round}"
+        );
+    }
+    for _ in 0..10 {
+        assert!(!otp_ok(&h, "dave", "00000000").await);
+    }
+    h.clock.advance(30);
+    let valid = totp.generate(h.clock.now());
+    assert!(
+        !otp_ok(&h, "dave", &valid).await,
+        "S12: locked, a valid OTP is refused too"
+    );
+    let token = h
+        .latchkey
+        .show_token(&admin(), serial.digits())
+        .await
+        .unwrap();
+    assert!(token.locked);
+    assert_eq!(token.failures, 10, "attempts during a lock do not add");
+    h.latchkey
+        .reset_token(&admin().helpdesk(), serial.digits())
+        .await
+        .unwrap();
+    assert!(
+        otp_ok(&h, "dave", &valid).await,
+        "S15: a reset clears the lock"
+    );
+    let actions = audit_actions(&h).await;
+    assert!(
+        actions
+            .iter()
+            .any(|(a, s, _)| a == "token.lock" && s == serial.digits())
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|(a, s, _)| a == "token.reset" && s == serial.digits())
+    );
+}
+
+async fn s13_parallel_failures_are_all_counted(postgres: bool) {
+    let h = harness(
+        postgres,
+        Policy {
+            otp_failure_limit: 1000,
+            ..Policy::default()
+        },
+    )
+    .await;
+    let (serial, _, _) = user_with_token(&h, "erin").await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let latchkey = h.latchkey.clone();
+            tokio::spawn(async move {
+                latchkey
+                    .authenticate(&actor(), "erin", None, "00000001")
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        h.latchkey
+            .show_token(&admin(), serial.digits())
+            .await
+            .unwrap()
+            .failures,
+        50
+    );
+}
+
+async fn s06_s07_hotp_counter_moves_only_on_success(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    h.latchkey
+        .add_user(&admin(), "frank", None, Role::User, None)
+        .await
+        .unwrap();
+    let issued = h
+        .latchkey
+        .issue_token(&admin(), "frank", TokenKind::Hotp)
+        .await
+        .unwrap();
+    let uri = latchkey_core::oath::KeyUri::parse(&issued.otpauth_uri.unwrap()).unwrap();
+    let hotp: Hotp = uri.hotp().unwrap();
+    let serial = issued.serial.digits().to_owned();
+    assert!(!otp_ok(&h, "frank", "000000").await || hotp.generate(0) == "000000");
+    h.latchkey
+        .reset_token(&admin().helpdesk(), &serial)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.latchkey
+            .show_token(&admin(), &serial)
+            .await
+            .unwrap()
+            .last_used,
+        -1,
+        "a wrong OTP leaves the counter"
+    );
+    assert!(
+        otp_ok(&h, "frank", &hotp.generate(3)).await,
+        "a match at c+3"
+    );
+    assert_eq!(
+        h.latchkey
+            .show_token(&admin(), &serial)
+            .await
+            .unwrap()
+            .last_used,
+        3,
+        "the counter moves to the match"
+    );
+    for c in 0..=3 {
+        assert!(
+            !otp_ok(&h, "frank", &hotp.generate(c)).await,
+            "counter {c} is spent"
+        );
+    }
+    h.latchkey
+        .reset_token(&admin().helpdesk(), &serial)
+        .await
+        .unwrap();
+    // Look-ahead 10 from the next counter (4): 14 passes, 15 would not.
+    assert!(
+        !otp_ok(&h, "frank", &hotp.generate(15)).await || hotp.generate(15) == hotp.generate(14)
+    );
+    assert!(otp_ok(&h, "frank", &hotp.generate(14)).await);
+}
+
+async fn s08_totp_window_and_drift(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let (_, totp, _) = user_with_token(&h, "gina").await;
+    assert!(
+        !otp_ok(&h, "gina", &totp.generate(T0 - 60)).await,
+        "T-2 fails"
+    );
+    assert!(
+        otp_ok(&h, "gina", &totp.generate(T0 - 30)).await,
+        "T-1 passes"
+    );
+    // The T−1 acceptance recorded a drift of −1 step: ten steps later the
+    // window is centred one step back, so now−2 passes where it would not
+    // without the drift, and now+1 no longer does.
+    h.clock.advance(300);
+    let now = T0 + 300;
+    assert!(
+        !otp_ok(&h, "gina", &totp.generate(now + 30)).await,
+        "now+1 is outside the drifted window"
+    );
+    assert!(
+        otp_ok(&h, "gina", &totp.generate(now - 60)).await,
+        "drift is applied"
+    );
+}
+
+async fn s21_s22_help_desk_unlock_codes_match_the_derivation_and_are_rate_limited(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let (serial, _, unlock_secret) = user_with_token(&h, "hank").await;
+    let unlock_secret = unlock_secret.expect("Latchkey tokens carry an unlock secret");
+    let helpdesk = admin().helpdesk();
+    for _ in 0..5 {
+        let reset = ResetCode::generate();
+        let code = h
+            .latchkey
+            .issue_unlock_code(&helpdesk, serial.digits(), &reset.grouped())
+            .await
+            .unwrap();
+        assert_eq!(code, unlock_code(&unlock_secret, &serial, &reset));
+    }
+    let reset = ResetCode::generate();
+    assert!(matches!(
+        h.latchkey
+            .issue_unlock_code(&helpdesk, serial.digits(), reset.digits())
+            .await,
+        Err(AdminError::RateLimited)
+    ));
+    assert!(matches!(
+        h.latchkey
+            .issue_unlock_code(&helpdesk, serial.digits(), "1234")
+            .await,
+        Err(AdminError::Invalid(_))
+    ));
+    let issued = audit_actions(&h)
+        .await
+        .into_iter()
+        .filter(|(a, _, o)| a == "unlock.issue" && o.starts_with("success"))
+        .count();
+    assert_eq!(issued, 5);
+}
+
+async fn s03_secrets_are_sealed_at_rest(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    h.latchkey
+        .add_user(&admin(), "ivy", None, Role::User, None)
+        .await
+        .unwrap();
+    let issued = h
+        .latchkey
+        .issue_token(&admin(), "ivy", TokenKind::Totp)
+        .await
+        .unwrap();
+    let uri = latchkey_core::oath::KeyUri::parse(&issued.otpauth_uri.unwrap()).unwrap();
+    let seed: Secret = uri.secret.clone();
+    let (serial, _, unlock) = user_with_token(&h, "jack").await;
+    let _ = serial;
+    let dump = if postgres {
+        let out = std::process::Command::new("pg_dump")
+            .arg(&h.url)
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            out.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    } else {
+        let path = h
+            .url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        bytes
+    };
+    assert!(dump.len() > 1000);
+    let hex = data_encoding::HEXLOWER.encode(seed.expose());
+    assert!(
+        !dump
+            .windows(8)
+            .any(|w| seed.expose().windows(8).any(|s| s == w)),
+        "no raw seed bytes"
+    );
+    assert!(
+        !dump
+            .windows(16)
+            .any(|w| hex.as_bytes().windows(16).any(|s| s == w)),
+        "no hex seed"
+    );
+    let unlock = unlock.unwrap();
+    assert!(
+        !dump
+            .windows(8)
+            .any(|w| unlock.expose().windows(8).any(|s| s == w)),
+        "no raw unlock secret"
+    );
+}
+
+async fn s43_api_keys_are_hashed_scoped_and_revocable(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let key = h
+        .latchkey
+        .create_api_key(&admin(), "vpn", ApiRole::Authenticate)
+        .await
+        .unwrap();
+    let principal = h
+        .latchkey
+        .authorize_api_key(&key, "x")
+        .await
+        .unwrap()
+        .expect("the key works");
+    assert_eq!(principal.role, ApiRole::Authenticate);
+    assert!(
+        principal.admin().is_none(),
+        "an authenticate key has no admin rights"
+    );
+    let stored = h.latchkey.store().list_api_keys().await.unwrap();
+    assert!(
+        !stored[0]
+            .hash
+            .windows(8)
+            .any(|w| key.as_bytes().windows(8).any(|k| k == w))
+    );
+    let mut wrong = key.to_string();
+    wrong.pop();
+    wrong.push('x');
+    assert!(
+        h.latchkey
+            .authorize_api_key(&wrong, "x")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    h.latchkey.revoke_api_key(&admin(), "vpn").await.unwrap();
+    assert!(
+        h.latchkey
+            .authorize_api_key(&key, "x")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        h.latchkey
+            .create_api_key(&admin(), "bad name", ApiRole::Admin)
+            .await,
+        Err(AdminError::Invalid(_))
+    ));
+}
+
+async fn audit_chain_verifies(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let (_, totp, _) = user_with_token(&h, "kim").await;
+    assert!(otp_ok(&h, "kim", &totp.generate(T0)).await);
+    assert!(!otp_ok(&h, "kim", "12345678").await);
+    let rows = h
+        .latchkey
+        .verify_audit()
+        .await
+        .unwrap()
+        .expect("an intact chain");
+    assert!(rows >= 5, "{rows}");
+}
