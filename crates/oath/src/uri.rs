@@ -88,11 +88,24 @@ impl KeyUri {
         let kind_name = url.host_str().map(str::to_ascii_lowercase);
         // The label is read from the text as written: URL parsing would
         // treat an account named "." or ".." as a dot segment and drop it.
-        let label = percent_decode(raw_label(text.trim()));
-        let (label_issuer, account) = match label.split_once(':') {
-            Some((issuer, account)) => (Some(issuer.trim().to_owned()), account.trim().to_owned()),
-            None => (None, label.trim().to_owned()),
+        // The issuer prefix ends at the first literal colon; only when there
+        // is none does an encoded colon (%3A) separate them, as some issuers
+        // write it. Splitting before decoding keeps an encoded colon inside
+        // an issuer or account name where it belongs.
+        let raw = raw_label(text.trim());
+        let split = raw.split_once(':').or_else(|| {
+            let at = raw.to_ascii_lowercase().find("%3a")?;
+            Some((&raw[..at], &raw[at + 3..]))
+        });
+        let (label_issuer, account) = match split {
+            // Spaces may precede the account name after the issuer prefix.
+            Some(("", account)) => (None, percent_decode(account)),
+            Some((issuer, account)) => (Some(percent_decode(issuer)), percent_decode(account).trim_start().to_owned()),
+            None => (None, percent_decode(raw)),
         };
+        if account.trim().is_empty() {
+            return Err(KeyUriError::MissingAccount);
+        }
 
         let mut secret = None;
         let mut issuer = None;
@@ -133,9 +146,6 @@ impl KeyUri {
             },
             _ => return Err(KeyUriError::UnknownType),
         };
-        if account.is_empty() {
-            return Err(KeyUriError::MissingAccount);
-        }
         let secret = secret.as_deref().ok_or(KeyUriError::MissingSecret)?;
         let secret = Secret::from_base32(secret)?;
         let algorithm = match algorithm {
@@ -176,13 +186,16 @@ impl KeyUri {
             OtpKind::Totp { period } => ("totp", format!("period={period}")),
             OtpKind::Hotp { counter } => ("hotp", format!("counter={counter}")),
         };
+        // The label carries the issuer only where parsing gives back the same
+        // account: a leading space after the prefix would be dropped, so such
+        // an account goes without prefix (the issuer parameter still names
+        // the issuer). Without an issuer, an account with a colon gets an
+        // empty prefix so that its colon is not read as the separator.
+        let account = percent_encode(&self.account);
         let label = match &self.issuer {
-            Some(issuer) => format!(
-                "{}:{}",
-                percent_encode(issuer),
-                percent_encode(&self.account)
-            ),
-            None => percent_encode(&self.account),
+            Some(issuer) if !self.account.starts_with(char::is_whitespace) => format!("{}:{account}", percent_encode(issuer)),
+            _ if self.account.contains(':') => format!(":{account}"),
+            _ => account,
         };
         let mut uri = format!(
             "otpauth://{kind}/{label}?secret={}",
@@ -335,6 +348,25 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(KeyUri::parse(text).unwrap_err(), expected, "{text}");
         }
+    }
+
+    /// Inputs the fuzzer found: encoded colons, spaces around the issuer,
+    /// an account with a colon and no issuer.
+    #[test]
+    fn names_with_colons_and_spaces_round_trip() {
+        for text in [
+            "otpauth://totp/m?secret=JBSWY3DPEHPK3PXP&issuer=E:8",
+            "otpauth://totp/m?secret=JBSWY3DPEHPK3PXP&issuer=%20E",
+            "otpauth://totp/:b:c?secret=JBSWY3DPEHPK3PXP",
+            "otpauth://totp/%20lead?secret=JBSWY3DPEHPK3PXP&issuer=X",
+        ] {
+            let uri = KeyUri::parse(text).unwrap();
+            assert_eq!(KeyUri::parse(&uri.to_uri()).unwrap(), uri, "{text}");
+        }
+        let encoded = KeyUri::parse("otpauth://totp/Acme%3Aalice?secret=JBSWY3DPEHPK3PXP").unwrap();
+        assert_eq!((encoded.issuer.as_deref(), encoded.account.as_str()), (Some("Acme"), "alice"));
+        let spaced = KeyUri::parse("otpauth://totp/Acme:%20%20alice?secret=JBSWY3DPEHPK3PXP").unwrap();
+        assert_eq!(spaced.account, "alice");
     }
 
     #[test]
