@@ -100,7 +100,10 @@ impl KeyUri {
         let (label_issuer, account) = match split {
             // Spaces may precede the account name after the issuer prefix.
             Some(("", account)) => (None, percent_decode(account)),
-            Some((issuer, account)) => (Some(percent_decode(issuer)), percent_decode(account).trim_start().to_owned()),
+            Some((issuer, account)) => (
+                Some(percent_decode(issuer)),
+                percent_decode(account).trim_start().to_owned(),
+            ),
             None => (None, percent_decode(raw)),
         };
         if account.trim().is_empty() {
@@ -193,7 +196,9 @@ impl KeyUri {
         // empty prefix so that its colon is not read as the separator.
         let account = percent_encode(&self.account);
         let label = match &self.issuer {
-            Some(issuer) if !self.account.starts_with(char::is_whitespace) => format!("{}:{account}", percent_encode(issuer)),
+            Some(issuer) if !self.account.starts_with(char::is_whitespace) => {
+                format!("{}:{account}", percent_encode(issuer))
+            }
             _ if self.account.contains(':') => format!(":{account}"),
             _ => account,
         };
@@ -364,8 +369,12 @@ mod tests {
             assert_eq!(KeyUri::parse(&uri.to_uri()).unwrap(), uri, "{text}");
         }
         let encoded = KeyUri::parse("otpauth://totp/Acme%3Aalice?secret=JBSWY3DPEHPK3PXP").unwrap();
-        assert_eq!((encoded.issuer.as_deref(), encoded.account.as_str()), (Some("Acme"), "alice"));
-        let spaced = KeyUri::parse("otpauth://totp/Acme:%20%20alice?secret=JBSWY3DPEHPK3PXP").unwrap();
+        assert_eq!(
+            (encoded.issuer.as_deref(), encoded.account.as_str()),
+            (Some("Acme"), "alice")
+        );
+        let spaced =
+            KeyUri::parse("otpauth://totp/Acme:%20%20alice?secret=JBSWY3DPEHPK3PXP").unwrap();
         assert_eq!(spaced.account, "alice");
     }
 

@@ -1,9 +1,69 @@
 //! # latchkey-server
 //!
-//! The authentication server (`latchkey serve`), its portal and JSON API,
-//! and the admin CLI (`latchkey admin`). Filled in by the server issue.
+//! The authentication server (`latchkey serve`): the JSON API for soft
+//! tokens and relying applications, health and metrics; and the admin CLI
+//! (`latchkey admin`), which works straight on the configured database.
+//! Both are thin callers of `latchkey-core`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub use latchkey_core as core;
-pub use latchkey_store as store;
+pub mod admin;
+pub mod config;
+pub mod hasher;
+pub mod http;
+
+use std::sync::Arc;
+
+use latchkey_core::{Latchkey, Policy, SystemClock};
+use latchkey_store::{MasterKeyCipher, SqlStore};
+
+pub use config::Config;
+
+/// The domain over the SQL store, as the server runs it.
+pub type App = Latchkey<SqlStore>;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data folder could not be made.
+    #[error("cannot create the data folder {0}: {1}")]
+    DataDir(std::path::PathBuf, std::io::Error),
+    /// The master key could not be had.
+    #[error(transparent)]
+    MasterKey(#[from] latchkey_store::MasterKeyError),
+    /// The database could not be opened.
+    #[error("cannot open the database: {0}")]
+    Database(#[source] latchkey_core::StoreError),
+}
+
+/// Opens the data folder, the master key and the database (running the
+/// migrations), and puts the domain together.
+pub async fn open(config: &Config) -> Result<App, StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+    restrict(&config.data_dir);
+    let cipher = match &config.master_key {
+        Some(hex) => MasterKeyCipher::from_hex(hex)?,
+        None => MasterKeyCipher::load_or_create(&config.data_dir.join("master.key"))?,
+    };
+    let store = SqlStore::connect(&config.database_url())
+        .await
+        .map_err(StartError::Database)?;
+    let policy = Policy {
+        issuer: config.issuer.clone(),
+        otp_failure_limit: config.otp_failure_limit,
+        ..Policy::default()
+    };
+    Ok(Latchkey::new(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(cipher),
+        Arc::new(hasher::Argon2Hasher::new(config.hash_parallelism)),
+        policy,
+    ))
+}
+
+fn restrict(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+}

@@ -1,0 +1,141 @@
+//! One typed configuration: defaults, then a TOML file, then `LATCHKEY_*`
+//! environment variables, then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Everything the server and the admin CLI need to know.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder for the SQLite file, the master key and the mail outbox.
+    pub data_dir: PathBuf,
+    /// A database URL; SQLite in `data_dir` when absent.
+    pub database: Option<String>,
+    /// The public base URL used in links (never the request's Host).
+    pub public_url: Option<String>,
+    /// The master key as 64 hex digits; else the key file in `data_dir`.
+    #[serde(skip)]
+    pub master_key: Option<String>,
+    /// Logs as JSON lines instead of text.
+    pub log_json: bool,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How many Argon2 hashes may run at once.
+    pub hash_parallelism: usize,
+    /// The issuer name shown in authenticator apps.
+    pub issuer: String,
+    /// Consecutive OTP failures that lock a token.
+    pub otp_failure_limit: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".parse().expect("a valid address"),
+            data_dir: PathBuf::from("latchkey-data"),
+            database: None,
+            public_url: None,
+            master_key: None,
+            log_json: false,
+            trusted_proxies: Vec::new(),
+            hash_parallelism: 4,
+            issuer: "Latchkey".into(),
+            otp_failure_limit: 10,
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    /// The file is not valid.
+    #[error("the configuration file {0} is not valid: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    /// An environment variable is not valid.
+    #[error("the environment variable {0} is not valid: {1}")]
+    Env(&'static str, String),
+}
+
+/// Where the flags say things are.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct LocationFlags {
+    /// Data folder (SQLite file, master key, mail outbox) [default: ./latchkey-data]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (sqlite://… or postgres://…) [default: SQLite in the data folder]
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// TOML configuration file
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads defaults → file → environment → flags.
+    pub fn load(flags: &LocationFlags, listen: Option<SocketAddr>) -> Result<Config, ConfigError> {
+        let file = flags
+            .config
+            .clone()
+            .or_else(|| std::env::var_os("LATCHKEY_CONFIG").map(PathBuf::from));
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| ConfigError::Read(path.clone(), e))?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse(path, e))?
+            }
+            None => Config::default(),
+        };
+        if let Ok(value) = std::env::var("LATCHKEY_LISTEN") {
+            config.listen = value.parse().map_err(|_| {
+                ConfigError::Env(
+                    "LATCHKEY_LISTEN",
+                    "not an address like 127.0.0.1:8080".into(),
+                )
+            })?;
+        }
+        if let Some(value) = std::env::var_os("LATCHKEY_DATA_DIR") {
+            config.data_dir = value.into();
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_DATABASE") {
+            config.database = Some(value);
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_PUBLIC_URL") {
+            config.public_url = Some(value);
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_MASTER_KEY") {
+            config.master_key = Some(value);
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_LOG_JSON") {
+            config.log_json = matches!(value.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(dir) = &flags.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(database) = &flags.database {
+            config.database = Some(database.clone());
+        }
+        if let Some(listen) = listen {
+            config.listen = listen;
+        }
+        Ok(config)
+    }
+
+    /// The database URL: the configured one, or the SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("latchkey.db").display()
+            ),
+        }
+    }
+}

@@ -1,0 +1,568 @@
+//! The JSON API under `/api/v1`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use latchkey_core::*;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use super::{ApiError, AppState, client_address};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/tokens/activate", post(activate))
+        .route("/api/v1/tokens/refresh", post(refresh))
+        .route("/api/v1/authenticate", post(authenticate))
+        .route("/api/v1/users", get(list_users).post(add_user))
+        .route("/api/v1/tokens", get(list_tokens).post(issue_token))
+        .route("/api/v1/tokens/{serial}", get(show_token))
+        .route("/api/v1/tokens/{serial}/{action}", post(token_action))
+        .route("/api/v1/apikeys", get(list_api_keys).post(create_api_key))
+        .route("/api/v1/apikeys/{name}", delete(revoke_api_key))
+        .route("/api/v1/audit", get(list_audit))
+        .route("/api/v1/audit/verify", get(verify_audit))
+}
+
+/// JSON in, with malformed bodies answered as `{"error"}` with the right status.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let message = match &rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            "send the body as JSON with Content-Type: application/json".to_owned()
+        }
+        JsonRejection::JsonSyntaxError(_) => "the body is not valid JSON".to_owned(),
+        JsonRejection::JsonDataError(e) => format!(
+            "the JSON does not have the expected fields: {}",
+            e.body_text()
+        ),
+        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            "the body is too large".to_owned()
+        }
+        _ => rejection.body_text(),
+    };
+    ApiError::new(rejection.status(), message)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+async fn principal(
+    state: &AppState,
+    headers: &HeaderMap,
+    source: &str,
+) -> Result<ApiPrincipal, ApiError> {
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "a valid API key is required: Authorization: Bearer KEY",
+        )
+    };
+    let key = bearer(headers).ok_or_else(unauthorized)?;
+    state
+        .app
+        .authorize_api_key(key, source)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(unauthorized)
+}
+
+async fn admin(state: &AppState, headers: &HeaderMap, source: &str) -> Result<Admin, ApiError> {
+    principal(state, headers, source)
+        .await?
+        .admin()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this API key may only call /api/v1/authenticate",
+            )
+        })
+}
+
+fn admin_error(error: AdminError) -> ApiError {
+    match error {
+        AdminError::NoSuchUser(_) | AdminError::NoSuchToken(_) | AdminError::NoSuchKey(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, error.to_string())
+        }
+        AdminError::Exists(_) | AdminError::WrongState(_) => {
+            ApiError::new(StatusCode::CONFLICT, error.to_string())
+        }
+        AdminError::Invalid(_) => ApiError::new(StatusCode::BAD_REQUEST, error.to_string()),
+        AdminError::RateLimited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
+        AdminError::Store(e) => ApiError::internal(&e),
+        AdminError::Cipher(e) => ApiError::internal(&e),
+    }
+}
+
+async fn openapi() -> Json<Value> {
+    Json(
+        serde_json::from_str(include_str!("../../openapi.json"))
+            .expect("the bundled OpenAPI document is JSON"),
+    )
+}
+
+#[derive(Deserialize)]
+struct ActivateBody {
+    serial: String,
+    activation_code: Zeroizing<String>,
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ActivateBody>,
+) -> Result<Json<Value>, ApiError> {
+    let source = client_address(&state, peer, &headers);
+    let grant = match state
+        .app
+        .activate(&body.serial, &body.activation_code, &source)
+        .await
+    {
+        Ok(grant) => grant,
+        Err(ActivateError::Malformed(message)) => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
+        }
+        Err(ActivateError::Refused) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ActivateError::Refused.to_string(),
+            ));
+        }
+        Err(ActivateError::Store(e)) => return Err(ApiError::internal(&e)),
+        Err(ActivateError::Cipher(e)) => return Err(ApiError::internal(&e)),
+    };
+    state.metrics.activations.fetch_add(1, Ordering::Relaxed);
+    let policy = state.app.policy();
+    let otp = match grant.kind {
+        TokenKind::Hotp => {
+            json!({"kind": "hotp", "algorithm": grant.algorithm, "digits": grant.digits, "counter": 0})
+        }
+        _ => {
+            json!({"kind": "totp", "algorithm": grant.algorithm, "digits": grant.digits, "period": grant.period})
+        }
+    };
+    Ok(Json(json!({
+        "serial": grant.serial.digits(),
+        "label": grant.label,
+        "issuer": grant.issuer,
+        "otp": otp,
+        "secret": grant.secret.to_base32().as_str(),
+        "unlock_secret": grant.unlock_secret.map(|u| data_encoding::HEXLOWER.encode(u.expose())),
+        "policy": {
+            "max_pin_failures": policy.pin_max_failures,
+            "min_pin_length": policy.pin_min_length,
+            "unlock_slots": policy.unlock_slots,
+        },
+    })))
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    serial: String,
+    otp: Zeroizing<String>,
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<Json<Value>, ApiError> {
+    let source = client_address(&state, peer, &headers);
+    match state.app.refresh(&body.serial, &body.otp, &source).await {
+        Ok(secret) => Ok(Json(
+            json!({ "unlock_secret": data_encoding::HEXLOWER.encode(secret.expose()) }),
+        )),
+        Err(RefreshError::Refused) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            RefreshError::Refused.to_string(),
+        )),
+        Err(RefreshError::Store(e)) => Err(ApiError::internal(&e)),
+        Err(RefreshError::Cipher(e)) => Err(ApiError::internal(&e)),
+    }
+}
+
+/// Any other field (a client's idea of the time, say) is ignored: only the
+/// server's clock counts (S09).
+#[derive(Deserialize)]
+struct AuthenticateBody {
+    username: String,
+    #[serde(default)]
+    password: Option<Zeroizing<String>>,
+    otp: Zeroizing<String>,
+}
+
+async fn authenticate(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<AuthenticateBody>,
+) -> Result<Json<Value>, ApiError> {
+    let source = client_address(&state, peer, &headers);
+    let caller = principal(&state, &headers, &source).await?;
+    let decision = state
+        .app
+        .authenticate(&caller.actor(), &body.username, body.password, &body.otp)
+        .await
+        .map_err(admin_error)?;
+    let result = match decision {
+        Decision::Accept => {
+            state.metrics.auth_accept.fetch_add(1, Ordering::Relaxed);
+            "accept"
+        }
+        Decision::Reject => {
+            state.metrics.auth_reject.fetch_add(1, Ordering::Relaxed);
+            "reject"
+        }
+    };
+    Ok(Json(json!({ "result": result })))
+}
+
+fn user_json(user: &User) -> Value {
+    json!({
+        "username": user.username.as_str(),
+        "email": user.email,
+        "role": user.role.as_str(),
+        "status": user.status.as_str(),
+        "created_at": user.created_at,
+    })
+}
+
+/// A token's public face: never its seed or unlock secret (S03).
+pub fn token_json(token: &Token, username: Option<&str>) -> Value {
+    json!({
+        "serial": token.serial,
+        "user": username,
+        "kind": token.kind.as_str(),
+        "state": token.state.as_str(),
+        "algorithm": token.algorithm,
+        "digits": token.digits,
+        "period": token.period,
+        "failures": token.failures,
+        "locked": token.locked,
+        "created_at": token.created_at,
+    })
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let users = state
+        .app
+        .store()
+        .list_users()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(Value::Array(users.iter().map(user_json).collect())))
+}
+
+#[derive(Deserialize)]
+struct AddUserBody {
+    username: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    password: Option<Zeroizing<String>>,
+}
+
+async fn add_user(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<AddUserBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let role: Role = body
+        .role
+        .as_deref()
+        .unwrap_or("user")
+        .parse()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "role must be user, helpdesk or admin",
+            )
+        })?;
+    let user = state
+        .app
+        .add_user(&admin, &body.username, body.email, role, body.password)
+        .await
+        .map_err(admin_error)?;
+    Ok((StatusCode::CREATED, Json(user_json(&user))))
+}
+
+async fn list_tokens(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let tokens = state.app.list_tokens(&admin).await.map_err(admin_error)?;
+    Ok(Json(Value::Array(
+        tokens
+            .iter()
+            .map(|(t, u)| token_json(t, u.as_ref().map(|u| u.username.as_str())))
+            .collect(),
+    )))
+}
+
+#[derive(Deserialize)]
+struct IssueBody {
+    username: String,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+async fn issue_token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<IssueBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let kind: TokenKind = body
+        .kind
+        .as_deref()
+        .unwrap_or("latchkey")
+        .parse()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "kind must be latchkey, totp or hotp",
+            )
+        })?;
+    let issued = state
+        .app
+        .issue_token(&admin, &body.username, kind)
+        .await
+        .map_err(admin_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::admin::issued_json(&issued)),
+    ))
+}
+
+async fn show_token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(serial): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let token = state
+        .app
+        .show_token(&admin, &serial)
+        .await
+        .map_err(admin_error)?;
+    Ok(Json(token_json(&token, None)))
+}
+
+#[derive(Deserialize, Default)]
+struct TokenActionBody {
+    #[serde(default)]
+    reset_code: Option<Zeroizing<String>>,
+}
+
+async fn token_action(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((serial, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    // The body is optional here: only unlock-code needs one.
+    let body: TokenActionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        TokenActionBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not the expected JSON: {e}"),
+            )
+        })?
+    };
+    let app = &state.app;
+    match action.as_str() {
+        "reset" => app.reset_token(&admin.helpdesk(), &serial).await,
+        "suspend" => {
+            app.set_token_state(&admin, &serial, TokenState::Suspended)
+                .await
+        }
+        "resume" => {
+            app.set_token_state(&admin, &serial, TokenState::Active)
+                .await
+        }
+        "revoke" => {
+            app.set_token_state(&admin, &serial, TokenState::Revoked)
+                .await
+        }
+        "unlock-code" => {
+            let reset = body.reset_code.ok_or_else(|| {
+                ApiError::new(StatusCode::BAD_REQUEST, "send {\"reset_code\": \"…\"}")
+            })?;
+            let code = app
+                .issue_unlock_code(&admin.helpdesk(), &serial, &reset)
+                .await
+                .map_err(admin_error)?;
+            return Ok(Json(json!({ "unlock_code": code.digits() })));
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "the action must be reset, suspend, resume, revoke or unlock-code",
+            ));
+        }
+    }
+    .map_err(admin_error)?;
+    Ok(Json(json!({ "serial": serial, "done": action })))
+}
+
+async fn list_api_keys(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let keys = state
+        .app
+        .store()
+        .list_api_keys()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(Value::Array(
+        keys.iter().map(crate::admin::api_key_json).collect(),
+    )))
+}
+
+#[derive(Deserialize)]
+struct CreateKeyBody {
+    name: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+async fn create_api_key(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateKeyBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let role: ApiRole = body
+        .role
+        .as_deref()
+        .unwrap_or("authenticate")
+        .parse()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "role must be authenticate or admin",
+            )
+        })?;
+    let key = state
+        .app
+        .create_api_key(&admin, &body.name, role)
+        .await
+        .map_err(admin_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "name": body.name, "role": role.as_str(), "key": key.as_str() })),
+    ))
+}
+
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    state
+        .app
+        .revoke_api_key(&admin, &name)
+        .await
+        .map_err(admin_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    after: i64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+async fn list_audit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let rows = state
+        .app
+        .store()
+        .audit_rows(query.after, query.limit.clamp(1, 1000))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(Value::Array(
+        rows.iter().map(crate::admin::audit_json).collect(),
+    )))
+}
+
+async fn verify_audit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    match state
+        .app
+        .verify_audit()
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    {
+        Ok(rows) => Ok(Json(json!({ "intact": true, "rows": rows }))),
+        Err(broken) => Ok(Json(
+            json!({ "intact": false, "error": broken.to_string() }),
+        )),
+    }
+}

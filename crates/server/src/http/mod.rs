@@ -1,0 +1,172 @@
+//! HTTP: the JSON API, health, readiness and metrics.
+
+mod api;
+mod ops;
+
+pub use api::token_json;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::App;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The domain.
+    pub app: App,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
+}
+
+/// Prometheus counters.
+#[derive(Default)]
+pub struct Metrics {
+    /// Authentications accepted.
+    pub auth_accept: AtomicU64,
+    /// Authentications rejected.
+    pub auth_reject: AtomicU64,
+    /// Activations that succeeded.
+    pub activations: AtomicU64,
+    /// Requests that ended in a server error.
+    pub server_errors: AtomicU64,
+}
+
+impl Metrics {
+    fn render(&self) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            "# HELP latchkey_authentications_total Authentications by result.\n\
+             # TYPE latchkey_authentications_total counter\n\
+             latchkey_authentications_total{{result=\"accept\"}} {}\n\
+             latchkey_authentications_total{{result=\"reject\"}} {}\n\
+             # HELP latchkey_activations_total Soft tokens activated.\n\
+             # TYPE latchkey_activations_total counter\n\
+             latchkey_activations_total {}\n\
+             # HELP latchkey_server_errors_total Requests that failed unexpectedly.\n\
+             # TYPE latchkey_server_errors_total counter\n\
+             latchkey_server_errors_total {}\n",
+            get(&self.auth_accept),
+            get(&self.auth_reject),
+            get(&self.activations),
+            get(&self.server_errors)
+        )
+    }
+}
+
+/// An error answered as `{"error": message}` with a status. Unexpected
+/// errors are logged with their cause and answered with an opaque 500.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    /// A client error with a message that says what to do.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// An unexpected failure: the cause goes to the log only.
+    pub fn internal(cause: &dyn std::error::Error) -> Self {
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(s) = source {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            source = s.source();
+        }
+        tracing::error!(error = %chain, "request failed");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "the server could not complete the request".into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
+    }
+}
+
+/// The client's address: the peer, or `X-Forwarded-For` from a trusted proxy.
+pub fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
+    if state.trusted_proxies.contains(&peer.ip())
+        && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded.split(',').next_back().map(str::trim)
+        && let Ok(ip) = first.parse::<IpAddr>()
+    {
+        return ip.to_string();
+    }
+    peer.ip().to_string()
+}
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(ops::routes())
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

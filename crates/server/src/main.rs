@@ -1,0 +1,206 @@
+//! `latchkey`: the Latchkey server and its admin CLI.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use latchkey_core::{Admin, Role, TokenKind};
+use latchkey_server::config::LocationFlags;
+use latchkey_server::http::{AppState, Metrics};
+use latchkey_server::{Config, admin};
+use zeroize::Zeroizing;
+
+/// The Latchkey authentication server.
+#[derive(Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Latchkey: two-factor authentication with self-service token recovery"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        #[command(flatten)]
+        location: LocationFlags,
+        /// Create a demo user and soft token, and print what to type next
+        #[arg(long)]
+        demo: bool,
+        /// Log JSON lines instead of text
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Administer users, tokens, API keys and the audit log
+    Admin {
+        #[command(flatten)]
+        location: LocationFlags,
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> Result<(), String> {
+    let app = latchkey_server::open(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    println!("latchkey listening on http://{address}");
+    if demo {
+        print_demo(&app, &base).await?;
+    }
+    let _ = std::io::stdout().flush();
+    tracing::info!(%address, database = ?app.store().backend(), "serving");
+    let state = AppState {
+        app: app.clone(),
+        metrics: Arc::new(Metrics::default()),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+    };
+    latchkey_server::http::serve(listener, state)
+        .await
+        .map_err(|e| e.to_string())?;
+    app.store().close().await;
+    Ok(())
+}
+
+async fn print_demo(app: &latchkey_server::App, base: &str) -> Result<(), String> {
+    let admin = Admin::operator_at_cli();
+    let mut secret = [0u8; 9];
+    rand_fill(&mut secret);
+    let password = Zeroizing::new(format!(
+        "demo-{}",
+        data_encoding::BASE32_NOPAD.encode(&secret).to_lowercase()
+    ));
+    let name = format!("demo-{}", &data_encoding::HEXLOWER.encode(&secret)[..6]);
+    app.add_user(&admin, &name, None, Role::User, Some(password.clone()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let issued = app
+        .issue_token(&admin, &name, TokenKind::Latchkey)
+        .await
+        .map_err(|e| e.to_string())?;
+    let code = issued
+        .activation_code
+        .expect("a Latchkey token has an activation code");
+    let key = app
+        .create_api_key(
+            &admin,
+            &format!("{name}-app"),
+            latchkey_core::ApiRole::Authenticate,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "\nDemo user {name} with password {pw}\n\
+         1. Activate the soft token (choose a PIN of 6+ digits):\n   \
+            latchkey-token activate --server {base} --serial {serial} --activation-code {code}\n\
+         2. Show a one-time password:\n   \
+            latchkey-token code\n\
+         3. Authenticate as a relying application would:\n   \
+            curl -s {base}/api/v1/authenticate -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n     \
+            -d '{{\"username\": \"{name}\", \"password\": \"{pw}\", \"otp\": \"OTP\"}}'\n",
+        pw = password.as_str(),
+        serial = issued.serial,
+        code = code.grouped(),
+        key = key.as_str(),
+    );
+    Ok(())
+}
+
+fn rand_fill(bytes: &mut [u8]) {
+    rand::Rng::fill_bytes(&mut rand::rng(), bytes);
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Serve {
+            listen,
+            location,
+            demo,
+            log_json,
+        } => {
+            let config = match Config::load(&location, listen) {
+                Ok(config) => config,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            init_logging(log_json || config.log_json);
+            match runtime.block_on(serve(config, demo)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("latchkey: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Admin { location, command } => {
+            let config = match Config::load(&location, None) {
+                Ok(config) => config,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let result = runtime.block_on(async {
+                let app = latchkey_server::open(&config)
+                    .await
+                    .map_err(|e| admin::Failure {
+                        status: 1,
+                        message: e.to_string(),
+                    })?;
+                let result = admin::run(&app, command).await;
+                app.store().close().await;
+                result
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(failure) => {
+                    eprintln!("{}", failure.message);
+                    ExitCode::from(failure.status)
+                }
+            }
+        }
+    }
+}
