@@ -1,0 +1,303 @@
+//! Helpers: a real `latchkey serve` on port 0 over a fresh SQLite file or a
+//! fresh PostgreSQL database, the admin CLI against the same database, an
+//! HTTP client, and the real `latchkey-token` binary.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+
+pub const MASTER_KEY: &str = "6c6174636b6b65792d746573742d6d61737465722d6b65792d30313233343536";
+pub const PASSWORD: &str = "correct horse battery";
+pub const PIN: &str = "204817";
+
+/// Where the database lives for one test.
+pub struct Database {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub postgres: bool,
+}
+
+impl Database {
+    pub fn new(postgres: bool) -> Database {
+        let dir = tempfile::tempdir().unwrap();
+        let url = if postgres {
+            fresh_postgres()
+        } else {
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("latchkey.db").display()
+            )
+        };
+        Database { url, dir, postgres }
+    }
+
+    fn location(&self) -> Vec<String> {
+        vec![
+            "--data-dir".into(),
+            self.dir.path().display().to_string(),
+            "--database".into(),
+            self.url.clone(),
+        ]
+    }
+
+    /// Runs `latchkey admin …` with `input` on standard input.
+    pub fn admin(&self, args: &[&str], input: &str) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        command
+            .arg("admin")
+            .args(self.location())
+            .args(args)
+            .env("LATCHKEY_MASTER_KEY", MASTER_KEY);
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("latchkey starts");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// `latchkey admin … --json`, parsed; panics with the message on failure.
+    pub fn admin_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.admin(&all, "");
+        assert!(
+            out.status.success(),
+            "admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+    }
+
+    pub fn add_user(&self, name: &str) {
+        let out = self.admin(
+            &["user", "add", name, "--password-stdin"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(
+            out.status.success(),
+            "user add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn api_key(&self, name: &str, role: &str) -> String {
+        self.admin_json(&["apikey", "create", name, "--role", role])["key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Starts a node.
+    pub fn serve(&self) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(self.location())
+            .env("LATCHKEY_MASTER_KEY", MASTER_KEY)
+            .env("LATCHKEY_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("latchkey serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("latchkey listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        Server { child, url }
+    }
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("LATCHKEY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A new, empty PostgreSQL database; its URL. Fails loudly without PostgreSQL.
+pub fn fresh_postgres() -> String {
+    let admin = postgres_admin_url();
+    let mut id = [0u8; 6];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut id);
+    let name = format!(
+        "lk_test_{}",
+        id.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let runtime = tokio_runtime();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL must be reachable at {admin} for these tests: {e}")
+            });
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create a test database");
+    });
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs one SQL statement against the test database (to play the attacker).
+pub fn execute_sql(url: &str, sql: &str) {
+    tokio_runtime().block_on(async {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    });
+}
+
+/// A running node; stopped when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+impl Server {
+    pub fn post(&self, path: &str, key: Option<&str>, body: &str) -> Response {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut request = agent
+            .post(&format!("{}{path}", self.url))
+            .header("Content-Type", "application/json");
+        if let Some(key) = key {
+            request = request.header("Authorization", &format!("Bearer {key}"));
+        }
+        let mut response = request.send(body.as_bytes()).expect("the server answers");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Response {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        }
+    }
+
+    pub fn get(&self, path: &str, key: Option<&str>) -> Response {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut request = agent.get(&format!("{}{path}", self.url));
+        if let Some(key) = key {
+            request = request.header("Authorization", &format!("Bearer {key}"));
+        }
+        let mut response = request.call().expect("the server answers");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Response {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        }
+    }
+
+    pub fn authenticate(&self, key: &str, user: &str, otp: &str) -> String {
+        let body =
+            serde_json::json!({ "username": user, "password": PASSWORD, "otp": otp }).to_string();
+        let response = self.post("/api/v1/authenticate", Some(key), &body);
+        assert_eq!(response.status, 200, "{:?}", response.body);
+        response.body["result"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The `latchkey-token` binary of this workspace, built if need be.
+pub fn token_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let here = PathBuf::from(env!("CARGO_BIN_EXE_latchkey"));
+        let binary = here.with_file_name("latchkey-token");
+        if !binary.exists() {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-p", "latchkey-token", "--bin", "latchkey-token"])
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building latchkey-token failed");
+        }
+        binary
+    })
+}
+
+/// A vault folder for the real soft token.
+pub struct SoftToken {
+    pub home: tempfile::TempDir,
+}
+
+impl SoftToken {
+    pub fn new() -> Self {
+        SoftToken {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn run(&self, args: &[&str], input: &[&str]) -> Output {
+        let mut child = Command::new(token_binary())
+            .arg("--pin-stdin")
+            .args(args)
+            .env("LATCHKEY_TOKEN_HOME", self.home.path())
+            .env("LATCHKEY_TOKEN_TEST_KDF", "cheap")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("latchkey-token starts");
+        let mut stdin = child.stdin.take().unwrap();
+        for line in input {
+            writeln!(stdin, "{line}").unwrap();
+        }
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    }
+
+    pub fn code(&self, pin: &str) -> Output {
+        self.run(&["code"], &[pin])
+    }
+
+    pub fn otp(&self) -> String {
+        let out = self.code(PIN);
+        assert!(
+            out.status.success(),
+            "code: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
