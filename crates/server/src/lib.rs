@@ -15,12 +15,13 @@ pub mod http;
 use std::sync::Arc;
 
 use latchkey_core::{Latchkey, Policy, SystemClock};
-use latchkey_store::{MasterKeyCipher, SqlStore};
+use latchkey_store::{Database, MasterKeyCipher};
 
 pub use config::Config;
 
-/// The domain over the SQL store, as the server runs it.
-pub type App = Latchkey<SqlStore>;
+/// The domain over the configured database (SQLite or PostgreSQL), as the
+/// server runs it.
+pub type App = Latchkey<Database>;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +47,7 @@ pub async fn open(config: &Config) -> Result<App, StartError> {
         Some(hex) => MasterKeyCipher::from_hex(hex)?,
         None => MasterKeyCipher::load_or_create(&config.data_dir.join("master.key"))?,
     };
-    let store = SqlStore::connect(&config.database_url())
+    let store = Database::connect(&config.database_url())
         .await
         .map_err(StartError::Database)?;
     let policy = Policy {

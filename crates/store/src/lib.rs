@@ -1,19 +1,29 @@
 //! # latchkey-store
 //!
 //! The store ports of `latchkey-core` over SQLite (the embedded default:
-//! one file, WAL, `synchronous=FULL`) and PostgreSQL, through one SQL
-//! implementation on sqlx's `Any` driver, with migrations per backend run
-//! at start-up. Also the master-key cipher that seals secrets at rest.
+//! one file, WAL, `synchronous=FULL`) and PostgreSQL, with migrations per
+//! backend run at start-up. Also the master-key cipher that seals secrets
+//! at rest. [`Database`] picks the backend from the URL.
+//!
+//! - [`SqliteStore`] (rusqlite) funnels every change through one writer
+//!   thread that commits whatever is waiting as one transaction — group
+//!   commit: one fsync for many accepted OTPs, each answered only once its
+//!   transaction is on disk. Reads use separate connections.
+//! - [`SqlStore`] (sqlx) serves PostgreSQL, one transaction per change.
 //!
 //! Every change and its audit row are written in one transaction. The
 //! audit chain's head is a row that each transaction updates first among
 //! audit writes (`UPDATE audit_head … RETURNING`), which serialises the chain
-//! across connections and nodes.
+//! across connections, processes and nodes.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod cipher;
+mod database;
 mod sql;
+mod sqlite;
 
 pub use cipher::{MasterKeyCipher, MasterKeyError};
-pub use sql::{Backend, SqlStore};
+pub use database::{Backend, Database};
+pub use sql::SqlStore;
+pub use sqlite::{MAX_BATCH, SqliteStore};

@@ -1,4 +1,5 @@
-//! The SQL behind the ports, shared by SQLite and PostgreSQL.
+//! The ports over PostgreSQL, through sqlx. (SQLite has its own backend,
+//! `sqlite.rs`, for group commit.)
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -6,22 +7,14 @@ use std::time::Duration;
 use latchkey_core::audit::row_hash;
 use latchkey_core::*;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use sqlx::{Any, AnyPool, Row, Transaction};
 
-/// Which database is behind the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// One file on this machine.
-    Sqlite,
-    /// A server shared by many nodes.
-    Postgres,
-}
+use crate::Backend;
 
-/// The stores over one connection pool.
+/// The stores over one PostgreSQL connection pool.
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pool: AnyPool,
-    backend: Backend,
 }
 
 fn fail(error: sqlx::Error) -> StoreError {
@@ -42,43 +35,33 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 impl SqlStore {
-    /// Connects to `url` (`sqlite://PATH` or `postgres://…`) and runs the
-    /// migrations. SQLite gets WAL and `synchronous=FULL`, so an accepted
-    /// OTP is on disk before the answer.
+    /// Connects to `url` (`postgres://…`) and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
+        if !(url.starts_with("postgres:") || url.starts_with("postgresql:")) {
             return Err(StoreError::Backend(
-                format!("unsupported database URL scheme in {}", redact_url(url)).into(),
+                format!(
+                    "unsupported database URL scheme in {} (this store is PostgreSQL; \
+                     SQLite is SqliteStore, and Database picks by URL)",
+                    redact_url(url)
+                )
+                .into(),
             ));
-        };
-        let options = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                    }
-                    Ok(())
-                })
-            });
-        let pool = options.connect(url).await.map_err(fail)?;
-        let store = SqlStore { pool, backend };
+            .connect(url)
+            .await
+            .map_err(fail)?;
+        let store = SqlStore { pool };
         store.migrate().await?;
         Ok(store)
     }
 
-    /// Which database this is.
+    /// Which database this is: always PostgreSQL.
     pub fn backend(&self) -> Backend {
-        self.backend
+        Backend::Postgres
     }
 
     /// Whether the database answers.
@@ -92,18 +75,13 @@ impl SqlStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let script = match self.backend {
-            Backend::Sqlite => include_str!("../migrations/sqlite.sql"),
-            Backend::Postgres => include_str!("../migrations/postgres.sql"),
-        };
+        let script = include_str!("../migrations/postgres.sql");
         let mut tx = self.pool.begin().await.map_err(fail)?;
-        if self.backend == Backend::Postgres {
-            // Nodes starting together must not race on the schema.
-            sqlx::query("SELECT pg_advisory_xact_lock(4242001)")
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-        }
+        // Nodes starting together must not race on the schema.
+        sqlx::query("SELECT pg_advisory_xact_lock(4242001)")
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
         for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             sqlx::query(statement)
                 .execute(&mut *tx)

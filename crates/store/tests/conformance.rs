@@ -1,6 +1,7 @@
 //! One conformance suite for both backends: every scenario runs against a
-//! fresh SQLite file and a fresh PostgreSQL database (never skipped: if
-//! PostgreSQL cannot be reached the suite fails).
+//! fresh SQLite file (`SqliteStore`, group commit) and a fresh PostgreSQL
+//! database (`SqlStore`), both through `Database` as the server uses them
+//! (never skipped: if PostgreSQL cannot be reached the suite fails).
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use latchkey_core::oath::{
     Algorithm, Digits, Hotp, ResetCode, Secret, Serial, Totp, UnlockSecret, unlock_code,
 };
 use latchkey_core::*;
-use latchkey_store::{MasterKeyCipher, SqlStore};
+use latchkey_store::{Backend, Database, MasterKeyCipher};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -60,7 +61,7 @@ async fn fresh_postgres() -> String {
 }
 
 struct Harness {
-    latchkey: Latchkey<SqlStore>,
+    latchkey: Latchkey<Database>,
     clock: ManualClock,
     url: String,
     _dir: Option<tempfile::TempDir>,
@@ -79,7 +80,13 @@ async fn harness(postgres: bool, policy: Policy) -> Harness {
             Some(dir),
         )
     };
-    let store = SqlStore::connect(&url).await.expect("connect and migrate");
+    let store = Database::connect(&url).await.expect("connect and migrate");
+    let expected = if postgres {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    assert_eq!(store.backend(), expected);
     let clock = ManualClock::at(T0);
     let latchkey = Latchkey::new(
         store,
@@ -176,6 +183,7 @@ both_backends!(
     s03_secrets_are_sealed_at_rest,
     s43_api_keys_are_hashed_scoped_and_revocable,
     audit_chain_verifies,
+    concurrent_changes_fail_alone,
 );
 
 async fn activation_is_single_use(postgres: bool) {
@@ -628,4 +636,59 @@ async fn audit_chain_verifies(postgres: bool) {
         .unwrap()
         .expect("an intact chain");
     assert!(rows >= 5, "{rows}");
+}
+
+/// Many changes at once (on SQLite they share a group commit): the one
+/// that breaks a unique rule fails alone, with a conflict; every other one
+/// lands, with its audit row, and the chain has no gap.
+async fn concurrent_changes_fail_alone(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let names: Vec<String> = (0..40)
+        .map(|i| format!("user{i}"))
+        .chain(["user7".to_owned()])
+        .collect();
+    let tasks: Vec<_> = names
+        .into_iter()
+        .map(|name| {
+            let latchkey = h.latchkey.clone();
+            tokio::spawn(async move {
+                let user = NewUser {
+                    username: name.parse().unwrap(),
+                    email: None,
+                    role: Role::User,
+                    password_hash: None,
+                };
+                let event = AuditEvent {
+                    at: T0 as i64,
+                    actor: "cli".into(),
+                    action: "user.add".into(),
+                    subject: name,
+                    source: "cli".into(),
+                    outcome: "success".into(),
+                    detail: String::new(),
+                };
+                latchkey.store().insert_user(user, event).await
+            })
+        })
+        .collect();
+    let (mut added, mut conflicts) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => added += 1,
+            Err(StoreError::Conflict(_)) => conflicts += 1,
+            Err(other) => panic!("unexpected: {other:?}"),
+        }
+    }
+    assert_eq!((added, conflicts), (40, 1));
+    assert_eq!(h.latchkey.store().list_users().await.unwrap().len(), 40);
+    let rows = h
+        .latchkey
+        .verify_audit()
+        .await
+        .unwrap()
+        .expect("an intact chain");
+    assert_eq!(
+        rows, 40,
+        "one audit row per user added, none for the conflict"
+    );
 }

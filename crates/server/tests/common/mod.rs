@@ -161,10 +161,18 @@ pub fn tokio_runtime() -> tokio::runtime::Runtime {
 
 /// Runs one SQL statement against the test database (to play the attacker).
 pub fn execute_sql(url: &str, sql: &str) {
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        // The server's SQLite is rusqlite; sqlx here speaks PostgreSQL only.
+        let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        conn.execute_batch(sql).unwrap();
+        return;
+    }
     tokio_runtime().block_on(async {
         use sqlx::Connection;
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
         sqlx::query(sql).execute(&mut conn).await.unwrap();
     });
 }

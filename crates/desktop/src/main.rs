@@ -1,0 +1,66 @@
+//! `latchkey-desktop`: the Latchkey soft token in a window, over the same
+//! vault folder as the `latchkey-token` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use eframe::egui;
+use latchkey_desktop::{APP_ID, App, Clock, TITLE};
+use latchkey_token::VaultFolder;
+
+/// The Latchkey soft token in a window.
+#[derive(Parser)]
+#[command(
+    name = "latchkey-desktop",
+    version,
+    about = "The Latchkey soft token in a window: one-time passwords behind a PIN"
+)]
+struct Cli {
+    /// The vault folder [default: $LATCHKEY_TOKEN_HOME, else the platform's data folder]
+    #[arg(long, value_name = "DIR")]
+    vault: Option<PathBuf>,
+}
+
+/// The icon the window shows in a task bar; the menu's comes with the `.desktop` file.
+const ICON_PNG: &[u8] = include_bytes!("../assets/latchkey-desktop.png");
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let folder = match cli.vault.map_or_else(VaultFolder::default_path, Ok) {
+        Ok(path) => VaultFolder::open(path),
+        Err(error) => Err(error),
+    };
+    let folder = match folder {
+        Ok(folder) => folder,
+        Err(error) => {
+            eprintln!("latchkey-desktop: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title(TITLE)
+        .with_app_id(APP_ID)
+        .with_inner_size([520.0, 640.0])
+        .with_min_inner_size([360.0, 420.0]);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON_PNG) {
+        viewport = viewport.with_icon(icon);
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        TITLE,
+        options,
+        Box::new(move |_| Ok(Box::new(App::new(folder, Clock::system())))),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("latchkey-desktop: cannot open the window: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! S42: nothing secret in the logs. A node runs with debug logging through
+//! a whole journey; its log is then searched for every secret it handled.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::*;
+
+#[test]
+fn s42_no_password_otp_code_or_key_reaches_the_log() {
+    let db = Database::new(false);
+    let log_path = db.dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(db.dir.path())
+        .args(["--database", &db.url])
+        .env("LATCHKEY_MASTER_KEY", MASTER_KEY)
+        .env("LATCHKEY_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("latchkey listening on ")
+        .unwrap()
+        .to_owned();
+
+    let key = db.api_key("vpn", "authenticate");
+    db.add_user("ivan");
+    let issued = db.admin_json(&["token", "issue", "ivan"]);
+    let serial = issued["serial"].as_str().unwrap().to_owned();
+    let activation = issued["activation_code"].as_str().unwrap().to_owned();
+    let token = SoftToken::new();
+    let out = token.run(
+        &[
+            "activate",
+            "--server",
+            &url,
+            "--serial",
+            &serial,
+            "--activation-code",
+            &activation,
+        ],
+        &[PIN, PIN],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let otp = token.otp();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let wrong_password = "a wrong but long password";
+    for (password, otp) in [
+        (PASSWORD, otp.as_str()),
+        (wrong_password, "87654321"),
+        (PASSWORD, otp.as_str()),
+    ] {
+        let body =
+            serde_json::json!({"username": "ivan", "password": password, "otp": otp}).to_string();
+        agent
+            .post(&format!("{url}/api/v1/authenticate"))
+            .header("Authorization", &format!("Bearer {key}"))
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes())
+            .unwrap();
+    }
+    let reset = latchkey_core::oath::ResetCode::generate();
+    let unlock = db.admin_json(&["token", "unlock-code", &serial, reset.digits()])["unlock_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(text.contains("serving"), "the log was captured: {text}");
+    let activation_grouped: String = activation.clone();
+    for (what, secret) in [
+        ("password", PASSWORD),
+        ("wrong password", wrong_password),
+        ("OTP", otp.as_str()),
+        ("activation code", activation_grouped.as_str()),
+        ("API key", key.as_str()),
+        ("unlock code", unlock.as_str()),
+        ("master key", MASTER_KEY),
+        ("PIN", PIN),
+    ] {
+        assert!(!text.contains(secret), "the log holds the {what}");
+    }
+}

@@ -1,0 +1,196 @@
+//! One store type for the server, whichever database the URL names.
+
+use latchkey_core::*;
+
+use crate::{SqlStore, SqliteStore};
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file on this machine.
+    Sqlite,
+    /// A server shared by many nodes.
+    Postgres,
+}
+
+/// The store the server runs on: SQLite (group commit over rusqlite) or
+/// PostgreSQL (sqlx), chosen by the URL's scheme. Implements every port by
+/// handing the call to the backend.
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// `sqlite://PATH`.
+    Sqlite(SqliteStore),
+    /// `postgres://…` or `postgresql://…`.
+    Postgres(SqlStore),
+}
+
+impl Database {
+    /// Opens the database at `url` and runs its migrations: `sqlite://PATH`
+    /// (`?mode=rwc` creates the file) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            SqliteStore::connect(url).await.map(Database::Sqlite)
+        } else {
+            // SqlStore names the scheme it does not know, with the URL's
+            // credentials left out.
+            SqlStore::connect(url).await.map(Database::Postgres)
+        }
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Sqlite(_) => Backend::Sqlite,
+            Database::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        match self {
+            Database::Sqlite(store) => store.ping().await,
+            Database::Postgres(store) => store.ping().await,
+        }
+    }
+
+    /// Closes the connections, after SQLite's writer has committed what was
+    /// queued.
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(store) => store.close().await,
+            Database::Postgres(store) => store.close().await,
+        }
+    }
+}
+
+/// `delegate!(self, store => store.method(args))`: awaits the call on
+/// whichever backend this is.
+macro_rules! delegate {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            Database::Sqlite($store) => $call.await,
+            Database::Postgres($store) => $call.await,
+        }
+    };
+}
+
+impl UserStore for Database {
+    async fn insert_user(&self, user: NewUser, event: AuditEvent) -> StoreResult<i64> {
+        delegate!(self, s => s.insert_user(user, event))
+    }
+    async fn user_by_name(&self, username: &Username) -> StoreResult<Option<User>> {
+        delegate!(self, s => s.user_by_name(username))
+    }
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        delegate!(self, s => s.user_by_id(id))
+    }
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        delegate!(self, s => s.list_users())
+    }
+    async fn set_user_status(
+        &self,
+        id: i64,
+        status: UserStatus,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        delegate!(self, s => s.set_user_status(id, status, event))
+    }
+    async fn set_password_hash(
+        &self,
+        id: i64,
+        hash: String,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        delegate!(self, s => s.set_password_hash(id, hash, event))
+    }
+}
+
+impl TokenStore for Database {
+    async fn insert_token(&self, token: NewToken, event: AuditEvent) -> StoreResult<i64> {
+        delegate!(self, s => s.insert_token(token, event))
+    }
+    async fn token_by_serial(&self, serial: &str) -> StoreResult<Option<Token>> {
+        delegate!(self, s => s.token_by_serial(serial))
+    }
+    async fn tokens_of_user(&self, user_id: i64) -> StoreResult<Vec<Token>> {
+        delegate!(self, s => s.tokens_of_user(user_id))
+    }
+    async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
+        delegate!(self, s => s.list_tokens())
+    }
+    async fn activate_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
+        delegate!(self, s => s.activate_token(id, event))
+    }
+    async fn record_activation_failure(
+        &self,
+        id: i64,
+        limit: u32,
+        event: AuditEvent,
+    ) -> StoreResult<u32> {
+        delegate!(self, s => s.record_activation_failure(id, limit, event))
+    }
+    async fn accept_otp(
+        &self,
+        id: i64,
+        used: i64,
+        drift: i64,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        delegate!(self, s => s.accept_otp(id, used, drift, event))
+    }
+    async fn record_otp_failure(
+        &self,
+        id: i64,
+        limit: u32,
+        event: AuditEvent,
+        lock_event: AuditEvent,
+    ) -> StoreResult<(u32, bool)> {
+        delegate!(self, s => s.record_otp_failure(id, limit, event, lock_event))
+    }
+    async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
+        delegate!(self, s => s.reset_token(id, event))
+    }
+    async fn set_token_state(
+        &self,
+        id: i64,
+        state: TokenState,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        delegate!(self, s => s.set_token_state(id, state, event))
+    }
+    async fn resync_counter(
+        &self,
+        id: i64,
+        last_used: i64,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        delegate!(self, s => s.resync_counter(id, last_used, event))
+    }
+}
+
+impl ApiKeyStore for Database {
+    async fn insert_api_key(&self, key: NewApiKey, event: AuditEvent) -> StoreResult<i64> {
+        delegate!(self, s => s.insert_api_key(key, event))
+    }
+    async fn api_key_by_prefix(&self, prefix: &str) -> StoreResult<Option<ApiKey>> {
+        delegate!(self, s => s.api_key_by_prefix(prefix))
+    }
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        delegate!(self, s => s.list_api_keys())
+    }
+    async fn revoke_api_key(&self, name: &str, event: AuditEvent) -> StoreResult<bool> {
+        delegate!(self, s => s.revoke_api_key(name, event))
+    }
+}
+
+impl AuditLog for Database {
+    async fn append(&self, event: AuditEvent) -> StoreResult<()> {
+        delegate!(self, s => s.append(event))
+    }
+    async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRow>> {
+        delegate!(self, s => s.audit_rows(after, limit))
+    }
+    async fn count_events(&self, action: &str, subject: &str, since: i64) -> StoreResult<i64> {
+        delegate!(self, s => s.count_events(action, subject, since))
+    }
+}
