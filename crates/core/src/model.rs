@@ -161,6 +161,10 @@ pub struct User {
     pub status: UserStatus,
     /// Argon2id PHC string, if a password is set.
     pub password_hash: Option<String>,
+    /// Wrong passwords in a row.
+    pub password_failures: u32,
+    /// Until when (Unix seconds) passwords are not checked at all.
+    pub password_blocked_until: i64,
     /// Unix seconds.
     pub created_at: i64,
 }

@@ -141,6 +141,54 @@ pub trait UserStore: Send + Sync {
         hash: String,
         event: AuditEvent,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Counts a wrong password (atomically, for every node) and sets how
+    /// long the account waits before its passwords are checked again, as
+    /// `throttle` says for the new count. Returns that time.
+    fn record_password_failure(
+        &self,
+        id: i64,
+        now: i64,
+        throttle: Throttle,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Clears the count after a right password.
+    fn clear_password_failures(&self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// How wrong passwords slow an account down (SECURITY.md S16): a growing
+/// delay rather than a lock, so that a stranger's flood of wrong passwords
+/// keeps the owner out for `max_delay` seconds at the most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// Wrong passwords in a row that cost nothing.
+    pub free_failures: u32,
+    /// The first delay, in seconds; it doubles with each further failure.
+    pub base_delay: i64,
+    /// The longest delay, in seconds.
+    pub max_delay: i64,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle {
+            free_failures: 5,
+            base_delay: 1,
+            max_delay: 300,
+        }
+    }
+}
+
+impl Throttle {
+    /// The wait, in seconds, after `failures` wrong passwords in a row.
+    pub fn delay(&self, failures: u32) -> i64 {
+        match failures.checked_sub(self.free_failures + 1) {
+            None => 0,
+            Some(doublings) => self
+                .base_delay
+                .saturating_mul(1i64 << doublings.min(40))
+                .min(self.max_delay),
+        }
+    }
 }
 
 /// A token to create.

@@ -40,6 +40,8 @@ pub struct Policy {
     pub unlock_slots: usize,
     /// Issuer shown in authenticator apps.
     pub issuer: String,
+    /// How wrong passwords slow an account down.
+    pub password_throttle: Throttle,
 }
 
 impl Default for Policy {
@@ -56,6 +58,7 @@ impl Default for Policy {
             pin_min_length: 6,
             unlock_slots: 10,
             issuer: "Latchkey".into(),
+            password_throttle: Throttle::default(),
         }
     }
 }
@@ -844,11 +847,43 @@ impl<S: Store> Latchkey<S> {
                     user.as_ref().and_then(|u| u.password_hash.clone()),
                 )
                 .await;
-            if !ok || user.is_none() {
-                self.store
-                    .append(self.event(actor, "password.verify", name.as_str(), "failure", ""))
-                    .await?;
-                return Ok(Decision::Reject);
+            // S16: after a run of wrong passwords the account waits; while it
+            // waits no password is accepted and none is counted, so a
+            // stranger's flood delays the owner by the throttle's maximum at
+            // most. The hash is still checked, so timing says nothing.
+            let now = self.now();
+            match &user {
+                Some(u) if u.password_blocked_until > now => {
+                    let detail = format!("throttled for {} s more", u.password_blocked_until - now);
+                    self.store
+                        .append(self.event(
+                            actor,
+                            "password.verify",
+                            name.as_str(),
+                            "denied",
+                            detail,
+                        ))
+                        .await?;
+                    return Ok(Decision::Reject);
+                }
+                Some(u) if !ok => {
+                    let event = self.event(actor, "password.verify", name.as_str(), "failure", "");
+                    self.store
+                        .record_password_failure(u.id, now, self.policy.password_throttle, event)
+                        .await?;
+                    return Ok(Decision::Reject);
+                }
+                Some(u) => {
+                    if u.password_failures > 0 {
+                        self.store.clear_password_failures(u.id).await?;
+                    }
+                }
+                None => {
+                    self.store
+                        .append(self.event(actor, "password.verify", name.as_str(), "failure", ""))
+                        .await?;
+                    return Ok(Decision::Reject);
+                }
             }
         }
         let Some(user) = user else {

@@ -5,6 +5,8 @@ CREATE TABLE IF NOT EXISTS users (
     role TEXT NOT NULL,
     status TEXT NOT NULL,
     password_hash TEXT,
+    password_failures BIGINT NOT NULL DEFAULT 0,
+    password_blocked_until BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tokens (

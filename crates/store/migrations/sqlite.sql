@@ -5,6 +5,8 @@ CREATE TABLE IF NOT EXISTS users (
     role TEXT NOT NULL,
     status TEXT NOT NULL,
     password_hash TEXT,
+    password_failures INTEGER NOT NULL DEFAULT 0,
+    password_blocked_until INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tokens (

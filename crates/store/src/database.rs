@@ -103,6 +103,18 @@ impl UserStore for Database {
     ) -> StoreResult<bool> {
         delegate!(self, s => s.set_password_hash(id, hash, event))
     }
+    async fn record_password_failure(
+        &self,
+        id: i64,
+        now: i64,
+        throttle: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        delegate!(self, s => s.record_password_failure(id, now, throttle, event))
+    }
+    async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
+        delegate!(self, s => s.clear_password_failures(id))
+    }
 }
 
 impl TokenStore for Database {

@@ -154,6 +154,9 @@ fn user_from(row: &AnyRow) -> Result<User, StoreError> {
         role: parse(row.try_get("role").map_err(fail)?, "role")?,
         status: parse(row.try_get("status").map_err(fail)?, "status")?,
         password_hash: row.try_get("password_hash").map_err(fail)?,
+        password_failures: u32::try_from(row.try_get::<i64, _>("password_failures").map_err(fail)?)
+            .unwrap_or(u32::MAX),
+        password_blocked_until: row.try_get("password_blocked_until").map_err(fail)?,
         created_at: row.try_get("created_at").map_err(fail)?,
     })
 }
@@ -273,6 +276,47 @@ impl UserStore for SqlStore {
             event,
         )
         .await
+    }
+
+    async fn record_password_failure(
+        &self,
+        id: i64,
+        now: i64,
+        throttle: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        // The UPDATE takes the row lock, so concurrent failures on other
+        // nodes count one after another.
+        let row = sqlx::query("UPDATE users SET password_failures = password_failures + 1 WHERE id = $1 RETURNING password_failures")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let failures = match row {
+            Some(row) => row.try_get::<i64, _>(0).map_err(fail)?,
+            None => 0,
+        };
+        let delay = throttle.delay(u32::try_from(failures).unwrap_or(u32::MAX));
+        let blocked_until = if delay > 0 { now + delay } else { 0 };
+        sqlx::query("UPDATE users SET password_blocked_until = $2 WHERE id = $1")
+            .bind(id)
+            .bind(blocked_until)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(blocked_until)
+    }
+
+    async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_failures = 0, password_blocked_until = 0 WHERE id = $1 AND password_failures > 0")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        Ok(())
     }
 }
 

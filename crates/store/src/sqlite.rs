@@ -722,7 +722,7 @@ fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, index: usize) -> StoreResult<
 // and the statement cache is hit without building a string per read.
 macro_rules! user_columns {
     () => {
-        "id, username, email, role, status, password_hash, created_at"
+        "id, username, email, role, status, password_hash, created_at, password_failures, password_blocked_until"
     };
 }
 
@@ -735,6 +735,8 @@ fn user_from(row: &Row<'_>) -> StoreResult<User> {
         status: parse(get(row, 4)?, "status")?,
         password_hash: get(row, 5)?,
         created_at: get(row, 6)?,
+        password_failures: u32::try_from(get::<i64>(row, 7)?).unwrap_or(u32::MAX),
+        password_blocked_until: get(row, 8)?,
     })
 }
 
@@ -879,6 +881,41 @@ impl UserStore for SqliteStore {
                 params![hash, id],
                 &event,
             )
+        })
+        .await
+    }
+
+    async fn record_password_failure(
+        &self,
+        id: i64,
+        now: i64,
+        throttle: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        self.write(move |tx| {
+            let failures: Option<i64> = tx
+                .prepare_cached(
+                    "UPDATE users SET password_failures = password_failures + 1 WHERE id = ?1 RETURNING password_failures",
+                )?
+                .query_row(params![id], |row| row.get(0))
+                .optional()?;
+            let delay = throttle.delay(u32::try_from(failures.unwrap_or(0)).unwrap_or(u32::MAX));
+            let blocked_until = if delay > 0 { now + delay } else { 0 };
+            tx.prepare_cached("UPDATE users SET password_blocked_until = ?2 WHERE id = ?1")?
+                .execute(params![id, blocked_until])?;
+            append_in(tx, &event)?;
+            Ok(blocked_until)
+        })
+        .await
+    }
+
+    async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "UPDATE users SET password_failures = 0, password_blocked_until = 0 WHERE id = ?1 AND password_failures > 0",
+            )?
+            .execute(params![id])?;
+            Ok(())
         })
         .await
     }
