@@ -822,6 +822,21 @@ impl<S: Store> Latchkey<S> {
         }
     }
 
+    /// Records why an authentication was refused and refuses it.
+    async fn reject(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        outcome: &str,
+        detail: &str,
+    ) -> Result<Decision, AdminError> {
+        self.store
+            .append(self.event(actor, action, subject, outcome, detail))
+            .await?;
+        Ok(Decision::Reject)
+    }
+
     /// Authenticates a user for a relying application: the password (when
     /// given) and an OTP from one of the user's active tokens. Unknown users,
     /// wrong passwords, wrong OTPs and locked tokens all give the same answer.
@@ -887,28 +902,26 @@ impl<S: Store> Latchkey<S> {
             }
         }
         let Some(user) = user else {
-            self.store
-                .append(self.event(
+            return self
+                .reject(
                     actor,
                     "authenticate",
                     name.as_str(),
                     "failure",
                     "unknown user",
-                ))
-                .await?;
-            return Ok(Decision::Reject);
+                )
+                .await;
         };
         if user.status != UserStatus::Active {
-            self.store
-                .append(self.event(
+            return self
+                .reject(
                     actor,
                     "authenticate",
                     name.as_str(),
                     "denied",
                     "user disabled",
-                ))
-                .await?;
-            return Ok(Decision::Reject);
+                )
+                .await;
         }
         let tokens = self.store.tokens_of_user(user.id).await?;
         let active: Vec<&Token> = tokens
@@ -916,16 +929,15 @@ impl<S: Store> Latchkey<S> {
             .filter(|t| t.state == TokenState::Active)
             .collect();
         if active.is_empty() {
-            self.store
-                .append(self.event(
+            return self
+                .reject(
                     actor,
                     "authenticate",
                     name.as_str(),
                     "failure",
                     "no active token",
-                ))
-                .await?;
-            return Ok(Decision::Reject);
+                )
+                .await;
         }
         for token in active {
             if self.check_otp(token, otp, actor).await? {
