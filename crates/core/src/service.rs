@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use latchkey_oath::{
-    ActivationCode, Algorithm, Digits, Hotp, KeyUri, OtpKind, ResetCode, Secret, Serial, Totp,
+    ActivationCode, Algorithm, Digits, Hotp, KeyUri, OtpKind, ResetCode, Secret, Serial,
     UnlockCode, UnlockSecret, unlock_code,
 };
 use sha2::{Digest, Sha256};
@@ -757,36 +757,46 @@ impl<S: Store> Latchkey<S> {
                 .await?;
             return Ok(false);
         }
-        // Which step or counter matches, if any, ignoring the replay rule:
-        // a match at or before the last accepted one is a replay.
-        let (matched, drift) = if token.kind == TokenKind::Hotp {
+        // The window of steps (TOTP) or counters (HOTP) a code may match,
+        // split at the last accepted one: a match after it is a candidate
+        // for acceptance, a match at or before it is a replay. The fresh
+        // part is tried first, so a code that happens to equal a spent one
+        // as well (one chance in 10^digits per counter) is still accepted.
+        let (lowest, highest, now_step) = if token.kind == TokenKind::Hotp {
             let next = (token.last_used + 1) as u64;
-            let lowest = next.saturating_sub(self.policy.hotp_look_ahead);
             (
-                hotp.verify_range(otp, lowest..=next + self.policy.hotp_look_ahead)
-                    .ok()
-                    .flatten(),
-                0,
+                next.saturating_sub(self.policy.hotp_look_ahead),
+                next + self.policy.hotp_look_ahead,
+                None,
             )
         } else {
-            let totp = Totp::new(
-                hotp.secret().clone(),
-                hotp.algorithm(),
-                hotp.digits(),
-                token.period.max(1),
-            )
-            .map_err(|_| CipherError)?;
-            let now_step = totp.step_at(self.clock.now()).unwrap_or(0) as i64;
+            let period = token.period.max(1);
+            let now_step = (self.clock.now() / period) as i64;
             let centre = (now_step + token.drift).max(0) as u64;
             let window = self.policy.totp_window;
-            let matched = hotp
-                .verify_range(otp, centre.saturating_sub(window)..=centre + window)
-                .ok()
-                .flatten();
             (
-                matched,
-                matched.map_or(token.drift, |m| m as i64 - now_step),
+                centre.saturating_sub(window),
+                centre + window,
+                Some(now_step),
             )
+        };
+        let first_fresh = lowest.max((token.last_used + 1) as u64);
+        let fresh = if first_fresh <= highest {
+            hotp.verify_range(otp, first_fresh..=highest).ok().flatten()
+        } else {
+            None
+        };
+        let matched = match fresh {
+            Some(step) => Some(step),
+            None if first_fresh > lowest => hotp
+                .verify_range(otp, lowest..=(first_fresh - 1).min(highest))
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        let drift = match (matched, now_step) {
+            (Some(step), Some(now_step)) => step as i64 - now_step,
+            _ => token.drift,
         };
         match matched {
             Some(used) if (used as i64) > token.last_used => {

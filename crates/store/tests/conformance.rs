@@ -804,3 +804,85 @@ async fn s16_password_throttle(postgres: bool) {
         .count();
     assert!(denied > 0, "throttled attempts are audited");
 }
+
+mod collisions {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_a_fresh_code_equal_to_a_spent_one_is_accepted() {
+        super::fresh_code_equal_to_a_spent_one(false).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_a_fresh_code_equal_to_a_spent_one_is_accepted() {
+        super::fresh_code_equal_to_a_spent_one(true).await
+    }
+}
+
+/// Six digits collide now and then: counter j may show the same code as a
+/// spent counter i just before it. The fresh match must win over the replay.
+async fn fresh_code_equal_to_a_spent_one(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    h.latchkey
+        .add_user(&admin(), "mia", None, Role::User, None)
+        .await
+        .unwrap();
+    let issued = h
+        .latchkey
+        .issue_token(&admin(), "mia", TokenKind::Hotp)
+        .await
+        .unwrap();
+    let hotp = latchkey_core::oath::KeyUri::parse(&issued.otpauth_uri.unwrap())
+        .unwrap()
+        .hotp()
+        .unwrap();
+    // Find i < j <= i + 10 with equal codes (about one pair per 100,000 counters).
+    let mut recent: std::collections::VecDeque<(u64, u64)> = std::collections::VecDeque::new();
+    let (spent, fresh) = (0..5_000_000u64)
+        .find_map(|c| {
+            let value = hotp.value(c);
+            let found = recent
+                .iter()
+                .find(|(_, v)| *v == value)
+                .map(|(i, _)| (*i, c));
+            recent.push_back((c, value));
+            if recent.len() > 10 {
+                recent.pop_front();
+            }
+            found
+        })
+        .expect("a colliding pair within five million counters");
+    let token = h
+        .latchkey
+        .store()
+        .token_by_serial(issued.serial.digits())
+        .await
+        .unwrap()
+        .unwrap();
+    let event = AuditEvent {
+        at: T0 as i64,
+        actor: "test".into(),
+        action: "token.resync".into(),
+        subject: token.serial.clone(),
+        source: "test".into(),
+        outcome: "success".into(),
+        detail: String::new(),
+    };
+    assert!(
+        h.latchkey
+            .store()
+            .resync_counter(token.id, spent as i64, event)
+            .await
+            .unwrap()
+    );
+    assert_eq!(hotp.generate(spent), hotp.generate(fresh));
+    assert!(
+        otp_ok(&h, "mia", &hotp.generate(fresh)).await,
+        "counter {fresh} is fresh although {spent} showed the same code"
+    );
+    assert_eq!(
+        h.latchkey
+            .show_token(&admin(), issued.serial.digits())
+            .await
+            .unwrap()
+            .last_used,
+        fresh as i64
+    );
+}
