@@ -11,10 +11,12 @@
 
 pub mod audit;
 pub mod model;
+mod portal;
 pub mod ports;
 mod service;
 
 pub use latchkey_oath as oath;
 pub use model::*;
+pub use portal::*;
 pub use ports::*;
 pub use service::*;

@@ -273,3 +273,53 @@ pub struct AuditRow {
     /// SHA-256 over this row and `prev_hash`.
     pub hash: Vec<u8>,
 }
+
+text_enum!(
+    /// How far a portal session has come.
+    SessionStage {
+        /// The password was right; the second factor is still to come.
+        Password = "password",
+        /// Password and second factor: the whole account.
+        Full = "full",
+        /// Password and security questions: the recovery actions only.
+        Recovery = "recovery",
+    }
+);
+
+/// A portal session as stored. The session id itself is never stored, only
+/// its SHA-256, so a database dump cannot be replayed as cookies.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    /// SHA-256 of the session id.
+    pub id_hash: Vec<u8>,
+    /// Whose session.
+    pub user_id: i64,
+    /// How far it has come.
+    pub stage: SessionStage,
+    /// Unix seconds of the first factor (the absolute timeout counts from here).
+    pub created_at: i64,
+    /// Unix seconds of the last request (the idle timeout counts from here).
+    pub last_seen: i64,
+}
+
+/// A security question from the pool the administrator manages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    /// Row id.
+    pub id: i64,
+    /// The question as shown.
+    pub text: String,
+    /// Whether users may still choose it.
+    pub active: bool,
+}
+
+/// A user's answer to one question, as stored.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The question.
+    pub question_id: i64,
+    /// Argon2id PHC string of the normalised answer.
+    pub answer_hash: String,
+    /// Part of the challenge now waiting for this user.
+    pub asked: bool,
+}

@@ -42,6 +42,8 @@ pub struct Policy {
     pub issuer: String,
     /// How wrong passwords slow an account down.
     pub password_throttle: Throttle,
+    /// Sessions, security questions and recovery links.
+    pub portal: crate::portal::PortalPolicy,
 }
 
 impl Default for Policy {
@@ -59,6 +61,7 @@ impl Default for Policy {
             unlock_slots: 10,
             issuer: "Latchkey".into(),
             password_throttle: Throttle::default(),
+            portal: crate::portal::PortalPolicy::default(),
         }
     }
 }
@@ -85,11 +88,11 @@ impl Actor {
 /// The capability to administer: obtained only from the operator's CLI or
 /// a verified admin API key, never by a flag check in a handler.
 #[derive(Debug, Clone)]
-pub struct Admin(Actor);
+pub struct Admin(pub(crate) Actor);
 
 /// The capability to help users (unlock codes, lock resets): admins have it too.
 #[derive(Debug, Clone)]
-pub struct Helpdesk(Actor);
+pub struct Helpdesk(pub(crate) Actor);
 
 impl Admin {
     /// The operator at the server's own command line, who has the database.
@@ -253,11 +256,11 @@ fn unlock_aad(serial: &str) -> String {
 /// The Latchkey domain over a store.
 #[derive(Clone)]
 pub struct Latchkey<S: Store> {
-    store: S,
-    clock: Arc<dyn Clock>,
-    cipher: Arc<dyn SecretCipher>,
-    hasher: Arc<dyn PasswordHasher>,
-    policy: Arc<Policy>,
+    pub(crate) store: S,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) cipher: Arc<dyn SecretCipher>,
+    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    pub(crate) policy: Arc<Policy>,
 }
 
 impl<S: Store> Latchkey<S> {
@@ -288,11 +291,11 @@ impl<S: Store> Latchkey<S> {
         &self.policy
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.now() as i64
     }
 
-    fn event(
+    pub(crate) fn event(
         &self,
         actor: &Actor,
         action: &str,
@@ -311,7 +314,7 @@ impl<S: Store> Latchkey<S> {
         }
     }
 
-    async fn user(&self, name: &str) -> Result<User, AdminError> {
+    pub(crate) async fn user(&self, name: &str) -> Result<User, AdminError> {
         let username: Username = name
             .parse()
             .map_err(|e: UsernameError| AdminError::Invalid(e.to_string()))?;
@@ -321,7 +324,7 @@ impl<S: Store> Latchkey<S> {
             .ok_or_else(|| AdminError::NoSuchUser(username.to_string()))
     }
 
-    async fn token(&self, serial: &str) -> Result<Token, AdminError> {
+    pub(crate) async fn token(&self, serial: &str) -> Result<Token, AdminError> {
         let serial: Serial = serial
             .parse()
             .map_err(|e| AdminError::Invalid(format!("the serial is not valid: {e}")))?;
@@ -728,7 +731,12 @@ impl<S: Store> Latchkey<S> {
 
     /// Checks an OTP against one token: accepts it at most once (S04),
     /// counts failures and locks at the limit (S12–S14), audits a replay (S05).
-    async fn check_otp(&self, token: &Token, otp: &str, actor: &Actor) -> Result<bool, AdminError> {
+    pub(crate) async fn check_otp(
+        &self,
+        token: &Token,
+        otp: &str,
+        actor: &Actor,
+    ) -> Result<bool, AdminError> {
         if token.state != TokenState::Active {
             return Ok(false);
         }
@@ -847,6 +855,59 @@ impl<S: Store> Latchkey<S> {
         Ok(Decision::Reject)
     }
 
+    /// The first factor: the password, under the S16 throttle. Unknown users
+    /// cost a hash too, so timing says nothing; every outcome is audited.
+    /// `clear` says whether a right password ends the run of failures; the
+    /// portal clears only after the second factor or the questions, so that
+    /// someone who has the password cannot reset the count of wrong answers
+    /// by signing in again.
+    pub(crate) async fn check_password_factor(
+        &self,
+        actor: &Actor,
+        name: &Username,
+        user: Option<&User>,
+        password: Zeroizing<String>,
+        clear: bool,
+    ) -> Result<bool, AdminError> {
+        let ok = self
+            .hasher
+            .verify(password, user.and_then(|u| u.password_hash.clone()))
+            .await;
+        // S16: after a run of wrong passwords the account waits; while it
+        // waits no password is accepted and none is counted, so a
+        // stranger's flood delays the owner by the throttle's maximum at
+        // most. The hash is still checked, so timing says nothing.
+        let now = self.now();
+        match user {
+            Some(u) if u.password_blocked_until > now => {
+                let detail = format!("throttled for {} s more", u.password_blocked_until - now);
+                self.store
+                    .append(self.event(actor, "password.verify", name.as_str(), "denied", detail))
+                    .await?;
+                Ok(false)
+            }
+            Some(u) if !ok => {
+                let event = self.event(actor, "password.verify", name.as_str(), "failure", "");
+                self.store
+                    .record_password_failure(u.id, now, self.policy.password_throttle, event)
+                    .await?;
+                Ok(false)
+            }
+            Some(u) => {
+                if clear && u.password_failures > 0 {
+                    self.store.clear_password_failures(u.id).await?;
+                }
+                Ok(true)
+            }
+            None => {
+                self.store
+                    .append(self.event(actor, "password.verify", name.as_str(), "failure", ""))
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+
     /// Authenticates a user for a relying application: the password (when
     /// given) and an OTP from one of the user's active tokens. Unknown users,
     /// wrong passwords, wrong OTPs and locked tokens all give the same answer.
@@ -864,52 +925,12 @@ impl<S: Store> Latchkey<S> {
             return Ok(Decision::Reject);
         };
         let user = self.store.user_by_name(&name).await?;
-        if let Some(password) = password {
-            let ok = self
-                .hasher
-                .verify(
-                    password,
-                    user.as_ref().and_then(|u| u.password_hash.clone()),
-                )
-                .await;
-            // S16: after a run of wrong passwords the account waits; while it
-            // waits no password is accepted and none is counted, so a
-            // stranger's flood delays the owner by the throttle's maximum at
-            // most. The hash is still checked, so timing says nothing.
-            let now = self.now();
-            match &user {
-                Some(u) if u.password_blocked_until > now => {
-                    let detail = format!("throttled for {} s more", u.password_blocked_until - now);
-                    self.store
-                        .append(self.event(
-                            actor,
-                            "password.verify",
-                            name.as_str(),
-                            "denied",
-                            detail,
-                        ))
-                        .await?;
-                    return Ok(Decision::Reject);
-                }
-                Some(u) if !ok => {
-                    let event = self.event(actor, "password.verify", name.as_str(), "failure", "");
-                    self.store
-                        .record_password_failure(u.id, now, self.policy.password_throttle, event)
-                        .await?;
-                    return Ok(Decision::Reject);
-                }
-                Some(u) => {
-                    if u.password_failures > 0 {
-                        self.store.clear_password_failures(u.id).await?;
-                    }
-                }
-                None => {
-                    self.store
-                        .append(self.event(actor, "password.verify", name.as_str(), "failure", ""))
-                        .await?;
-                    return Ok(Decision::Reject);
-                }
-            }
+        if let Some(password) = password
+            && !self
+                .check_password_factor(actor, &name, user.as_ref(), password, true)
+                .await?
+        {
+            return Ok(Decision::Reject);
         }
         let Some(user) = user else {
             return self

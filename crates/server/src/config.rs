@@ -18,6 +18,12 @@ pub struct Config {
     pub database: Option<String>,
     /// The public base URL used in links (never the request's Host).
     pub public_url: Option<String>,
+    /// SMTP server for mail (`smtp://host:port`, `smtps://…`, with
+    /// `?tls=required` for STARTTLS); without one, mail goes to `outbox/`
+    /// in the data folder.
+    pub smtp_url: Option<String>,
+    /// The sender of the portal's mail.
+    pub mail_from: String,
     /// The master key as 64 hex digits; else the key file in `data_dir`.
     #[serde(skip)]
     pub master_key: Option<String>,
@@ -40,6 +46,8 @@ impl Default for Config {
             data_dir: PathBuf::from("latchkey-data"),
             database: None,
             public_url: None,
+            smtp_url: None,
+            mail_from: "Latchkey <latchkey@localhost>".into(),
             master_key: None,
             log_json: false,
             trusted_proxies: Vec::new(),
@@ -110,6 +118,12 @@ impl Config {
         if let Ok(value) = std::env::var("LATCHKEY_PUBLIC_URL") {
             config.public_url = Some(value);
         }
+        if let Ok(value) = std::env::var("LATCHKEY_SMTP_URL") {
+            config.smtp_url = Some(value);
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_MAIL_FROM") {
+            config.mail_from = value;
+        }
         if let Ok(value) = std::env::var("LATCHKEY_MASTER_KEY") {
             config.master_key = Some(value);
         }
@@ -126,6 +140,20 @@ impl Config {
             config.listen = listen;
         }
         Ok(config)
+    }
+
+    /// The public base URL links are built from (S34): the configured one,
+    /// else the address the server is bound to. Never the request's `Host` header.
+    pub fn base_url(&self, bound: std::net::SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+
+    /// The folder mail goes to when no SMTP server is configured.
+    pub fn outbox(&self) -> std::path::PathBuf {
+        self.data_dir.join("outbox")
     }
 
     /// The database URL: the configured one, or the SQLite file in the data folder.

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod config;
 pub mod hasher;
 pub mod http;
+pub mod mail;
 
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use latchkey_core::{Admin, Role, TokenKind};
 use latchkey_server::config::LocationFlags;
-use latchkey_server::http::{AppState, Metrics};
+use latchkey_server::http::{AppState, Metrics, PortalSettings};
 use latchkey_server::{Config, admin};
 use zeroize::Zeroizing;
 
@@ -80,10 +80,22 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     }
     let _ = std::io::stdout().flush();
     tracing::info!(%address, database = ?app.store().backend(), "serving");
+    let base_url = config.base_url(address);
+    let mailer = latchkey_server::mail::PortalMailer::new(
+        &config.mail_from,
+        config.smtp_url.as_deref(),
+        config.outbox(),
+    )
+    .map_err(|e| e.to_string())?;
     let state = AppState {
         app: app.clone(),
         metrics: Arc::new(Metrics::default()),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        portal: Arc::new(PortalSettings {
+            secure_cookies: base_url.starts_with("https://"),
+            base_url,
+            mailer: Arc::new(mailer),
+        }),
     };
     latchkey_server::http::serve(listener, state)
         .await

@@ -58,3 +58,41 @@ CREATE TABLE IF NOT EXISTS audit_head (
     last_hash BYTEA NOT NULL
 );
 INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, decode(repeat('00', 32), 'hex')) ON CONFLICT (id) DO NOTHING;
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash BYTEA PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    stage TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_seen BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+CREATE TABLE IF NOT EXISTS security_questions (
+    id BIGSERIAL PRIMARY KEY,
+    text TEXT NOT NULL UNIQUE,
+    active BIGINT NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS security_answers (
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    question_id BIGINT NOT NULL REFERENCES security_questions(id),
+    answer_hash TEXT NOT NULL,
+    asked BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, question_id)
+);
+CREATE TABLE IF NOT EXISTS password_resets (
+    token_hash BYTEA PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS password_resets_user ON password_resets(user_id, created_at);
+INSERT INTO security_questions (text) VALUES ('What was the name of your first pet?') ON CONFLICT (text) DO NOTHING;
+INSERT INTO security_questions (text) VALUES ('In which town or city did your parents meet?') ON CONFLICT (text) DO NOTHING;
+INSERT INTO security_questions (text) VALUES ('What was the first name of your childhood best friend?') ON CONFLICT (text) DO NOTHING;
+INSERT INTO security_questions (text) VALUES ('What was the make of your first car or bicycle?') ON CONFLICT (text) DO NOTHING;
+INSERT INTO security_questions (text) VALUES ('What is the name of the street you grew up on?') ON CONFLICT (text) DO NOTHING;
+INSERT INTO security_questions (text) VALUES ('What was the name of your first school?') ON CONFLICT (text) DO NOTHING;
+INSERT INTO security_questions (text) VALUES ('In which town or city was your first job?') ON CONFLICT (text) DO NOTHING;
+INSERT INTO security_questions (text) VALUES ('What is your oldest cousin''s first name?') ON CONFLICT (text) DO NOTHING;
+INSERT INTO security_questions (text) VALUES ('What was the first concert you went to?') ON CONFLICT (text) DO NOTHING;
+INSERT INTO security_questions (text) VALUES ('What is the middle name of your oldest sibling?') ON CONFLICT (text) DO NOTHING;

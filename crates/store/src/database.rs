@@ -206,3 +206,5 @@ impl AuditLog for Database {
         delegate!(self, s => s.count_events(action, subject, since))
     }
 }
+
+mod portal;

@@ -618,3 +618,5 @@ impl AuditLog for SqlStore {
         row.try_get::<i64, _>(0).map_err(fail)
     }
 }
+
+mod portal;

@@ -1466,3 +1466,5 @@ mod tests {
         }
     }
 }
+
+mod portal;

@@ -886,3 +886,366 @@ async fn fresh_code_equal_to_a_spent_one(postgres: bool) {
         fresh as i64
     );
 }
+
+mod portal {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_sessions_advance_rotate_and_expire() {
+        super::portal_sessions(false).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_sessions_advance_rotate_and_expire() {
+        super::portal_sessions(true).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_one_challenge_until_answered_even_under_races() {
+        super::portal_challenge(false).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_one_challenge_until_answered_even_under_races() {
+        super::portal_challenge(true).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_reset_links_are_single_use_expire_and_are_rate_limited() {
+        super::portal_reset_links(false).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_reset_links_are_single_use_expire_and_are_rate_limited() {
+        super::portal_reset_links(true).await
+    }
+}
+
+const RIGHT_PASSWORD: &str = "correct horse battery";
+
+async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, PortalSession) {
+    let id = h
+        .latchkey
+        .portal_sign_in(name, Zeroizing::new(RIGHT_PASSWORD.into()), "127.0.0.1")
+        .await
+        .unwrap();
+    let pending = h
+        .latchkey
+        .portal_session(id.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending.stage(), SessionStage::Password);
+    let otp = totp.generate(h.clock.now());
+    let full = h
+        .latchkey
+        .portal_second_factor(&pending, &otp, "127.0.0.1")
+        .await
+        .unwrap();
+    assert!(
+        h.latchkey
+            .portal_session(id.expose())
+            .await
+            .unwrap()
+            .is_none(),
+        "the first factor's id ends when the second factor is in (S35)"
+    );
+    let session = h
+        .latchkey
+        .portal_session(full.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.stage(), SessionStage::Full);
+    (full, session)
+}
+
+async fn portal_sessions(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let (_, totp, _) = user_with_token(&h, "olga").await;
+    let refused = h
+        .latchkey
+        .portal_sign_in("olga", Zeroizing::new("wrong password".into()), "127.0.0.1")
+        .await;
+    assert!(matches!(refused, Err(PortalError::SignInRefused)));
+    let unknown = h
+        .latchkey
+        .portal_sign_in("nobody", Zeroizing::new(RIGHT_PASSWORD.into()), "127.0.0.1")
+        .await;
+    assert!(matches!(unknown, Err(PortalError::SignInRefused)));
+
+    let (id, session) = full_session(&h, "olga", &totp).await;
+    // Activity keeps a session; 30 idle minutes end it.
+    h.clock.advance(25 * 60);
+    assert!(
+        h.latchkey
+            .portal_session(id.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    h.clock.advance(25 * 60);
+    assert!(
+        h.latchkey
+            .portal_session(id.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    h.clock.advance(31 * 60);
+    assert!(
+        h.latchkey
+            .portal_session(id.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Twelve hours end it however busy it is.
+    h.clock.advance(60);
+    let (id, _) = full_session(&h, "olga", &totp).await;
+    for _ in 0..=(12 * 60 / 20) {
+        h.clock.advance(20 * 60);
+        if h.latchkey
+            .portal_session(id.expose())
+            .await
+            .unwrap()
+            .is_none()
+        {
+            break;
+        }
+    }
+    assert!(
+        h.latchkey
+            .portal_session(id.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Signing out, and disabling the user, end it too.
+    h.clock.advance(60);
+    let (id, session_now) = full_session(&h, "olga", &totp).await;
+    h.latchkey
+        .portal_sign_out(&session_now, "127.0.0.1")
+        .await
+        .unwrap();
+    assert!(
+        h.latchkey
+            .portal_session(id.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    h.clock.advance(60);
+    let (id, _) = full_session(&h, "olga", &totp).await;
+    h.latchkey
+        .set_user_status(&admin(), "olga", UserStatus::Disabled)
+        .await
+        .unwrap();
+    assert!(
+        h.latchkey
+            .portal_session(id.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A session in the password stage cannot do what needs the full one.
+    drop(session);
+    let actions: Vec<String> = audit_actions(&h).await.into_iter().map(|a| a.0).collect();
+    assert!(actions.iter().any(|a| a == "portal.sign-in"));
+    assert!(actions.iter().any(|a| a == "portal.sign-out"));
+}
+
+async fn portal_challenge(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let (_, totp, _) = user_with_token(&h, "pia").await;
+    let (_, session) = full_session(&h, "pia", &totp).await;
+    assert!(h.latchkey.portal_needs_answers(&session).await.unwrap());
+    let pool = h.latchkey.portal_question_pool().await.unwrap();
+    assert!(
+        pool.len() >= 5,
+        "a fresh install offers a pool of questions"
+    );
+    let choices: Vec<(String, Zeroizing<String>)> = pool[..5]
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.id.to_string(), Zeroizing::new(format!("Almería {i}"))))
+        .collect();
+    h.latchkey
+        .portal_set_answers(&session, choices, "127.0.0.1")
+        .await
+        .unwrap();
+    assert!(!h.latchkey.portal_needs_answers(&session).await.unwrap());
+    // Only hashes are stored.
+    let user = session.user().clone();
+    let answers = h.latchkey.store().answers_of(user.id).await.unwrap();
+    assert_eq!(answers.len(), 5);
+    assert!(answers.iter().all(|a| !a.answer_hash.contains("Almer")));
+
+    // Eight challenges at once on a fresh account: all see the same two.
+    h.clock.advance(60);
+    let pending_id = h
+        .latchkey
+        .portal_sign_in("pia", Zeroizing::new(RIGHT_PASSWORD.into()), "127.0.0.1")
+        .await
+        .unwrap();
+    let pending = h
+        .latchkey
+        .portal_session(pending_id.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut racing = Vec::new();
+    for _ in 0..8 {
+        let latchkey = h.latchkey.clone();
+        let pending = pending.clone();
+        racing.push(tokio::spawn(async move {
+            latchkey.portal_challenge(&pending).await.unwrap()
+        }));
+    }
+    let mut seen = Vec::new();
+    for task in racing {
+        seen.push(task.await.unwrap());
+    }
+    assert!(
+        seen.iter().all(|q| *q == seen[0]),
+        "one challenge at a time"
+    );
+    assert_eq!(seen[0].len(), 2);
+    // Wrong answers: refused, counted, and the same questions again.
+    let wrong = vec![
+        Zeroizing::new("x".to_owned()),
+        Zeroizing::new("y".to_owned()),
+    ];
+    let refused = h
+        .latchkey
+        .portal_answer_challenge(&pending, wrong, "127.0.0.1")
+        .await;
+    assert!(matches!(refused, Err(PortalError::AnswersRefused)));
+    assert_eq!(
+        h.latchkey.portal_challenge(&pending).await.unwrap(),
+        seen[0]
+    );
+    let failures = h
+        .latchkey
+        .store()
+        .user_by_id(user.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_failures;
+    assert_eq!(failures, 1);
+    // The right answers, typed otherwise, open a recovery session.
+    let right: Vec<Zeroizing<String>> = seen[0]
+        .iter()
+        .map(|q| {
+            let i = pool[..5].iter().position(|p| p.id == q.id).unwrap();
+            Zeroizing::new(format!("  ALMERI\u{301}A  {i}."))
+        })
+        .collect();
+    let recovery_id = h
+        .latchkey
+        .portal_answer_challenge(&pending, right, "127.0.0.1")
+        .await
+        .unwrap();
+    let recovery = h
+        .latchkey
+        .portal_session(recovery_id.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recovery.stage(), SessionStage::Recovery);
+    assert!(
+        h.latchkey
+            .portal_session(pending_id.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A recovery session cannot change the answers or enrol a token (S28).
+    let again = h
+        .latchkey
+        .portal_set_answers(&recovery, Vec::new(), "127.0.0.1")
+        .await;
+    assert!(matches!(again, Err(PortalError::NotAllowed)));
+    let enrol = h.latchkey.portal_issue_token(&recovery, "127.0.0.1").await;
+    assert!(matches!(enrol, Err(PortalError::NotAllowed)));
+    let after = h.latchkey.store().answers_of(user.id).await.unwrap();
+    assert!(
+        after.iter().all(|a| !a.asked),
+        "answered: the marks are gone"
+    );
+}
+
+async fn portal_reset_links(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    h.latchkey
+        .add_user(
+            &admin(),
+            "quinn",
+            Some("quinn@example.org".into()),
+            Role::User,
+            Some(Zeroizing::new(RIGHT_PASSWORD.into())),
+        )
+        .await
+        .unwrap();
+    let base = "https://portal.example.org";
+    let mut links = Vec::new();
+    for _ in 0..4 {
+        if let Some(mail) = h
+            .latchkey
+            .portal_request_reset("quinn", base, "127.0.0.1")
+            .await
+            .unwrap()
+        {
+            assert_eq!(mail.to, "quinn@example.org");
+            let start = mail.body.find("/password/reset/").unwrap() + "/password/reset/".len();
+            let token: String = mail.body[start..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            assert!(
+                mail.body
+                    .contains(&format!("{base}/password/reset/{token}"))
+            );
+            links.push(token);
+        }
+    }
+    assert_eq!(links.len(), 3, "three links per account per hour");
+    assert!(
+        h.latchkey
+            .portal_request_reset("nobody", base, "127.0.0.1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let new = || Zeroizing::new("the new passphrase".to_owned());
+    // A typo does not spend the link.
+    let typo = h
+        .latchkey
+        .portal_reset_password(
+            &links[0],
+            new(),
+            Zeroizing::new("other".into()),
+            "127.0.0.1",
+        )
+        .await;
+    assert!(matches!(typo, Err(PortalError::Field { .. })));
+    assert!(h.latchkey.portal_reset_link_works(&links[0]).await.unwrap());
+    h.latchkey
+        .portal_reset_password(&links[0], new(), new(), "127.0.0.1")
+        .await
+        .unwrap();
+    let reuse = h
+        .latchkey
+        .portal_reset_password(&links[0], new(), new(), "127.0.0.1")
+        .await;
+    assert!(matches!(reuse, Err(PortalError::LinkInvalid)), "single use");
+    h.clock.advance(3601);
+    assert!(!h.latchkey.portal_reset_link_works(&links[1]).await.unwrap());
+    let expired = h
+        .latchkey
+        .portal_reset_password(&links[1], new(), new(), "127.0.0.1")
+        .await;
+    assert!(matches!(expired, Err(PortalError::LinkInvalid)), "expired");
+    // An hour later the rate limit has room again.
+    assert!(
+        h.latchkey
+            .portal_request_reset("quinn", base, "127.0.0.1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -1,7 +1,12 @@
-//! HTTP: the JSON API, health, readiness and metrics.
+//! HTTP: the self-service portal, the JSON API, health, readiness and metrics.
 
 mod api;
 mod ops;
+mod pages;
+mod portal;
+mod self_service;
+
+pub use portal::PortalSettings;
 
 pub use api::token_json;
 
@@ -26,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
+    /// The portal's base URL, cookie settings and mailer.
+    pub portal: Arc<PortalSettings>,
 }
 
 /// Prometheus counters.
@@ -122,6 +129,7 @@ pub fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -
 /// The whole router.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(portal::routes())
         .merge(api::routes())
         .merge(ops::routes())
         .layer(DefaultBodyLimit::max(64 * 1024))
@@ -141,8 +149,13 @@ async fn security_headers(mut response: Response) -> Response {
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        // The portal needs its own stylesheet and inline SVG (QR codes), and
+        // posts forms to itself; nothing else, and never a script.
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
     );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -98,12 +98,18 @@ impl Database {
 
     /// Starts a node.
     pub fn serve(&self) -> Server {
+        self.serve_with(&[])
+    }
+
+    /// Starts a node with more `LATCHKEY_*` settings in its environment.
+    pub fn serve_with(&self, settings: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .args(self.location())
             .env("LATCHKEY_MASTER_KEY", MASTER_KEY)
             .env("LATCHKEY_LOG", "warn")
+            .envs(settings.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -309,3 +315,6 @@ impl SoftToken {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+pub mod browser;
+pub mod web;

@@ -1,0 +1,733 @@
+//! The signed-in pages: the account, the self-service actions and the help
+//! desk. A recovery session (security questions, S28) reaches the unlock
+//! and report-lost actions only.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Form, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use latchkey_core::*;
+use zeroize::Zeroizing;
+
+use super::pages::*;
+use super::portal::{Visit, refusal, server_error};
+
+const FULL: &[SessionStage] = &[SessionStage::Full];
+const FULL_OR_RECOVERY: &[SessionStage] = &[SessionStage::Full, SessionStage::Recovery];
+
+pub fn routes() -> Router<super::AppState> {
+    Router::new()
+        .route("/account", get(account))
+        .route("/self-service", get(self_service))
+        .route("/self-service/unlock", get(unlock_page).post(unlock))
+        .route("/self-service/tokens", get(tokens_page))
+        .route("/self-service/tokens/lost", post(report_lost))
+        .route("/self-service/tokens/new", post(new_token))
+        .route(
+            "/self-service/questions",
+            get(questions_page).post(questions),
+        )
+        .route("/self-service/password", get(password_page).post(password))
+        .route("/helpdesk", get(helpdesk_page))
+        .route("/helpdesk/{action}", post(helpdesk_action))
+}
+
+fn token_row(token: &Token) -> TokenRow {
+    TokenRow {
+        serial: token
+            .serial
+            .parse::<latchkey_core::oath::Serial>()
+            .map(|s| s.grouped())
+            .unwrap_or_else(|_| token.serial.clone()),
+        kind: token.kind.to_string(),
+        state: if token.locked {
+            format!("{} (locked after wrong one-time passwords)", token.state)
+        } else {
+            token.state.to_string()
+        },
+        locked: token.locked,
+        can_be_lost: matches!(token.state, TokenState::Active | TokenState::New),
+    }
+}
+
+async fn user_tokens(visit: &Visit, session: &PortalSession) -> Result<Vec<Token>, Response> {
+    visit
+        .state
+        .app
+        .portal_tokens(session)
+        .await
+        .map_err(|e| server_error(&e))
+}
+
+#[derive(serde::Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
+async fn account(visit: Visit, Query(done): Query<Done>) -> Response {
+    let Some(session) = visit.session_at(FULL) else {
+        return visit.wrong_stage();
+    };
+    let tokens = match user_tokens(&visit, &session).await {
+        Ok(tokens) => tokens.iter().map(token_row).collect(),
+        Err(response) => return response,
+    };
+    let mut chrome = visit.chrome("My account");
+    chrome.notice = match done.done.as_deref() {
+        Some("questions") => Some("Your security questions are saved.".into()),
+        Some("password") => {
+            Some("Your password is changed. Your other sessions are signed out.".into())
+        }
+        _ => None,
+    };
+    let username = session.user().username.to_string();
+    visit.page(
+        StatusCode::OK,
+        AccountPage {
+            chrome,
+            username,
+            tokens,
+        },
+    )
+}
+
+async fn self_service(visit: Visit) -> Response {
+    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+        return visit.wrong_stage();
+    };
+    let chrome = visit.chrome("Manage my account");
+    visit.page(
+        StatusCode::OK,
+        SelfServicePage {
+            chrome,
+            recovery: session.stage() == SessionStage::Recovery,
+        },
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct Chosen {
+    serial: Option<String>,
+}
+
+fn soft_tokens(tokens: &[Token]) -> Vec<TokenRow> {
+    tokens
+        .iter()
+        .filter(|t| t.kind == TokenKind::Latchkey && t.state == TokenState::Active)
+        .map(token_row)
+        .collect()
+}
+
+fn unlock_form(
+    visit: Visit,
+    status: StatusCode,
+    tokens: Vec<TokenRow>,
+    chosen: Option<String>,
+    reset_code: String,
+    errors: FieldErrors,
+    alert: Option<String>,
+) -> Response {
+    let mut chrome = visit.chrome("My soft token is locked");
+    chrome.alert = alert;
+    // Only a serial of the user's own soft tokens is shown back.
+    let chosen = chosen.and_then(|wanted| {
+        let digits: String = wanted.chars().filter(char::is_ascii_digit).collect();
+        tokens
+            .iter()
+            .find(|t| {
+                t.serial
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+                    == digits
+            })
+            .map(|t| t.serial.clone())
+    });
+    visit.page(
+        status,
+        UnlockPage {
+            chrome,
+            tokens,
+            chosen,
+            reset_code,
+            errors,
+        },
+    )
+}
+
+async fn unlock_page(visit: Visit, Query(chosen): Query<Chosen>) -> Response {
+    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+        return visit.wrong_stage();
+    };
+    let tokens = match user_tokens(&visit, &session).await {
+        Ok(tokens) => soft_tokens(&tokens),
+        Err(response) => return response,
+    };
+    // With one soft token there is nothing to choose.
+    let chosen = chosen
+        .serial
+        .or_else(|| (tokens.len() == 1).then(|| tokens[0].serial.clone()));
+    unlock_form(
+        visit,
+        StatusCode::OK,
+        tokens,
+        chosen,
+        String::new(),
+        FieldErrors::default(),
+        None,
+    )
+}
+
+async fn unlock(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Response {
+    if !visit.csrf_ok(&form) {
+        return visit.forbidden_form();
+    }
+    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+        return visit.wrong_stage();
+    };
+    let tokens = match user_tokens(&visit, &session).await {
+        Ok(tokens) => soft_tokens(&tokens),
+        Err(response) => return response,
+    };
+    let serial = form.get("serial").cloned().unwrap_or_default();
+    let reset_code = form.get("reset_code").cloned().unwrap_or_default();
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        let errors = FieldErrors::one(
+            "confirm",
+            "Tick the box to confirm the token is locked and shows a PIN Reset Code.",
+        );
+        return unlock_form(
+            visit,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tokens,
+            Some(serial),
+            reset_code,
+            errors,
+            None,
+        );
+    }
+    let result = visit
+        .state
+        .app
+        .portal_unlock(&session, &serial, &reset_code, &visit.source)
+        .await;
+    match result {
+        Ok((code, mail)) => {
+            visit.send_mail(mail);
+            let serial = tokens
+                .iter()
+                .find(|t| {
+                    t.serial
+                        .chars()
+                        .filter(char::is_ascii_digit)
+                        .eq(serial.chars().filter(char::is_ascii_digit))
+                })
+                .map(|t| t.serial.clone())
+                .unwrap_or(serial);
+            let chrome = visit.chrome("Your unlock code");
+            visit.page(
+                StatusCode::OK,
+                UnlockDonePage {
+                    chrome,
+                    serial,
+                    code: code.grouped(),
+                },
+            )
+        }
+        Err(PortalError::Field { field, message }) => unlock_form(
+            visit,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tokens,
+            Some(serial),
+            reset_code,
+            FieldErrors::one(field, message),
+            None,
+        ),
+        Err(error) => match refusal(&error) {
+            Some(status) => unlock_form(
+                visit,
+                status,
+                tokens,
+                Some(serial),
+                reset_code,
+                FieldErrors::default(),
+                Some(error.to_string()),
+            ),
+            None => server_error(&error),
+        },
+    }
+}
+
+async fn tokens_page(visit: Visit, Query(done): Query<Done>) -> Response {
+    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+        return visit.wrong_stage();
+    };
+    let tokens = match user_tokens(&visit, &session).await {
+        Ok(tokens) => tokens.iter().map(token_row).collect(),
+        Err(response) => return response,
+    };
+    let mut chrome = visit.chrome("My tokens");
+    if done.done.as_deref() == Some("lost") {
+        chrome.notice = Some("The token is reported lost and no longer works.".into());
+    }
+    visit.page(
+        StatusCode::OK,
+        TokensPage {
+            chrome,
+            tokens,
+            can_issue: session.stage() == SessionStage::Full,
+        },
+    )
+}
+
+async fn report_lost(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Response {
+    if !visit.csrf_ok(&form) {
+        return visit.forbidden_form();
+    }
+    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+        return visit.wrong_stage();
+    };
+    let serial = form.get("serial").map(String::as_str).unwrap_or("");
+    match visit
+        .state
+        .app
+        .portal_report_lost(&session, serial, &visit.source)
+        .await
+    {
+        Ok(()) => visit.redirect("/self-service/tokens?done=lost"),
+        Err(error) => match refusal(&error) {
+            Some(status) => visit.message(
+                status,
+                "Report a token lost",
+                vec![error.to_string()],
+                Some(("/self-service/tokens", "Back to My tokens")),
+            ),
+            None => server_error(&error),
+        },
+    }
+}
+
+async fn new_token(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Response {
+    if !visit.csrf_ok(&form) {
+        return visit.forbidden_form();
+    }
+    let Some(session) = visit.session_at(FULL) else {
+        return visit.wrong_stage();
+    };
+    match visit
+        .state
+        .app
+        .portal_issue_token(&session, &visit.source)
+        .await
+    {
+        Ok(issued) => issued_page(visit, issued),
+        Err(error) => match refusal(&error) {
+            Some(status) => {
+                visit.message(status, "A new soft token", vec![error.to_string()], None)
+            }
+            None => server_error(&error),
+        },
+    }
+}
+
+/// The serial, the activation code and a QR code of the activation link.
+fn issued_page(visit: Visit, issued: IssuedToken) -> Response {
+    let Some(code) = issued.activation_code else {
+        return server_error(&std::io::Error::other(
+            "a soft token without activation code",
+        ));
+    };
+    let server = visit.state.portal.base_url.clone();
+    let link = format!(
+        "latchkey://activate?server={}&serial={}&activation_code={}",
+        url_encode(&server),
+        issued.serial.digits(),
+        code.digits()
+    );
+    let qr_svg = match qrcode::QrCode::new(link.as_bytes()) {
+        Ok(qr) => qr
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(192, 192)
+            .build(),
+        Err(e) => return server_error(&e),
+    };
+    let chrome = visit.chrome("Your new soft token");
+    let page = TokenIssuedPage {
+        chrome,
+        serial: issued.serial.grouped(),
+        serial_digits: issued.serial.digits().to_owned(),
+        activation_code: code.grouped(),
+        activation_digits: code.digits().to_owned(),
+        server,
+        qr_svg,
+    };
+    visit.page(StatusCode::OK, page)
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+const QUESTION_FIELDS: [&str; 5] = [
+    "question_1",
+    "question_2",
+    "question_3",
+    "question_4",
+    "question_5",
+];
+const ANSWER_FIELDS: [&str; 5] = ["answer_1", "answer_2", "answer_3", "answer_4", "answer_5"];
+
+async fn questions_form(
+    visit: Visit,
+    status: StatusCode,
+    selected: Vec<i64>,
+    errors: FieldErrors,
+) -> Response {
+    let pool = match visit.state.app.portal_question_pool().await {
+        Ok(pool) => pool,
+        Err(e) => return server_error(&e),
+    };
+    let wanted = visit
+        .state
+        .app
+        .policy()
+        .portal
+        .questions_to_answer
+        .min(QUESTION_FIELDS.len());
+    let slots = (0..wanted)
+        .map(|i| QuestionSlot {
+            selected: selected
+                .get(i)
+                .copied()
+                .or_else(|| pool.get(i).map(|q| q.id))
+                .unwrap_or_default(),
+            question_error: errors.for_field(QUESTION_FIELDS[i]).map(str::to_owned),
+            answer_error: errors.for_field(ANSWER_FIELDS[i]).map(str::to_owned),
+        })
+        .collect();
+    let pool = pool
+        .into_iter()
+        .map(|q| PoolQuestion {
+            id: q.id,
+            text: q.text,
+        })
+        .collect();
+    let mut chrome = visit.chrome("Your security questions");
+    if !errors.0.is_empty() {
+        chrome.alert = Some("Some answers need another look: see the messages below.".into());
+    }
+    visit.page(
+        status,
+        QuestionsSetupPage {
+            chrome,
+            pool,
+            slots,
+        },
+    )
+}
+
+async fn questions_page(visit: Visit) -> Response {
+    if visit.session_at(FULL).is_none() {
+        return visit.wrong_stage();
+    }
+    questions_form(visit, StatusCode::OK, Vec::new(), FieldErrors::default()).await
+}
+
+async fn questions(visit: Visit, Form(mut form): Form<HashMap<String, String>>) -> Response {
+    if !visit.csrf_ok(&form) {
+        return visit.forbidden_form();
+    }
+    let Some(session) = visit.session_at(FULL) else {
+        return visit.wrong_stage();
+    };
+    let wanted = visit
+        .state
+        .app
+        .policy()
+        .portal
+        .questions_to_answer
+        .min(QUESTION_FIELDS.len());
+    let choices: Vec<(String, Zeroizing<String>)> = (0..wanted)
+        .map(|i| {
+            (
+                form.remove(QUESTION_FIELDS[i]).unwrap_or_default(),
+                Zeroizing::new(form.remove(ANSWER_FIELDS[i]).unwrap_or_default()),
+            )
+        })
+        .collect();
+    let selected: Vec<i64> = choices
+        .iter()
+        .map(|(q, _)| q.parse().unwrap_or_default())
+        .collect();
+    match visit
+        .state
+        .app
+        .portal_set_answers(&session, choices, &visit.source)
+        .await
+    {
+        Ok(()) => visit.redirect("/account?done=questions"),
+        Err(PortalError::Field { field, message }) => {
+            questions_form(
+                visit,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                selected,
+                FieldErrors::one(field, message),
+            )
+            .await
+        }
+        Err(error) => match refusal(&error) {
+            Some(status) => visit.message(
+                status,
+                "Your security questions",
+                vec![error.to_string()],
+                None,
+            ),
+            None => server_error(&error),
+        },
+    }
+}
+
+fn password_form(visit: Visit, status: StatusCode, errors: FieldErrors) -> Response {
+    let chrome = visit.chrome("Change my password");
+    let fields = new_password_fields(true, &errors);
+    visit.page(status, PasswordPage { chrome, fields })
+}
+
+async fn password_page(visit: Visit) -> Response {
+    if visit.session_at(FULL).is_none() {
+        return visit.wrong_stage();
+    }
+    password_form(visit, StatusCode::OK, FieldErrors::default())
+}
+
+async fn password(visit: Visit, Form(mut form): Form<HashMap<String, String>>) -> Response {
+    if !visit.csrf_ok(&form) {
+        return visit.forbidden_form();
+    }
+    let Some(session) = visit.session_at(FULL) else {
+        return visit.wrong_stage();
+    };
+    let mut take = |name: &str| Zeroizing::new(form.remove(name).unwrap_or_default());
+    let current = take("current_password");
+    let otp = take("otp");
+    let new = take("password");
+    let confirm = take("password_confirm");
+    match visit
+        .state
+        .app
+        .portal_change_password(&session, current, otp.trim(), new, confirm, &visit.source)
+        .await
+    {
+        Ok(mail) => {
+            visit.send_mail(mail);
+            visit.redirect("/account?done=password")
+        }
+        Err(PortalError::Field { field, message }) => password_form(
+            visit,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            FieldErrors::one(field, message),
+        ),
+        Err(error) => match refusal(&error) {
+            Some(status) => {
+                visit.message(status, "Change my password", vec![error.to_string()], None)
+            }
+            None => server_error(&error),
+        },
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Find {
+    username: Option<String>,
+}
+
+const HELPDESK_ACTIONS: &[(&str, &str)] = &[
+    (
+        "clear-lockouts",
+        "Clear the password throttle and token locks",
+    ),
+    (
+        "reset-questions",
+        "Remove the security answers (the user chooses new ones)",
+    ),
+    ("issue-token", "Issue a new soft token (activation code)"),
+];
+
+async fn helpdesk_page(visit: Visit, Query(find): Query<Find>) -> Response {
+    let Some(session) = visit.session_at(FULL) else {
+        return visit.wrong_stage();
+    };
+    if visit
+        .state
+        .app
+        .portal_helpdesk(&session, &visit.source)
+        .is_none()
+    {
+        return not_helpdesk(visit);
+    }
+    let query = find.username.unwrap_or_default();
+    let mut found = None;
+    let mut alert = None;
+    if !query.trim().is_empty() {
+        match find_user(&visit, &query).await {
+            Ok(Some(user)) => found = Some(user),
+            Ok(None) => {
+                alert = Some(format!(
+                    "No user is named {:?}. Check the spelling.",
+                    query.trim()
+                ))
+            }
+            Err(response) => return response,
+        }
+    }
+    let mut chrome = visit.chrome("Help desk");
+    chrome.alert = alert;
+    visit.page(
+        StatusCode::OK,
+        HelpdeskPage {
+            chrome,
+            query,
+            found,
+            actions: HELPDESK_ACTIONS.to_vec(),
+        },
+    )
+}
+
+fn not_helpdesk(visit: Visit) -> Response {
+    visit.message(
+        StatusCode::FORBIDDEN,
+        "Help desk",
+        vec!["These pages are for the help desk. Ask an administrator if you need them.".into()],
+        Some(("/account", "Back to my account")),
+    )
+}
+
+async fn find_user(visit: &Visit, name: &str) -> Result<Option<FoundUser>, Response> {
+    let store = visit.state.app.store();
+    let Ok(username) = name.parse::<Username>() else {
+        return Ok(None);
+    };
+    let user = match store.user_by_name(&username).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(server_error(&e)),
+    };
+    let tokens = store
+        .tokens_of_user(user.id)
+        .await
+        .map_err(|e| server_error(&e))?;
+    let answers = store
+        .answers_of(user.id)
+        .await
+        .map_err(|e| server_error(&e))?;
+    Ok(Some(FoundUser {
+        username: user.username.to_string(),
+        status: user.status.to_string(),
+        role: user.role.to_string(),
+        has_answers: !answers.is_empty(),
+        throttled: user.password_failures > 0,
+        tokens: tokens.iter().map(token_row).collect(),
+    }))
+}
+
+/// What a help-desk action reports: a sentence, and perhaps a code to read
+/// out with the id of the element that shows it.
+type HelpdeskOutcome = (String, Option<(String, &'static str)>);
+
+async fn helpdesk_action(
+    visit: Visit,
+    axum::extract::Path(action): axum::extract::Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !visit.csrf_ok(&form) {
+        return visit.forbidden_form();
+    }
+    let Some(session) = visit.session_at(FULL) else {
+        return visit.wrong_stage();
+    };
+    let Some(helpdesk) = visit.state.app.portal_helpdesk(&session, &visit.source) else {
+        return not_helpdesk(visit);
+    };
+    let app = visit.state.app.clone();
+    let username = form.get("username").cloned().unwrap_or_default();
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    let back = Some(("/helpdesk", "Back to the help desk"));
+    let outcome: Result<HelpdeskOutcome, AdminError> = match action.as_str() {
+        "unlock" => app
+            .issue_unlock_code(&helpdesk, field("serial"), field("reset_code").trim())
+            .await
+            .map(|code| {
+                (
+                    format!("Read this unlock code to {username}. It opens their soft token once."),
+                    Some((code.grouped(), "unlock-code")),
+                )
+            }),
+        "clear-lockouts" => app
+            .clear_lockouts(&helpdesk, &username)
+            .await
+            .map(|()| (format!("The password throttle and token locks of {username} are cleared."), None)),
+        "reset-questions" => app.reset_answers(&helpdesk, &username).await.map(|()| {
+            (
+                format!("The security answers of {username} are removed; they choose new ones at their next sign-in."),
+                None,
+            )
+        }),
+        "issue-token" => app.helpdesk_issue_token(&helpdesk, &username).await.map(|issued| {
+            let code = issued
+                .activation_code
+                .map(|c| c.grouped())
+                .unwrap_or_default();
+            (
+                format!(
+                    "Soft token {} is issued for {username}. Give them the serial and this activation code; it works once, for seven days.",
+                    issued.serial
+                ),
+                Some((code, "activation-code")),
+            )
+        }),
+        _ => {
+            return visit.message(StatusCode::NOT_FOUND, "Help desk", vec!["There is no such help-desk action.".into()], back);
+        }
+    };
+    match outcome {
+        Ok((text, code)) => {
+            let chrome = visit.chrome("Help desk");
+            let (code, code_id) = match code {
+                Some((code, id)) => (Some(code), id),
+                None => (None, "code"),
+            };
+            visit.page(
+                StatusCode::OK,
+                MessagePage {
+                    chrome,
+                    heading: "Done".into(),
+                    paragraphs: vec![text],
+                    code,
+                    code_id,
+                    link: back,
+                },
+            )
+        }
+        Err(AdminError::Store(e)) => server_error(&e),
+        Err(AdminError::Cipher(e)) => server_error(&e),
+        Err(error) => {
+            let status = match error {
+                AdminError::NoSuchUser(_) | AdminError::NoSuchToken(_) => StatusCode::NOT_FOUND,
+                AdminError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                AdminError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::CONFLICT,
+            };
+            visit.message(status, "Help desk", vec![error.to_string()], back)
+        }
+    }
+}

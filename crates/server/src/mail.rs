@@ -1,0 +1,118 @@
+//! Mail to users: over SMTP when a server is configured, else as files in
+//! the outbox folder of the data folder (one `.eml` file per mail), so a
+//! fresh install needs no mail server and nothing is lost.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use latchkey_core::{BoxFuture, Mail, MailError, Mailer};
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// Where mail goes.
+#[derive(Clone)]
+pub enum MailTransport {
+    /// An SMTP server (`smtp://`, `smtps://` or `smtp://…?tls=required`).
+    Smtp(Arc<AsyncSmtpTransport<Tokio1Executor>>),
+    /// Files in this folder.
+    Outbox(PathBuf),
+}
+
+/// Sends the portal's mail from one sender address.
+#[derive(Clone)]
+pub struct PortalMailer {
+    from: Mailbox,
+    transport: MailTransport,
+}
+
+/// The mail settings could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MailSetupError {
+    /// The sender address is not an address.
+    #[error("the mail sender address {0:?} is not valid: {1}")]
+    From(String, String),
+    /// The SMTP URL is not usable.
+    #[error("the SMTP URL is not valid: {0}")]
+    Url(String),
+}
+
+impl PortalMailer {
+    /// A mailer for `smtp_url` (when given) or the outbox folder.
+    pub fn new(
+        from: &str,
+        smtp_url: Option<&str>,
+        outbox: PathBuf,
+    ) -> Result<Self, MailSetupError> {
+        let from: Mailbox = from.parse().map_err(|e: lettre::address::AddressError| {
+            MailSetupError::From(from.to_owned(), e.to_string())
+        })?;
+        let transport = match smtp_url {
+            Some(url) => MailTransport::Smtp(Arc::new(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    // The URL may hold a password: say only what kind of problem.
+                    .map_err(|e| MailSetupError::Url(e.to_string()))?
+                    .build(),
+            )),
+            None => MailTransport::Outbox(outbox),
+        };
+        Ok(PortalMailer { from, transport })
+    }
+
+    fn message(&self, mail: &Mail) -> Result<Message, MailError> {
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|_| MailError("the recipient address is not valid".into()))?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .body(mail.body.clone())
+            .map_err(|e| MailError(e.to_string()))
+    }
+}
+
+impl Mailer for PortalMailer {
+    fn send(&self, mail: Mail) -> BoxFuture<'static, Result<(), MailError>> {
+        let this = self.clone();
+        Box::pin(async move {
+            let message = this.message(&mail)?;
+            match &this.transport {
+                MailTransport::Smtp(smtp) => smtp
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| MailError(e.to_string())),
+                MailTransport::Outbox(folder) => {
+                    let folder = folder.clone();
+                    let bytes = message.formatted();
+                    tokio::task::spawn_blocking(move || write_to_outbox(&folder, &bytes))
+                        .await
+                        .map_err(|e| MailError(e.to_string()))?
+                }
+            }
+        })
+    }
+}
+
+/// Writes one mail as `<unix-nanos>-<random>.eml`, mode 0600 (it may hold a
+/// password-reset link).
+fn write_to_outbox(folder: &std::path::Path, bytes: &[u8]) -> Result<(), MailError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(folder).map_err(|e| MailError(e.to_string()))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let name = format!("{nanos}-{:08x}.eml", rand::random::<u32>());
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(folder.join(name))
+        .map_err(|e| MailError(e.to_string()))?;
+    file.write_all(bytes)
+        .map_err(|e| MailError(e.to_string()))?;
+    file.sync_all().map_err(|e| MailError(e.to_string()))
+}

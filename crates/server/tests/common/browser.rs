@@ -1,0 +1,305 @@
+//! Headless Chromium driven over the W3C WebDriver protocol by the real
+//! chromedriver (Debian's `chromium` and `chromium-driver`; `.ci/run`
+//! installs them). The protocol is a handful of JSON calls, spoken here
+//! with the same blocking HTTP client the other tests use.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct Browser {
+    driver: Child,
+    endpoint: String,
+    session: String,
+    agent: ureq::Agent,
+    shots: PathBuf,
+    step: usize,
+    _profile: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn find_program(name: &str, candidates: &[&str]) -> PathBuf {
+    for candidate in candidates {
+        let path = Path::new(candidate);
+        if path.exists() {
+            return path.to_owned();
+        }
+    }
+    panic!(
+        "{name} is not installed (looked at {candidates:?}); install Debian's chromium and chromium-driver packages, as .ci/run does"
+    );
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium; screenshots go to
+    /// `target/tmp/portal-screenshots/<journey>/`.
+    pub fn start(journey: &str) -> Browser {
+        let chromedriver = find_program("chromedriver", &["/usr/bin/chromedriver"]);
+        let chromium = find_program("chromium", &["/usr/bin/chromium"]);
+        let port = free_port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let started = Instant::now();
+        loop {
+            let ready = agent
+                .get(&format!("{endpoint}/status"))
+                .call()
+                .ok()
+                .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
+                .is_some_and(|v| v["value"]["ready"] == true);
+            if ready {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not become ready"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": chromium,
+                    "args": [
+                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--disable-quic", "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", "--window-size=1000,900",
+                        format!("--user-data-dir={}", profile.path().display()),
+                    ]
+                }
+            }}
+        });
+        let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("portal-screenshots")
+            .join(journey);
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots).unwrap();
+        let mut browser = Browser {
+            driver,
+            endpoint,
+            session: String::new(),
+            agent,
+            shots,
+            step: 0,
+            _profile: profile,
+        };
+        let answer = browser.call("POST", "/session", Some(capabilities));
+        browser.session = answer["sessionId"]
+            .as_str()
+            .expect("a WebDriver session id")
+            .to_owned();
+        browser
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = if path == "/session" {
+            format!("{}{path}", self.endpoint)
+        } else {
+            format!("{}/session/{}{path}", self.endpoint, self.session)
+        };
+        let response = match method {
+            "GET" => self.agent.get(&url).call(),
+            "DELETE" => self.agent.delete(&url).call(),
+            _ => self
+                .agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.unwrap_or(json!({})).to_string().as_bytes()),
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let value: Value = response.body_mut().read_json().unwrap_or(Value::Null);
+        assert!(
+            status < 400,
+            "WebDriver {method} {path} failed ({status}): {}",
+            value["value"]["message"]
+        );
+        value["value"].clone()
+    }
+
+    pub fn goto(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    pub fn url(&self) -> String {
+        self.call("GET", "/url", None)
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// The path of the current page (no origin, no query).
+    pub fn path(&self) -> String {
+        let url = self.url();
+        let rest = url.splitn(4, '/').nth(3).unwrap_or("");
+        format!("/{}", rest.split('?').next().unwrap_or(""))
+    }
+
+    /// The path once it is `want`, or whatever it is after ten seconds (a
+    /// click does not wait for the page it leads to).
+    pub fn wait_for_path(&self, want: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let path = self.path();
+            if path == want || started.elapsed() > Duration::from_secs(10) {
+                return path;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn source(&self) -> String {
+        self.call("GET", "/source", None)
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    pub fn try_find(&self, css: &str) -> Option<String> {
+        let url = format!("{}/session/{}/element", self.endpoint, self.session);
+        let mut response = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .send(
+                json!({ "using": "css selector", "value": css })
+                    .to_string()
+                    .as_bytes(),
+            )
+            .ok()?;
+        if response.status().as_u16() >= 400 {
+            return None;
+        }
+        let value: Value = response.body_mut().read_json().ok()?;
+        value["value"][ELEMENT].as_str().map(str::to_owned)
+    }
+
+    /// The element, waiting up to `seconds` for it to appear.
+    pub fn wait_find(&self, css: &str, seconds: u64) -> Option<String> {
+        let started = Instant::now();
+        loop {
+            if let Some(element) = self.try_find(css) {
+                return Some(element);
+            }
+            if started.elapsed() > Duration::from_secs(seconds) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn find(&self, css: &str) -> String {
+        self.wait_find(css, 10).unwrap_or_else(|| {
+            panic!(
+                "no element {css:?} on {}; the page was:\n{}",
+                self.url(),
+                self.text("body")
+            )
+        })
+    }
+
+    pub fn find_all(&self, css: &str) -> Vec<String> {
+        let found = self.call(
+            "POST",
+            "/elements",
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        found
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|e| e[ELEMENT].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.call("POST", &format!("/element/{element}/clear"), None);
+        self.call(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    pub fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.call("POST", &format!("/element/{element}/click"), None);
+    }
+
+    pub fn text(&self, css: &str) -> String {
+        match self.wait_find(css, 5) {
+            Some(element) => self
+                .call("GET", &format!("/element/{element}/text"), None)
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+            None => String::new(),
+        }
+    }
+
+    pub fn element_text(&self, element: &str) -> String {
+        self.call("GET", &format!("/element/{element}/text"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    pub fn attribute(&self, element: &str, name: &str) -> Option<String> {
+        self.call("GET", &format!("/element/{element}/attribute/{name}"), None)
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Saves a screenshot of the page as `NN-name.png`; its path.
+    pub fn screenshot(&mut self, name: &str) -> PathBuf {
+        self.step += 1;
+        let encoded = self.call("GET", "/screenshot", None);
+        let bytes = data_encoding::BASE64
+            .decode(encoded.as_str().expect("a base64 screenshot").as_bytes())
+            .expect("valid base64");
+        assert!(bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
+        let path = self.shots.join(format!("{:02}-{name}.png", self.step));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = self
+                .agent
+                .delete(&format!("{}/session/{}", self.endpoint, self.session))
+                .call();
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

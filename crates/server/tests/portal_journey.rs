@@ -1,0 +1,272 @@
+//! The journey the portal exists for, in headless Chromium against a real
+//! `latchkey serve`, with the real `latchkey-token`: the token locks after
+//! five wrong PINs and shows its PIN Reset Code; the user signs in with the
+//! password, follows "I have misplaced my token", answers the security
+//! questions, chooses "My soft token is locked", types the reset code, gets
+//! the unlock code, opens the token with it, sets a new PIN and signs in
+//! with the token again. Each step is saved as a screenshot under
+//! target/tmp/portal-screenshots/locked-token/.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Output;
+
+use common::browser::Browser;
+use common::*;
+
+const NEW_PIN: &str = "731950";
+
+/// Answers by question, for the questions the first five `<select>`s show.
+fn answer_for(question: &str) -> String {
+    // One answer per question, derived from its text so the test need not
+    // know the pool: the first letters of each word, then " answer".
+    let initials: String = question
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .collect();
+    format!("{initials} answer")
+}
+
+fn exit_code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn reset_code_in(text: &str) -> Option<String> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .find(|word| {
+            let groups: Vec<&str> = word.split('-').collect();
+            groups.len() == 3 && groups.iter().all(|g| g.len() == 4)
+        })
+        .map(str::to_owned)
+}
+
+/// Sleeps into the next 30-second step, so the next OTP is a fresh one.
+fn wait_for_next_step() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let next = (now.as_secs() / 30 + 1) * 30;
+    std::thread::sleep(std::time::Duration::from_millis(
+        (next * 1000 + 300).saturating_sub(now.as_millis() as u64),
+    ));
+}
+
+fn sign_in(browser: &Browser, server: &Server) {
+    browser.goto(&format!("{}/login", server.url));
+    browser.type_into("#username", "alice");
+    browser.type_into("#password", PASSWORD);
+    browser.click("form[action='/login'] button[type=submit]");
+    assert_eq!(
+        browser.wait_for_path("/login/otp"),
+        "/login/otp",
+        "{}",
+        browser.text("body")
+    );
+}
+
+#[test]
+fn a_user_unlocks_a_locked_soft_token_without_the_help_desk() {
+    let db = Database::new(false);
+    let out = db.admin(
+        &[
+            "user",
+            "add",
+            "alice",
+            "--email",
+            "alice@example.org",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "user add: {}", stderr(&out));
+    let server = db.serve();
+    let issued = db.admin_json(&["token", "issue", "alice"]);
+    let serial = issued["serial"].as_str().unwrap().to_owned();
+    let activation = issued["activation_code"].as_str().unwrap().to_owned();
+    let token = SoftToken::new();
+    let out = token.run(
+        &[
+            "activate",
+            "--server",
+            &server.url,
+            "--serial",
+            &serial,
+            "--activation-code",
+            &activation,
+        ],
+        &[PIN, PIN],
+    );
+    assert!(out.status.success(), "activate: {}", stderr(&out));
+
+    let mut browser = Browser::start("locked-token");
+
+    // The first full sign-in sends a user without answers to choose them.
+    browser.goto(&format!("{}/login", server.url));
+    browser.type_into("#username", "alice");
+    browser.type_into("#password", PASSWORD);
+    browser.screenshot("sign-in");
+    browser.click("form[action='/login'] button[type=submit]");
+    assert_eq!(browser.wait_for_path("/login/otp"), "/login/otp");
+    browser.type_into("#otp", &token.otp());
+    browser.click("form[action='/login/otp'] button[type=submit]");
+    assert_eq!(
+        browser.wait_for_path("/self-service/questions"),
+        "/self-service/questions",
+        "{}",
+        browser.text("body")
+    );
+    let mut answers: HashMap<String, String> = HashMap::new();
+    for i in 1..=5 {
+        let question = browser.text(&format!("#question_{i} option:checked"));
+        assert!(!question.is_empty(), "question {i} shows a choice");
+        let answer = answer_for(&question);
+        browser.type_into(&format!("#answer_{i}"), &answer);
+        answers.insert(question, answer);
+    }
+    assert_eq!(answers.len(), 5, "five different questions are preselected");
+    browser.screenshot("choose-security-questions");
+    browser.click("form[action='/self-service/questions'] button[type=submit]");
+    assert_eq!(
+        browser.wait_for_path("/account"),
+        "/account",
+        "{}",
+        browser.text("body")
+    );
+    assert!(browser.text("h1").contains("Welcome, alice"));
+    browser.click("header button[type=submit]");
+    assert_eq!(browser.wait_for_path("/login"), "/login");
+
+    // Five wrong PINs lock the soft token; it shows its PIN Reset Code.
+    for attempt in 1..=5 {
+        let out = token.code("999999");
+        let expected = if attempt < 5 { 3 } else { 4 };
+        assert_eq!(
+            exit_code(&out),
+            expected,
+            "wrong PIN {attempt}: {}",
+            stderr(&out)
+        );
+    }
+    let out = token.code(PIN);
+    assert_eq!(exit_code(&out), 4, "the right PIN is refused while locked");
+    let shown = reset_code_in(&stderr(&out)).expect("a locked token shows its PIN Reset Code");
+    let out = token.run(&["forgot-pin"], &[]);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    let reset_code = reset_code_in(&text).expect("forgot-pin prints the PIN Reset Code");
+    assert_eq!(reset_code, shown);
+
+    // Password, then "I have misplaced my token", then the questions.
+    sign_in(&browser, &server);
+    browser.screenshot("second-factor");
+    browser.click("#misplaced");
+    assert_eq!(
+        browser.wait_for_path("/login/questions"),
+        "/login/questions"
+    );
+    let labels = browser.find_all("form[action='/login/questions'] label");
+    assert_eq!(labels.len(), 2, "a challenge asks two questions");
+    for (index, label) in labels.iter().enumerate() {
+        let question = browser.element_text(label);
+        let answer = answers
+            .get(&question)
+            .unwrap_or_else(|| panic!("{question:?} is one of the chosen questions"));
+        // Answers match whatever the case and spacing.
+        let typed = format!("  {}", answer.to_uppercase());
+        browser.type_into(&format!("#answer_{}", index + 1), &typed);
+    }
+    browser.screenshot("security-questions");
+    browser.click("form[action='/login/questions'] button[type=submit]");
+    assert_eq!(
+        browser.wait_for_path("/self-service"),
+        "/self-service",
+        "{}",
+        browser.text("body")
+    );
+    browser.screenshot("recovery-actions");
+
+    // The recovery session reaches the recovery actions only (S28).
+    browser.goto(&format!("{}/account", server.url));
+    assert!(
+        browser.text("h1").contains("needs a full sign-in"),
+        "{}",
+        browser.text("body")
+    );
+    browser.goto(&format!("{}/self-service", server.url));
+
+    // "My soft token is locked": the token, the confirmation, the reset code.
+    browser.click("#action-unlock");
+    assert_eq!(
+        browser.wait_for_path("/self-service/unlock"),
+        "/self-service/unlock"
+    );
+    browser.click("#confirm");
+    browser.type_into("#reset_code", &reset_code);
+    browser.screenshot("reset-code");
+    browser.click("form[action='/self-service/unlock'] button[type=submit]");
+    let unlock_code = browser.text("#unlock-code");
+    assert!(
+        unlock_code.chars().filter(char::is_ascii_digit).count() >= 12,
+        "an unlock code is shown: {:?}\n{}",
+        unlock_code,
+        browser.text("body")
+    );
+    assert!(browser.text("body").contains("latchkey-token unlock"));
+    browser.screenshot("unlock-code");
+
+    // The soft token takes the unlock code and a new PIN.
+    let out = token.run(&["unlock"], &[&unlock_code, NEW_PIN, NEW_PIN]);
+    assert!(out.status.success(), "unlock: {}", stderr(&out));
+    browser.click("header button[type=submit]");
+    assert_eq!(browser.wait_for_path("/login"), "/login");
+
+    // And signs the user in again (a fresh step: the first OTP's is spent).
+    wait_for_next_step();
+    let out = token.code(NEW_PIN);
+    assert!(
+        out.status.success(),
+        "code with the new PIN: {}",
+        stderr(&out)
+    );
+    let otp = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    sign_in(&browser, &server);
+    browser.type_into("#otp", &otp);
+    browser.click("form[action='/login/otp'] button[type=submit]");
+    assert_eq!(
+        browser.wait_for_path("/account"),
+        "/account",
+        "{}",
+        browser.text("body")
+    );
+    assert!(browser.text("h1").contains("Welcome, alice"));
+    browser.screenshot("signed-in-again");
+
+    // Every step is in the audit log, and the chain holds.
+    let audit = db.admin(&["audit", "list", "--json"], "");
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    for action in [
+        "portal.recovery",
+        "questions.verify",
+        "unlock.issue",
+        "portal.sign-in",
+    ] {
+        assert!(audit.contains(action), "the audit log records {action}");
+    }
+    let out = db.admin(&["audit", "verify"], "");
+    assert!(out.status.success(), "audit verify: {}", stderr(&out));
+    // The user hears of the unlock code by mail (the outbox: no SMTP here).
+    let outbox = db.dir.path().join("outbox");
+    let mails: Vec<String> = std::fs::read_dir(&outbox)
+        .map(|entries| {
+            entries
+                .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("unlock code") && m.contains("alice@example.org")),
+        "a mail tells alice an unlock code was issued"
+    );
+}

@@ -1,0 +1,281 @@
+//! Portal sessions, security questions and reset links on PostgreSQL.
+
+use latchkey_core::*;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{SqlStore, append_in, fail, parse};
+
+fn session_from(row: &AnyRow) -> StoreResult<WebSession> {
+    Ok(WebSession {
+        id_hash: row.try_get("id_hash").map_err(fail)?,
+        user_id: row.try_get("user_id").map_err(fail)?,
+        stage: parse(row.try_get("stage").map_err(fail)?, "session stage")?,
+        created_at: row.try_get("created_at").map_err(fail)?,
+        last_seen: row.try_get("last_seen").map_err(fail)?,
+    })
+}
+
+impl PortalStore for SqlStore {
+    async fn insert_session(
+        &self,
+        session: NewSession,
+        previous: Option<Vec<u8>>,
+        event: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if let Some(previous) = previous {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                .bind(previous)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(session.id_hash)
+        .bind(session.user_id)
+        .bind(session.stage.as_str())
+        .bind(session.created_at)
+        .bind(session.last_seen)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)
+    }
+
+    async fn session(&self, id_hash: &[u8]) -> StoreResult<Option<WebSession>> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = $1")
+            .bind(id_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
+        row.as_ref().map(session_from).transpose()
+    }
+
+    async fn touch_session(&self, id_hash: &[u8], now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen = $2 WHERE id_hash = $1")
+            .bind(id_hash.to_vec())
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    async fn delete_sessions_of_user(
+        &self,
+        user_id: i64,
+        keep: Option<Vec<u8>>,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+            .bind(user_id)
+            .bind(keep.unwrap_or_default())
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn questions(&self) -> StoreResult<Vec<Question>> {
+        let rows = sqlx::query("SELECT id, text, active FROM security_questions ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Question {
+                    id: row.try_get("id").map_err(fail)?,
+                    text: row.try_get("text").map_err(fail)?,
+                    active: row.try_get::<i64, _>("active").map_err(fail)? != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_question(&self, text: String, event: AuditEvent) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("INSERT INTO security_questions (text) VALUES ($1) RETURNING id")
+            .bind(text)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let id: i64 = row.try_get(0).map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(id)
+    }
+
+    async fn answers_of(&self, user_id: i64) -> StoreResult<Vec<Answer>> {
+        let rows = sqlx::query(
+            "SELECT question_id, answer_hash, asked FROM security_answers WHERE user_id = $1 ORDER BY question_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Answer {
+                    question_id: row.try_get("question_id").map_err(fail)?,
+                    answer_hash: row.try_get("answer_hash").map_err(fail)?,
+                    asked: row.try_get::<i64, _>("asked").map_err(fail)? != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_answers(
+        &self,
+        user_id: i64,
+        answers: Vec<(i64, String)>,
+        event: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM security_answers WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        for (question_id, hash) in answers {
+            sqlx::query(
+                "INSERT INTO security_answers (user_id, question_id, answer_hash) VALUES ($1, $2, $3)",
+            )
+            .bind(user_id)
+            .bind(question_id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        }
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)
+    }
+
+    async fn mark_asked(&self, user_id: i64, question_ids: Vec<i64>) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        // The user's row lock orders challenges chosen on different nodes.
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let already: i64 =
+            sqlx::query("SELECT COUNT(*) FROM security_answers WHERE user_id = $1 AND asked = 1")
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(fail)?
+                .try_get(0)
+                .map_err(fail)?;
+        if already > 0 {
+            tx.rollback().await.map_err(fail)?;
+            return Ok(false);
+        }
+        for id in question_ids {
+            sqlx::query(
+                "UPDATE security_answers SET asked = 1 WHERE user_id = $1 AND question_id = $2",
+            )
+            .bind(user_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(true)
+    }
+
+    async fn clear_asked(&self, user_id: i64, event: AuditEvent) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE security_answers SET asked = 0 WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)
+    }
+
+    async fn insert_reset_link(
+        &self,
+        token_hash: Vec<u8>,
+        user_id: i64,
+        expires_at: i64,
+        since: i64,
+        limit: i64,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        // The user's row lock makes count-then-insert atomic across nodes.
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let made: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND created_at >= $2",
+        )
+        .bind(user_id)
+        .bind(since)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?
+        .try_get(0)
+        .map_err(fail)?;
+        if made >= limit {
+            tx.rollback().await.map_err(fail)?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(event.at)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(true)
+    }
+
+    async fn reset_link_user(&self, token_hash: Vec<u8>, now: i64) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT user_id FROM password_resets WHERE token_hash = $1 AND used = 0 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fail)?;
+        row.map(|row| row.try_get::<i64, _>(0).map_err(fail))
+            .transpose()
+    }
+
+    async fn take_reset_link(&self, token_hash: Vec<u8>, now: i64) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(
+            "UPDATE password_resets SET used = 1 WHERE token_hash = $1 AND used = 0 AND expires_at > $2 RETURNING user_id",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fail)?;
+        row.map(|row| row.try_get::<i64, _>(0).map_err(fail))
+            .transpose()
+    }
+}
