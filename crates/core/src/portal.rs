@@ -946,6 +946,27 @@ impl<S: Store> Latchkey<S> {
         Ok(())
     }
 
+    /// The security-question pool.
+    pub async fn list_questions(&self, _admin: &Admin) -> Result<Vec<Question>, AdminError> {
+        Ok(self.store.questions().await?)
+    }
+
+    /// Adds a question to the pool users choose from.
+    pub async fn add_question(&self, admin: &Admin, text: &str) -> Result<i64, AdminError> {
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let length = text.chars().count();
+        if !(10..=200).contains(&length) {
+            return Err(AdminError::Invalid(
+                "a security question has 10 to 200 characters".into(),
+            ));
+        }
+        if self.store.questions().await?.iter().any(|q| q.text == text) {
+            return Err(AdminError::Exists(format!("the question {text:?}")));
+        }
+        let event = self.event(&admin.0, "questions.add", &text, "success", "");
+        Ok(self.store.insert_question(text, event).await?)
+    }
+
     /// Issues a soft token for a user from the help-desk pages.
     pub async fn helpdesk_issue_token(
         &self,

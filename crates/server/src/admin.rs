@@ -12,6 +12,9 @@ use crate::App;
 /// Administration commands.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// Security questions: the pool users choose from, and users' answers
+    #[command(subcommand)]
+    Questions(QuestionsCommand),
     /// Users
     #[command(subcommand)]
     User(UserCommand),
@@ -24,6 +27,30 @@ pub enum AdminCommand {
     /// The audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+/// `admin questions …`
+#[derive(Debug, Subcommand)]
+pub enum QuestionsCommand {
+    /// List the questions of the pool
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a question to the pool
+    Add {
+        /// The question as users will read it
+        text: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user's answers: they choose new ones at their next sign-in
+    Reset {
+        /// User name
+        user: String,
+    },
 }
 
 /// `admin user …`
@@ -299,6 +326,37 @@ fn user_json(user: &User) -> Value {
 pub async fn run(app: &App, command: AdminCommand) -> Result<(), Failure> {
     let admin = Admin::operator_at_cli();
     match command {
+        AdminCommand::Questions(command) => match command {
+            QuestionsCommand::List { json } => {
+                let pool = app.list_questions(&admin).await?;
+                print(
+                    json,
+                    Value::Array(
+                        pool.iter()
+                            .map(|q| json!({ "id": q.id, "text": q.text, "active": q.active }))
+                            .collect(),
+                    ),
+                    || {
+                        pool.iter()
+                            .map(|q| format!("{}\t{}", q.id, q.text))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    },
+                );
+            }
+            QuestionsCommand::Add { text, json } => {
+                let id = app.add_question(&admin, &text).await?;
+                print(json, json!({ "id": id }), || {
+                    format!("Added question {id}.")
+                });
+            }
+            QuestionsCommand::Reset { user } => {
+                app.reset_answers(&admin.helpdesk(), &user).await?;
+                println!(
+                    "Removed the security answers of {user}; they choose new ones at their next sign-in."
+                );
+            }
+        },
         AdminCommand::User(command) => match command {
             UserCommand::Add {
                 name,

@@ -1,0 +1,293 @@
+//! The self-service actions besides unlocking, the help-desk pages and the
+//! admin CLI's security-question commands, against a real `latchkey serve`
+//! and the real `latchkey-token`.
+
+mod common;
+
+use common::web::{Account, Page, Visitor};
+use common::*;
+
+/// The text of the element with this id (`<output id="…">text</output>`).
+fn text_of(page: &Page, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\"");
+    let start = page.body.find(&marker)?;
+    let rest = &page.body[start..];
+    let open = rest.find('>')? + 1;
+    let close = rest[open..].find('<')?;
+    Some(rest[open..open + close].trim().to_owned())
+}
+
+fn digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+fn audit(db: &Database) -> serde_json::Value {
+    serde_json::from_slice(
+        &db.admin(&["audit", "list", "--json", "--limit", "10000"], "")
+            .stdout,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_user_activates_a_new_soft_token_and_reports_one_lost() {
+    let db = Database::new(false);
+    let server = db.serve();
+    let mut account = Account::new(&db, "rosa");
+    let mut visitor = Visitor::new(&server.url);
+    account.sign_in_with_answers(&mut visitor);
+
+    let page = visitor.get("/self-service/tokens");
+    assert_eq!(page.status, 200);
+    let page = visitor.post("/self-service/tokens/new", &[]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<svg"),
+        "a QR code of the activation link"
+    );
+    let serial = digits(&text_of(&page, "serial").expect("the serial"));
+    let code = digits(&text_of(&page, "activation-code").expect("the activation code"));
+    let token = SoftToken::new();
+    let out = token.run(
+        &[
+            "activate",
+            "--server",
+            &server.url,
+            "--serial",
+            &serial,
+            "--activation-code",
+            &code,
+        ],
+        &[PIN, PIN],
+    );
+    assert!(out.status.success(), "activate: {}", stderr(&out));
+    let shown = db.admin_json(&["token", "show", &serial]);
+    assert_eq!(shown["state"], "active");
+
+    // Reported lost: suspended at once, and its OTPs no longer sign in.
+    visitor.get("/self-service/tokens");
+    let page = visitor.post("/self-service/tokens/lost", &[("serial", &serial)]);
+    assert_eq!(page.location(), Some("/self-service/tokens?done=lost"));
+    assert_eq!(
+        db.admin_json(&["token", "show", &serial])["state"],
+        "suspended"
+    );
+    let mut again = Visitor::new(&server.url);
+    let page = again.sign_in("rosa", PASSWORD, &token.otp());
+    assert_eq!(page.status, 401, "a lost token's OTP is refused");
+    // Nobody can report another user's token.
+    let mut other = Account::new(&db, "sven");
+    let mut sven = Visitor::new(&server.url);
+    other.sign_in_with_answers(&mut sven);
+    let hotp_serial = db
+        .admin_json(&["token", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["user"] == "rosa" && t["kind"] == "hotp")
+        .map(|t| t["serial"].as_str().unwrap().to_owned())
+        .expect("rosa's HOTP token is listed");
+    sven.get("/self-service/tokens");
+    let page = sven.post("/self-service/tokens/lost", &[("serial", &hotp_serial)]);
+    assert_eq!(page.status, 422);
+    assert_eq!(
+        db.admin_json(&["token", "show", &hotp_serial])["state"],
+        "active"
+    );
+    let events = audit(&db).to_string();
+    assert!(events.contains("token.lost"));
+}
+
+#[test]
+fn the_help_desk_pages_serve_helpdesk_users_only_and_every_action_is_audited() {
+    let db = Database::new(false);
+    let server = db.serve();
+    let out = db.admin(
+        &[
+            "user",
+            "add",
+            "hank",
+            "--role",
+            "helpdesk",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hank_token = db.admin_json(&["token", "issue", "hank", "--kind", "hotp"]);
+    let hank_hotp = latchkey_core::oath::KeyUri::parse(hank_token["otpauth_uri"].as_str().unwrap())
+        .unwrap()
+        .hotp()
+        .unwrap();
+
+    // The user who calls: a locked soft token, answers on file.
+    let mut una = Account::new(&db, "una");
+    let mut una_visitor = Visitor::new(&server.url);
+    una.sign_in_with_answers(&mut una_visitor);
+    let issued = db.admin_json(&["token", "issue", "una"]);
+    let serial = issued["serial"].as_str().unwrap().to_owned();
+    let soft = SoftToken::new();
+    let out = soft.run(
+        &[
+            "activate",
+            "--server",
+            &server.url,
+            "--serial",
+            &serial,
+            "--activation-code",
+            issued["activation_code"].as_str().unwrap(),
+        ],
+        &[PIN, PIN],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    for _ in 0..5 {
+        soft.code("999999");
+    }
+    let reset_code = stderr(&soft.run(&["forgot-pin"], &[]))
+        .split_whitespace()
+        .find(|w| w.len() == 14 && w.matches('-').count() == 2)
+        .map(str::to_owned)
+        .expect("a PIN Reset Code");
+    // And ten wrong OTPs lock her tokens on the server.
+    let mut locking = Visitor::new(&server.url);
+    locking.post("/login", &[("username", "una"), ("password", PASSWORD)]);
+    for _ in 0..10 {
+        locking.post("/login/otp", &[("otp", "00000000")]);
+    }
+
+    // A plain user is not let in.
+    assert_eq!(una_visitor.get("/helpdesk").status, 403);
+
+    // The help desk signs in with both factors.
+    let mut desk = Visitor::new(&server.url);
+    let page = desk.sign_in("hank", PASSWORD, &hank_hotp.generate(0));
+    assert_eq!(page.status, 303);
+    let page = desk.get("/helpdesk?username=una");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&serial.chars().take(5).collect::<String>())
+    );
+    assert!(
+        page.body.contains("<td>yes</td>"),
+        "the server-side lock shows"
+    );
+
+    let page = desk.post(
+        "/helpdesk/unlock",
+        &[
+            ("username", "una"),
+            ("serial", &serial),
+            ("reset_code", &reset_code),
+        ],
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let unlock = text_of(&page, "unlock-code").expect("an unlock code");
+    let out = soft.run(&["unlock"], &[&unlock, "551177", "551177"]);
+    assert!(
+        out.status.success(),
+        "the soft token takes it: {}",
+        stderr(&out)
+    );
+
+    let page = desk.post("/helpdesk/clear-lockouts", &[("username", "una")]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let page = desk.get("/helpdesk?username=una");
+    assert!(!page.body.contains("<td>yes</td>"), "the locks are cleared");
+
+    let page = desk.post("/helpdesk/reset-questions", &[("username", "una")]);
+    assert_eq!(page.status, 200);
+    assert!(
+        desk.get("/helpdesk?username=una")
+            .body
+            .contains("security answers: none")
+    );
+
+    let page = desk.post("/helpdesk/issue-token", &[("username", "una")]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let code = digits(&text_of(&page, "activation-code").expect("an activation code"));
+    assert_eq!(code.len(), 16);
+
+    let page = desk.post(
+        "/helpdesk/unlock",
+        &[("username", "una"), ("serial", "1"), ("reset_code", "1")],
+    );
+    assert_eq!(
+        page.status, 422,
+        "a malformed serial is refused: {}",
+        page.body
+    );
+    let page = desk.get("/helpdesk?username=nobody");
+    assert!(page.body.contains("No user is named"));
+
+    let events = audit(&db);
+    let by_hank: Vec<String> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "hank")
+        .map(|e| e["action"].as_str().unwrap_or("").to_owned())
+        .collect();
+    for action in [
+        "unlock.issue",
+        "token.reset",
+        "password.unthrottle",
+        "questions.reset",
+        "token.issue",
+    ] {
+        assert!(
+            by_hank.iter().any(|a| a == action),
+            "{action} by hank in {by_hank:?}"
+        );
+    }
+}
+
+#[test]
+fn the_admin_manages_the_question_pool_and_resets_answers() {
+    let db = Database::new(false);
+    let pool = db.admin_json(&["questions", "list"]);
+    assert_eq!(
+        pool.as_array().unwrap().len(),
+        10,
+        "ten questions to start with"
+    );
+    let added = db.admin_json(&[
+        "questions",
+        "add",
+        "What was the name of your first teacher?",
+    ]);
+    assert!(added["id"].as_i64().is_some());
+    let pool = db.admin_json(&["questions", "list"]);
+    assert_eq!(pool.as_array().unwrap().len(), 11);
+    let out = db.admin(
+        &[
+            "questions",
+            "add",
+            "What was the name of your first teacher?",
+        ],
+        "",
+    );
+    assert!(!out.status.success(), "no duplicates");
+    let out = db.admin(&["questions", "add", "Why?"], "");
+    assert!(!out.status.success(), "too short");
+
+    let server = db.serve();
+    let mut account = Account::new(&db, "vera");
+    let mut visitor = Visitor::new(&server.url);
+    account.sign_in_with_answers(&mut visitor);
+    let page = visitor.get("/self-service/questions");
+    assert!(
+        page.body
+            .contains("What was the name of your first teacher?")
+    );
+    let out = db.admin(&["questions", "reset", "vera"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut again = Visitor::new(&server.url);
+    let otp = account.next_otp();
+    let page = again.sign_in("vera", PASSWORD, &otp);
+    assert_eq!(
+        page.location(),
+        Some("/self-service/questions"),
+        "she chooses again"
+    );
+}
