@@ -139,7 +139,9 @@ async fn print_demo(app: &latchkey_server::App, base: &str) -> Result<(), String
             latchkey-token code\n\
          3. Authenticate as a relying application would:\n   \
             curl -s {base}/api/v1/authenticate -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n     \
-            -d '{{\"username\": \"{name}\", \"password\": \"{pw}\", \"otp\": \"OTP\"}}'\n",
+            -d '{{\"username\": \"{name}\", \"password\": \"{pw}\", \"otp\": \"OTP\"}}'\n\
+         4. Sign in to the self-service portal at {base}/login with the password and an OTP;\n   \
+            then lock the token with five wrong PINs and unlock it there (\"I have misplaced my token\").\n",
         pw = password.as_str(),
         serial = issued.serial,
         code = code.grouped(),

@@ -213,6 +213,16 @@ fn a_user_unlocks_a_locked_soft_token_without_the_help_desk() {
     );
     assert!(browser.text("body").contains("latchkey-token unlock"));
     browser.screenshot("unlock-code");
+    // Usable at phone width: nothing runs off the side.
+    browser.resize(390, 844);
+    assert!(!browser.scrolls_sideways(), "the unlock page fits a phone");
+    browser.screenshot("unlock-code-phone");
+    browser.goto(&format!("{}/self-service", server.url));
+    assert!(
+        !browser.scrolls_sideways(),
+        "the self-service page fits a phone"
+    );
+    browser.resize(1000, 900);
 
     // The soft token takes the unlock code and a new PIN.
     let out = token.run(&["unlock"], &[&unlock_code, NEW_PIN, NEW_PIN]);

@@ -795,3 +795,64 @@ fn s41_portal_pages_carry_the_security_headers() {
     );
     assert!(!page.body.contains("<script"), "no JavaScript");
 }
+
+/// Accessibility basics of every form page: each visible input has a label
+/// (`<label for>` naming its id), errors are tied to their field.
+#[test]
+fn every_input_of_the_portal_has_a_label() {
+    let db = Database::new(false);
+    let server = db.serve();
+    let mut account = Account::new(&db, "quentin");
+    let mut visitor = Visitor::new(&server.url);
+    let mut pages = vec![visitor.get("/login"), visitor.get("/password/forgot")];
+    visitor.post("/login", &[("username", "quentin"), ("password", PASSWORD)]);
+    pages.push(visitor.get("/login/otp"));
+    let otp = account.next_otp();
+    visitor.post("/login/otp", &[("otp", &otp)]);
+    pages.push(visitor.get("/self-service/questions"));
+    pages.push(visitor.get("/self-service/password"));
+    pages.push(visitor.get("/self-service/unlock"));
+    pages.push(visitor.get("/account"));
+    let wrong = visitor.post(
+        "/self-service/password",
+        &[
+            ("current_password", "nope"),
+            ("otp", "1"),
+            ("password", "short"),
+            ("password_confirm", "short"),
+        ],
+    );
+    assert!(wrong.body.contains("aria-invalid=\"true\""));
+    assert!(wrong.body.contains("aria-describedby=\"password-error\""));
+    pages.push(wrong);
+    for page in &pages {
+        assert_eq!(page.body.matches("<html lang=\"en\">").count(), 1);
+        for (start, _) in page.body.match_indices("<input") {
+            let tag = &page.body[start..start + page.body[start..].find('>').unwrap()];
+            if tag.contains("type=\"hidden\"") {
+                continue;
+            }
+            let id = tag
+                .split("id=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_else(|| panic!("an input without id: {tag}"));
+            assert!(
+                page.body.contains(&format!("for=\"{id}\"")),
+                "input {id} has a label"
+            );
+        }
+        for (start, _) in page.body.match_indices("<select") {
+            let tag = &page.body[start..start + page.body[start..].find('>').unwrap()];
+            let id = tag
+                .split("id=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap();
+            assert!(
+                page.body.contains(&format!("for=\"{id}\"")),
+                "select {id} has a label"
+            );
+        }
+    }
+}

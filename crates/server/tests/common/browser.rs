@@ -277,6 +277,30 @@ impl Browser {
             .map(str::to_owned)
     }
 
+    /// Resizes the window (CSS pixels), e.g. to a phone's width.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        );
+    }
+
+    /// Whether the page is wider than the window (a horizontal scroll bar).
+    /// The pages have no script; the test asks the browser directly.
+    pub fn scrolls_sideways(&self) -> bool {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({
+                "script": "return document.documentElement.scrollWidth > document.documentElement.clientWidth;",
+                "args": []
+            })),
+        )
+        .as_bool()
+        .unwrap_or(true)
+    }
+
     /// Saves a screenshot of the page as `NN-name.png`; its path.
     pub fn screenshot(&mut self, name: &str) -> PathBuf {
         self.step += 1;
