@@ -32,15 +32,6 @@ fn exit_code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
-fn reset_code_in(text: &str) -> Option<String> {
-    text.split(|c: char| !(c.is_ascii_digit() || c == '-'))
-        .find(|word| {
-            let groups: Vec<&str> = word.split('-').collect();
-            groups.len() == 3 && groups.iter().all(|g| g.len() == 4)
-        })
-        .map(str::to_owned)
-}
-
 /// Sleeps into the next 30-second step, so the next OTP is a fresh one.
 fn wait_for_next_step() {
     let now = std::time::SystemTime::now()
@@ -82,22 +73,8 @@ fn a_user_unlocks_a_locked_soft_token_without_the_help_desk() {
     assert!(out.status.success(), "user add: {}", stderr(&out));
     let server = db.serve();
     let issued = db.admin_json(&["token", "issue", "alice"]);
-    let serial = issued["serial"].as_str().unwrap().to_owned();
-    let activation = issued["activation_code"].as_str().unwrap().to_owned();
     let token = SoftToken::new();
-    let out = token.run(
-        &[
-            "activate",
-            "--server",
-            &server.url,
-            "--serial",
-            &serial,
-            "--activation-code",
-            &activation,
-        ],
-        &[PIN, PIN],
-    );
-    assert!(out.status.success(), "activate: {}", stderr(&out));
+    token.activate(&server, &issued);
 
     let mut browser = Browser::start("locked-token");
 
@@ -151,9 +128,7 @@ fn a_user_unlocks_a_locked_soft_token_without_the_help_desk() {
     let out = token.code(PIN);
     assert_eq!(exit_code(&out), 4, "the right PIN is refused while locked");
     let shown = reset_code_in(&stderr(&out)).expect("a locked token shows its PIN Reset Code");
-    let out = token.run(&["forgot-pin"], &[]);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
-    let reset_code = reset_code_in(&text).expect("forgot-pin prints the PIN Reset Code");
+    let reset_code = token.reset_code();
     assert_eq!(reset_code, shown);
 
     // Password, then "I have misplaced my token", then the questions.

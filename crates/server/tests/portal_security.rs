@@ -134,25 +134,9 @@ fn s22_unlock_codes_only_after_proof_rate_limited_audited_and_mailed() {
     let mut account = Account::new(&db, "carol");
     let issued = db.admin_json(&["token", "issue", "carol"]);
     let token = SoftToken::new();
+    token.activate(&server, &issued);
     let serial = issued["serial"].as_str().unwrap();
-    let out = token.run(
-        &[
-            "activate",
-            "--server",
-            &server.url,
-            "--serial",
-            serial,
-            "--activation-code",
-            issued["activation_code"].as_str().unwrap(),
-        ],
-        &[PIN, PIN],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let reset_code = stderr(&token.run(&["forgot-pin"], &[]))
-        .split_whitespace()
-        .find(|w| w.len() == 14 && w.matches('-').count() == 2)
-        .map(str::to_owned)
-        .expect("forgot-pin prints the reset code");
+    let reset_code = token.reset_code();
     let form = [
         ("serial", serial),
         ("confirm", "yes"),

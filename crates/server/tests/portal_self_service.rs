@@ -127,27 +127,11 @@ fn the_help_desk_pages_serve_helpdesk_users_only_and_every_action_is_audited() {
     let issued = db.admin_json(&["token", "issue", "una"]);
     let serial = issued["serial"].as_str().unwrap().to_owned();
     let soft = SoftToken::new();
-    let out = soft.run(
-        &[
-            "activate",
-            "--server",
-            &server.url,
-            "--serial",
-            &serial,
-            "--activation-code",
-            issued["activation_code"].as_str().unwrap(),
-        ],
-        &[PIN, PIN],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    soft.activate(&server, &issued);
     for _ in 0..5 {
         soft.code("999999");
     }
-    let reset_code = stderr(&soft.run(&["forgot-pin"], &[]))
-        .split_whitespace()
-        .find(|w| w.len() == 14 && w.matches('-').count() == 2)
-        .map(str::to_owned)
-        .expect("a PIN Reset Code");
+    let reset_code = soft.reset_code();
     // And ten wrong OTPs lock her tokens on the server.
     let mut locking = Visitor::new(&server.url);
     locking.post("/login", &[("username", "una"), ("password", PASSWORD)]);

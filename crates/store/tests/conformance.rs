@@ -953,6 +953,14 @@ async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, Porta
     (full, session)
 }
 
+async fn alive(h: &Harness, id: &SessionId) -> bool {
+    h.latchkey
+        .portal_session(id.expose())
+        .await
+        .unwrap()
+        .is_some()
+}
+
 async fn portal_sessions(postgres: bool) {
     let h = harness(postgres, Policy::default()).await;
     let (_, totp, _) = user_with_token(&h, "olga").await;
@@ -970,50 +978,21 @@ async fn portal_sessions(postgres: bool) {
     let (id, session) = full_session(&h, "olga", &totp).await;
     // Activity keeps a session; 30 idle minutes end it.
     h.clock.advance(25 * 60);
-    assert!(
-        h.latchkey
-            .portal_session(id.expose())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(alive(&h, &id).await);
     h.clock.advance(25 * 60);
-    assert!(
-        h.latchkey
-            .portal_session(id.expose())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(alive(&h, &id).await);
     h.clock.advance(31 * 60);
-    assert!(
-        h.latchkey
-            .portal_session(id.expose())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!alive(&h, &id).await);
     // Twelve hours end it however busy it is.
     h.clock.advance(60);
     let (id, _) = full_session(&h, "olga", &totp).await;
     for _ in 0..=(12 * 60 / 20) {
         h.clock.advance(20 * 60);
-        if h.latchkey
-            .portal_session(id.expose())
-            .await
-            .unwrap()
-            .is_none()
-        {
+        if !alive(&h, &id).await {
             break;
         }
     }
-    assert!(
-        h.latchkey
-            .portal_session(id.expose())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!alive(&h, &id).await);
     // Signing out, and disabling the user, end it too.
     h.clock.advance(60);
     let (id, session_now) = full_session(&h, "olga", &totp).await;
@@ -1021,28 +1000,41 @@ async fn portal_sessions(postgres: bool) {
         .portal_sign_out(&session_now, "127.0.0.1")
         .await
         .unwrap();
-    assert!(
-        h.latchkey
-            .portal_session(id.expose())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!alive(&h, &id).await);
     h.clock.advance(60);
     let (id, _) = full_session(&h, "olga", &totp).await;
     h.latchkey
         .set_user_status(&admin(), "olga", UserStatus::Disabled)
         .await
         .unwrap();
-    assert!(
-        h.latchkey
-            .portal_session(id.expose())
-            .await
-            .unwrap()
-            .is_none()
-    );
-    // A session in the password stage cannot do what needs the full one.
-    drop(session);
+    assert!(!alive(&h, &id).await);
+    // A session with the password only reaches nothing beyond the factors.
+    assert_eq!(session.stage(), SessionStage::Full);
+    h.latchkey
+        .set_user_status(&admin(), "olga", UserStatus::Active)
+        .await
+        .unwrap();
+    let pending_id = h
+        .latchkey
+        .portal_sign_in("olga", Zeroizing::new(RIGHT_PASSWORD.into()), "127.0.0.1")
+        .await
+        .unwrap();
+    let pending = h
+        .latchkey
+        .portal_session(pending_id.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    let tokens = h.latchkey.portal_tokens(&pending).await;
+    assert!(matches!(tokens, Err(PortalError::NotAllowed)));
+    let unlock = h
+        .latchkey
+        .portal_unlock(&pending, "1", "1", "127.0.0.1")
+        .await;
+    assert!(matches!(unlock, Err(PortalError::NotAllowed)));
+    // The pending step expires after five minutes.
+    h.clock.advance(5 * 60 + 1);
+    assert!(!alive(&h, &pending_id).await);
     let actions: Vec<String> = audit_actions(&h).await.into_iter().map(|a| a.0).collect();
     assert!(actions.iter().any(|a| a == "portal.sign-in"));
     assert!(actions.iter().any(|a| a == "portal.sign-out"));

@@ -318,3 +318,41 @@ pub fn stderr(out: &Output) -> String {
 
 pub mod browser;
 pub mod web;
+
+impl SoftToken {
+    /// Activates the token `latchkey admin token issue … --json` printed,
+    /// with the PIN [`PIN`]; panics with the token's message on failure.
+    pub fn activate(&self, server: &Server, issued: &serde_json::Value) {
+        let out = self.run(
+            &[
+                "activate",
+                "--server",
+                &server.url,
+                "--serial",
+                issued["serial"].as_str().expect("a serial"),
+                "--activation-code",
+                issued["activation_code"]
+                    .as_str()
+                    .expect("an activation code"),
+            ],
+            &[PIN, PIN],
+        );
+        assert!(out.status.success(), "activate: {}", stderr(&out));
+    }
+
+    /// The PIN Reset Code `forgot-pin` shows (grouped, 1234-5678-9012).
+    pub fn reset_code(&self) -> String {
+        reset_code_in(&stderr(&self.run(&["forgot-pin"], &[])))
+            .expect("forgot-pin shows the PIN Reset Code")
+    }
+}
+
+/// The first grouped PIN Reset Code (three groups of four digits) in `text`.
+pub fn reset_code_in(text: &str) -> Option<String> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .find(|word| {
+            let groups: Vec<&str> = word.split('-').collect();
+            groups.len() == 3 && groups.iter().all(|g| g.len() == 4)
+        })
+        .map(str::to_owned)
+}
