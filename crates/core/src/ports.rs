@@ -236,6 +236,20 @@ pub trait TokenStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<Token>>> + Send;
     /// A user's tokens.
     fn tokens_of_user(&self, user_id: i64) -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
+    /// An OTP check in one trip to the database: in one transaction, reads
+    /// the user named `username` and that user's tokens (by id; locked
+    /// against concurrent changes until the end), hands them to `judge`
+    /// and records the steps it returns, in order. Returns whether an
+    /// [`OtpStep::Accept`] was recorded, or the judge's error (then nothing
+    /// is recorded).
+    fn check_user_otp<J, E>(
+        &self,
+        username: &Username,
+        judge: J,
+    ) -> impl Future<Output = StoreResult<Result<bool, E>>> + Send
+    where
+        J: FnOnce(Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E> + Send + 'static,
+        E: Send + 'static;
     /// Every token.
     fn list_tokens(&self) -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
     /// `new` → `active` and the activation code spent, if it still was outstanding.
@@ -290,6 +304,39 @@ pub trait TokenStore: Send + Sync {
         last_used: i64,
         event: AuditEvent,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// One thing an OTP check records (see [`TokenStore::check_user_otp`]).
+#[derive(Debug, Clone)]
+pub enum OtpStep {
+    /// Appends an event and nothing else.
+    Record(AuditEvent),
+    /// What [`TokenStore::record_otp_failure`] does.
+    Fail {
+        /// The token.
+        token_id: i64,
+        /// Failures that lock it.
+        limit: u32,
+        /// The failure.
+        event: AuditEvent,
+        /// Recorded too if this failure locks the token.
+        lock_event: AuditEvent,
+    },
+    /// What [`TokenStore::accept_otp`] does; if the token no longer takes
+    /// `used` (another request won), `lost` is recorded instead. Nothing
+    /// after an acceptance is recorded.
+    Accept {
+        /// The token.
+        token_id: i64,
+        /// The step or counter accepted.
+        used: i64,
+        /// The drift to remember.
+        drift: i64,
+        /// The acceptance.
+        event: AuditEvent,
+        /// What to record when the acceptance does not apply.
+        lost: Box<OtpStep>,
+    },
 }
 
 /// An API key to create.

@@ -253,6 +253,169 @@ fn unlock_aad(serial: &str) -> String {
     format!("token:{serial}:unlock-secret")
 }
 
+/// Judges OTPs against stored token rows, with no I/O, so that the
+/// judgement can run wherever the rows are: inside the store's transaction
+/// that read them ([`TokenStore::check_user_otp`]), or between separate
+/// store calls.
+struct OtpJudge {
+    cipher: Arc<dyn SecretCipher>,
+    policy: Arc<Policy>,
+    /// The server's clock when the check began (S09).
+    now: u64,
+    actor: Actor,
+}
+
+impl OtpJudge {
+    fn event(&self, action: &str, subject: &str, outcome: &str, detail: String) -> AuditEvent {
+        AuditEvent {
+            at: self.now as i64,
+            actor: self.actor.name.clone(),
+            action: action.into(),
+            subject: subject.into(),
+            source: self.actor.source.clone(),
+            outcome: outcome.into(),
+            detail,
+        }
+    }
+
+    fn generator(&self, token: &Token) -> Result<Hotp, CipherError> {
+        let seed = self
+            .cipher
+            .open(&seed_aad(&token.serial), &token.sealed_seed)?;
+        let algorithm: Algorithm = token.algorithm.parse().map_err(|_| CipherError)?;
+        let digits = Digits::new(token.digits).map_err(|_| CipherError)?;
+        Hotp::new(Secret::from_bytes(seed.to_vec()), algorithm, digits).map_err(|_| CipherError)
+    }
+
+    /// A counted failure: the token locks at the limit (S12).
+    fn failure(&self, token: &Token, detail: &str) -> OtpStep {
+        OtpStep::Fail {
+            token_id: token.id,
+            limit: self.policy.otp_failure_limit,
+            event: self.event("otp.verify", &token.serial, "failure", detail.to_owned()),
+            lock_event: self.event(
+                "token.lock",
+                &token.serial,
+                "success",
+                format!("after {} failures", self.policy.otp_failure_limit),
+            ),
+        }
+    }
+
+    /// What `otp` means for one token: nothing for a token that is not
+    /// active; a refusal for a locked one; an acceptance of a step or
+    /// counter after the last accepted one (S04, S06–S08); a counted
+    /// failure for a replay (audited, S05) or a wrong code.
+    fn token_steps(&self, token: &Token, otp: &str) -> Result<Vec<OtpStep>, CipherError> {
+        if token.state != TokenState::Active {
+            return Ok(Vec::new());
+        }
+        let hotp = self.generator(token)?;
+        if token.locked {
+            return Ok(vec![OtpStep::Record(self.event(
+                "otp.verify",
+                &token.serial,
+                "denied",
+                "token locked".into(),
+            ))]);
+        }
+        // The window of steps (TOTP) or counters (HOTP) a code may match,
+        // split at the last accepted one: a match after it is a candidate
+        // for acceptance, a match at or before it is a replay. The fresh
+        // part is tried first, so a code that happens to equal a spent one
+        // as well (one chance in 10^digits per counter) is still accepted.
+        let (lowest, highest, now_step) = if token.kind == TokenKind::Hotp {
+            let next = (token.last_used + 1) as u64;
+            (
+                next.saturating_sub(self.policy.hotp_look_ahead),
+                next + self.policy.hotp_look_ahead,
+                None,
+            )
+        } else {
+            let period = token.period.max(1);
+            let now_step = (self.now / period) as i64;
+            let centre = (now_step + token.drift).max(0) as u64;
+            let window = self.policy.totp_window;
+            (
+                centre.saturating_sub(window),
+                centre + window,
+                Some(now_step),
+            )
+        };
+        let first_fresh = lowest.max((token.last_used + 1) as u64);
+        let fresh = if first_fresh <= highest {
+            hotp.verify_range(otp, first_fresh..=highest).ok().flatten()
+        } else {
+            None
+        };
+        let matched = match fresh {
+            Some(step) => Some(step),
+            None if first_fresh > lowest => hotp
+                .verify_range(otp, lowest..=(first_fresh - 1).min(highest))
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        let drift = match (matched, now_step) {
+            (Some(step), Some(now_step)) => step as i64 - now_step,
+            _ => token.drift,
+        };
+        Ok(vec![match matched {
+            Some(used) if (used as i64) > token.last_used => OtpStep::Accept {
+                token_id: token.id,
+                used: used as i64,
+                drift,
+                event: self.event("otp.verify", &token.serial, "success", String::new()),
+                lost: Box::new(self.failure(token, "replay")),
+            },
+            Some(_) => self.failure(token, "replay"),
+            None => self.failure(token, "wrong code"),
+        }])
+    }
+
+    /// What `otp` means for the user named `name` (found as `user`, with
+    /// `tokens`): each active token is tried in turn until one accepts it.
+    /// Unknown users, disabled users and users without an active token are
+    /// refused, and the refusal recorded.
+    fn user_steps(
+        &self,
+        name: &str,
+        user: Option<&User>,
+        tokens: &[Token],
+        otp: &str,
+    ) -> Result<Vec<OtpStep>, CipherError> {
+        let refuse = |outcome: &str, detail: &str| {
+            Ok(vec![OtpStep::Record(self.event(
+                "authenticate",
+                name,
+                outcome,
+                detail.into(),
+            ))])
+        };
+        let Some(user) = user else {
+            return refuse("failure", "unknown user");
+        };
+        if user.status != UserStatus::Active {
+            return refuse("denied", "user disabled");
+        }
+        let mut active = tokens
+            .iter()
+            .filter(|t| t.state == TokenState::Active)
+            .peekable();
+        if active.peek().is_none() {
+            return refuse("failure", "no active token");
+        }
+        let mut steps = Vec::new();
+        for token in active {
+            steps.extend(self.token_steps(token, otp)?);
+            if matches!(steps.last(), Some(OtpStep::Accept { .. })) {
+                break;
+            }
+        }
+        Ok(steps)
+    }
+}
+
 /// The Latchkey domain over a store.
 #[derive(Clone)]
 pub struct Latchkey<S: Store> {
@@ -720,13 +883,14 @@ impl<S: Store> Latchkey<S> {
         })
     }
 
-    fn generator(&self, token: &Token) -> Result<Hotp, CipherError> {
-        let seed = self
-            .cipher
-            .open(&seed_aad(&token.serial), &token.sealed_seed)?;
-        let algorithm: Algorithm = token.algorithm.parse().map_err(|_| CipherError)?;
-        let digits = Digits::new(token.digits).map_err(|_| CipherError)?;
-        Hotp::new(Secret::from_bytes(seed.to_vec()), algorithm, digits).map_err(|_| CipherError)
+    /// The judge of OTPs for `actor` at this moment.
+    fn otp_judge(&self, actor: &Actor) -> OtpJudge {
+        OtpJudge {
+            cipher: Arc::clone(&self.cipher),
+            policy: Arc::clone(&self.policy),
+            now: self.clock.now(),
+            actor: actor.clone(),
+        }
     }
 
     /// Checks an OTP against one token: accepts it at most once (S04),
@@ -737,122 +901,44 @@ impl<S: Store> Latchkey<S> {
         otp: &str,
         actor: &Actor,
     ) -> Result<bool, AdminError> {
-        if token.state != TokenState::Active {
-            return Ok(false);
+        let steps = self.otp_judge(actor).token_steps(token, otp)?;
+        let mut accepted = false;
+        for step in steps {
+            accepted |= self.record_otp_step(step).await?;
         }
-        let hotp = self.generator(token)?;
-        let fail = |detail: &str| {
-            (
-                self.event(
-                    actor,
-                    "otp.verify",
-                    &token.serial,
-                    "failure",
-                    detail.to_owned(),
-                ),
-                self.event(
-                    actor,
-                    "token.lock",
-                    &token.serial,
-                    "success",
-                    format!("after {} failures", self.policy.otp_failure_limit),
-                ),
-            )
-        };
-        if token.locked {
-            self.store
-                .append(self.event(actor, "otp.verify", &token.serial, "denied", "token locked"))
-                .await?;
-            return Ok(false);
-        }
-        // The window of steps (TOTP) or counters (HOTP) a code may match,
-        // split at the last accepted one: a match after it is a candidate
-        // for acceptance, a match at or before it is a replay. The fresh
-        // part is tried first, so a code that happens to equal a spent one
-        // as well (one chance in 10^digits per counter) is still accepted.
-        let (lowest, highest, now_step) = if token.kind == TokenKind::Hotp {
-            let next = (token.last_used + 1) as u64;
-            (
-                next.saturating_sub(self.policy.hotp_look_ahead),
-                next + self.policy.hotp_look_ahead,
-                None,
-            )
-        } else {
-            let period = token.period.max(1);
-            let now_step = (self.clock.now() / period) as i64;
-            let centre = (now_step + token.drift).max(0) as u64;
-            let window = self.policy.totp_window;
-            (
-                centre.saturating_sub(window),
-                centre + window,
-                Some(now_step),
-            )
-        };
-        let first_fresh = lowest.max((token.last_used + 1) as u64);
-        let fresh = if first_fresh <= highest {
-            hotp.verify_range(otp, first_fresh..=highest).ok().flatten()
-        } else {
-            None
-        };
-        let matched = match fresh {
-            Some(step) => Some(step),
-            None if first_fresh > lowest => hotp
-                .verify_range(otp, lowest..=(first_fresh - 1).min(highest))
-                .ok()
-                .flatten(),
-            None => None,
-        };
-        let drift = match (matched, now_step) {
-            (Some(step), Some(now_step)) => step as i64 - now_step,
-            _ => token.drift,
-        };
-        match matched {
-            Some(used) if (used as i64) > token.last_used => {
-                let event = self.event(actor, "otp.verify", &token.serial, "success", "");
-                if self
-                    .store
-                    .accept_otp(token.id, used as i64, drift, event)
-                    .await?
-                {
+        Ok(accepted)
+    }
+
+    /// Records one step through the store's separate calls; whether it
+    /// was an acceptance that applied.
+    async fn record_otp_step(&self, step: OtpStep) -> Result<bool, AdminError> {
+        match step {
+            OtpStep::Record(event) => self.store.append(event).await?,
+            OtpStep::Fail {
+                token_id,
+                limit,
+                event,
+                lock_event,
+            } => {
+                self.store
+                    .record_otp_failure(token_id, limit, event, lock_event)
+                    .await?;
+            }
+            OtpStep::Accept {
+                token_id,
+                used,
+                drift,
+                event,
+                lost,
+            } => {
+                if self.store.accept_otp(token_id, used, drift, event).await? {
                     return Ok(true);
                 }
                 // Another request accepted this OTP (or a later one) first.
-                let (event, lock) = fail("replay");
-                self.store
-                    .record_otp_failure(token.id, self.policy.otp_failure_limit, event, lock)
-                    .await?;
-                Ok(false)
-            }
-            Some(_) => {
-                let (event, lock) = fail("replay");
-                self.store
-                    .record_otp_failure(token.id, self.policy.otp_failure_limit, event, lock)
-                    .await?;
-                Ok(false)
-            }
-            None => {
-                let (event, lock) = fail("wrong code");
-                self.store
-                    .record_otp_failure(token.id, self.policy.otp_failure_limit, event, lock)
-                    .await?;
-                Ok(false)
+                Box::pin(self.record_otp_step(*lost)).await?;
             }
         }
-    }
-
-    /// Records why an authentication was refused and refuses it.
-    async fn reject(
-        &self,
-        actor: &Actor,
-        action: &str,
-        subject: &str,
-        outcome: &str,
-        detail: &str,
-    ) -> Result<Decision, AdminError> {
-        self.store
-            .append(self.event(actor, action, subject, outcome, detail))
-            .await?;
-        Ok(Decision::Reject)
+        Ok(false)
     }
 
     /// The first factor: the password, under the S16 throttle. Unknown users
@@ -924,58 +1010,32 @@ impl<S: Store> Latchkey<S> {
             }
             return Ok(Decision::Reject);
         };
-        let user = self.store.user_by_name(&name).await?;
-        if let Some(password) = password
-            && !self
+        if let Some(password) = password {
+            let user = self.store.user_by_name(&name).await?;
+            if !self
                 .check_password_factor(actor, &name, user.as_ref(), password, true)
                 .await?
-        {
-            return Ok(Decision::Reject);
-        }
-        let Some(user) = user else {
-            return self
-                .reject(
-                    actor,
-                    "authenticate",
-                    name.as_str(),
-                    "failure",
-                    "unknown user",
-                )
-                .await;
-        };
-        if user.status != UserStatus::Active {
-            return self
-                .reject(
-                    actor,
-                    "authenticate",
-                    name.as_str(),
-                    "denied",
-                    "user disabled",
-                )
-                .await;
-        }
-        let tokens = self.store.tokens_of_user(user.id).await?;
-        let active: Vec<&Token> = tokens
-            .iter()
-            .filter(|t| t.state == TokenState::Active)
-            .collect();
-        if active.is_empty() {
-            return self
-                .reject(
-                    actor,
-                    "authenticate",
-                    name.as_str(),
-                    "failure",
-                    "no active token",
-                )
-                .await;
-        }
-        for token in active {
-            if self.check_otp(token, otp, actor).await? {
-                return Ok(Decision::Accept);
+            {
+                return Ok(Decision::Reject);
             }
         }
-        Ok(Decision::Reject)
+        // The user, the tokens, the verdict and its record in one trip to
+        // the database, in one transaction: no other change to these tokens
+        // comes between the read and the record.
+        let judge = self.otp_judge(actor);
+        let otp = Zeroizing::new(otp.to_owned());
+        let subject = name.as_str().to_owned();
+        let accepted = self
+            .store
+            .check_user_otp(&name, move |user, tokens| {
+                judge.user_steps(&subject, user, tokens, &otp)
+            })
+            .await??;
+        Ok(if accepted {
+            Decision::Accept
+        } else {
+            Decision::Reject
+        })
     }
 
     /// Gives an active soft token its unlock secret again, against a current OTP.

@@ -4,18 +4,25 @@
 //!
 //! It seeds users with HOTP tokens through the admin API (so that every
 //! token can accept an unbounded sequence of fresh codes: counter 0, 1, 2,
-//! …), then runs worker threads, each owning a slice of the tokens and
-//! sending one request at a time on a kept-alive connection. With `--rate`
-//! the load is paced (open loop) instead of as fast as possible.
+//! …), then opens `--concurrency` kept-alive connections, each owning a
+//! slice of the tokens and sending one request at a time. With `--rate` the
+//! load is paced (open loop) instead of as fast as possible.
+//!
+//! The generator shares the machine with the server, so the measuring part
+//! is kept lean: a few event-loop threads (`--threads`) rather than a thread
+//! per connection, requests written as bytes and answers read with
+//! `httparse`, no JSON library on the hot path. `--healthz` sends
+//! `GET /healthz` instead, the same way: the ceiling without a database.
 #![forbid(unsafe_code)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use latchkey_oath::{Hotp, KeyUri};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// Load generator for Latchkey's authentication API.
 #[derive(Parser, Debug)]
@@ -30,13 +37,19 @@ struct Args {
     /// How many users, each with one HOTP token
     #[arg(long, default_value_t = 1000)]
     tokens: usize,
-    /// Worker threads, each with one connection and one request in flight
+    /// Connections, each with one request in flight
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Event-loop threads that drive the connections
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Send GET /healthz instead (no database: the HTTP ceiling); seeds nothing
+    #[arg(long)]
+    healthz: bool,
     /// Seconds to run
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// Requests per second in all (paced); as fast as possible when absent
+    /// Requests per second in all (paced, open loop); as fast as possible when absent
     #[arg(long)]
     rate: Option<f64>,
     /// Print one JSON line instead of text
@@ -48,6 +61,12 @@ struct Seeded {
     username: String,
     hotp: Hotp,
     counter: u64,
+}
+
+/// What a connection sends: authentications for its tokens, or health checks.
+enum Work {
+    Authenticate(Vec<Seeded>),
+    Healthz,
 }
 
 fn new_agent() -> ureq::Agent {
@@ -148,12 +167,26 @@ fn seed(args: &Args, run: &str) -> Result<(String, Vec<Seeded>), String> {
     Ok((auth_key, tokens))
 }
 
+/// One connection's count. Latencies in microseconds: `service` from the
+/// moment the request was written, `due` from the moment the schedule meant
+/// to send it (the same unless paced and late: that wait counts too).
 #[derive(Default)]
 struct Tally {
     accepted: u64,
     rejected: u64,
     errors: u64,
-    latencies_us: Vec<u32>,
+    service_us: Vec<u32>,
+    due_us: Vec<u32>,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.errors += other.errors;
+        self.service_us.extend(other.service_us);
+        self.due_us.extend(other.due_us);
+    }
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -162,6 +195,160 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     }
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     f64::from(sorted[index]) / 1000.0
+}
+
+fn micros(since: Instant) -> u32 {
+    since.elapsed().as_micros().min(u128::from(u32::MAX)) as u32
+}
+
+/// Where the connections go (`HOST:PORT`) and the key they present.
+struct Target {
+    host: String,
+    auth_key: String,
+}
+
+fn target(server: &str, auth_key: String) -> Result<Target, String> {
+    let host = server
+        .trim_end_matches('/')
+        .strip_prefix("http://")
+        .ok_or("the load generator speaks plain http:// only (loopback)")?;
+    if host.contains('/') {
+        return Err("give the server as http://HOST:PORT, without a path".into());
+    }
+    Ok(Target {
+        host: host.to_owned(),
+        auth_key,
+    })
+}
+
+/// The next request on this connection, written into `out`.
+fn next_request(work: &mut Work, turn: usize, target: &Target, out: &mut Vec<u8>) {
+    out.clear();
+    match work {
+        Work::Healthz => {
+            let _ = write!(
+                out,
+                "GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n",
+                target.host
+            );
+        }
+        Work::Authenticate(tokens) => {
+            let count = tokens.len();
+            let token = &mut tokens[turn % count];
+            let otp = token.hotp.generate(token.counter);
+            token.counter += 1;
+            // `seed` makes user names of letters, digits and dashes, and OTPs
+            // are digits: nothing here needs JSON escaping.
+            let body_len = r#"{"username":"","otp":""}"#.len() + token.username.len() + otp.len();
+            let _ = write!(
+                out,
+                "POST /api/v1/authenticate HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {body_len}\r\n\r\n\
+                 {{\"username\":\"{}\",\"otp\":\"{otp}\"}}",
+                target.host, target.auth_key, token.username
+            );
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 answer (status line, headers, a `Content-Length`
+/// body) from `stream`; returns the status and the body. `buffer` carries
+/// bytes between calls.
+async fn read_response(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+) -> Result<(u16, Vec<u8>), String> {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(buffer).map_err(|e| e.to_string())? {
+            httparse::Status::Complete(head_len) => {
+                let status = response.code.unwrap_or(0);
+                let body_len: usize = response
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+                    .ok_or("an answer without Content-Length")?;
+                while buffer.len() < head_len + body_len {
+                    read_more(stream, buffer).await?;
+                }
+                let body = buffer[head_len..head_len + body_len].to_vec();
+                buffer.drain(..head_len + body_len);
+                return Ok((status, body));
+            }
+            httparse::Status::Partial => read_more(stream, buffer).await?,
+        }
+    }
+}
+
+async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<(), String> {
+    let mut chunk = [0u8; 4096];
+    let read = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+    if read == 0 {
+        return Err("the server closed the connection".into());
+    }
+    buffer.extend_from_slice(&chunk[..read]);
+    Ok(())
+}
+
+/// One connection: sends until `deadline`, one request in flight, paced by
+/// `interval` from `first_due` when given.
+async fn drive(
+    mut work: Work,
+    target: &Target,
+    deadline: Instant,
+    first_due: Instant,
+    interval: Option<Duration>,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut stream = match TcpStream::connect(&target.host).await {
+        Ok(stream) => stream,
+        Err(_) => {
+            tally.errors += 1;
+            return tally;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut request, mut buffer) = (Vec::with_capacity(512), Vec::with_capacity(4096));
+    let mut due = first_due;
+    let mut turn = 0;
+    while Instant::now() < deadline {
+        if interval.is_some() {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        next_request(&mut work, turn, target, &mut request);
+        turn += 1;
+        let sent = Instant::now();
+        if interval.is_none() {
+            due = sent;
+        }
+        let answer = match stream.write_all(&request).await {
+            Ok(()) => read_response(&mut stream, &mut buffer).await,
+            Err(e) => Err(e.to_string()),
+        };
+        tally.service_us.push(micros(sent));
+        tally.due_us.push(micros(due));
+        if let Some(interval) = interval {
+            due += interval;
+        }
+        match (&work, answer) {
+            (Work::Healthz, Ok((200, _))) => tally.accepted += 1,
+            (Work::Authenticate(_), Ok((200, body)))
+                if body.windows(8).any(|w| w == b"\"accept\"") =>
+            {
+                tally.accepted += 1
+            }
+            (_, Ok((200, _))) => tally.rejected += 1,
+            (_, Ok(_)) => tally.errors += 1,
+            (_, Err(_)) => {
+                // A broken connection ends this worker; it counts once.
+                tally.errors += 1;
+                break;
+            }
+        }
+    }
+    tally
 }
 
 fn main() {
@@ -175,126 +362,139 @@ fn main() {
             % 0xffff_ffff
     );
     let seeding = Instant::now();
-    let (auth_key, tokens) = match seed(&args, &run) {
-        Ok(seeded) => seeded,
-        Err(e) => {
-            eprintln!("latchkey-load: {e}");
-            std::process::exit(1);
+    let (auth_key, tokens) = if args.healthz {
+        (String::new(), Vec::new())
+    } else {
+        match seed(&args, &run) {
+            Ok(seeded) => seeded,
+            Err(e) => {
+                eprintln!("latchkey-load: {e}");
+                std::process::exit(1);
+            }
         }
     };
     let seed_seconds = seeding.elapsed().as_secs_f64();
-    let workers = args.concurrency.max(1).min(tokens.len().max(1));
-    let mut slices: Vec<Vec<Seeded>> = (0..workers).map(|_| Vec::new()).collect();
+    let target = match target(&args.server, auth_key) {
+        Ok(target) => target,
+        Err(e) => {
+            eprintln!("latchkey-load: {e}");
+            std::process::exit(2);
+        }
+    };
+    let workers = if args.healthz {
+        args.concurrency.max(1)
+    } else {
+        args.concurrency.max(1).min(tokens.len().max(1))
+    };
+    let mut slices: Vec<Work> = (0..workers)
+        .map(|_| {
+            if args.healthz {
+                Work::Healthz
+            } else {
+                Work::Authenticate(Vec::new())
+            }
+        })
+        .collect();
     for (i, token) in tokens.into_iter().enumerate() {
-        slices[i % workers].push(token);
+        if let Work::Authenticate(mine) = &mut slices[i % workers] {
+            mine.push(token);
+        }
     }
-    let url = format!("{}/api/v1/authenticate", args.server.trim_end_matches('/'));
-    let stop = Arc::new(AtomicBool::new(false));
     let interval = args
         .rate
         .map(|rate| Duration::from_secs_f64(workers as f64 / rate));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("latchkey-load: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let target = std::sync::Arc::new(target);
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.duration);
-    let tallies: Vec<Tally> = std::thread::scope(|scope| {
-        let handles: Vec<_> = slices
+    let all = runtime.block_on(async {
+        let tasks: Vec<_> = slices
             .into_iter()
-            .map(|mut mine| {
-                let (url, auth_key, stop) = (&url, &auth_key, stop.clone());
-                scope.spawn(move || {
-                    let agent = new_agent();
-                    let mut tally = Tally::default();
-                    let mut next_send = Instant::now();
-                    let mut turn = 0usize;
-                    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                        if let Some(interval) = interval {
-                            let now = Instant::now();
-                            if next_send > now {
-                                std::thread::sleep(next_send - now);
-                            }
-                            next_send += interval;
-                        }
-                        let count = mine.len();
-                        let token = &mut mine[turn % count];
-                        turn += 1;
-                        let otp = token.hotp.generate(token.counter);
-                        token.counter += 1;
-                        let sent = Instant::now();
-                        let result = post(
-                            &agent,
-                            url,
-                            auth_key,
-                            &json!({"username": token.username, "otp": otp}),
-                        );
-                        let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
-                        tally.latencies_us.push(micros);
-                        match result {
-                            Ok((200, body)) if body["result"] == "accept" => tally.accepted += 1,
-                            Ok((200, _)) => tally.rejected += 1,
-                            _ => tally.errors += 1,
-                        }
-                    }
-                    tally
-                })
+            .enumerate()
+            .map(|(i, work)| {
+                let target = std::sync::Arc::clone(&target);
+                // Paced connections start spread over one interval, so the
+                // requests arrive evenly rather than in bursts of `workers`.
+                let first_due = started
+                    + interval.map_or(Duration::ZERO, |every| every * i as u32 / workers as u32);
+                tokio::spawn(
+                    async move { drive(work, &target, deadline, first_due, interval).await },
+                )
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a worker panicked"))
-            .collect()
+        let mut all = Tally::default();
+        for task in tasks {
+            match task.await {
+                Ok(tally) => all.merge(tally),
+                Err(_) => all.errors += 1,
+            }
+        }
+        all
     });
     let elapsed = started.elapsed().as_secs_f64();
-    let mut all = Tally::default();
-    for tally in tallies {
-        all.accepted += tally.accepted;
-        all.rejected += tally.rejected;
-        all.errors += tally.errors;
-        all.latencies_us.extend(tally.latencies_us);
-    }
-    all.latencies_us.sort_unstable();
-    let requests = all.latencies_us.len();
+    let Tally {
+        accepted,
+        rejected,
+        errors,
+        mut service_us,
+        mut due_us,
+    } = all;
+    service_us.sort_unstable();
+    due_us.sort_unstable();
     let report = json!({
-        "tokens": args.tokens,
+        "target": if args.healthz { "GET /healthz" } else { "POST /api/v1/authenticate" },
+        "tokens": if args.healthz { 0 } else { args.tokens },
         "concurrency": workers,
+        "threads": args.threads.max(1),
         "rate_target": args.rate,
         "seconds": elapsed,
         "seed_seconds": seed_seconds,
-        "requests": requests,
-        "accepted": all.accepted,
-        "rejected": all.rejected,
-        "errors": all.errors,
-        "accepted_per_second": all.accepted as f64 / elapsed,
-        "p50_ms": percentile(&all.latencies_us, 0.50),
-        "p90_ms": percentile(&all.latencies_us, 0.90),
-        "p99_ms": percentile(&all.latencies_us, 0.99),
-        "max_ms": percentile(&all.latencies_us, 1.0),
+        "requests": service_us.len(),
+        "accepted": accepted,
+        "rejected": rejected,
+        "errors": errors,
+        "accepted_per_second": accepted as f64 / elapsed,
+        "p50_ms": percentile(&service_us, 0.50),
+        "p90_ms": percentile(&service_us, 0.90),
+        "p99_ms": percentile(&service_us, 0.99),
+        "max_ms": percentile(&service_us, 1.0),
+        "p99_from_due_ms": percentile(&due_us, 0.99),
     });
     if args.json {
         println!("{report}");
     } else {
         println!(
-            "{} tokens, {} workers{}, {:.1} s: {} requests, {} accepted, {} rejected, {} errors\n\
-             accepted verifications/s: {:.0}\nlatency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}\n(seeding took {:.1} s)",
-            args.tokens,
+            "{}: {} connections{}, {:.1} s: {} requests, {accepted} accepted, {rejected} rejected, {errors} errors\n\
+             accepted/s: {:.0}\nlatency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  (p99 from due time {:.2})\n(seeding took {:.1} s)",
+            report["target"].as_str().unwrap_or_default(),
             workers,
             args.rate
                 .map(|r| format!(" paced at {r:.0}/s"))
                 .unwrap_or_default(),
             elapsed,
-            requests,
-            all.accepted,
-            all.rejected,
-            all.errors,
-            all.accepted as f64 / elapsed,
+            service_us.len(),
+            accepted as f64 / elapsed,
             report["p50_ms"].as_f64().unwrap_or(0.0),
             report["p90_ms"].as_f64().unwrap_or(0.0),
             report["p99_ms"].as_f64().unwrap_or(0.0),
             report["max_ms"].as_f64().unwrap_or(0.0),
+            report["p99_from_due_ms"].as_f64().unwrap_or(0.0),
             seed_seconds
         );
     }
-    if all.rejected > 0 || all.errors > 0 {
+    if rejected > 0 || errors > 0 {
         eprintln!(
-            "latchkey-load: every OTP sent was valid and fresh, so every rejection or error is a failure"
+            "latchkey-load: every request sent should succeed (every OTP is valid and fresh), so every rejection or error is a failure"
         );
         std::process::exit(1);
     }

@@ -127,6 +127,17 @@ impl TokenStore for Database {
     async fn tokens_of_user(&self, user_id: i64) -> StoreResult<Vec<Token>> {
         delegate!(self, s => s.tokens_of_user(user_id))
     }
+    async fn check_user_otp<J, E>(
+        &self,
+        username: &Username,
+        judge: J,
+    ) -> StoreResult<Result<bool, E>>
+    where
+        J: FnOnce(Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E> + Send + 'static,
+        E: Send + 'static,
+    {
+        delegate!(self, s => s.check_user_otp(username, judge))
+    }
     async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
         delegate!(self, s => s.list_tokens())
     }

@@ -142,6 +142,65 @@ async fn append_in(
     Ok(())
 }
 
+/// Accepts step or counter `used` if it is later than the last one
+/// accepted and the token is active and unlocked, and records `event` if so.
+async fn accept_otp_in(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    used: i64,
+    drift: i64,
+    event: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let changed = sqlx::query(
+        "UPDATE tokens SET last_used = $2, drift = $3, failures = 0 \
+         WHERE id = $1 AND last_used < $2 AND locked = 0 AND state = 'active'",
+    )
+    .bind(id)
+    .bind(used)
+    .bind(drift)
+    .execute(&mut **tx)
+    .await
+    .map_err(fail)?
+    .rows_affected()
+        > 0;
+    if changed {
+        append_in(tx, event).await?;
+    }
+    Ok(changed)
+}
+
+/// Counts a failed OTP unless the token is locked, locks it at `limit`, and
+/// records `event` (and `lock_event` if this failure locked it).
+async fn otp_failure_in(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    limit: u32,
+    event: &AuditEvent,
+    lock_event: &AuditEvent,
+) -> Result<(u32, bool), StoreError> {
+    let row = sqlx::query(
+        "UPDATE tokens SET failures = failures + 1, locked = CASE WHEN failures + 1 >= $2 THEN 1 ELSE 0 END \
+         WHERE id = $1 AND locked = 0 RETURNING failures, locked",
+    )
+    .bind(id)
+    .bind(i64::from(limit))
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(fail)?;
+    let (count, locked_now) = match row {
+        Some(row) => (
+            row.try_get::<i64, _>(0).map_err(fail)? as u32,
+            row.try_get::<i64, _>(1).map_err(fail)? != 0,
+        ),
+        None => (limit, false),
+    };
+    append_in(tx, event).await?;
+    if locked_now {
+        append_in(tx, lock_event).await?;
+    }
+    Ok((count, locked_now))
+}
+
 fn parse<T: FromStr>(text: String, what: &str) -> Result<T, StoreError> {
     text.parse().map_err(|_| corrupt(what))
 }
@@ -392,6 +451,80 @@ impl TokenStore for SqlStore {
         rows.iter().map(token_from).collect()
     }
 
+    async fn check_user_otp<J, E>(
+        &self,
+        username: &Username,
+        judge: J,
+    ) -> StoreResult<Result<bool, E>>
+    where
+        J: FnOnce(Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E> + Send + 'static,
+        E: Send + 'static,
+    {
+        let mut tx = self.begin().await?;
+        let user = sqlx::query("SELECT * FROM users WHERE username = $1")
+            .bind(username.as_str().to_owned())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let user = user.as_ref().map(user_from).transpose()?;
+        let tokens = match &user {
+            // FOR UPDATE: a concurrent check of these tokens, on this node
+            // or another, waits until this one has committed, then reads
+            // what it recorded.
+            Some(user) => sqlx::query(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE user_id = $1 ORDER BY id FOR UPDATE"
+            ))
+            .bind(user.id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(token_from)
+            .collect::<StoreResult<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        let steps = match judge(user.as_ref(), &tokens) {
+            Ok(steps) => steps,
+            // Dropping the transaction rolls it back: nothing was written.
+            Err(judged) => return Ok(Err(judged)),
+        };
+        let mut accepted = false;
+        for step in steps {
+            let mut next = Some(step);
+            while let Some(step) = next.take() {
+                match step {
+                    OtpStep::Record(event) => append_in(&mut tx, &event).await?,
+                    OtpStep::Fail {
+                        token_id,
+                        limit,
+                        event,
+                        lock_event,
+                    } => {
+                        otp_failure_in(&mut tx, token_id, limit, &event, &lock_event).await?;
+                    }
+                    OtpStep::Accept {
+                        token_id,
+                        used,
+                        drift,
+                        event,
+                        lost,
+                    } => {
+                        if accept_otp_in(&mut tx, token_id, used, drift, &event).await? {
+                            accepted = true;
+                        } else {
+                            next = Some(*lost);
+                        }
+                    }
+                }
+            }
+            if accepted {
+                break;
+            }
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(Ok(accepted))
+    }
+
     async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
         let rows = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"))
             .fetch_all(&self.pool)
@@ -442,17 +575,10 @@ impl TokenStore for SqlStore {
         drift: i64,
         event: AuditEvent,
     ) -> StoreResult<bool> {
-        self.update_and_audit(
-            sqlx::query(
-                "UPDATE tokens SET last_used = $2, drift = $3, failures = 0 \
-                 WHERE id = $1 AND last_used < $2 AND locked = 0 AND state = 'active'",
-            )
-            .bind(id)
-            .bind(used)
-            .bind(drift),
-            event,
-        )
-        .await
+        let mut tx = self.begin().await?;
+        let changed = accept_otp_in(&mut tx, id, used, drift, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(changed)
     }
 
     async fn record_otp_failure(
@@ -463,28 +589,9 @@ impl TokenStore for SqlStore {
         lock_event: AuditEvent,
     ) -> StoreResult<(u32, bool)> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "UPDATE tokens SET failures = failures + 1, locked = CASE WHEN failures + 1 >= $2 THEN 1 ELSE 0 END \
-             WHERE id = $1 AND locked = 0 RETURNING failures, locked",
-        )
-        .bind(id)
-        .bind(i64::from(limit))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(fail)?;
-        let (count, locked_now) = match row {
-            Some(row) => (
-                row.try_get::<i64, _>(0).map_err(fail)? as u32,
-                row.try_get::<i64, _>(1).map_err(fail)? != 0,
-            ),
-            None => (limit, false),
-        };
-        append_in(&mut tx, &event).await?;
-        if locked_now {
-            append_in(&mut tx, &lock_event).await?;
-        }
+        let counted = otp_failure_in(&mut tx, id, limit, &event, &lock_event).await?;
         tx.commit().await.map_err(fail)?;
-        Ok((count, locked_now))
+        Ok(counted)
     }
 
     async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {

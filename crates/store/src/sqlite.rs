@@ -684,6 +684,89 @@ fn update_and_audit(
     Ok(changed)
 }
 
+/// Accepts step or counter `used` if it is later than the last one
+/// accepted and the token is active and unlocked, and records `event` if so.
+fn accept_otp_in(
+    tx: &Batch<'_>,
+    id: i64,
+    used: i64,
+    drift: i64,
+    event: &AuditEvent,
+) -> rusqlite::Result<bool> {
+    update_and_audit(
+        tx,
+        "UPDATE tokens SET last_used = ?2, drift = ?3, failures = 0 \
+         WHERE id = ?1 AND last_used < ?2 AND locked = 0 AND state = 'active'",
+        params![id, used, drift],
+        event,
+    )
+}
+
+/// Counts a failed OTP unless the token is locked, locks it at `limit`, and
+/// records `event` (and `lock_event` if this failure locked it).
+fn otp_failure_in(
+    tx: &Batch<'_>,
+    id: i64,
+    limit: u32,
+    event: &AuditEvent,
+    lock_event: &AuditEvent,
+) -> rusqlite::Result<(u32, bool)> {
+    let row: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "UPDATE tokens SET failures = failures + 1, \
+             locked = CASE WHEN failures + 1 >= ?2 THEN 1 ELSE 0 END \
+             WHERE id = ?1 AND locked = 0 RETURNING failures, locked",
+        )?
+        .query_row(params![id, i64::from(limit)], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    // Already locked (or gone): the failure is not counted, but it is
+    // still recorded.
+    let (count, locked_now) = row.map_or((limit, false), |(count, locked)| {
+        (count as u32, locked != 0)
+    });
+    append_in(tx, event)?;
+    if locked_now {
+        append_in(tx, lock_event)?;
+    }
+    Ok((count, locked_now))
+}
+
+/// Records an OTP check's steps in order, up to an acceptance that applies;
+/// whether one did.
+fn record_otp_steps(tx: &Batch<'_>, steps: Vec<OtpStep>) -> rusqlite::Result<bool> {
+    for step in steps {
+        let mut next = Some(step);
+        while let Some(step) = next.take() {
+            match step {
+                OtpStep::Record(event) => append_in(tx, &event)?,
+                OtpStep::Fail {
+                    token_id,
+                    limit,
+                    event,
+                    lock_event,
+                } => {
+                    otp_failure_in(tx, token_id, limit, &event, &lock_event)?;
+                }
+                OtpStep::Accept {
+                    token_id,
+                    used,
+                    drift,
+                    event,
+                    lost,
+                } => {
+                    if accept_otp_in(tx, token_id, used, drift, &event)? {
+                        return Ok(true);
+                    }
+                    next = Some(*lost);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
 fn query_all<T>(
     conn: &Connection,
     sql: &str,
@@ -719,12 +802,27 @@ fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, index: usize) -> StoreResult<
 }
 
 // Column lists as macros, so the queries are `concat!`-ed at compile time
-// and the statement cache is hit without building a string per read.
-macro_rules! user_columns {
-    () => {
-        "id, username, email, role, status, password_hash, created_at, password_failures, password_blocked_until"
+// and the statement cache is hit without building a string per read. Given
+// a table name ("users."), each column is qualified by it, for joins.
+macro_rules! columns {
+    ($table:literal: $first:ident $(, $rest:ident)*) => {
+        concat!($table, stringify!($first) $(, ", ", $table, stringify!($rest))*)
     };
 }
+
+macro_rules! user_columns {
+    () => {
+        user_columns!("")
+    };
+    ($table:literal) => {
+        columns!($table: id, username, email, role, status, password_hash, created_at,
+            password_failures, password_blocked_until)
+    };
+}
+
+/// How many columns `user_columns!()` names: where a joined row's next
+/// table starts.
+const USER_COLUMN_COUNT: usize = 9;
 
 fn user_from(row: &Row<'_>) -> StoreResult<User> {
     Ok(User {
@@ -742,31 +840,40 @@ fn user_from(row: &Row<'_>) -> StoreResult<User> {
 
 macro_rules! token_columns {
     () => {
-        "id, serial, user_id, kind, state, algorithm, digits, period, sealed_seed, sealed_unlock_secret, \
-         last_used, drift, failures, locked, activation_hash, activation_expires, activation_failures, created_at"
+        token_columns!("")
+    };
+    ($table:literal) => {
+        columns!($table: id, serial, user_id, kind, state, algorithm, digits, period, sealed_seed,
+            sealed_unlock_secret, last_used, drift, failures, locked, activation_hash,
+            activation_expires, activation_failures, created_at)
     };
 }
 
 fn token_from(row: &Row<'_>) -> StoreResult<Token> {
+    token_at(row, 0)
+}
+
+/// A token from the columns of `token_columns!()` starting at `at`.
+fn token_at(row: &Row<'_>, at: usize) -> StoreResult<Token> {
     Ok(Token {
-        id: get(row, 0)?,
-        serial: get(row, 1)?,
-        user_id: get(row, 2)?,
-        kind: parse(get(row, 3)?, "token kind")?,
-        state: parse(get(row, 4)?, "token state")?,
-        algorithm: get(row, 5)?,
-        digits: u8::try_from(get::<i64>(row, 6)?).map_err(|_| corrupt("digit count"))?,
-        period: u64::try_from(get::<i64>(row, 7)?).map_err(|_| corrupt("period"))?,
-        sealed_seed: get(row, 8)?,
-        sealed_unlock_secret: get(row, 9)?,
-        last_used: get(row, 10)?,
-        drift: get(row, 11)?,
-        failures: u32::try_from(get::<i64>(row, 12)?).unwrap_or(u32::MAX),
-        locked: get::<i64>(row, 13)? != 0,
-        activation_hash: get(row, 14)?,
-        activation_expires: get(row, 15)?,
-        activation_failures: u32::try_from(get::<i64>(row, 16)?).unwrap_or(u32::MAX),
-        created_at: get(row, 17)?,
+        id: get(row, at)?,
+        serial: get(row, at + 1)?,
+        user_id: get(row, at + 2)?,
+        kind: parse(get(row, at + 3)?, "token kind")?,
+        state: parse(get(row, at + 4)?, "token state")?,
+        algorithm: get(row, at + 5)?,
+        digits: u8::try_from(get::<i64>(row, at + 6)?).map_err(|_| corrupt("digit count"))?,
+        period: u64::try_from(get::<i64>(row, at + 7)?).map_err(|_| corrupt("period"))?,
+        sealed_seed: get(row, at + 8)?,
+        sealed_unlock_secret: get(row, at + 9)?,
+        last_used: get(row, at + 10)?,
+        drift: get(row, at + 11)?,
+        failures: u32::try_from(get::<i64>(row, at + 12)?).unwrap_or(u32::MAX),
+        locked: get::<i64>(row, at + 13)? != 0,
+        activation_hash: get(row, at + 14)?,
+        activation_expires: get(row, at + 15)?,
+        activation_failures: u32::try_from(get::<i64>(row, at + 16)?).unwrap_or(u32::MAX),
+        created_at: get(row, at + 17)?,
     })
 }
 
@@ -786,6 +893,34 @@ fn api_key_from(row: &Row<'_>) -> StoreResult<ApiKey> {
         revoked: get::<i64>(row, 5)? != 0,
         created_at: get(row, 6)?,
     })
+}
+
+/// A user found by name and that user's tokens in id order, in one
+/// statement (so from one snapshot): the user's columns on every line, then
+/// that line's token (NULLs for a user without any).
+fn user_with_tokens(conn: &Connection, username: &str) -> StoreResult<Option<(User, Vec<Token>)>> {
+    let mut statement = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            user_columns!("users."),
+            ", ",
+            token_columns!("tokens."),
+            " FROM users LEFT JOIN tokens ON tokens.user_id = users.id \
+             WHERE users.username = ?1 ORDER BY tokens.id"
+        ))
+        .map_err(fail)?;
+    let mut rows = statement.query([username]).map_err(fail)?;
+    let mut found: Option<(User, Vec<Token>)> = None;
+    while let Some(row) = rows.next().map_err(fail)? {
+        let (_, tokens) = match &mut found {
+            Some(found) => found,
+            none => none.insert((user_from(row)?, Vec::new())),
+        };
+        if get::<Option<i64>>(row, USER_COLUMN_COUNT)?.is_some() {
+            tokens.push(token_at(row, USER_COLUMN_COUNT)?);
+        }
+    }
+    Ok(found)
 }
 
 impl UserStore for SqliteStore {
@@ -984,6 +1119,34 @@ impl TokenStore for SqliteStore {
         .await
     }
 
+    async fn check_user_otp<J, E>(
+        &self,
+        username: &Username,
+        judge: J,
+    ) -> StoreResult<Result<bool, E>>
+    where
+        J: FnOnce(Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E> + Send + 'static,
+        E: Send + 'static,
+    {
+        let username = username.as_str().to_owned();
+        // All on the writer, inside its transaction: it holds the database's
+        // write lock, so no change by anyone comes between the read and the
+        // record, and the check costs one hand-over instead of one per query.
+        self.write(move |tx| {
+            let (user, tokens) = match user_with_tokens(tx, &username) {
+                Ok(Some((user, tokens))) => (Some(user), tokens),
+                Ok(None) => (None, Vec::new()),
+                // A stored row that does not parse; nothing is written yet.
+                Err(error) => return Ok(Err(error)),
+            };
+            Ok(Ok(match judge(user.as_ref(), &tokens) {
+                Ok(steps) => Ok(record_otp_steps(tx, steps)?),
+                Err(judged) => Err(judged),
+            }))
+        })
+        .await?
+    }
+
     async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
         self.read(|conn| {
             query_all(
@@ -1037,16 +1200,8 @@ impl TokenStore for SqliteStore {
         drift: i64,
         event: AuditEvent,
     ) -> StoreResult<bool> {
-        self.write(move |tx| {
-            update_and_audit(
-                tx,
-                "UPDATE tokens SET last_used = ?2, drift = ?3, failures = 0 \
-                 WHERE id = ?1 AND last_used < ?2 AND locked = 0 AND state = 'active'",
-                params![id, used, drift],
-                &event,
-            )
-        })
-        .await
+        self.write(move |tx| accept_otp_in(tx, id, used, drift, &event))
+            .await
     }
 
     async fn record_otp_failure(
@@ -1056,29 +1211,8 @@ impl TokenStore for SqliteStore {
         event: AuditEvent,
         lock_event: AuditEvent,
     ) -> StoreResult<(u32, bool)> {
-        self.write(move |tx| {
-            let row: Option<(i64, i64)> = tx
-                .prepare_cached(
-                    "UPDATE tokens SET failures = failures + 1, \
-                     locked = CASE WHEN failures + 1 >= ?2 THEN 1 ELSE 0 END \
-                     WHERE id = ?1 AND locked = 0 RETURNING failures, locked",
-                )?
-                .query_row(params![id, i64::from(limit)], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .optional()?;
-            // Already locked (or gone): the failure is not counted, but it
-            // is still recorded.
-            let (count, locked_now) = row.map_or((limit, false), |(count, locked)| {
-                (count as u32, locked != 0)
-            });
-            append_in(tx, &event)?;
-            if locked_now {
-                append_in(tx, &lock_event)?;
-            }
-            Ok((count, locked_now))
-        })
-        .await
+        self.write(move |tx| otp_failure_in(tx, id, limit, &event, &lock_event))
+            .await
     }
 
     async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
@@ -1435,6 +1569,18 @@ mod tests {
             })
             .is_err(),
             "without mode=rwc a missing file is an error, not a new database"
+        );
+    }
+
+    #[test]
+    fn the_joined_token_columns_start_where_the_user_columns_end() {
+        assert_eq!(user_columns!().split(", ").count(), USER_COLUMN_COUNT);
+        assert_eq!(
+            user_columns!("users.").split(", ").collect::<Vec<_>>(),
+            user_columns!()
+                .split(", ")
+                .map(|column| format!("users.{column}"))
+                .collect::<Vec<_>>()
         );
     }
 

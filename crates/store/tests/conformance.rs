@@ -184,6 +184,7 @@ both_backends!(
     s43_api_keys_are_hashed_scoped_and_revocable,
     audit_chain_verifies,
     concurrent_changes_fail_alone,
+    an_otp_check_reads_judges_and_records_in_one_step,
 );
 
 async fn activation_is_single_use(postgres: bool) {
@@ -1240,4 +1241,140 @@ async fn portal_reset_links(postgres: bool) {
             .unwrap()
             .is_some()
     );
+}
+
+fn event_for(action: &str, subject: &str, detail: &str) -> AuditEvent {
+    AuditEvent {
+        at: T0 as i64,
+        actor: "test".into(),
+        action: action.into(),
+        subject: subject.into(),
+        source: "test".into(),
+        outcome: "success".into(),
+        detail: detail.into(),
+    }
+}
+
+/// `check_user_otp` hands the judge what `user_by_name` and
+/// `tokens_of_user` give (that user's tokens only, in id order), records
+/// its steps in order with their audit rows, records an acceptance's `lost`
+/// step when the acceptance no longer applies, and records nothing when the
+/// judge fails.
+async fn an_otp_check_reads_judges_and_records_in_one_step(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    for name in ["nell", "omar", "pia"] {
+        h.latchkey
+            .add_user(&admin(), name, None, Role::User, None)
+            .await
+            .unwrap();
+    }
+    for (name, kind) in [
+        ("nell", TokenKind::Hotp),
+        ("omar", TokenKind::Totp),
+        ("nell", TokenKind::Latchkey),
+        ("nell", TokenKind::Totp),
+    ] {
+        h.latchkey.issue_token(&admin(), name, kind).await.unwrap();
+    }
+    let store = h.latchkey.store();
+    // What the judge is handed, as (user name, [(token id, serial, user id, last used)]).
+    type Seen = (Option<String>, Vec<(i64, String, i64, i64)>);
+    let seen = |user: Option<&User>, tokens: &[Token]| -> Seen {
+        (
+            user.map(|u| u.username.to_string()),
+            tokens
+                .iter()
+                .map(|t| (t.id, t.serial.clone(), t.user_id, t.last_used))
+                .collect(),
+        )
+    };
+    for name in ["nell", "omar", "pia", "nobody"] {
+        let username: Username = name.parse().unwrap();
+        let expected: Seen = match store.user_by_name(&username).await.unwrap() {
+            Some(user) => {
+                let tokens = store.tokens_of_user(user.id).await.unwrap();
+                seen(Some(&user), &tokens)
+            }
+            None => (None, Vec::new()),
+        };
+        let (tell, told) = std::sync::mpsc::channel();
+        let accepted = store
+            .check_user_otp(&username, move |user, tokens| {
+                tell.send(seen(user, tokens)).unwrap();
+                Ok::<_, ()>(Vec::new())
+            })
+            .await
+            .unwrap();
+        assert_eq!(accepted, Ok(false), "no steps, no acceptance");
+        assert_eq!(told.recv().unwrap(), expected, "{name}");
+    }
+    let nell = store
+        .user_by_name(&"nell".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let tokens = store.tokens_of_user(nell.id).await.unwrap();
+    assert_eq!(tokens.len(), 3);
+    // The HOTP and the TOTP token are active; the Latchkey one waits for activation.
+    let (first, second) = (tokens[2].id, tokens[0].id);
+    let rows_before = store.audit_rows(0, 100_000).await.unwrap().len();
+    let accept = move |used: i64, detail: &str| OtpStep::Accept {
+        token_id: second,
+        used,
+        drift: 0,
+        event: event_for("otp.verify", "second", detail),
+        lost: Box::new(OtpStep::Record(event_for("otp.verify", "second", "lost"))),
+    };
+    let steps = vec![
+        OtpStep::Record(event_for("otp.verify", "first", "recorded")),
+        OtpStep::Fail {
+            token_id: first,
+            limit: 10,
+            event: event_for("otp.verify", "first", "failed"),
+            lock_event: event_for("token.lock", "first", "never: one failure of ten"),
+        },
+        accept(7, "accepted"),
+        OtpStep::Record(event_for(
+            "otp.verify",
+            "second",
+            "after the acceptance: dropped",
+        )),
+    ];
+    let name: Username = "nell".parse().unwrap();
+    assert_eq!(
+        store
+            .check_user_otp(&name, move |_, _| Ok::<_, ()>(steps))
+            .await
+            .unwrap(),
+        Ok(true)
+    );
+    let again = vec![accept(7, "again")];
+    assert_eq!(
+        store
+            .check_user_otp(&name, move |_, _| Ok::<_, ()>(again))
+            .await
+            .unwrap(),
+        Ok(false),
+        "counter 7 is spent"
+    );
+    assert_eq!(
+        store
+            .check_user_otp(&name, |_, _| Err::<Vec<OtpStep>, _>("the judge failed"))
+            .await
+            .unwrap(),
+        Err("the judge failed")
+    );
+    let details: Vec<String> = store
+        .audit_rows(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .skip(rows_before)
+        .map(|row| row.event.detail)
+        .collect();
+    assert_eq!(details, ["recorded", "failed", "accepted", "lost"]);
+    let tokens = store.tokens_of_user(nell.id).await.unwrap();
+    assert_eq!((tokens[2].failures, tokens[2].locked), (1, false));
+    assert_eq!((tokens[0].last_used, tokens[0].failures), (7, 0));
+    assert!(h.latchkey.verify_audit().await.unwrap().is_ok());
 }

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use latchkey_core::*;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -224,7 +224,7 @@ async fn authenticate(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<AuthenticateBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuthenticateAnswer>, ApiError> {
     let source = client_address(&state, peer, &headers);
     let caller = principal(&state, &headers, &source).await?;
     let decision = state
@@ -242,7 +242,13 @@ async fn authenticate(
             "reject"
         }
     };
-    Ok(Json(json!({ "result": result })))
+    Ok(Json(AuthenticateAnswer { result }))
+}
+
+/// `{"result": "accept" | "reject"}`, serialised without building a map.
+#[derive(Serialize)]
+struct AuthenticateAnswer {
+    result: &'static str,
 }
 
 fn user_json(user: &User) -> Value {
