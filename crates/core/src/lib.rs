@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod import;
 pub mod model;
 pub mod ports;
 mod service;
