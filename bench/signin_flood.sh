@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Memory under a sign-in flood: USERS accounts (password + TOTP) each sign in
+# Memory under a sign-in flood: USERS accounts (password + HOTP) each sign in
 # through POST /api/v1/authenticate over their own connection, all at the
 # same moment. Passes when every request is answered 200 and accepted (they
 # queue on the Argon2 pool) and the server's peak resident memory (VmHWM in
-# /proc/PID/status) stays under LIMIT_MIB. Release build, fresh SQLite data
+# /proc/PID/status) stays under LIMIT_MIB. HOTP rather than TOTP: the last
+# requests wait their turn for longer than a TOTP window lasts. Release build, fresh SQLite data
 # folder, loopback only; stops what it starts.
 #   bench/signin_flood.sh            [USERS=1000] [LIMIT_MIB=512]
 set -euo pipefail
@@ -11,7 +12,8 @@ cd "$(dirname "$0")/.."
 USERS=${USERS:-1000}
 LIMIT_MIB=${LIMIT_MIB:-512}
 PASSWORD='flood-password-1'
-: "${LATCHKEY_BIN:=}"; [ -n "$LATCHKEY_BIN" ] || cargo build --release -q -p latchkey-server
+# LATCHKEY_BIN runs another build (say target/debug/latchkey) instead.
+if [ -z "${LATCHKEY_BIN:-}" ]; then cargo build --release -q -p latchkey-server; fi
 bin=${LATCHKEY_BIN:-./target/release/latchkey}
 data=$(mktemp -d)
 server=
@@ -30,11 +32,11 @@ hash_ = sqlite3.connect(f"{data}/latchkey.db").execute(
     "SELECT password_hash FROM users WHERE username = 'flood-seed'").fetchone()[0]
 for i in range(users):
     print(json.dumps({"username": username(i), "password_hash": hash_,
-                      "otpauth_uri": f"otpauth://totp/Flood:{username(i)}?secret={seed_base32(i)}&period=30"}))
+                      "otpauth_uri": f"otpauth://hotp/Flood:{username(i)}?secret={seed_base32(i)}&counter=0"}))
 PY
 $bin admin --data-dir "$data" import "$data/accounts.jsonl" > /dev/null
 key=$($bin admin --data-dir "$data" apikey create flood --json | sed 's/.*"key":"\([^"]*\)".*/\1/')
-${SERVE_ENV:-} $bin serve --data-dir "$data" --listen 127.0.0.1:0 > "$data/serve.out" &
+$bin serve --data-dir "$data" --listen 127.0.0.1:0 > "$data/serve.out" &
 server=$!
 for _ in $(seq 1 100); do grep -q listening "$data/serve.out" 2>/dev/null && break; sleep 0.1; done
 url=$(head -n 1 "$data/serve.out" | awk '{print $4}')

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A sign-in flood: CONCURRENCY connections opened at once, then each sends one
-POST /api/v1/authenticate with password + the current TOTP code of its own
+POST /api/v1/authenticate with password + the first HOTP code of its own
 account, all at the same moment. Prints one JSON line: answered, accepted,
 failed (no 200 answer), p50/p99/max latency. Standard library only."""
 import argparse
@@ -12,7 +12,7 @@ import time
 from urllib.parse import urlparse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from otp import hotp, seed, totp_step, username  # noqa: E402
+from otp import hotp, seed, username  # noqa: E402
 
 
 async def sign_in(host, port, key, password, i, start, connected, timeout):
@@ -20,7 +20,7 @@ async def sign_in(host, port, key, password, i, start, connected, timeout):
     connected.append(i)
     await start.wait()
     body = json.dumps({"username": username(i), "password": password,
-                       "otp": hotp(seed(i), totp_step())})
+                       "otp": hotp(seed(i), 0)})
     request = (f"POST /api/v1/authenticate HTTP/1.1\r\nHost: {host}:{port}\r\n"
                f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
