@@ -8,6 +8,20 @@
 local counter = 1
 local threads = {}
 
+-- wrk reports its whole -d duration even when every thread stopped early,
+-- so each thread notes when it sent its first request and got its last
+-- counted answer (CLOCK_MONOTONIC through LuaJIT's FFI).
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } lk_timespec;
+  int clock_gettime(int clock_id, lk_timespec *tp);
+]]
+local function now()
+  local t = ffi.new("lk_timespec")
+  ffi.C.clock_gettime(1, t)
+  return tonumber(t.tv_sec) + tonumber(t.tv_nsec) / 1e9
+end
+
 function setup(thread)
   thread:set("id", counter)
   table.insert(threads, thread)
@@ -17,6 +31,7 @@ end
 function init(args)
   accepted, rejected, other = 0, 0, 0
   stopped = false
+  first_sent, last_answer = 0, 0
   bodies = {}
   for line in io.lines(args[1] .. "/bodies_" .. id .. ".txt") do
     bodies[#bodies + 1] = line
@@ -34,6 +49,7 @@ function delay()
 end
 
 function request()
+  if first_sent == 0 then first_sent = now() end
   next_body = next_body + 1
   if next_body > #bodies then
     if once then
@@ -50,6 +66,7 @@ end
 
 function response(status, headers, body)
   if stopped then return end
+  last_answer = now()
   if string.find(body, '"accept"', 1, true) or string.find(body, '"ACCEPT"', 1, true) then
     accepted = accepted + 1
   elseif string.find(body, '"reject"', 1, true) or string.find(body, '"REJECT"', 1, true) then
@@ -61,12 +78,18 @@ end
 
 function done(summary, latency, requests)
   local a, r, o = 0, 0, 0
+  local first, last = math.huge, 0
   for _, t in ipairs(threads) do
     a = a + t:get("accepted"); r = r + t:get("rejected"); o = o + t:get("other")
+    local sent, answered = t:get("first_sent"), t:get("last_answer")
+    if sent > 0 and sent < first then first = sent end
+    if answered > last then last = answered end
   end
+  local active = summary.duration / 1e6
+  if last > first then active = math.min(active, last - first) end
   io.write(string.format(
     "RESULT requests=%d seconds=%.3f accept=%d reject=%d other=%d errors=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
-    summary.requests, summary.duration / 1e6, a, r, o,
+    summary.requests, active, a, r, o,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
 end
