@@ -89,13 +89,18 @@ impl PasswordHasher for Argon2Hasher {
         let params = self.params.clone();
         let permits = self.permits.clone();
         Box::pin(async move {
-            let _permit = permits
+            let permit = permits
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            tokio::task::spawn_blocking(move || hash_with(&params, password.as_bytes()))
-                .await
-                .expect("hashing does not panic")
+            // The permit goes with the work: a request dropped while it waits
+            // for the hash does not free a slot the hash still occupies.
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                hash_with(&params, password.as_bytes())
+            })
+            .await
+            .expect("hashing does not panic")
         })
     }
 
@@ -111,11 +116,15 @@ impl PasswordHasher for Argon2Hasher {
         };
         let memory = self.memory.clone();
         Box::pin(async move {
-            let _permit = permits
+            let permit = permits
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
             let matched = tokio::task::spawn_blocking(move || {
+                // Held until the buffer is back, as in `hash`: a dropped request
+                // must not let one check more than there are permits (and one
+                // buffer more) start.
+                let _permit = permit;
                 let take = || memory.lock().unwrap_or_else(|e| e.into_inner()).pop();
                 let mut blocks = take().unwrap_or_default();
                 let matched = verify_in(&mut blocks, password.as_bytes(), &hash);
