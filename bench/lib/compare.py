@@ -461,7 +461,7 @@ def main():
         # Runs until both nodes have had every code (not cut off by time), so
         # the clients have seen every answer.
         race = measure("race (same codes to both)", "latchkey-pg×2", [dict(
-            url=u, path=path, auth=auth, lists=race_lists, connections=c // 2, seconds=120,
+            url=u, path=path, auth=auth, lists=race_lists, connections=c // 2, seconds=60,
             once=True, work=work) for u in urls])
         accepted = f"action = 'otp.verify' AND outcome = 'success' AND id > {before}"
         audited = postgres_count(pg_url, f"SELECT count(*) FROM audit WHERE {accepted}")
