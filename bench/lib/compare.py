@@ -427,7 +427,10 @@ def main():
             url=url, path=path, auth=auth, lists=valid_bodies("latchkey", peak, 2),
             connections=c, seconds=d, once=True, work=work)]))
         rate = rows[-1]["accept_per_s"] / 2
-        delay = max(1, round(c * 1000 / rate)) if rate else 1
+        # Each connection waits `delay` and then its answer: take off about
+        # the latency a lighter load will have (half the peak's p50), or the
+        # pace falls well short of half.
+        delay = max(1, round(c * 1000 / rate - rows[-1]["p50_ms"] / 2)) if rate else 1
         fresh_step(12)
         rows.append(measure("valid OTP 1/2", "latchkey-sqlite", [dict(
             url=url, path=path, auth=auth, lists=valid_bodies("latchkey", half, 2),
