@@ -65,8 +65,10 @@ function request()
 end
 
 function response(status, headers, body)
-  -- The health probe sent after a thread ran out of codes answers "ok";
-  -- answers to codes still in flight on its other connections count.
+  -- The health probe sent after a thread ran out of codes answers "ok" and
+  -- is not counted. Answers still in flight on the thread's other
+  -- connections count if they arrive before its loop stops; those that do
+  -- not are missing from the clients' tally (the audit log has them).
   if stopped and string.sub(body, 1, 2) == "ok" then return end
   last_answer = now()
   if string.find(body, '"accept"', 1, true) or string.find(body, '"ACCEPT"', 1, true) then
