@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod import;
 pub mod model;
 mod portal;
 pub mod ports;

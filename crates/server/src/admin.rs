@@ -7,7 +7,7 @@ use latchkey_core::*;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::App;
+use crate::{App, Config};
 
 /// Administration commands.
 #[derive(Debug, Subcommand)]
@@ -27,6 +27,8 @@ pub enum AdminCommand {
     /// The audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import users with a TOTP/HOTP token each from JSON lines (known seeds)
+    Import(crate::import::ImportArgs),
 }
 
 /// `admin questions …`
@@ -323,7 +325,7 @@ fn user_json(user: &User) -> Value {
 }
 
 /// Runs one admin command with the operator's rights.
-pub async fn run(app: &App, command: AdminCommand) -> Result<(), Failure> {
+pub async fn run(app: &App, config: &Config, command: AdminCommand) -> Result<(), Failure> {
     let admin = Admin::operator_at_cli();
     match command {
         AdminCommand::Questions(command) => match command {
@@ -561,6 +563,7 @@ pub async fn run(app: &App, command: AdminCommand) -> Result<(), Failure> {
                 println!("Revoked API key {name}.");
             }
         },
+        AdminCommand::Import(args) => crate::import::run(app, config, args).await?,
         AdminCommand::Audit(command) => match command {
             AuditCommand::List { after, limit, json } => {
                 let rows = app

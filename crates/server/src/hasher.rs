@@ -1,11 +1,18 @@
 //! Argon2id password hashing on a bounded pool of blocking threads, so that
 //! a flood of sign-ins queues instead of exhausting memory.
+//!
+//! Verification works in memory kept from one check to the next (one
+//! buffer per permit). Letting the argon2 crate allocate and free its
+//! 19 MiB per check did not bound memory: glibc raises its mmap threshold
+//! after the first large block is freed, later blocks come from its heaps
+//! and stay resident, and 200 simultaneous sign-ins left the server at
+//! 700 MiB although only four hashes ran at a time (bench/signin_flood.sh).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordHasher as _;
+use argon2::password_hash::phc::{Output, PasswordHash};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use latchkey_core::{BoxFuture, PasswordHasher};
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
@@ -14,6 +21,9 @@ use zeroize::Zeroizing;
 pub struct Argon2Hasher {
     params: Params,
     permits: Arc<Semaphore>,
+    /// Working memory of finished checks, for the next ones: never more
+    /// buffers than permits.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
     dummy: String,
 }
 
@@ -26,6 +36,7 @@ impl Argon2Hasher {
         Argon2Hasher {
             params,
             permits: Arc::new(Semaphore::new(parallel.max(1))),
+            memory: Arc::new(Mutex::new(Vec::new())),
             dummy,
         }
     }
@@ -33,6 +44,36 @@ impl Argon2Hasher {
 
 fn argon(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+/// Whether `password` matches the PHC string `hash`, with the parameters
+/// the hash carries, computed in `blocks` (grown if those need more).
+fn verify_in(blocks: &mut Vec<Block>, password: &[u8], hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    if blocks.len() < params.block_count() {
+        blocks.resize(params.block_count(), Block::default());
+    }
+    let mut computed = Zeroizing::new(vec![0u8; expected.as_ref().len()]);
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt.as_ref(), &mut computed, &mut blocks[..])
+        .is_ok()
+        // Output's equality is constant-time.
+        && Output::new(&computed).is_ok_and(|computed| &computed == expected)
 }
 
 fn hash_with(params: &Params, password: &[u8]) -> String {
@@ -48,13 +89,18 @@ impl PasswordHasher for Argon2Hasher {
         let params = self.params.clone();
         let permits = self.permits.clone();
         Box::pin(async move {
-            let _permit = permits
+            let permit = permits
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            tokio::task::spawn_blocking(move || hash_with(&params, password.as_bytes()))
-                .await
-                .expect("hashing does not panic")
+            // The permit goes with the work: a request dropped while it waits
+            // for the hash does not free a slot the hash still occupies.
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                hash_with(&params, password.as_bytes())
+            })
+            .await
+            .expect("hashing does not panic")
         })
     }
 
@@ -68,22 +114,51 @@ impl PasswordHasher for Argon2Hasher {
             Some(hash) => (hash, true),
             None => (self.dummy.clone(), false),
         };
+        let memory = self.memory.clone();
         Box::pin(async move {
-            let _permit = permits
+            let permit = permits
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
             let matched = tokio::task::spawn_blocking(move || {
-                PasswordHash::new(&hash).is_ok_and(|parsed| {
-                    // The parameters come from the stored hash itself.
-                    Argon2::default()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
+                // Held until the buffer is back, as in `hash`: a dropped request
+                // must not let one check more than there are permits (and one
+                // buffer more) start.
+                let _permit = permit;
+                let take = || memory.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let mut blocks = take().unwrap_or_default();
+                let matched = verify_in(&mut blocks, password.as_bytes(), &hash);
+                memory
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(blocks);
+                matched
             })
             .await
             .unwrap_or(false);
             matched && known
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_with_its_own_parameters_in_reused_memory() {
+        let cheap = Params::new(64, 1, 1, None).unwrap();
+        let stored = hash_with(&cheap, b"right password");
+        let mut blocks = Vec::new();
+        assert!(verify_in(&mut blocks, b"right password", &stored));
+        assert_eq!(blocks.len(), 64, "memory sized by the hash's parameters");
+        assert!(!verify_in(&mut blocks, b"wrong password", &stored));
+        // A hash that needs more memory grows the buffer; the same buffer
+        // then serves the cheaper one again.
+        let dearer = hash_with(&Params::new(256, 1, 1, None).unwrap(), b"other");
+        assert!(verify_in(&mut blocks, b"other", &dearer));
+        assert_eq!(blocks.len(), 256);
+        assert!(verify_in(&mut blocks, b"right password", &stored));
+        assert!(!verify_in(&mut blocks, b"x", "not a PHC string"));
     }
 }

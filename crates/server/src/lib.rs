@@ -11,6 +11,7 @@ pub mod admin;
 pub mod config;
 pub mod hasher;
 pub mod http;
+pub mod import;
 pub mod mail;
 
 use std::sync::Arc;
@@ -44,10 +45,7 @@ pub async fn open(config: &Config) -> Result<App, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
     restrict(&config.data_dir);
-    let cipher = match &config.master_key {
-        Some(hex) => MasterKeyCipher::from_hex(hex)?,
-        None => MasterKeyCipher::load_or_create(&config.data_dir.join("master.key"))?,
-    };
+    let cipher = master_key_cipher(config)?;
     let store = Database::connect(&config.database_url())
         .await
         .map_err(StartError::Database)?;
@@ -63,6 +61,16 @@ pub async fn open(config: &Config) -> Result<App, StartError> {
         Arc::new(hasher::Argon2Hasher::new(config.hash_parallelism)),
         policy,
     ))
+}
+
+/// The master-key cipher the configuration names: the key from
+/// `LATCHKEY_MASTER_KEY`, else the key file in the data folder (made if
+/// missing).
+pub fn master_key_cipher(config: &Config) -> Result<MasterKeyCipher, StartError> {
+    Ok(match &config.master_key {
+        Some(hex) => MasterKeyCipher::from_hex(hex)?,
+        None => MasterKeyCipher::load_or_create(&config.data_dir.join("master.key"))?,
+    })
 }
 
 fn restrict(dir: &std::path::Path) {

@@ -204,7 +204,7 @@ fn main() -> ExitCode {
                         status: 1,
                         message: e.to_string(),
                     })?;
-                let result = admin::run(&app, command).await;
+                let result = admin::run(&app, &config, command).await;
                 app.store().close().await;
                 result
             });

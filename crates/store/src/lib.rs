@@ -20,10 +20,12 @@
 
 mod cipher;
 mod database;
+mod import;
 mod sql;
 mod sqlite;
 
 pub use cipher::{MasterKeyCipher, MasterKeyError};
 pub use database::{Backend, Database};
+pub use import::Importer;
 pub use sql::SqlStore;
 pub use sqlite::{MAX_BATCH, SqliteStore};

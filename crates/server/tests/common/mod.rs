@@ -202,6 +202,65 @@ pub struct Response {
 }
 
 impl Server {
+    /// The process id, for `kill -9`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running (it has not exited or crashed).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for the process to end (after a kill), reaping it.
+    pub fn wait(&mut self) {
+        let _ = self.child.wait();
+    }
+
+    /// Like [`Server::post`], but a transport failure (the node is gone, or
+    /// no answer within `timeout`) is returned rather than a panic.
+    pub fn try_post(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        body: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Response, ureq::Error> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build()
+            .into();
+        let mut request = agent
+            .post(&format!("{}{path}", self.url))
+            .header("Content-Type", "application/json");
+        if let Some(key) = key {
+            request = request.header("Authorization", &format!("Bearer {key}"));
+        }
+        let mut response = request.send(body.as_bytes())?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Ok(Response {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        })
+    }
+
+    /// The status of `GET path`, or the transport failure.
+    pub fn try_get_status(
+        &self,
+        path: &str,
+        timeout: std::time::Duration,
+    ) -> Result<u16, ureq::Error> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build()
+            .into();
+        let response = agent.get(&format!("{}{path}", self.url)).call()?;
+        Ok(response.status().as_u16())
+    }
+
     pub fn post(&self, path: &str, key: Option<&str>, body: &str) -> Response {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -355,4 +414,170 @@ pub fn reset_code_in(text: &str) -> Option<String> {
             groups.len() == 3 && groups.iter().all(|g| g.len() == 4)
         })
         .map(str::to_owned)
+}
+
+/// A PostgreSQL server of the test's own (initdb into a temporary folder,
+/// its own port), so a test can stop and start it without touching the
+/// machine's shared one. Stopped when dropped. Fails loudly when the
+/// PostgreSQL server programs are not installed.
+pub struct ThrowawayPostgres {
+    bin: PathBuf,
+    data: PathBuf,
+    pub port: u16,
+    folder: tempfile::TempDir,
+}
+
+impl ThrowawayPostgres {
+    /// Creates the cluster and starts it.
+    pub fn start() -> ThrowawayPostgres {
+        let bin = postgres_bin_dir();
+        let folder = tempfile::tempdir().unwrap();
+        let data = folder.path().join("data");
+        if running_as_root() {
+            // PostgreSQL refuses to run as root; its own user owns the folder.
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(folder.path())
+                .status()
+                .expect("chown runs");
+            assert!(status.success(), "chown the cluster folder to postgres");
+        }
+        let out = as_postgres_user(&bin.join("initdb"))
+            .args(["--auth=trust", "--username=postgres", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .expect("initdb runs");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let cluster = ThrowawayPostgres {
+            bin,
+            data,
+            port,
+            folder,
+        };
+        cluster.start_server();
+        cluster
+    }
+
+    /// The URL of its `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts the server (again) and waits until it accepts connections.
+    pub fn start_server(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.folder.path().display()
+        );
+        let out = as_postgres_user(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-o", &options, "-l"])
+            .arg(self.folder.path().join("server.log"))
+            .args(["-w", "-t", "60", "start"])
+            .output()
+            .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            std::fs::read_to_string(self.folder.path().join("server.log")).unwrap_or_default()
+        );
+    }
+
+    /// Stops the server, ending every connection ("fast" shutdown).
+    pub fn stop_server(&self) {
+        let out = as_postgres_user(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "-t", "60", "stop"])
+            .output()
+            .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for ThrowawayPostgres {
+    fn drop(&mut self) {
+        let _ = as_postgres_user(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+/// The newest `/usr/lib/postgresql/N/bin` that has `initdb`.
+fn postgres_bin_dir() -> PathBuf {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin).expect(
+        "the PostgreSQL server programs (initdb, pg_ctl) must be installed under \
+         /usr/lib/postgresql/*/bin (Debian package postgresql; .ci/run installs it)",
+    )
+}
+
+fn running_as_root() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("id runs");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// `program` run as the `postgres` user when we are root (initdb and
+/// postgres refuse root), else as ourselves.
+fn as_postgres_user(program: &Path) -> Command {
+    if running_as_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One number from the test database (SQLite or PostgreSQL).
+pub fn query_i64(url: &str, sql: &str) -> i64 {
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        return conn.query_row(sql, [], |row| row.get(0)).unwrap();
+    }
+    tokio_runtime().block_on(async {
+        use sqlx::{Connection, Row};
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
+    })
 }
