@@ -170,19 +170,25 @@ pub fn settle() {
     std::thread::sleep(Duration::from_millis(600));
 }
 
-/// A PNG of the window.
+/// A PNG of the window. The X server refuses to read a window that is
+/// being mapped or redrawn at that instant ("Resource temporarily
+/// unavailable"), so a refusal is tried again a few times before it counts.
 pub fn screenshot(display: &Display, program: &Program, path: &Path) {
-    let out = display
-        .command("import")
-        .args(["-window", &program.window])
-        .arg(format!("png:{}", path.display()))
-        .output()
-        .expect("ImageMagick's import must be installed: Debian package imagemagick");
-    assert!(
-        out.status.success(),
-        "import: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut last_error = String::new();
+    for _ in 0..5 {
+        let out = display
+            .command("import")
+            .args(["-window", &program.window])
+            .arg(format!("png:{}", path.display()))
+            .output()
+            .expect("ImageMagick's import must be installed: Debian package imagemagick");
+        if out.status.success() {
+            return;
+        }
+        last_error = String::from_utf8_lossy(&out.stderr).into_owned();
+        settle();
+    }
+    panic!("import: {last_error}");
 }
 
 /// How many distinct colours a picture has.
