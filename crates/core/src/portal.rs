@@ -127,13 +127,19 @@ impl From<AdminError> for PortalError {
 /// is stored.
 pub struct SessionId(Zeroizing<String>);
 
+/// 256 random bits as base64url, and their SHA-256 (what is stored).
+fn random_token() -> (Zeroizing<String>, Vec<u8>) {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    rand::Rng::fill_bytes(&mut rand::rng(), bytes.as_mut());
+    let token = Zeroizing::new(BASE64URL_NOPAD.encode(bytes.as_ref()));
+    let hash = digest(token.as_bytes());
+    (token, hash)
+}
+
 impl SessionId {
     fn generate() -> (Self, Vec<u8>) {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        rand::Rng::fill_bytes(&mut rand::rng(), bytes.as_mut());
-        let id = SessionId(Zeroizing::new(BASE64URL_NOPAD.encode(bytes.as_ref())));
-        let hash = digest(id.0.as_bytes());
-        (id, hash)
+        let (token, hash) = random_token();
+        (SessionId(token), hash)
     }
     /// The cookie value.
     pub fn expose(&self) -> &str {
@@ -278,13 +284,10 @@ impl<S: Store> Latchkey<S> {
         };
         let now = self.now();
         let policy = self.portal();
-        let lifetime = match session.stage {
-            SessionStage::Password => policy.pending_timeout,
-            _ => policy.absolute_timeout,
-        };
         let expired = now - session.last_seen > policy.idle_timeout
             || now - session.created_at > policy.absolute_timeout
-            || (session.stage == SessionStage::Password && now - session.last_seen > lifetime);
+            || (session.stage == SessionStage::Password
+                && now - session.created_at > policy.pending_timeout);
         let user = self.store.user_by_id(session.user_id).await?;
         let user = match user {
             Some(user) if !expired && user.status == UserStatus::Active => user,
@@ -781,9 +784,7 @@ impl<S: Store> Latchkey<S> {
             return Ok(None);
         };
         let now = self.now();
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        rand::Rng::fill_bytes(&mut rand::rng(), bytes.as_mut());
-        let link_token = Zeroizing::new(BASE64URL_NOPAD.encode(bytes.as_ref()));
+        let (link_token, link_hash) = random_token();
         let event = self.event(
             &actor,
             "password.reset-request",
@@ -794,7 +795,7 @@ impl<S: Store> Latchkey<S> {
         let stored = self
             .store
             .insert_reset_link(
-                digest(link_token.as_bytes()),
+                link_hash,
                 user.id,
                 now + self.portal().reset_link_ttl,
                 now - 3600,

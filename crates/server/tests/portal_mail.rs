@@ -22,11 +22,7 @@ struct SmtpReceiver {
 
 impl SmtpReceiver {
     fn start() -> SmtpReceiver {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = common::browser::free_port();
         let python = std::env::var("LATCHKEY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
         let check = Command::new(&python)
             .args(["-c", "import aiosmtpd"])

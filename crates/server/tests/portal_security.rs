@@ -67,7 +67,7 @@ fn audit_actions(db: &Database) -> String {
     .into_owned()
 }
 
-fn recovery_session(db: &Database, server: &Server, account: &mut Account) -> Visitor {
+fn recovery_session(server: &Server, account: &mut Account) -> Visitor {
     let mut visitor = Visitor::new(&server.url);
     account.sign_in_with_answers(&mut visitor);
     let mut recovering = Visitor::new(&server.url);
@@ -84,7 +84,6 @@ fn recovery_session(db: &Database, server: &Server, account: &mut Account) -> Vi
     let page = recovering.post("/login/questions", &borrowed);
     assert_eq!(page.status, 303, "questions: {}", page.body);
     assert_eq!(page.location(), Some("/self-service"));
-    let _ = db;
     recovering
 }
 
@@ -154,7 +153,7 @@ fn s22_unlock_codes_only_after_proof_rate_limited_audited_and_mailed() {
     assert!(!page.body.contains("unlock-code"));
 
     // After the questions: five codes a day, then a refusal.
-    let mut recovering = recovery_session(&db, &server, &mut account);
+    let mut recovering = recovery_session(&server, &mut account);
     for attempt in 1..=5 {
         recovering.get(&format!("/self-service/unlock?serial={serial}"));
         let page = recovering.post("/self-service/unlock", &form);
@@ -274,7 +273,7 @@ fn s28_a_recovery_session_reaches_the_recovery_actions_only() {
     let db = Database::new(false);
     let server = db.serve();
     let mut account = Account::new(&db, "erin");
-    let mut recovering = recovery_session(&db, &server, &mut account);
+    let mut recovering = recovery_session(&server, &mut account);
     assert_eq!(recovering.get("/self-service").status, 200);
     assert_eq!(recovering.get("/self-service/unlock").status, 200);
     assert_eq!(recovering.get("/self-service/tokens").status, 200);
@@ -600,7 +599,7 @@ fn s36_cookies_are_http_only_same_site_and_secure_with_host_prefix_over_tls() {
     drop(plain);
 
     let tls = db.serve_with(&[("LATCHKEY_PUBLIC_URL", "https://portal.example.org")]);
-    let mut account = Account::new(&db, "mia");
+    Account::new(&db, "mia");
     let mut visitor = Visitor::new(&tls.url);
     let page = visitor.get("/login");
     let cookies = page.set_cookies().join("\n");
@@ -625,7 +624,6 @@ fn s36_cookies_are_http_only_same_site_and_secure_with_host_prefix_over_tls() {
         !session.contains("Domain="),
         "__Host- cookies have no Domain"
     );
-    let _ = account.next_otp();
 }
 
 #[test]

@@ -341,12 +341,12 @@ fn issued_page(visit: Visit, issued: IssuedToken) -> Response {
         ));
     };
     let server = visit.state.portal.base_url.clone();
-    let link = format!(
-        "latchkey://activate?server={}&serial={}&activation_code={}",
-        url_encode(&server),
-        issued.serial.digits(),
-        code.digits()
-    );
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("server", &server)
+        .append_pair("serial", issued.serial.digits())
+        .append_pair("activation_code", code.digits())
+        .finish();
+    let link = format!("latchkey://activate?{query}");
     let qr_svg = match qrcode::QrCode::new(link.as_bytes()) {
         Ok(qr) => qr
             .render::<qrcode::render::svg::Color<'_>>()
@@ -365,17 +365,6 @@ fn issued_page(visit: Visit, issued: IssuedToken) -> Response {
         qr_svg,
     };
     visit.page(StatusCode::OK, page)
-}
-
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 const QUESTION_FIELDS: [&str; 5] = [
