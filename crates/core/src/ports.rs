@@ -237,18 +237,22 @@ pub trait TokenStore: Send + Sync {
     /// A user's tokens.
     fn tokens_of_user(&self, user_id: i64) -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
     /// An OTP check in one trip to the database: in one transaction, reads
-    /// the user named `username` and that user's tokens (by id; locked
-    /// against concurrent changes until the end), hands them to `judge`
-    /// and records the steps it returns, in order. Returns whether an
-    /// [`OtpStep::Accept`] was recorded, or the judge's error (then nothing
-    /// is recorded).
+    /// the API key with the prefix `api_key` (when given: the caller's, so
+    /// that a key revoked before the check is refused by it), the user named
+    /// `username` and that user's tokens (by id; locked against concurrent
+    /// changes until the end), hands them to `judge` and records the steps
+    /// it returns, in order. Returns whether an [`OtpStep::Accept`] was
+    /// recorded, or the judge's error (then nothing is recorded).
     fn check_user_otp<J, E>(
         &self,
+        api_key: Option<&str>,
         username: &Username,
         judge: J,
     ) -> impl Future<Output = StoreResult<Result<bool, E>>> + Send
     where
-        J: FnOnce(Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E> + Send + 'static,
+        J: FnOnce(Option<&ApiKey>, Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E>
+            + Send
+            + 'static,
         E: Send + 'static;
     /// Every token.
     fn list_tokens(&self) -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
@@ -387,11 +391,11 @@ pub trait AuditLog: Send + Sync {
         after: i64,
         limit: i64,
     ) -> impl Future<Output = StoreResult<Vec<AuditRow>>> + Send;
-    /// How many events with this action and subject since `since`.
-    fn count_events(
+    /// How many unlock codes were issued for the token `serial` since
+    /// `since` (successful `unlock.issue` events): the per-token rate limit.
+    fn count_unlock_issues(
         &self,
-        action: &str,
-        subject: &str,
+        serial: &str,
         since: i64,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
 }

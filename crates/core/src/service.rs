@@ -253,6 +253,31 @@ fn unlock_aad(serial: &str) -> String {
     format!("token:{serial}:unlock-secret")
 }
 
+/// The public part of an API key (`lk_PREFIX_SECRET`), which finds its row.
+fn api_key_prefix(key: &str) -> Option<&str> {
+    key.strip_prefix("lk_")
+        .and_then(|rest| rest.split('_').next())
+}
+
+/// The caller `key` proves to be, if `stored` (found by its prefix) is that
+/// key and not revoked (S43). The hash is compared in constant time.
+fn principal_of(stored: &ApiKey, key: &str, source: &str) -> Option<ApiPrincipal> {
+    let hash = Sha256::digest(key.as_bytes());
+    (!stored.revoked && bool::from(stored.hash.ct_eq(&hash[..]))).then(|| ApiPrincipal {
+        name: stored.name.clone(),
+        role: stored.role,
+        source: source.into(),
+    })
+}
+
+/// Why an OTP check in the store's transaction recorded nothing.
+enum OtpCheckError {
+    /// The caller's API key is not valid.
+    BadKey,
+    /// A stored secret would not open.
+    Cipher(CipherError),
+}
+
 /// Judges OTPs against stored token rows, with no I/O, so that the
 /// judgement can run wherever the rows are: inside the store's transaction
 /// that read them ([`TokenStore::check_user_otp`]), or between separate
@@ -772,10 +797,7 @@ impl<S: Store> Latchkey<S> {
             )));
         }
         let since = self.now() - 24 * 3600;
-        if self
-            .store
-            .count_events("unlock.issue", &token.serial, since)
-            .await?
+        if self.store.count_unlock_issues(&token.serial, since).await?
             >= self.policy.unlock_codes_per_day
         {
             self.store
@@ -994,48 +1016,77 @@ impl<S: Store> Latchkey<S> {
         }
     }
 
-    /// Authenticates a user for a relying application: the password (when
-    /// given) and an OTP from one of the user's active tokens. Unknown users,
-    /// wrong passwords, wrong OTPs and locked tokens all give the same answer.
+    /// Authenticates a user for a relying application that called with the
+    /// API key `key` from `source`: the password (when given) and an OTP from
+    /// one of the user's active tokens. Unknown users, wrong passwords, wrong
+    /// OTPs and locked tokens all give the same answer. `None` if the key is
+    /// not valid (malformed, unknown or revoked): then nothing was checked.
     pub async fn authenticate(
         &self,
-        actor: &Actor,
+        key: &str,
+        source: &str,
         username: &str,
         password: Option<Zeroizing<String>>,
         otp: &str,
-    ) -> Result<Decision, AdminError> {
-        let Ok(name) = username.parse::<Username>() else {
-            if let Some(password) = password {
-                self.hasher.verify(password, None).await;
-            }
-            return Ok(Decision::Reject);
+    ) -> Result<Option<Decision>, AdminError> {
+        let Some(prefix) = api_key_prefix(key) else {
+            return Ok(None);
         };
-        if let Some(password) = password {
-            let user = self.store.user_by_name(&name).await?;
-            if !self
-                .check_password_factor(actor, &name, user.as_ref(), password, true)
-                .await?
-            {
-                return Ok(Decision::Reject);
+        let name = username.parse::<Username>().ok();
+        if password.is_some() || name.is_none() {
+            // A password's failures count against the account (S16), so
+            // only a valid caller may make them: the key is checked first,
+            // on its own. (The common case, an OTP alone, checks it in the
+            // OTP's own trip below.)
+            let Some(caller) = self.authorize_api_key(key, source).await? else {
+                return Ok(None);
+            };
+            let Some(name) = &name else {
+                if let Some(password) = password {
+                    self.hasher.verify(password, None).await;
+                }
+                return Ok(Some(Decision::Reject));
+            };
+            if let Some(password) = password {
+                let user = self.store.user_by_name(name).await?;
+                if !self
+                    .check_password_factor(&caller.actor(), name, user.as_ref(), password, true)
+                    .await?
+                {
+                    return Ok(Some(Decision::Reject));
+                }
             }
         }
-        // The user, the tokens, the verdict and its record in one trip to
-        // the database, in one transaction: no other change to these tokens
-        // comes between the read and the record.
-        let judge = self.otp_judge(actor);
+        let Some(name) = name else {
+            return Ok(Some(Decision::Reject));
+        };
+        // The caller's key, the user, the tokens, the verdict and its record
+        // in one trip to the database, in one transaction: a key revoked
+        // before it is refused, and no other change to these tokens comes
+        // between the read and the record.
+        let mut judge = self.otp_judge(&Actor::anonymous(source));
+        let key = Zeroizing::new(key.to_owned());
+        let source = source.to_owned();
         let otp = Zeroizing::new(otp.to_owned());
         let subject = name.as_str().to_owned();
-        let accepted = self
+        let checked = self
             .store
-            .check_user_otp(&name, move |user, tokens| {
-                judge.user_steps(&subject, user, tokens, &otp)
+            .check_user_otp(Some(prefix), &name, move |stored, user, tokens| {
+                let caller = stored
+                    .and_then(|stored| principal_of(stored, &key, &source))
+                    .ok_or(OtpCheckError::BadKey)?;
+                judge.actor = caller.actor();
+                judge
+                    .user_steps(&subject, user, tokens, &otp)
+                    .map_err(OtpCheckError::Cipher)
             })
-            .await??;
-        Ok(if accepted {
-            Decision::Accept
-        } else {
-            Decision::Reject
-        })
+            .await?;
+        match checked {
+            Ok(true) => Ok(Some(Decision::Accept)),
+            Ok(false) => Ok(Some(Decision::Reject)),
+            Err(OtpCheckError::BadKey) => Ok(None),
+            Err(OtpCheckError::Cipher(error)) => Err(error.into()),
+        }
     }
 
     /// Gives an active soft token its unlock secret again, against a current OTP.
@@ -1142,24 +1193,13 @@ impl<S: Store> Latchkey<S> {
         key: &str,
         source: &str,
     ) -> Result<Option<ApiPrincipal>, StoreError> {
-        let Some(prefix) = key
-            .strip_prefix("lk_")
-            .and_then(|rest| rest.split('_').next())
-        else {
+        let Some(prefix) = api_key_prefix(key) else {
             return Ok(None);
         };
         let Some(stored) = self.store.api_key_by_prefix(prefix).await? else {
             return Ok(None);
         };
-        let hash = Sha256::digest(key.as_bytes());
-        if stored.revoked || !bool::from(stored.hash.ct_eq(&hash[..])) {
-            return Ok(None);
-        }
-        Ok(Some(ApiPrincipal {
-            name: stored.name,
-            role: stored.role,
-            source: source.into(),
-        }))
+        Ok(principal_of(&stored, key, source))
     }
 
     // ----- audit -----

@@ -150,6 +150,13 @@ async fn print_demo(app: &latchkey_server::App, base: &str) -> Result<(), String
     Ok(())
 }
 
+/// mimalloc rather than glibc's allocator: requests allocate on the async
+/// threads and the SQLite threads free, and the other way round; glibc's
+/// per-arena locks and chunk consolidation cost more than the work itself
+/// there (measured in bench/authenticate.sh, see the closing note).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rand_fill(bytes: &mut [u8]) {
     rand::Rng::fill_bytes(&mut rand::rng(), bytes);
 }

@@ -129,14 +129,17 @@ impl TokenStore for Database {
     }
     async fn check_user_otp<J, E>(
         &self,
+        api_key: Option<&str>,
         username: &Username,
         judge: J,
     ) -> StoreResult<Result<bool, E>>
     where
-        J: FnOnce(Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E> + Send + 'static,
+        J: FnOnce(Option<&ApiKey>, Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E>
+            + Send
+            + 'static,
         E: Send + 'static,
     {
-        delegate!(self, s => s.check_user_otp(username, judge))
+        delegate!(self, s => s.check_user_otp(api_key, username, judge))
     }
     async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
         delegate!(self, s => s.list_tokens())
@@ -213,8 +216,8 @@ impl AuditLog for Database {
     async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRow>> {
         delegate!(self, s => s.audit_rows(after, limit))
     }
-    async fn count_events(&self, action: &str, subject: &str, since: i64) -> StoreResult<i64> {
-        delegate!(self, s => s.count_events(action, subject, since))
+    async fn count_unlock_issues(&self, serial: &str, since: i64) -> StoreResult<i64> {
+        delegate!(self, s => s.count_unlock_issues(serial, since))
     }
 }
 

@@ -1,14 +1,16 @@
 //! # latchkey-store
 //!
 //! The store ports of `latchkey-core` over SQLite (the embedded default:
-//! one file, WAL, `synchronous=FULL`) and PostgreSQL, with migrations per
+//! one file, WAL, every commit fsynced before it is answered) and PostgreSQL, with migrations per
 //! backend run at start-up. Also the master-key cipher that seals secrets
 //! at rest. [`Database`] picks the backend from the URL.
 //!
 //! - [`SqliteStore`] (rusqlite) funnels every change through one writer
 //!   thread that commits whatever is waiting as one transaction — group
-//!   commit: one fsync for many accepted OTPs, each answered only once its
-//!   transaction is on disk. Reads use separate connections.
+//!   commit — and a second thread that fsyncs the WAL once for every batch
+//!   committed meanwhile and only then answers their callers: one fsync for
+//!   many accepted OTPs, each answered only once it is on disk, and the
+//!   writer never waits for the disk. Reads use separate connections.
 //! - [`SqlStore`] (sqlx) serves PostgreSQL, one transaction per change.
 //!
 //! Every change and its audit row are written in one transaction. The

@@ -3,9 +3,10 @@
 //! One writer thread owns the only write connection. Callers hand it their
 //! change as a closure over a channel and wait on a oneshot. The writer takes
 //! everything waiting at that moment (up to [`MAX_BATCH`]), runs it in one
-//! `BEGIN IMMEDIATE … COMMIT` — so one fsync (`synchronous=FULL`) covers the
-//! whole batch — and answers each caller only after `COMMIT` has returned:
-//! an accepted OTP is on disk before anyone hears of it.
+//! `BEGIN IMMEDIATE … COMMIT`, and hands the committed batch to a second
+//! thread, which fsyncs the WAL once for every batch committed meanwhile and
+//! only then answers their callers (see [`durable`]): an accepted OTP is on
+//! disk before anyone hears of it, and the writer never waits for the disk.
 //!
 //! Each change runs under its own `SAVEPOINT`, so one that fails (a unique
 //! violation, say) is rolled back alone and gets its own error, while the
@@ -21,7 +22,8 @@
 //! A read after an answered write sees it, since every read starts a fresh
 //! snapshot after that write's `COMMIT`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -61,6 +63,11 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
 /// What the WAL file is trimmed to once checkpointed.
 const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
+/// Issued unlock codes for one token since a time. The literal action and
+/// outcome let the partial index `audit_unlock_issues` serve it.
+const COUNT_UNLOCK_ISSUES: &str = "SELECT COUNT(*) FROM audit \
+     WHERE action = 'unlock.issue' AND outcome = 'success' AND subject = ?1 AND at >= ?2";
+
 /// The stores over one SQLite file: a group-committing writer thread and a
 /// few reader threads. Clones share them.
 #[derive(Clone)]
@@ -82,6 +89,8 @@ struct Shared {
     reads: mpsc::Sender<ReadMessage>,
     readers: usize,
     closed: AtomicBool,
+    /// An fsync of the WAL failed: no change is reported as done any more.
+    sync_failed: Arc<AtomicBool>,
 }
 
 enum ReadMessage {
@@ -277,9 +286,10 @@ fn open_writer(location: &Location) -> StoreResult<Connection> {
             format!("SQLite refused WAL mode (it kept {mode:?})").into(),
         ));
     }
-    // FULL: the WAL is fsynced at every commit, so a committed batch
-    // survives a power loss, not only a crash of this process.
-    conn.pragma_update(None, "synchronous", "FULL")
+    // NORMAL: COMMIT writes the WAL without waiting for the disk; the
+    // durability thread fsyncs it before any caller hears of the commit
+    // (see `durable`), which is what FULL would do, minus the writer's wait.
+    conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(fail)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(fail)?;
@@ -328,8 +338,8 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 
 impl SqliteStore {
     /// Opens the file named by `url` (`sqlite://PATH?mode=rwc` creates it),
-    /// switches it to WAL with `synchronous=FULL`, runs the migrations and
-    /// starts the writer thread and the reader threads.
+    /// switches it to WAL, runs the migrations and starts the writer
+    /// thread, its durability thread and the reader threads.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let location = parse_url(url)?;
         // Reads are CPU work on cached pages: a thread per core is enough.
@@ -347,10 +357,23 @@ impl SqliteStore {
         .map_err(|e| StoreError::Backend(Box::new(e)))?;
         let (writer_conn, reader_conns) = opened?;
         let spawn_failed = |e| StoreError::Backend(Box::new(e));
+        // The WAL exists from the migrations on, and lasts while the writer's
+        // connection is open; fsync on this handle syncs the same file.
+        let wal = std::fs::OpenOptions::new()
+            .write(true)
+            .open(wal_path(&location.path))
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let sync_failed = Arc::new(AtomicBool::new(false));
+        let (committed, durable_queue) = std::sync::mpsc::channel();
+        let broken = Arc::clone(&sync_failed);
+        let syncer = std::thread::Builder::new()
+            .name("sqlite-sync".into())
+            .spawn(move || durable::sync_loop(|| wal.sync_data(), durable_queue, &broken))
+            .map_err(spawn_failed)?;
         let (writer, queue) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(writer_conn, queue))
+            .spawn(move || write_loop(writer_conn, queue, committed, syncer))
             .map_err(spawn_failed)?;
         let (reads, queue) = mpsc::channel(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
@@ -368,6 +391,7 @@ impl SqliteStore {
                 reads,
                 readers,
                 closed: AtomicBool::new(false),
+                sync_failed,
             }),
         })
     }
@@ -380,6 +404,7 @@ impl SqliteStore {
     /// Whether the database answers a read and the writer is running.
     pub async fn ping(&self) -> bool {
         !self.shared.writer.is_closed()
+            && !self.shared.sync_failed.load(Ordering::Acquire)
             && self
                 .read(|conn| {
                     conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
@@ -461,6 +486,12 @@ fn read_loop(conn: Connection, queue: &Mutex<mpsc::Receiver<ReadMessage>>) {
     }
 }
 
+macro_rules! api_key_columns {
+    () => {
+        "id, name, prefix, hash, role, revoked, created_at"
+    };
+}
+
 /// The writer's connection inside a batch's transaction. It keeps the audit
 /// chain's head in memory while the transaction lasts: the transaction holds
 /// SQLite's write lock, so no other process can append meanwhile, and the
@@ -470,6 +501,30 @@ struct Batch<'c> {
     conn: &'c Connection,
     /// `None` until the first append of this transaction loads it.
     head: RefCell<Option<Head>>,
+    keys: &'c KeyCache,
+}
+
+/// The API keys the writer has read, by prefix, so that checking the key of
+/// each authentication costs no query. Exact, not a time-limited guess:
+/// every change to a key in this process goes through the writer and empties
+/// it, and any other process's commit (`latchkey admin apikey revoke`, say)
+/// changes the connection's `data_version`, which each transaction compares
+/// first, under the write lock, so nobody can commit in between.
+#[derive(Default)]
+struct KeyCache {
+    /// `data_version` when the entries were read.
+    version: Cell<i64>,
+    keys: RefCell<HashMap<String, ApiKey>>,
+}
+
+/// Keys beyond this many are not kept (keys are few; prefixes that match
+/// no key are never kept, so guessing cannot grow it).
+const KEY_CACHE_LIMIT: usize = 1024;
+
+impl KeyCache {
+    fn forget(&self) {
+        self.keys.borrow_mut().clear();
+    }
 }
 
 #[derive(Clone)]
@@ -488,18 +543,59 @@ impl Deref for Batch<'_> {
 }
 
 impl<'c> Batch<'c> {
-    fn new(conn: &'c Connection) -> Self {
+    fn new(conn: &'c Connection, keys: &'c KeyCache) -> Self {
         Batch {
             conn,
             head: RefCell::new(None),
+            keys,
         }
     }
 
-    /// Starts a transaction; the head is read afresh in it, since another
-    /// process may have appended since the last one.
+    /// Starts a transaction; the head is read afresh in it, and the cached
+    /// keys are dropped if another process has committed since the last one.
     fn begin(&self) -> rusqlite::Result<()> {
         self.head.replace(None);
-        exec(self.conn, "BEGIN IMMEDIATE")
+        exec(self.conn, "BEGIN IMMEDIATE")?;
+        let version = self
+            .conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut statement| statement.query_row([], |row| row.get::<_, i64>(0)));
+        match version {
+            Ok(version) => {
+                if self.keys.version.replace(version) != version {
+                    self.keys.forget();
+                }
+                Ok(())
+            }
+            Err(error) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(error)
+            }
+        }
+    }
+
+    /// The API key with this prefix, as of this transaction.
+    fn api_key(&self, prefix: &str) -> StoreResult<Option<ApiKey>> {
+        if let Some(key) = self.keys.keys.borrow().get(prefix) {
+            return Ok(Some(key.clone()));
+        }
+        let key = query_one(
+            self.conn,
+            concat!(
+                "SELECT ",
+                api_key_columns!(),
+                " FROM api_keys WHERE prefix = ?1"
+            ),
+            [prefix],
+            api_key_from,
+        )?;
+        let mut keys = self.keys.keys.borrow_mut();
+        if let Some(key) = &key
+            && keys.len() < KEY_CACHE_LIMIT
+        {
+            keys.insert(prefix.to_owned(), key.clone());
+        }
+        Ok(key)
     }
 
     /// Writes the head row if this transaction moved it.
@@ -513,9 +609,23 @@ impl<'c> Batch<'c> {
     }
 }
 
+/// The WAL file SQLite keeps beside the database.
+fn wal_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
 /// The writer thread: gathers what is waiting, commits it as one batch,
-/// answers, and again, until closed.
-fn write_loop(conn: Connection, mut queue: mpsc::Receiver<Message>) {
+/// hands it to the durability thread to be synced and answered, and again,
+/// until closed.
+fn write_loop(
+    conn: Connection,
+    mut queue: mpsc::Receiver<Message>,
+    committed: std::sync::mpsc::Sender<durable::Committed>,
+    syncer: std::thread::JoinHandle<()>,
+) {
+    let keys = KeyCache::default();
     let mut batch: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
     let mut closers = Vec::new();
     while let Some(first) = queue.blocking_recv() {
@@ -534,8 +644,16 @@ fn write_loop(conn: Connection, mut queue: mpsc::Receiver<Message>) {
             }
         }
         if !batch.is_empty() {
-            commit_batch(&conn, &mut batch);
+            let done = commit_batch(&conn, &keys, &mut batch);
+            if !done.is_empty() && committed.send(done).is_err() {
+                tracing::error!("the SQLite durability thread is gone");
+            }
         }
+    }
+    // The last commits are answered once synced, before the close is.
+    drop(committed);
+    if syncer.join().is_err() {
+        tracing::error!("the SQLite durability thread panicked");
     }
     if let Err((_, error)) = conn.close() {
         tracing::warn!(%error, "closing the SQLite write connection failed");
@@ -550,10 +668,15 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// Runs `batch` in as few transactions as possible (one, unless something
-/// breaks the transaction itself) and answers every change after its
-/// transaction's `COMMIT`, or with an error if it did not commit.
-fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Pending>>) {
-    let tx = Batch::new(conn);
+/// breaks the transaction itself). Returns the changes that committed, to be
+/// answered once the commit is durable; the others are answered here, with
+/// an error, since they did not commit.
+fn commit_batch(
+    conn: &Connection,
+    keys: &KeyCache,
+    batch: &mut Vec<Box<dyn Pending>>,
+) -> durable::Committed {
+    let tx = Batch::new(conn, keys);
     // Changes run in the open transaction, answered at its end.
     let mut ran: Vec<Box<dyn Pending>> = Vec::with_capacity(batch.len());
     let mut open = false;
@@ -567,7 +690,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Pending>>) {
             open = true;
         }
         if let Err(error) = exec(conn, "SAVEPOINT op") {
-            op.answer(Some(&abort(conn, &mut ran, error.into())));
+            op.answer(Some(&abort(&tx, &mut ran, error.into())));
             open = false;
             continue;
         }
@@ -579,13 +702,13 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Pending>>) {
             if conn.is_autocommit() {
                 // Some errors (I/O, disk full) make SQLite roll back the
                 // whole transaction: the changes before this one are gone.
-                abort(conn, &mut ran, "SQLite rolled back the transaction".into());
+                abort(&tx, &mut ran, "SQLite rolled back the transaction".into());
                 op.answer(None);
                 open = false;
                 continue;
             }
             if let Err(error) = exec(conn, "ROLLBACK TO op") {
-                abort(conn, &mut ran, error.into());
+                abort(&tx, &mut ran, error.into());
                 op.answer(None);
                 open = false;
                 continue;
@@ -594,7 +717,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Pending>>) {
             tx.head.replace(head_before);
         }
         if let Err(error) = exec(conn, "RELEASE op") {
-            op.answer(Some(&abort(conn, &mut ran, error.into())));
+            op.answer(Some(&abort(&tx, &mut ran, error.into())));
             open = false;
             continue;
         }
@@ -602,21 +725,25 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Pending>>) {
     }
     if open {
         match tx.store_head().and_then(|()| exec(conn, "COMMIT")) {
-            Ok(()) => ran.drain(..).for_each(|op| op.answer(None)),
+            Ok(()) => return ran,
             Err(error) => {
-                abort(conn, &mut ran, error.into());
+                abort(&tx, &mut ran, error.into());
             }
         }
     }
+    Vec::new()
 }
 
 /// Rolls the open transaction back and tells every change in it.
 fn abort(
-    conn: &Connection,
+    tx: &Batch<'_>,
     ran: &mut Vec<Box<dyn Pending>>,
     error: Box<dyn std::error::Error + Send + Sync>,
 ) -> BatchFailed {
     tracing::error!(%error, changes = ran.len(), "an SQLite batch failed and was rolled back");
+    // Keys read in it may include changes that are now undone.
+    tx.keys.forget();
+    let conn = tx.conn;
     if !conn.is_autocommit()
         && let Err(error) = conn.execute_batch("ROLLBACK")
     {
@@ -877,12 +1004,6 @@ fn token_at(row: &Row<'_>, at: usize) -> StoreResult<Token> {
     })
 }
 
-macro_rules! api_key_columns {
-    () => {
-        "id, name, prefix, hash, role, revoked, created_at"
-    };
-}
-
 fn api_key_from(row: &Row<'_>) -> StoreResult<ApiKey> {
     Ok(ApiKey {
         id: get(row, 0)?,
@@ -1121,25 +1242,33 @@ impl TokenStore for SqliteStore {
 
     async fn check_user_otp<J, E>(
         &self,
+        api_key: Option<&str>,
         username: &Username,
         judge: J,
     ) -> StoreResult<Result<bool, E>>
     where
-        J: FnOnce(Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E> + Send + 'static,
+        J: FnOnce(Option<&ApiKey>, Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E>
+            + Send
+            + 'static,
         E: Send + 'static,
     {
         let username = username.as_str().to_owned();
+        let api_key = api_key.map(str::to_owned);
         // All on the writer, inside its transaction: it holds the database's
         // write lock, so no change by anyone comes between the read and the
         // record, and the check costs one hand-over instead of one per query.
         self.write(move |tx| {
+            // A stored row that does not parse: nothing is written yet.
+            let key = match api_key.map(|prefix| tx.api_key(&prefix)).transpose() {
+                Ok(key) => key.flatten(),
+                Err(error) => return Ok(Err(error)),
+            };
             let (user, tokens) = match user_with_tokens(tx, &username) {
                 Ok(Some((user, tokens))) => (Some(user), tokens),
                 Ok(None) => (None, Vec::new()),
-                // A stored row that does not parse; nothing is written yet.
                 Err(error) => return Ok(Err(error)),
             };
-            Ok(Ok(match judge(user.as_ref(), &tokens) {
+            Ok(Ok(match judge(key.as_ref(), user.as_ref(), &tokens) {
                 Ok(steps) => Ok(record_otp_steps(tx, steps)?),
                 Err(judged) => Err(judged),
             }))
@@ -1277,6 +1406,7 @@ impl ApiKeyStore for SqliteStore {
             ])?;
             let id = tx.last_insert_rowid();
             append_in(tx, &event)?;
+            tx.keys.forget();
             Ok(id)
         })
         .await
@@ -1318,6 +1448,7 @@ impl ApiKeyStore for SqliteStore {
     async fn revoke_api_key(&self, name: &str, event: AuditEvent) -> StoreResult<bool> {
         let name = name.to_owned();
         self.write(move |tx| {
+            tx.keys.forget();
             update_and_audit(
                 tx,
                 "UPDATE api_keys SET revoked = 1 WHERE name = ?1 AND revoked = 0",
@@ -1362,14 +1493,14 @@ impl AuditLog for SqliteStore {
         .await
     }
 
-    async fn count_events(&self, action: &str, subject: &str, since: i64) -> StoreResult<i64> {
-        let (action, subject) = (action.to_owned(), subject.to_owned());
+    async fn count_unlock_issues(&self, serial: &str, since: i64) -> StoreResult<i64> {
+        let serial = serial.to_owned();
         self.read(move |conn| {
-            conn.prepare_cached(
-                "SELECT COUNT(*) FROM audit WHERE action = ?1 AND subject = ?2 AND at >= ?3 AND outcome = 'success'",
-            )
-            .and_then(|mut statement| statement.query_row(params![action, subject, since], |row| row.get(0)))
-            .map_err(fail)
+            conn.prepare_cached(COUNT_UNLOCK_ISSUES)
+                .and_then(|mut statement| {
+                    statement.query_row(params![serial, since], |row| row.get(0))
+                })
+                .map_err(fail)
         })
         .await
     }
@@ -1429,6 +1560,14 @@ mod tests {
             .collect()
     }
 
+    /// One batch, answered at once (the durability thread is not part of
+    /// these tests).
+    fn commit(conn: &Connection, mut batch: Vec<Box<dyn Pending>>) {
+        commit_batch(conn, &KeyCache::default(), &mut batch)
+            .into_iter()
+            .for_each(|op| op.answer(None));
+    }
+
     fn answer<T>(mut answer: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
         answer.try_recv().expect("answered by the end of the batch")
     }
@@ -1446,7 +1585,7 @@ mod tests {
         let (boom, boom_answer) =
             Op::boxed(|_: &Batch<'_>| -> rusqlite::Result<()> { panic!("a bug in one change") });
         let (b, b_answer) = Op::boxed(add_user("b"));
-        commit_batch(&conn, &mut vec![a, dup, boom, b]);
+        commit(&conn, vec![a, dup, boom, b]);
         assert!(conn.is_autocommit(), "the transaction is over");
         assert!(answer(a_answer).is_ok());
         assert!(matches!(answer(dup_answer), Err(StoreError::Conflict(_))));
@@ -1464,7 +1603,7 @@ mod tests {
         // would make SQLite do: "a" is no longer going to be committed.
         let (breaker, breaker_answer) = Op::boxed(|tx: &Batch<'_>| tx.execute_batch("ROLLBACK"));
         let (b, b_answer) = Op::boxed(add_user("b"));
-        commit_batch(&conn, &mut vec![a, breaker, b]);
+        commit(&conn, vec![a, breaker, b]);
         assert!(matches!(answer(a_answer), Err(StoreError::Backend(_))));
         assert!(matches!(
             answer(breaker_answer),
@@ -1482,7 +1621,7 @@ mod tests {
     fn the_chain_goes_on_from_rows_another_process_appended() {
         let conn = schema();
         let (a, a_answer) = Op::boxed(add_user("a"));
-        commit_batch(&conn, &mut vec![a]);
+        commit(&conn, vec![a]);
         assert!(answer(a_answer).is_ok());
         // Another process (the admin CLI, another node) appends between
         // two batches, the way the SQL store does.
@@ -1504,9 +1643,10 @@ mod tests {
         conn.execute("UPDATE audit_head SET last_hash = ?1 WHERE id = 1", [&hash])
             .unwrap();
         let (b, b_answer) = Op::boxed(add_user("b"));
-        commit_batch(&conn, &mut vec![b]);
+        commit(&conn, vec![b]);
         assert!(answer(b_answer).is_ok());
-        let tx = Batch::new(&conn);
+        let keys = KeyCache::default();
+        let tx = Batch::new(&conn, &keys);
         let rows = query_all(
             &tx,
             "SELECT id, at, actor, action, subject, source, outcome, detail, prev_hash, hash FROM audit ORDER BY id",
@@ -1539,7 +1679,7 @@ mod tests {
     }
 
     #[test]
-    fn the_writer_is_durable_wal_with_full_sync() {
+    fn the_writer_is_wal_and_leaves_the_fsync_to_the_durability_thread() {
         let dir = tempfile::tempdir().unwrap();
         let location = Location {
             path: dir.path().join("latchkey.db"),
@@ -1558,7 +1698,11 @@ mod tests {
             .unwrap()
         };
         assert_eq!(pragma("journal_mode"), "wal");
-        assert_eq!(pragma("synchronous"), "2", "FULL: fsync at every commit");
+        assert_eq!(
+            pragma("synchronous"),
+            "1",
+            "NORMAL: the durability thread fsyncs each commit before answering"
+        );
         assert_eq!(pragma("foreign_keys"), "1");
         assert_eq!(pragma("busy_timeout"), "10000");
         assert_eq!(pragma("wal_autocheckpoint"), "10000");
@@ -1569,6 +1713,35 @@ mod tests {
             })
             .is_err(),
             "without mode=rwc a missing file is an error, not a new database"
+        );
+    }
+
+    #[test]
+    fn only_issued_unlock_codes_are_indexed_and_their_count_uses_the_index() {
+        let conn = schema();
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit'")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            indexes,
+            ["audit_unlock_issues"],
+            "an OTP check updates no audit index"
+        );
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {COUNT_UNLOCK_ISSUES}"))
+            .unwrap()
+            .query_map(params!["0000000018", 0], |row| row.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("INDEX audit_unlock_issues")),
+            "{plan:?}"
         );
     }
 
@@ -1613,4 +1786,5 @@ mod tests {
     }
 }
 
+mod durable;
 mod portal;

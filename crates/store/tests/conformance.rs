@@ -64,6 +64,8 @@ struct Harness {
     latchkey: Latchkey<Database>,
     clock: ManualClock,
     url: String,
+    /// The API key of the relying application that calls `authenticate`.
+    key: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -95,10 +97,15 @@ async fn harness(postgres: bool, policy: Policy) -> Harness {
         Arc::new(TestHasher),
         policy,
     );
+    let key = latchkey
+        .create_api_key(&admin(), "relying-app", ApiRole::Authenticate)
+        .await
+        .expect("an API key");
     Harness {
         latchkey,
         clock,
         url,
+        key: key.to_string(),
         _dir: dir,
     }
 }
@@ -107,9 +114,8 @@ fn admin() -> Admin {
     Admin::operator_at_cli()
 }
 
-fn actor() -> Actor {
-    Actor::anonymous("127.0.0.1")
-}
+/// Where the test's requests come from.
+const SOURCE: &str = "127.0.0.1";
 
 /// A user with an activated Latchkey token; the token's TOTP.
 async fn user_with_token(h: &Harness, name: &str) -> (Serial, Totp, Option<UnlockSecret>) {
@@ -141,9 +147,10 @@ async fn user_with_token(h: &Harness, name: &str) -> (Serial, Totp, Option<Unloc
 
 async fn otp_ok(h: &Harness, name: &str, otp: &str) -> bool {
     h.latchkey
-        .authenticate(&actor(), name, None, otp)
+        .authenticate(&h.key, SOURCE, name, None, otp)
         .await
         .unwrap()
+        .expect("a valid key")
         == Decision::Accept
 }
 
@@ -182,6 +189,7 @@ both_backends!(
     s21_s22_help_desk_unlock_codes_match_the_derivation_and_are_rate_limited,
     s03_secrets_are_sealed_at_rest,
     s43_api_keys_are_hashed_scoped_and_revocable,
+    s43_a_key_revoked_elsewhere_is_refused_by_the_next_check,
     audit_chain_verifies,
     concurrent_changes_fail_alone,
     an_otp_check_reads_judges_and_records_in_one_step,
@@ -292,11 +300,13 @@ async fn s04_concurrent_requests_with_one_otp_accept_exactly_once(postgres: bool
         .map(|_| {
             let latchkey = h.latchkey.clone();
             let code = code.clone();
+            let key = h.key.clone();
             tokio::spawn(async move {
                 latchkey
-                    .authenticate(&actor(), "carol", None, &code)
+                    .authenticate(&key, SOURCE, "carol", None, &code)
                     .await
                     .unwrap()
+                    .expect("a valid key")
             })
         })
         .collect();
@@ -373,11 +383,13 @@ async fn s13_parallel_failures_are_all_counted(postgres: bool) {
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let latchkey = h.latchkey.clone();
+            let key = h.key.clone();
             tokio::spawn(async move {
                 latchkey
-                    .authenticate(&actor(), "erin", None, "00000001")
+                    .authenticate(&key, SOURCE, "erin", None, "00000001")
                     .await
                     .unwrap()
+                    .expect("a valid key")
             })
         })
         .collect();
@@ -593,9 +605,9 @@ async fn s43_api_keys_are_hashed_scoped_and_revocable(postgres: bool) {
         "an authenticate key has no admin rights"
     );
     let stored = h.latchkey.store().list_api_keys().await.unwrap();
+    let vpn = stored.iter().find(|k| k.name == "vpn").unwrap();
     assert!(
-        !stored[0]
-            .hash
+        !vpn.hash
             .windows(8)
             .any(|w| key.as_bytes().windows(8).any(|k| k == w))
     );
@@ -623,6 +635,86 @@ async fn s43_api_keys_are_hashed_scoped_and_revocable(postgres: bool) {
             .await,
         Err(AdminError::Invalid(_))
     ));
+}
+
+/// `authenticate` checks the caller's key inside the OTP check's own
+/// transaction, where a store may keep keys it has read: a key revoked by
+/// another process (its own connections to the same database) is refused by
+/// the very next check, and nothing about the user is checked or recorded.
+async fn s43_a_key_revoked_elsewhere_is_refused_by_the_next_check(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let (_, totp, _) = user_with_token(&h, "quinn").await;
+    let authenticate = |key: String, password: Option<&str>, at: u64| {
+        let password = password.map(|p| Zeroizing::new(p.to_owned()));
+        let otp = totp.generate(at);
+        let latchkey = h.latchkey.clone();
+        async move {
+            latchkey
+                .authenticate(&key, SOURCE, "quinn", password, &otp)
+                .await
+                .unwrap()
+        }
+    };
+    let audit_rows = || async {
+        h.latchkey
+            .store()
+            .audit_rows(0, 100_000)
+            .await
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        authenticate(h.key.clone(), None, T0).await,
+        Some(Decision::Accept)
+    );
+    let other_process = Latchkey::new(
+        Database::connect(&h.url).await.unwrap(),
+        Arc::new(h.clock.clone()),
+        Arc::new(MasterKeyCipher::new(&[42; 32])),
+        Arc::new(TestHasher),
+        Policy::default(),
+    );
+    other_process
+        .revoke_api_key(&admin(), "relying-app")
+        .await
+        .unwrap();
+    let before = audit_rows().await;
+    assert_eq!(authenticate(h.key.clone(), None, T0 + 30).await, None);
+    assert_eq!(
+        authenticate(h.key.clone(), Some("correct horse battery"), T0 + 30).await,
+        None
+    );
+    assert_eq!(
+        audit_rows().await,
+        before,
+        "nothing checked, nothing recorded"
+    );
+    // A key made here works at once; revoked here, it is refused at once.
+    let second = h
+        .latchkey
+        .create_api_key(&admin(), "second-app", ApiRole::Authenticate)
+        .await
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        authenticate(second.clone(), None, T0 + 30).await,
+        Some(Decision::Accept)
+    );
+    // Its prefix with another secret: the stored hash decides, not the prefix.
+    let mut forged = second.clone();
+    forged.pop();
+    forged.push(if second.ends_with('x') { 'y' } else { 'x' });
+    assert_eq!(authenticate(forged, None, T0 + 60).await, None);
+    assert_eq!(
+        authenticate("lk_nonsense".into(), None, T0 + 60).await,
+        None
+    );
+    h.latchkey
+        .revoke_api_key(&admin(), "second-app")
+        .await
+        .unwrap();
+    assert_eq!(authenticate(second, None, T0 + 60).await, None);
+    other_process.store().close().await;
 }
 
 async fn audit_chain_verifies(postgres: bool) {
@@ -689,8 +781,9 @@ async fn concurrent_changes_fail_alone(postgres: bool) {
         .unwrap()
         .expect("an intact chain");
     assert_eq!(
-        rows, 40,
-        "one audit row per user added, none for the conflict"
+        rows,
+        1 + 40,
+        "the harness's API key, then one audit row per user added, none for the conflict"
     );
 }
 
@@ -715,9 +808,10 @@ async fn s16_password_throttle(postgres: bool) {
     for _ in 0..5 {
         assert_eq!(
             h.latchkey
-                .authenticate(&actor(), "lena", wrong(), "00000000")
+                .authenticate(&h.key, SOURCE, "lena", wrong(), "00000000")
                 .await
-                .unwrap(),
+                .unwrap()
+                .expect("a valid key"),
             Decision::Reject
         );
     }
@@ -725,9 +819,10 @@ async fn s16_password_throttle(postgres: bool) {
     let otp = totp.generate(h.clock.now());
     assert_eq!(
         h.latchkey
-            .authenticate(&actor(), "lena", right(), &otp)
+            .authenticate(&h.key, SOURCE, "lena", right(), &otp)
             .await
-            .unwrap(),
+            .unwrap()
+            .expect("a valid key"),
         Decision::Accept,
         "5 failures are free"
     );
@@ -737,9 +832,10 @@ async fn s16_password_throttle(postgres: bool) {
     for _ in 0..1000 {
         h.clock.advance(1);
         h.latchkey
-            .authenticate(&actor(), "lena", wrong(), "00000000")
+            .authenticate(&h.key, SOURCE, "lena", wrong(), "00000000")
             .await
-            .unwrap();
+            .unwrap()
+            .expect("a valid key");
         let user = h
             .latchkey
             .store()
@@ -771,9 +867,10 @@ async fn s16_password_throttle(postgres: bool) {
     let otp = totp.generate(h.clock.now());
     assert_eq!(
         h.latchkey
-            .authenticate(&actor(), "lena", right(), &otp)
+            .authenticate(&h.key, SOURCE, "lena", right(), &otp)
             .await
-            .unwrap(),
+            .unwrap()
+            .expect("a valid key"),
         Decision::Reject,
         "the right password waits too"
     );
@@ -782,9 +879,10 @@ async fn s16_password_throttle(postgres: bool) {
     let otp = totp.generate(h.clock.now());
     assert_eq!(
         h.latchkey
-            .authenticate(&actor(), "lena", right(), &otp)
+            .authenticate(&h.key, SOURCE, "lena", right(), &otp)
             .await
-            .unwrap(),
+            .unwrap()
+            .expect("a valid key"),
         Decision::Accept
     );
     let user = h
@@ -1299,7 +1397,8 @@ async fn an_otp_check_reads_judges_and_records_in_one_step(postgres: bool) {
         };
         let (tell, told) = std::sync::mpsc::channel();
         let accepted = store
-            .check_user_otp(&username, move |user, tokens| {
+            .check_user_otp(None, &username, move |key, user, tokens| {
+                assert!(key.is_none(), "no key asked for, none handed");
                 tell.send(seen(user, tokens)).unwrap();
                 Ok::<_, ()>(Vec::new())
             })
@@ -1343,7 +1442,7 @@ async fn an_otp_check_reads_judges_and_records_in_one_step(postgres: bool) {
     let name: Username = "nell".parse().unwrap();
     assert_eq!(
         store
-            .check_user_otp(&name, move |_, _| Ok::<_, ()>(steps))
+            .check_user_otp(None, &name, move |_, _, _| Ok::<_, ()>(steps))
             .await
             .unwrap(),
         Ok(true)
@@ -1351,7 +1450,7 @@ async fn an_otp_check_reads_judges_and_records_in_one_step(postgres: bool) {
     let again = vec![accept(7, "again")];
     assert_eq!(
         store
-            .check_user_otp(&name, move |_, _| Ok::<_, ()>(again))
+            .check_user_otp(None, &name, move |_, _, _| Ok::<_, ()>(again))
             .await
             .unwrap(),
         Ok(false),
@@ -1359,7 +1458,9 @@ async fn an_otp_check_reads_judges_and_records_in_one_step(postgres: bool) {
     );
     assert_eq!(
         store
-            .check_user_otp(&name, |_, _| Err::<Vec<OtpStep>, _>("the judge failed"))
+            .check_user_otp(None, &name, |_, _, _| {
+                Err::<Vec<OtpStep>, _>("the judge failed")
+            })
             .await
             .unwrap(),
         Err("the judge failed")

@@ -73,17 +73,18 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "a valid API key is required: Authorization: Bearer KEY",
+    )
+}
+
 async fn principal(
     state: &AppState,
     headers: &HeaderMap,
     source: &str,
 ) -> Result<ApiPrincipal, ApiError> {
-    let unauthorized = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "a valid API key is required: Authorization: Bearer KEY",
-        )
-    };
     let key = bearer(headers).ok_or_else(unauthorized)?;
     state
         .app
@@ -226,12 +227,13 @@ async fn authenticate(
     ApiJson(body): ApiJson<AuthenticateBody>,
 ) -> Result<Json<AuthenticateAnswer>, ApiError> {
     let source = client_address(&state, peer, &headers);
-    let caller = principal(&state, &headers, &source).await?;
+    let key = bearer(&headers).ok_or_else(unauthorized)?;
     let decision = state
         .app
-        .authenticate(&caller.actor(), &body.username, body.password, &body.otp)
+        .authenticate(key, &source, &body.username, body.password, &body.otp)
         .await
-        .map_err(admin_error)?;
+        .map_err(admin_error)?
+        .ok_or_else(unauthorized)?;
     let result = match decision {
         Decision::Accept => {
             state.metrics.auth_accept.fetch_add(1, Ordering::Relaxed);
