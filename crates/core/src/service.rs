@@ -369,14 +369,14 @@ impl OtpJudge {
         };
         let first_fresh = lowest.max((token.last_used + 1) as u64);
         let fresh = if first_fresh <= highest {
-            hotp.verify_range(otp, first_fresh..=highest).ok().flatten()
+            hotp.find_counter(otp, first_fresh..=highest).ok().flatten()
         } else {
             None
         };
         let matched = match fresh {
             Some(step) => Some(step),
             None if first_fresh > lowest => hotp
-                .verify_range(otp, lowest..=(first_fresh - 1).min(highest))
+                .find_counter(otp, lowest..=(first_fresh - 1).min(highest))
                 .ok()
                 .flatten(),
             None => None,

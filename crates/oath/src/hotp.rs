@@ -293,6 +293,26 @@ impl Hotp {
         Ok(bool::from(found).then_some(matched))
     }
 
+    /// Like [`Hotp::verify_range`], but stops at the first counter that
+    /// matches. Each comparison is still constant-time and a code that
+    /// matches nothing costs the whole range, so the time taken tells only
+    /// where a code matched once it did — which its sender knew already, and
+    /// which the answer (accepted, or refused as a replay) tells anyway. A
+    /// server checking the next expected counter pays one HMAC, not one per
+    /// counter of the look-ahead.
+    pub fn find_counter(
+        &self,
+        code: &str,
+        counters: RangeInclusive<u64>,
+    ) -> Result<Option<u64>, OtpFormatError> {
+        let given = self.parse_code(code)?;
+        let modulus = self.digits.modulus();
+        Ok(counters.into_iter().find(|&counter| {
+            let candidate = u64::from(self.keyed.truncated(counter)) % modulus;
+            bool::from(candidate.ct_eq(&given))
+        }))
+    }
+
     /// RFC 4226 §7.2 with the look-ahead of §7.4: checks counters
     /// `counter ..= counter + look_ahead` and returns the one that matched.
     /// The caller then stores `matched + 1` as the next counter (§7.2: the
@@ -399,6 +419,34 @@ mod tests {
         assert_eq!(hotp.verify("969429", 0, 10), Ok(Some(3)));
         assert_eq!(hotp.verify("969429", 4, 10), Ok(None));
         assert_eq!(hotp.verify("969429", 0, 2), Ok(None));
+    }
+
+    #[test]
+    fn find_counter_agrees_with_verify_range_on_the_rfc_table() {
+        let hotp = rfc_hotp();
+        // RFC 4226 App. D, counters 0 to 9.
+        let table = [
+            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583",
+            "399871", "520489",
+        ];
+        for (counter, code) in table.iter().enumerate() {
+            let counter = counter as u64;
+            assert_eq!(hotp.find_counter(code, 0..=9), Ok(Some(counter)));
+            assert_eq!(
+                hotp.find_counter(code, counter..=counter),
+                Ok(Some(counter))
+            );
+            assert_eq!(
+                hotp.find_counter(code, 0..=9),
+                hotp.verify_range(code, 0..=9)
+            );
+        }
+        assert_eq!(hotp.find_counter("969429", 4..=20), Ok(None));
+        assert_eq!(hotp.find_counter("000000", 0..=9), Ok(None));
+        assert_eq!(
+            hotp.find_counter("96942", 0..=9),
+            Err(OtpFormatError::WrongLength { expected: 6 })
+        );
     }
 
     #[test]
