@@ -108,7 +108,10 @@ enum Message {
 
 /// A change waiting for the writer, type-erased so one channel carries all.
 trait Pending: Send {
-    /// Runs the change inside the open savepoint; false if it failed.
+    /// Whether the change runs under a savepoint of its own, so that its
+    /// failure undoes it alone (see [`SqliteStore::write_unguarded`]).
+    fn guarded(&self) -> bool;
+    /// Runs the change inside the open transaction; false if it failed.
     fn run(&mut self, tx: &Batch<'_>) -> bool;
     /// Answers the caller. `batch_failure` is set when the transaction did
     /// not commit: a change that had succeeded then reports that instead.
@@ -117,6 +120,7 @@ trait Pending: Send {
 
 struct Op<T, F> {
     work: Option<F>,
+    guarded: bool,
     result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
 }
@@ -126,11 +130,17 @@ where
     T: Send + 'static,
     F: FnOnce(&Batch<'_>) -> rusqlite::Result<T> + Send + 'static,
 {
-    /// The change for the writer, and where its answer will come.
+    /// The change for the writer, under its own savepoint, and where its
+    /// answer will come.
     fn boxed(work: F) -> (Box<dyn Pending>, oneshot::Receiver<StoreResult<T>>) {
+        Self::boxed_with(work, true)
+    }
+
+    fn boxed_with(work: F, guarded: bool) -> (Box<dyn Pending>, oneshot::Receiver<StoreResult<T>>) {
         let (reply, answer) = oneshot::channel();
         let op = Op {
             work: Some(work),
+            guarded,
             result: None,
             reply,
         };
@@ -143,6 +153,10 @@ where
     T: Send,
     F: FnOnce(&Batch<'_>) -> rusqlite::Result<T> + Send,
 {
+    fn guarded(&self) -> bool {
+        self.guarded
+    }
+
     fn run(&mut self, tx: &Batch<'_>) -> bool {
         let Some(work) = self.work.take() else {
             return false;
@@ -437,7 +451,28 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Batch<'_>) -> rusqlite::Result<T> + Send + 'static,
     {
-        let (op, answer) = Op::boxed(work);
+        self.hand_over(Op::boxed(work)).await
+    }
+
+    /// Like [`SqliteStore::write`], without a savepoint of its own: for a
+    /// change whose statements cannot fail one by one (no constraint they
+    /// could break) and so fail only with the whole transaction. The two
+    /// statements a savepoint costs are a good part of a short change; if
+    /// such a change fails nonetheless, the whole batch is rolled back and
+    /// every change in it reports an error, since it may have failed
+    /// part-way.
+    async fn write_unguarded<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Batch<'_>) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.hand_over(Op::boxed_with(work, false)).await
+    }
+
+    async fn hand_over<T>(
+        &self,
+        (op, answer): (Box<dyn Pending>, oneshot::Receiver<StoreResult<T>>),
+    ) -> StoreResult<T> {
         self.shared
             .writer
             .send(Message::Write(op))
@@ -689,7 +724,8 @@ fn commit_batch(
             }
             open = true;
         }
-        if let Err(error) = exec(conn, "SAVEPOINT op") {
+        let guarded = op.guarded();
+        if guarded && let Err(error) = exec(conn, "SAVEPOINT op") {
             op.answer(Some(&abort(&tx, &mut ran, error.into())));
             open = false;
             continue;
@@ -707,6 +743,14 @@ fn commit_batch(
                 open = false;
                 continue;
             }
+            if !guarded {
+                // It may have stopped part-way, with nothing to undo it
+                // alone: the whole transaction goes.
+                abort(&tx, &mut ran, "a change without a savepoint failed".into());
+                op.answer(None);
+                open = false;
+                continue;
+            }
             if let Err(error) = exec(conn, "ROLLBACK TO op") {
                 abort(&tx, &mut ran, error.into());
                 op.answer(None);
@@ -716,7 +760,7 @@ fn commit_batch(
             // Its audit rows are gone, so the chain goes on from before it.
             tx.head.replace(head_before);
         }
-        if let Err(error) = exec(conn, "RELEASE op") {
+        if guarded && let Err(error) = exec(conn, "RELEASE op") {
             op.answer(Some(&abort(&tx, &mut ran, error.into())));
             open = false;
             continue;
@@ -1257,7 +1301,9 @@ impl TokenStore for SqliteStore {
         // All on the writer, inside its transaction: it holds the database's
         // write lock, so no change by anyone comes between the read and the
         // record, and the check costs one hand-over instead of one per query.
-        self.write(move |tx| {
+        // Unguarded: it reads, updates token counters and appends audit rows
+        // at the head it holds, none of which can break a constraint.
+        self.write_unguarded(move |tx| {
             // A stored row that does not parse: nothing is written yet.
             let key = match api_key.map(|prefix| tx.api_key(&prefix)).transpose() {
                 Ok(key) => key.flatten(),
@@ -1593,6 +1639,36 @@ mod tests {
         assert!(answer(b_answer).is_ok());
         assert_eq!(users(&conn), ["a", "b"]);
         assert_eq!(audit_chain(&conn), [(1, "a".into()), (2, "b".into())]);
+    }
+
+    #[test]
+    fn an_unguarded_change_that_fails_takes_its_whole_batch_with_it() {
+        let conn = schema();
+        let (a, a_answer) = Op::boxed(add_user("a"));
+        // Audits, then fails part-way: without a savepoint of its own,
+        // nothing but the whole transaction can undo the audit row.
+        let (broken, broken_answer) = Op::boxed_with(
+            |tx: &Batch<'_>| {
+                append_in(tx, &event("half-done"))?;
+                add_user("a")(tx)
+            },
+            false,
+        );
+        let (b, b_answer) = Op::boxed(add_user("b"));
+        let (fine, fine_answer) = Op::boxed_with(add_user("c"), false);
+        commit(&conn, vec![a, broken, b, fine]);
+        assert!(matches!(answer(a_answer), Err(StoreError::Backend(_))));
+        assert!(matches!(
+            answer(broken_answer),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(
+            answer(b_answer).is_ok(),
+            "the rest runs in a new transaction"
+        );
+        assert!(answer(fine_answer).is_ok());
+        assert_eq!(users(&conn), ["b", "c"]);
+        assert_eq!(audit_chain(&conn), [(1, "b".into()), (2, "c".into())]);
     }
 
     #[test]
