@@ -178,9 +178,7 @@ fn help_desk_unlock_code_opens_the_locked_soft_token(postgres: bool) {
     let server = db.serve();
     let key = db.api_key("vpn", "authenticate");
     let (token, serial) = user_with_soft_token(&db, &server, "erin");
-    for _ in 0..5 {
-        token.code("999111");
-    }
+    token.lock_with_wrong_pins();
     let locked = token.code(PIN);
     assert_eq!(
         locked.status.code(),

@@ -115,16 +115,7 @@ fn a_user_unlocks_a_locked_soft_token_without_the_help_desk() {
     assert_eq!(browser.wait_for_path("/login"), "/login");
 
     // Five wrong PINs lock the soft token; it shows its PIN Reset Code.
-    for attempt in 1..=5 {
-        let out = token.code("999999");
-        let expected = if attempt < 5 { 3 } else { 4 };
-        assert_eq!(
-            exit_code(&out),
-            expected,
-            "wrong PIN {attempt}: {}",
-            stderr(&out)
-        );
-    }
+    token.lock_with_wrong_pins();
     let out = token.code(PIN);
     assert_eq!(exit_code(&out), 4, "the right PIN is refused while locked");
     let shown = reset_code_in(&stderr(&out)).expect("a locked token shows its PIN Reset Code");

@@ -360,6 +360,34 @@ impl SoftToken {
         self.run(&["code"], &[pin])
     }
 
+    /// Wrong PINs until the token locks; the answer to the one that locked
+    /// it (exit code 4). A wrong PIN passes the vault's 10-bit PIN check
+    /// once in 1,024 tries and shows a decoy code (by design: the vault
+    /// cannot tell), which clears the count, so what must hold is that five
+    /// refusals in a row lock it, not that any five wrong PINs do.
+    pub fn lock_with_wrong_pins(&self) -> Output {
+        let mut refused_in_a_row = 0;
+        for _ in 0..100 {
+            let out = self.code("999111");
+            if out.status.success() {
+                refused_in_a_row = 0;
+                continue;
+            }
+            refused_in_a_row += 1;
+            let expected = if refused_in_a_row < 5 { 3 } else { 4 };
+            assert_eq!(
+                out.status.code(),
+                Some(expected),
+                "wrong PIN {refused_in_a_row} in a row: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if refused_in_a_row == 5 {
+                return out;
+            }
+        }
+        panic!("a hundred wrong PINs did not lock the token");
+    }
+
     pub fn otp(&self) -> String {
         let out = self.code(PIN);
         assert!(
