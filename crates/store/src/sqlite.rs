@@ -527,6 +527,20 @@ macro_rules! api_key_columns {
     };
 }
 
+/// The API key row with this prefix.
+fn api_key_with_prefix(conn: &Connection, prefix: &str) -> StoreResult<Option<ApiKey>> {
+    query_one(
+        conn,
+        concat!(
+            "SELECT ",
+            api_key_columns!(),
+            " FROM api_keys WHERE prefix = ?1"
+        ),
+        [prefix],
+        api_key_from,
+    )
+}
+
 /// The writer's connection inside a batch's transaction. It keeps the audit
 /// chain's head in memory while the transaction lasts: the transaction holds
 /// SQLite's write lock, so no other process can append meanwhile, and the
@@ -614,16 +628,7 @@ impl<'c> Batch<'c> {
         if let Some(key) = self.keys.keys.borrow().get(prefix) {
             return Ok(Some(key.clone()));
         }
-        let key = query_one(
-            self.conn,
-            concat!(
-                "SELECT ",
-                api_key_columns!(),
-                " FROM api_keys WHERE prefix = ?1"
-            ),
-            [prefix],
-            api_key_from,
-        )?;
+        let key = api_key_with_prefix(self.conn, prefix)?;
         let mut keys = self.keys.keys.borrow_mut();
         if let Some(key) = &key
             && keys.len() < KEY_CACHE_LIMIT
@@ -1460,19 +1465,8 @@ impl ApiKeyStore for SqliteStore {
 
     async fn api_key_by_prefix(&self, prefix: &str) -> StoreResult<Option<ApiKey>> {
         let prefix = prefix.to_owned();
-        self.read(move |conn| {
-            query_one(
-                conn,
-                concat!(
-                    "SELECT ",
-                    api_key_columns!(),
-                    " FROM api_keys WHERE prefix = ?1"
-                ),
-                [prefix],
-                api_key_from,
-            )
-        })
-        .await
+        self.read(move |conn| api_key_with_prefix(conn, &prefix))
+            .await
     }
 
     async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
