@@ -88,8 +88,9 @@ fn imported_tokens_match_oathtool_sha1_6_and_sha256_8() {
         assert!(stderr(&out).contains("shown only this once"));
         assert_matches_oathtool(&home, &args);
         // The recovery code opens the token like an unlock code, once.
+        let wrong = home.wrong_pin();
         for _ in 0..5 {
-            code_with(&home, "999111");
+            code_with(&home, &wrong);
         }
         let out = home.run(&["unlock"], &[recovery.digits(), NEW_PIN, NEW_PIN]);
         assert_eq!(
@@ -127,8 +128,9 @@ fn latchkey_token_codes_are_the_seeds_totp() {
 #[test]
 fn s18_four_wrong_pins_then_the_right_one_clears_the_count() {
     let (home, _) = activated(10);
+    let wrong = home.wrong_pin();
     for left in (1..=4).rev() {
-        let out = code_with(&home, "999111");
+        let out = code_with(&home, &wrong);
         assert_eq!(out.status.code(), Some(3));
         let plural = if left == 1 { "attempt" } else { "attempts" };
         assert!(
@@ -149,10 +151,11 @@ fn s18_four_wrong_pins_then_the_right_one_clears_the_count() {
 #[test]
 fn s18_exactly_the_fifth_wrong_pin_locks_and_the_right_pin_is_refused() {
     let (home, _) = activated(10);
+    let wrong = home.wrong_pin();
     for _ in 0..4 {
-        assert_eq!(code_with(&home, "999111").status.code(), Some(3));
+        assert_eq!(code_with(&home, &wrong).status.code(), Some(3));
     }
-    let out = code_with(&home, "999111");
+    let out = code_with(&home, &wrong);
     assert_eq!(out.status.code(), Some(4), "the fifth wrong PIN locks");
     let message = stderr(&out);
     let shown = reset_code_in(&message).expect("the locked message carries the PIN Reset Code");
@@ -201,8 +204,9 @@ fn s19_the_failure_is_on_disk_before_the_pin_is_checked() {
 }
 
 fn lock(home: &TokenHome) {
+    let wrong = home.wrong_pin();
     for _ in 0..5 {
-        code_with(home, "999111");
+        code_with(home, &wrong);
     }
     assert_eq!(home.list_json()[0]["state"], "locked");
 }
@@ -369,7 +373,7 @@ fn refresh_brings_a_full_set_of_new_slots() {
 #[test]
 fn change_pin_needs_the_current_pin() {
     let (home, _) = activated(10);
-    let out = home.run(&["change-pin"], &["999111", NEW_PIN, NEW_PIN]);
+    let out = home.run(&["change-pin"], &[&home.wrong_pin(), NEW_PIN, NEW_PIN]);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(
         home.list_json()[0]["attempts_left"],

@@ -12,6 +12,7 @@ use latchkey_oath::{
     Algorithm, Digits, ResetCode, Secret, Serial, Totp, UnlockCode, UnlockSecret, base32,
     unlock_code,
 };
+use latchkey_token::record::{PIN_CHECK_BITS, TokenRecord};
 
 pub const PIN: &str = "204817";
 pub const NEW_PIN: &str = "583920";
@@ -75,6 +76,31 @@ impl TokenHome {
         let out = self.run(&["list", "--json"], &[]);
         assert_eq!(out.status.code(), Some(0), "list: {}", stderr(&out));
         serde_json::from_slice(&out.stdout).expect("list --json prints JSON")
+    }
+
+    /// A wrong PIN that every token here refuses. A wrong PIN passes the
+    /// vault's 10-bit check once in 1,024 tries and then shows a decoy code
+    /// (by design), which clears the failure count; tests that count wrong
+    /// PINs need one that cannot pass, picked by opening the vault files.
+    pub fn wrong_pin(&self) -> String {
+        let records: Vec<TokenRecord> = self
+            .token_files()
+            .iter()
+            .map(|file| TokenRecord::from_json(&std::fs::read(file).unwrap()).unwrap())
+            .collect();
+        (999_111u32..)
+            .map(|n| n.to_string())
+            .find(|pin| {
+                pin != PIN
+                    && pin != NEW_PIN
+                    && records.iter().all(|record| {
+                        record
+                            .pin
+                            .open(&record.kdf, pin.as_bytes(), PIN_CHECK_BITS)
+                            .is_none()
+                    })
+            })
+            .expect("a PIN that fails the check")
     }
 
     /// The PIN Reset Code `forgot-pin` shows.
