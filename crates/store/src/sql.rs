@@ -9,12 +9,18 @@ use latchkey_core::*;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+use tokio::sync::{mpsc, oneshot};
+
 use crate::Backend;
+
+mod checks;
 
 /// The stores over one PostgreSQL connection pool.
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// OTP checks, taken in groups (see `checks.rs`).
+    checks: mpsc::UnboundedSender<checks::Check>,
 }
 
 fn fail(error: sqlx::Error) -> StoreError {
@@ -54,7 +60,8 @@ impl SqlStore {
             .connect(url)
             .await
             .map_err(fail)?;
-        let store = SqlStore { pool };
+        let checks = checks::start(pool.clone());
+        let store = SqlStore { pool, checks };
         store.migrate().await?;
         Ok(store)
     }
@@ -108,34 +115,76 @@ async fn append_in(
     tx: &mut Transaction<'static, Any>,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
+    append_all_in(tx, std::slice::from_ref(event)).await
+}
+
+/// Audit rows one INSERT carries at most (ten parameters each; PostgreSQL
+/// takes 65,535 per statement).
+const AUDIT_ROWS_PER_INSERT: usize = 500;
+
+/// Appends `events`, in order, inside `tx`: the head moves once for all of
+/// them, so its row lock (which orders every writer of the log, on every
+/// node) is taken as late and held as briefly as the transaction allows.
+async fn append_all_in(
+    tx: &mut Transaction<'static, Any>,
+    events: &[AuditEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let head = sqlx::query(
-        "UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash",
+        "UPDATE audit_head SET last_id = last_id + $1 WHERE id = 1 RETURNING last_id, last_hash",
     )
+    .bind(events.len() as i64)
     .fetch_one(&mut **tx)
     .await
     .map_err(fail)?;
-    let id: i64 = head.try_get(0).map_err(fail)?;
-    let prev: Vec<u8> = head.try_get(1).map_err(fail)?;
-    let hash = row_hash(id, event, &prev);
-    sqlx::query(
-        "INSERT INTO audit (id, at, actor, action, subject, source, outcome, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(id)
-    .bind(event.at)
-    .bind(&event.actor)
-    .bind(&event.action)
-    .bind(&event.subject)
-    .bind(&event.source)
-    .bind(&event.outcome)
-    .bind(&event.detail)
-    .bind(prev)
-    .bind(hash.clone())
-    .execute(&mut **tx)
-    .await
-    .map_err(fail)?;
+    let last_id: i64 = head.try_get(0).map_err(fail)?;
+    let mut prev: Vec<u8> = head.try_get(1).map_err(fail)?;
+    let mut id = last_id - events.len() as i64;
+    for chunk in events.chunks(AUDIT_ROWS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO audit (id, at, actor, action, subject, source, outcome, detail, prev_hash, hash) VALUES ",
+        );
+        for row in 0..chunk.len() {
+            let p = row * 10;
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7,
+                p + 8,
+                p + 9,
+                p + 10
+            ));
+        }
+        let mut insert = sqlx::query(&sql);
+        for event in chunk {
+            id += 1;
+            let hash = row_hash(id, event, &prev);
+            insert = insert
+                .bind(id)
+                .bind(event.at)
+                .bind(&event.actor)
+                .bind(&event.action)
+                .bind(&event.subject)
+                .bind(&event.source)
+                .bind(&event.outcome)
+                .bind(&event.detail)
+                .bind(std::mem::replace(&mut prev, hash.clone()))
+                .bind(hash);
+        }
+        insert.execute(&mut **tx).await.map_err(fail)?;
+    }
     sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
-        .bind(hash)
+        .bind(prev)
         .execute(&mut **tx)
         .await
         .map_err(fail)?;
@@ -151,7 +200,21 @@ async fn accept_otp_in(
     drift: i64,
     event: &AuditEvent,
 ) -> Result<bool, StoreError> {
-    let changed = sqlx::query(
+    let changed = accept_otp_row(tx, id, used, drift).await?;
+    if changed {
+        append_in(tx, event).await?;
+    }
+    Ok(changed)
+}
+
+/// [`accept_otp_in`]'s change of the token row alone.
+async fn accept_otp_row(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    used: i64,
+    drift: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
         "UPDATE tokens SET last_used = $2, drift = $3, failures = 0 \
          WHERE id = $1 AND last_used < $2 AND locked = 0 AND state = 'active'",
     )
@@ -162,11 +225,7 @@ async fn accept_otp_in(
     .await
     .map_err(fail)?
     .rows_affected()
-        > 0;
-    if changed {
-        append_in(tx, event).await?;
-    }
-    Ok(changed)
+        > 0)
 }
 
 /// Counts a failed OTP unless the token is locked, locks it at `limit`, and
@@ -178,6 +237,21 @@ async fn otp_failure_in(
     event: &AuditEvent,
     lock_event: &AuditEvent,
 ) -> Result<(u32, bool), StoreError> {
+    let (count, locked_now) = otp_failure_row(tx, id, limit).await?;
+    append_in(tx, event).await?;
+    if locked_now {
+        append_in(tx, lock_event).await?;
+    }
+    Ok((count, locked_now))
+}
+
+/// [`otp_failure_in`]'s change of the token row alone: the count, and
+/// whether this failure locked the token.
+async fn otp_failure_row(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    limit: u32,
+) -> Result<(u32, bool), StoreError> {
     let row = sqlx::query(
         "UPDATE tokens SET failures = failures + 1, locked = CASE WHEN failures + 1 >= $2 THEN 1 ELSE 0 END \
          WHERE id = $1 AND locked = 0 RETURNING failures, locked",
@@ -187,18 +261,13 @@ async fn otp_failure_in(
     .fetch_optional(&mut **tx)
     .await
     .map_err(fail)?;
-    let (count, locked_now) = match row {
+    Ok(match row {
         Some(row) => (
             row.try_get::<i64, _>(0).map_err(fail)? as u32,
             row.try_get::<i64, _>(1).map_err(fail)? != 0,
         ),
         None => (limit, false),
-    };
-    append_in(tx, event).await?;
-    if locked_now {
-        append_in(tx, lock_event).await?;
-    }
-    Ok((count, locked_now))
+    })
 }
 
 fn parse<T: FromStr>(text: String, what: &str) -> Result<T, StoreError> {
@@ -206,19 +275,45 @@ fn parse<T: FromStr>(text: String, what: &str) -> Result<T, StoreError> {
 }
 
 fn user_from(row: &AnyRow) -> Result<User, StoreError> {
+    user_from_columns(row, "")
+}
+
+/// A user from the columns named `prefix` + the users table's own names.
+fn user_from_columns(row: &AnyRow, prefix: &str) -> Result<User, StoreError> {
+    let column = |name: &str| format!("{prefix}{name}");
     Ok(User {
-        id: row.try_get("id").map_err(fail)?,
-        username: parse(row.try_get("username").map_err(fail)?, "user name")?,
-        email: row.try_get("email").map_err(fail)?,
-        role: parse(row.try_get("role").map_err(fail)?, "role")?,
-        status: parse(row.try_get("status").map_err(fail)?, "status")?,
-        password_hash: row.try_get("password_hash").map_err(fail)?,
-        password_failures: u32::try_from(row.try_get::<i64, _>("password_failures").map_err(fail)?)
-            .unwrap_or(u32::MAX),
-        password_blocked_until: row.try_get("password_blocked_until").map_err(fail)?,
-        created_at: row.try_get("created_at").map_err(fail)?,
+        id: row.try_get(column("id").as_str()).map_err(fail)?,
+        username: parse(
+            row.try_get(column("username").as_str()).map_err(fail)?,
+            "user name",
+        )?,
+        email: row.try_get(column("email").as_str()).map_err(fail)?,
+        role: parse(row.try_get(column("role").as_str()).map_err(fail)?, "role")?,
+        status: parse(
+            row.try_get(column("status").as_str()).map_err(fail)?,
+            "status",
+        )?,
+        password_hash: row
+            .try_get(column("password_hash").as_str())
+            .map_err(fail)?,
+        password_failures: u32::try_from(
+            row.try_get::<i64, _>(column("password_failures").as_str())
+                .map_err(fail)?,
+        )
+        .unwrap_or(u32::MAX),
+        password_blocked_until: row
+            .try_get(column("password_blocked_until").as_str())
+            .map_err(fail)?,
+        created_at: row.try_get(column("created_at").as_str()).map_err(fail)?,
     })
 }
+
+/// The users table's columns, each named `u_` + its own name, for a join
+/// with the tokens table (whose names they share in part).
+const USER_COLUMNS_AS_U: &str = "u.id AS u_id, u.username AS u_username, u.email AS u_email, \
+     u.role AS u_role, u.status AS u_status, u.password_hash AS u_password_hash, \
+     u.password_failures AS u_password_failures, u.password_blocked_until AS u_password_blocked_until, \
+     u.created_at AS u_created_at";
 
 const TOKEN_COLUMNS: &str = "id, serial, user_id, kind, state, algorithm, digits, period, sealed_seed, sealed_unlock_secret, \
      last_used, drift, failures, locked, activation_hash, activation_expires, activation_failures, created_at";
@@ -463,80 +558,29 @@ impl TokenStore for SqlStore {
             + 'static,
         E: Send + 'static,
     {
-        let mut tx = self.begin().await?;
-        let key = match api_key {
-            Some(prefix) => sqlx::query("SELECT * FROM api_keys WHERE prefix = $1")
-                .bind(prefix.to_owned())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(fail)?
-                .as_ref()
-                .map(api_key_from)
-                .transpose()?,
-            None => None,
-        };
-        let user = sqlx::query("SELECT * FROM users WHERE username = $1")
-            .bind(username.as_str().to_owned())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(fail)?;
-        let user = user.as_ref().map(user_from).transpose()?;
-        let tokens = match &user {
-            // FOR UPDATE: a concurrent check of these tokens, on this node
-            // or another, waits until this one has committed, then reads
-            // what it recorded.
-            Some(user) => sqlx::query(&format!(
-                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE user_id = $1 ORDER BY id FOR UPDATE"
-            ))
-            .bind(user.id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(fail)?
-            .iter()
-            .map(token_from)
-            .collect::<StoreResult<Vec<_>>>()?,
-            None => Vec::new(),
-        };
-        let steps = match judge(key.as_ref(), user.as_ref(), &tokens) {
-            Ok(steps) => steps,
-            // Dropping the transaction rolls it back: nothing was written.
-            Err(judged) => return Ok(Err(judged)),
-        };
-        let mut accepted = false;
-        for step in steps {
-            let mut next = Some(step);
-            while let Some(step) = next.take() {
-                match step {
-                    OtpStep::Record(event) => append_in(&mut tx, &event).await?,
-                    OtpStep::Fail {
-                        token_id,
-                        limit,
-                        event,
-                        lock_event,
-                    } => {
-                        otp_failure_in(&mut tx, token_id, limit, &event, &lock_event).await?;
-                    }
-                    OtpStep::Accept {
-                        token_id,
-                        used,
-                        drift,
-                        event,
-                        lost,
-                    } => {
-                        if accept_otp_in(&mut tx, token_id, used, drift, &event).await? {
-                            accepted = true;
-                        } else {
-                            next = Some(*lost);
-                        }
-                    }
+        let (refused, refusal) = oneshot::channel();
+        let judge: checks::Judge =
+            Box::new(move |key, user, tokens| match judge(key, user, tokens) {
+                Ok(steps) => Some(steps),
+                Err(judged) => {
+                    let _ = refused.send(judged);
+                    None
                 }
-            }
-            if accepted {
-                break;
-            }
+            });
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Backend("the OTP check queue has stopped".into());
+        self.checks
+            .send(checks::Check {
+                api_key: api_key.map(str::to_owned),
+                username: username.as_str().to_owned(),
+                judge,
+                reply,
+            })
+            .map_err(|_| stopped())?;
+        match answer.await.map_err(|_| stopped())?? {
+            Some(accepted) => Ok(Ok(accepted)),
+            None => Ok(Err(refusal.await.map_err(|_| stopped())?)),
         }
-        tx.commit().await.map_err(fail)?;
-        Ok(Ok(accepted))
     }
 
     async fn list_tokens(&self) -> StoreResult<Vec<Token>> {

@@ -193,6 +193,7 @@ both_backends!(
     audit_chain_verifies,
     concurrent_changes_fail_alone,
     an_otp_check_reads_judges_and_records_in_one_step,
+    many_otp_checks_at_once_each_get_their_own_answer,
 );
 
 async fn activation_is_single_use(postgres: bool) {
@@ -1477,5 +1478,110 @@ async fn an_otp_check_reads_judges_and_records_in_one_step(postgres: bool) {
     let tokens = store.tokens_of_user(nell.id).await.unwrap();
     assert_eq!((tokens[2].failures, tokens[2].locked), (1, false));
     assert_eq!((tokens[0].last_used, tokens[0].failures), (7, 0));
+    assert!(h.latchkey.verify_audit().await.unwrap().is_ok());
+}
+
+/// Many OTP checks at once, for many users (both backends take the checks
+/// waiting at one moment into one transaction): each gets its own answer —
+/// the one acceptance of its counter, a lost race, or its judge's refusal,
+/// which records nothing and spoils no other check — and exactly its own
+/// audit rows, and the chain verifies.
+async fn many_otp_checks_at_once_each_get_their_own_answer(postgres: bool) {
+    const USERS: usize = 12;
+    const ROUNDS: usize = 5;
+    let h = harness(postgres, Policy::default()).await;
+    for user in 0..USERS {
+        let name = format!("many{user:02}");
+        h.latchkey
+            .add_user(&admin(), &name, None, Role::User, None)
+            .await
+            .unwrap();
+        h.latchkey
+            .issue_token(&admin(), &name, TokenKind::Hotp)
+            .await
+            .unwrap();
+    }
+    let refuses = |user: usize, round: usize| (user + round) % 4 == 0;
+    let rows_before = h
+        .latchkey
+        .store()
+        .audit_rows(0, 100_000)
+        .await
+        .unwrap()
+        .len();
+    let checks: Vec<_> = (0..ROUNDS)
+        .flat_map(|round| (0..USERS).map(move |user| (round, user)))
+        .map(|(round, user)| {
+            let latchkey = h.latchkey.clone();
+            tokio::spawn(async move {
+                let name: Username = format!("many{user:02}").parse().unwrap();
+                let subject = name.to_string();
+                let answer = latchkey
+                    .store()
+                    .check_user_otp(None, &name, move |_, found, tokens| {
+                        assert_eq!(found.unwrap().username.as_str(), subject);
+                        if refuses(user, round) {
+                            return Err(user);
+                        }
+                        Ok(vec![OtpStep::Accept {
+                            token_id: tokens[0].id,
+                            used: 1,
+                            drift: 0,
+                            event: event_for("otp.verify", &subject, "accepted"),
+                            lost: Box::new(OtpStep::Record(event_for(
+                                "otp.verify",
+                                &subject,
+                                "lost",
+                            ))),
+                        }])
+                    })
+                    .await
+                    .unwrap();
+                (user, round, answer)
+            })
+        })
+        .collect();
+    let mut accepted = [0; USERS];
+    for check in checks {
+        let (user, round, answer) = check.await.unwrap();
+        match answer {
+            Ok(true) => accepted[user] += 1,
+            Ok(false) => assert!(!refuses(user, round)),
+            Err(refused) => {
+                assert!(refuses(user, round));
+                assert_eq!(refused, user, "each refusal reaches its own caller");
+            }
+        }
+    }
+    assert_eq!(
+        accepted, [1; USERS],
+        "counter 1 of each token, accepted once"
+    );
+    let rows: Vec<AuditRow> = h
+        .latchkey
+        .store()
+        .audit_rows(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .skip(rows_before)
+        .collect();
+    for user in 0..USERS {
+        let subject = format!("many{user:02}");
+        let judged = (0..ROUNDS).filter(|&round| !refuses(user, round)).count();
+        let count = |detail: &str| {
+            rows.iter()
+                .filter(|r| r.event.subject == subject && r.event.detail == detail)
+                .count()
+        };
+        assert_eq!(count("accepted"), 1, "{subject}");
+        assert_eq!(count("lost"), judged - 1, "{subject}");
+    }
+    assert_eq!(
+        rows.len(),
+        (0..USERS)
+            .map(|user| (0..ROUNDS).filter(|&round| !refuses(user, round)).count())
+            .sum::<usize>()
+    );
     assert!(h.latchkey.verify_audit().await.unwrap().is_ok());
 }
