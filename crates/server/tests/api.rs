@@ -397,10 +397,21 @@ fn s43_an_authenticate_key_cannot_administer(postgres: bool) {
     let verify = server.get("/api/v1/audit/verify", Some(&admin_key));
     assert_eq!(verify.body["intact"], true);
     let openapi = server.get("/api/v1/openapi.json", None);
+    // Every route of the JSON API (http/api.rs's `routes`).
     for path in [
-        "/api/v1/authenticate",
+        "/api/v1/openapi.json",
         "/api/v1/tokens/activate",
+        "/api/v1/tokens/refresh",
+        "/api/v1/authenticate",
         "/api/v1/users",
+        "/api/v1/users/{username}/answers",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{serial}",
+        "/api/v1/tokens/{serial}/{action}",
+        "/api/v1/apikeys",
+        "/api/v1/apikeys/{name}",
+        "/api/v1/questions",
+        "/api/v1/audit",
         "/api/v1/audit/verify",
     ] {
         assert!(

@@ -275,3 +275,92 @@ fn the_admin_manages_the_question_pool_and_resets_answers() {
         "she chooses again"
     );
 }
+
+/// The same administration over the JSON API (DESIGN: "the administration of
+/// users, tokens, questions, API keys and audit"), with an admin API key
+/// only: list and add questions, remove a user's answers.
+#[test]
+fn the_admin_api_keeps_the_question_pool_and_removes_answers() {
+    let db = Database::new(false);
+    let server = db.serve();
+    let admin_key = db.api_key("ops", "admin");
+    let auth_key = db.api_key("vpn", "authenticate");
+    let question = "Which street did you live on at the age of ten?";
+
+    assert_eq!(server.get("/api/v1/questions", None).status, 401);
+    assert_eq!(server.get("/api/v1/questions", Some(&auth_key)).status, 403);
+    let pool = server.get("/api/v1/questions", Some(&admin_key));
+    assert_eq!(pool.status, 200);
+    assert_eq!(
+        pool.body,
+        db.admin_json(&["questions", "list"]),
+        "what the CLI lists"
+    );
+    assert_eq!(pool.body.as_array().unwrap().len(), 10);
+
+    let body = serde_json::json!({ "text": question }).to_string();
+    assert_eq!(
+        server
+            .post("/api/v1/questions", Some(&auth_key), &body)
+            .status,
+        403
+    );
+    let added = server.post("/api/v1/questions", Some(&admin_key), &body);
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    let id = added.body["id"].as_i64().expect("the new question's id");
+    for (bad, status) in [
+        (body.clone(), 409),
+        (serde_json::json!({ "text": "Why?" }).to_string(), 400),
+        ("{\"text\": ".to_owned(), 400),
+        (serde_json::json!({ "question": question }).to_string(), 422),
+    ] {
+        let refused = server.post("/api/v1/questions", Some(&admin_key), &bad);
+        assert_eq!(refused.status, status, "{bad}: {:?}", refused.body);
+        assert!(refused.body["error"].is_string(), "{:?}", refused.body);
+    }
+    let pool = server.get("/api/v1/questions", Some(&admin_key)).body;
+    let pool = pool.as_array().unwrap();
+    assert_eq!(pool.len(), 11, "only the one question was added");
+    assert!(
+        pool.iter()
+            .any(|q| q["id"] == id && q["text"] == question && q["active"] == true)
+    );
+
+    let mut account = Account::new(&db, "wren");
+    let mut visitor = Visitor::new(&server.url);
+    account.sign_in_with_answers(&mut visitor);
+    assert_eq!(
+        server
+            .delete("/api/v1/users/wren/answers", Some(&auth_key))
+            .status,
+        403
+    );
+    assert_eq!(
+        server
+            .delete("/api/v1/users/nobody/answers", Some(&admin_key))
+            .status,
+        404
+    );
+    let removed = server.delete("/api/v1/users/wren/answers", Some(&admin_key));
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+    let mut again = Visitor::new(&server.url);
+    let otp = account.next_otp();
+    let page = again.sign_in("wren", PASSWORD, &otp);
+    assert_eq!(
+        page.location(),
+        Some("/self-service/questions"),
+        "she chooses again"
+    );
+
+    let rows = audit(&db);
+    let by_ops = |action: &str, subject: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == action && r["subject"] == subject)
+            .filter(|r| r["actor"].as_str().unwrap_or("").contains("ops"))
+            .count()
+    };
+    assert_eq!(by_ops("questions.add", question), 1, "{rows}");
+    assert_eq!(by_ops("questions.reset", "wren"), 1, "{rows}");
+}

@@ -23,11 +23,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tokens/refresh", post(refresh))
         .route("/api/v1/authenticate", post(authenticate))
         .route("/api/v1/users", get(list_users).post(add_user))
+        .route("/api/v1/users/{username}/answers", delete(reset_answers))
         .route("/api/v1/tokens", get(list_tokens).post(issue_token))
         .route("/api/v1/tokens/{serial}", get(show_token))
         .route("/api/v1/tokens/{serial}/{action}", post(token_action))
         .route("/api/v1/apikeys", get(list_api_keys).post(create_api_key))
         .route("/api/v1/apikeys/{name}", delete(revoke_api_key))
+        .route("/api/v1/questions", get(list_questions).post(add_question))
         .route("/api/v1/audit", get(list_audit))
         .route("/api/v1/audit/verify", get(verify_audit))
 }
@@ -521,6 +523,61 @@ async fn revoke_api_key(
     state
         .app
         .revoke_api_key(&admin, &name)
+        .await
+        .map_err(admin_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_questions(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let pool = state
+        .app
+        .list_questions(&admin)
+        .await
+        .map_err(admin_error)?;
+    Ok(Json(Value::Array(
+        pool.iter()
+            .map(|q| json!({ "id": q.id, "text": q.text, "active": q.active }))
+            .collect(),
+    )))
+}
+
+#[derive(Deserialize)]
+struct AddQuestionBody {
+    text: String,
+}
+
+async fn add_question(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<AddQuestionBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let id = state
+        .app
+        .add_question(&admin, &body.text)
+        .await
+        .map_err(admin_error)?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+}
+
+/// The help desk's "remove answers": the user chooses new ones at the next
+/// full sign-in.
+async fn reset_answers(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    state
+        .app
+        .reset_answers(&admin.helpdesk(), &username)
         .await
         .map_err(admin_error)?;
     Ok(StatusCode::NO_CONTENT)

@@ -281,6 +281,24 @@ impl Server {
         }
     }
 
+    pub fn delete(&self, path: &str, key: Option<&str>) -> Response {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut request = agent.delete(&format!("{}{path}", self.url));
+        if let Some(key) = key {
+            request = request.header("Authorization", &format!("Bearer {key}"));
+        }
+        let mut response = request.call().expect("the server answers");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Response {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        }
+    }
+
     pub fn get(&self, path: &str, key: Option<&str>) -> Response {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
