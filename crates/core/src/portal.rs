@@ -968,6 +968,35 @@ impl<S: Store> Latchkey<S> {
         Ok(self.store.insert_question(text, event).await?)
     }
 
+    /// Retires question `id`: no one may choose it any more; users who
+    /// answered it keep their answers and may be asked it. Refused if the
+    /// pool would keep fewer active questions than a user must choose.
+    pub async fn retire_question(&self, admin: &Admin, id: i64) -> Result<(), AdminError> {
+        let pool = self.store.questions().await?;
+        let Some(question) = pool.iter().find(|q| q.id == id) else {
+            return Err(AdminError::NoSuchQuestion(id));
+        };
+        if !question.active {
+            return Err(AdminError::WrongState(format!(
+                "question {id} is retired already"
+            )));
+        }
+        let active = pool.iter().filter(|q| q.active).count();
+        let wanted = self.portal().questions_to_answer;
+        if active <= wanted {
+            return Err(AdminError::WrongState(format!(
+                "users choose {wanted} questions: the pool keeps at least that many active (add one first)"
+            )));
+        }
+        let event = self.event(&admin.0, "questions.retire", &question.text, "success", "");
+        if !self.store.retire_question(id, event).await? {
+            return Err(AdminError::WrongState(format!(
+                "question {id} is retired already"
+            )));
+        }
+        Ok(())
+    }
+
     /// Issues a soft token for a user from the help-desk pages.
     pub async fn helpdesk_issue_token(
         &self,

@@ -457,6 +457,14 @@ pub trait PortalStore: Send + Sync {
         text: String,
         event: AuditEvent,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Retires an active question: no one may choose it any more (answers
+    /// given to it stay). False if it is not active (retired already, or
+    /// no such question).
+    fn retire_question(
+        &self,
+        id: i64,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// A user's answers.
     fn answers_of(&self, user_id: i64) -> impl Future<Output = StoreResult<Vec<Answer>>> + Send;
     /// Replaces a user's answers (an empty list removes them).

@@ -148,6 +148,9 @@ pub enum AdminError {
     /// No such API key.
     #[error("no API key named {0}")]
     NoSuchKey(String),
+    /// No such security question.
+    #[error("no security question {0}")]
+    NoSuchQuestion(i64),
     /// The name is taken.
     #[error("{0} exists already")]
     Exists(String),

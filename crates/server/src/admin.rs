@@ -48,6 +48,11 @@ pub enum QuestionsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Retire a question: no one may choose it any more (answers given to it stay)
+    Retire {
+        /// The question's id, as `questions list` shows it
+        id: i64,
+    },
     /// Remove a user's answers: they choose new ones at their next sign-in
     Reset {
         /// User name
@@ -340,7 +345,10 @@ pub async fn run(app: &App, config: &Config, command: AdminCommand) -> Result<()
                     ),
                     || {
                         pool.iter()
-                            .map(|q| format!("{}\t{}", q.id, q.text))
+                            .map(|q| {
+                                let retired = if q.active { "" } else { "\t(retired)" };
+                                format!("{}\t{}{retired}", q.id, q.text)
+                            })
                             .collect::<Vec<_>>()
                             .join("\n")
                     },
@@ -351,6 +359,10 @@ pub async fn run(app: &App, config: &Config, command: AdminCommand) -> Result<()
                 print(json, json!({ "id": id }), || {
                     format!("Added question {id}.")
                 });
+            }
+            QuestionsCommand::Retire { id } => {
+                app.retire_question(&admin, id).await?;
+                println!("Retired question {id}; users who answered it keep their answers.");
             }
             QuestionsCommand::Reset { user } => {
                 app.reset_answers(&admin.helpdesk(), &user).await?;

@@ -411,6 +411,7 @@ fn s43_an_authenticate_key_cannot_administer(postgres: bool) {
         "/api/v1/apikeys",
         "/api/v1/apikeys/{name}",
         "/api/v1/questions",
+        "/api/v1/questions/{id}",
         "/api/v1/audit",
         "/api/v1/audit/verify",
     ] {

@@ -343,6 +343,36 @@ fn the_admin_api_keeps_the_question_pool_and_removes_answers() {
     );
     let removed = server.delete("/api/v1/users/wren/answers", Some(&admin_key));
     assert_eq!(removed.status, 204, "{:?}", removed.body);
+
+    // Retiring: the added question leaves the choice; the pool never drops
+    // below the five a user chooses.
+    assert_eq!(
+        server
+            .delete(&format!("/api/v1/questions/{id}"), Some(&auth_key))
+            .status,
+        403
+    );
+    let retired = server.delete(&format!("/api/v1/questions/{id}"), Some(&admin_key));
+    assert_eq!(retired.status, 204, "{:?}", retired.body);
+    for (path, status) in [
+        (format!("/api/v1/questions/{id}"), 409),
+        ("/api/v1/questions/999999".to_owned(), 404),
+        ("/api/v1/questions/first".to_owned(), 404),
+    ] {
+        let refused = server.delete(&path, Some(&admin_key));
+        assert_eq!(refused.status, status, "{path}: {:?}", refused.body);
+        assert!(refused.body["error"].is_string(), "{:?}", refused.body);
+    }
+    let pool = server.get("/api/v1/questions", Some(&admin_key)).body;
+    let active: Vec<i64> = pool
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["active"] == true)
+        .map(|q| q["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(active.len(), 10, "{pool}");
+    assert!(!active.contains(&id));
     let mut again = Visitor::new(&server.url);
     let otp = account.next_otp();
     let page = again.sign_in("wren", PASSWORD, &otp);
@@ -351,6 +381,22 @@ fn the_admin_api_keeps_the_question_pool_and_removes_answers() {
         Some("/self-service/questions"),
         "she chooses again"
     );
+    let page = again.get("/self-service/questions");
+    assert!(
+        page.body.contains(pool[0]["text"].as_str().unwrap()),
+        "the choice page lists the pool"
+    );
+    assert!(
+        !page.body.contains(question),
+        "a retired question is not offered"
+    );
+    for other in &active[..5] {
+        let out = db.admin(&["questions", "retire", &other.to_string()], "");
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = db.admin(&["questions", "retire", &active[5].to_string()], "");
+    assert_eq!(out.status.code(), Some(1), "five must stay active");
+    assert!(stderr(&out).contains("at least"), "{}", stderr(&out));
 
     let rows = audit(&db);
     let by_ops = |action: &str, subject: &str| {
@@ -363,4 +409,5 @@ fn the_admin_api_keeps_the_question_pool_and_removes_answers() {
     };
     assert_eq!(by_ops("questions.add", question), 1, "{rows}");
     assert_eq!(by_ops("questions.reset", "wren"), 1, "{rows}");
+    assert_eq!(by_ops("questions.retire", question), 1, "{rows}");
 }

@@ -194,6 +194,7 @@ both_backends!(
     concurrent_changes_fail_alone,
     an_otp_check_reads_judges_and_records_in_one_step,
     many_otp_checks_at_once_each_get_their_own_answer,
+    a_retired_question_leaves_the_choice_once_and_audited,
 );
 
 async fn activation_is_single_use(postgres: bool) {
@@ -1582,6 +1583,96 @@ async fn many_otp_checks_at_once_each_get_their_own_answer(postgres: bool) {
         (0..USERS)
             .map(|user| (0..ROUNDS).filter(|&round| !refuses(user, round)).count())
             .sum::<usize>()
+    );
+    assert!(h.latchkey.verify_audit().await.unwrap().is_ok());
+}
+
+/// Retiring a question: the store marks it inactive once (a second retire,
+/// or an unknown id, changes nothing and records nothing); the domain keeps
+/// it out of the choice and refuses to leave fewer active questions than a
+/// user must choose.
+async fn a_retired_question_leaves_the_choice_once_and_audited(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let store = h.latchkey.store();
+    let id = h
+        .latchkey
+        .add_question(&admin(), "Which was the first concert you went to?")
+        .await
+        .unwrap();
+    let rows_before = store.audit_rows(0, 100_000).await.unwrap().len();
+    assert!(
+        store
+            .retire_question(id, event_for("questions.retire", "q", "first"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .retire_question(id, event_for("questions.retire", "q", "again"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .retire_question(999_999, event_for("questions.retire", "q", "none"))
+            .await
+            .unwrap()
+    );
+    let details: Vec<String> = store
+        .audit_rows(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .skip(rows_before)
+        .map(|row| row.event.detail)
+        .collect();
+    assert_eq!(details, ["first"]);
+    let question = store
+        .questions()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|q| q.id == id)
+        .unwrap();
+    assert!(!question.active);
+    assert!(
+        !h.latchkey
+            .portal_question_pool()
+            .await
+            .unwrap()
+            .iter()
+            .any(|q| q.id == id),
+        "not offered"
+    );
+    assert!(matches!(
+        h.latchkey.retire_question(&admin(), id).await,
+        Err(AdminError::WrongState(_))
+    ));
+    assert!(matches!(
+        h.latchkey.retire_question(&admin(), 999_999).await,
+        Err(AdminError::NoSuchQuestion(999_999))
+    ));
+    let active: Vec<i64> = store
+        .questions()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|q| q.active)
+        .map(|q| q.id)
+        .collect();
+    let wanted = 5;
+    for other in &active[..active.len() - wanted] {
+        h.latchkey.retire_question(&admin(), *other).await.unwrap();
+    }
+    assert!(matches!(
+        h.latchkey
+            .retire_question(&admin(), active[active.len() - 1])
+            .await,
+        Err(AdminError::WrongState(_))
+    ));
+    assert_eq!(
+        h.latchkey.portal_question_pool().await.unwrap().len(),
+        wanted
     );
     assert!(h.latchkey.verify_audit().await.unwrap().is_ok());
 }

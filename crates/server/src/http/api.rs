@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/apikeys", get(list_api_keys).post(create_api_key))
         .route("/api/v1/apikeys/{name}", delete(revoke_api_key))
         .route("/api/v1/questions", get(list_questions).post(add_question))
+        .route("/api/v1/questions/{id}", delete(retire_question))
         .route("/api/v1/audit", get(list_audit))
         .route("/api/v1/audit/verify", get(verify_audit))
 }
@@ -110,9 +111,10 @@ async fn admin(state: &AppState, headers: &HeaderMap, source: &str) -> Result<Ad
 
 fn admin_error(error: AdminError) -> ApiError {
     match error {
-        AdminError::NoSuchUser(_) | AdminError::NoSuchToken(_) | AdminError::NoSuchKey(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, error.to_string())
-        }
+        AdminError::NoSuchUser(_)
+        | AdminError::NoSuchToken(_)
+        | AdminError::NoSuchKey(_)
+        | AdminError::NoSuchQuestion(_) => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
         AdminError::Exists(_) | AdminError::WrongState(_) => {
             ApiError::new(StatusCode::CONFLICT, error.to_string())
         }
@@ -564,6 +566,26 @@ async fn add_question(
         .await
         .map_err(admin_error)?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+}
+
+/// Retires a question (`DELETE`: it leaves the pool users choose from; the
+/// row stays for the answers given to it).
+async fn retire_question(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("no security question {id}")))?;
+    state
+        .app
+        .retire_question(&admin, id)
+        .await
+        .map_err(admin_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The help desk's "remove answers": the user chooses new ones at the next

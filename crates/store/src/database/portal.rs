@@ -35,6 +35,9 @@ impl PortalStore for Database {
     async fn insert_question(&self, text: String, event: AuditEvent) -> StoreResult<i64> {
         delegate!(self, s => s.insert_question(text, event))
     }
+    async fn retire_question(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
+        delegate!(self, s => s.retire_question(id, event))
+    }
     async fn answers_of(&self, user_id: i64) -> StoreResult<Vec<Answer>> {
         delegate!(self, s => s.answers_of(user_id))
     }

@@ -117,6 +117,15 @@ impl PortalStore for SqlStore {
         Ok(id)
     }
 
+    async fn retire_question(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE security_questions SET active = 0 WHERE id = $1 AND active = 1")
+                .bind(id),
+            event,
+        )
+        .await
+    }
+
     async fn answers_of(&self, user_id: i64) -> StoreResult<Vec<Answer>> {
         let rows = sqlx::query(
             "SELECT question_id, answer_hash, asked FROM security_answers WHERE user_id = $1 ORDER BY question_id",

@@ -3,7 +3,7 @@
 use latchkey_core::*;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, append_in, get, parse, query_all, query_one};
+use super::{SqliteStore, append_in, get, parse, query_all, query_one, update_and_audit};
 
 impl PortalStore for SqliteStore {
     async fn insert_session(
@@ -114,6 +114,18 @@ impl PortalStore for SqliteStore {
             let id = tx.last_insert_rowid();
             append_in(tx, &event)?;
             Ok(id)
+        })
+        .await
+    }
+
+    async fn retire_question(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
+        self.write(move |tx| {
+            update_and_audit(
+                tx,
+                "UPDATE security_questions SET active = 0 WHERE id = ?1 AND active = 1",
+                [id],
+                &event,
+            )
         })
         .await
     }
