@@ -1343,6 +1343,18 @@ async fn portal_reset_links(postgres: bool) {
     );
 }
 
+/// The `detail` of every audit row after the first `rows_before`, in order.
+async fn audit_details_after(store: &impl AuditLog, rows_before: usize) -> Vec<String> {
+    store
+        .audit_rows(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .skip(rows_before)
+        .map(|row| row.event.detail)
+        .collect()
+}
+
 fn event_for(action: &str, subject: &str, detail: &str) -> AuditEvent {
     AuditEvent {
         at: T0 as i64,
@@ -1467,14 +1479,7 @@ async fn an_otp_check_reads_judges_and_records_in_one_step(postgres: bool) {
             .unwrap(),
         Err("the judge failed")
     );
-    let details: Vec<String> = store
-        .audit_rows(0, 100_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .skip(rows_before)
-        .map(|row| row.event.detail)
-        .collect();
+    let details = audit_details_after(store, rows_before).await;
     assert_eq!(details, ["recorded", "failed", "accepted", "lost"]);
     let tokens = store.tokens_of_user(nell.id).await.unwrap();
     assert_eq!((tokens[2].failures, tokens[2].locked), (1, false));
@@ -1618,14 +1623,7 @@ async fn a_retired_question_leaves_the_choice_once_and_audited(postgres: bool) {
             .await
             .unwrap()
     );
-    let details: Vec<String> = store
-        .audit_rows(0, 100_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .skip(rows_before)
-        .map(|row| row.event.detail)
-        .collect();
+    let details = audit_details_after(store, rows_before).await;
     assert_eq!(details, ["first"]);
     let question = store
         .questions()

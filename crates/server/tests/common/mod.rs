@@ -282,29 +282,25 @@ impl Server {
     }
 
     pub fn delete(&self, path: &str, key: Option<&str>) -> Response {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut request = agent.delete(&format!("{}{path}", self.url));
-        if let Some(key) = key {
-            request = request.header("Authorization", &format!("Bearer {key}"));
-        }
-        let mut response = request.call().expect("the server answers");
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        Response {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-        }
+        self.call_without_body(|agent, url| agent.delete(url), path, key)
     }
 
     pub fn get(&self, path: &str, key: Option<&str>) -> Response {
+        self.call_without_body(|agent, url| agent.get(url), path, key)
+    }
+
+    /// A request without a body (`method` picks GET, DELETE, …) and its answer.
+    fn call_without_body(
+        &self,
+        method: impl FnOnce(&ureq::Agent, &str) -> ureq::RequestBuilder<ureq::typestate::WithoutBody>,
+        path: &str,
+        key: Option<&str>,
+    ) -> Response {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
             .into();
-        let mut request = agent.get(&format!("{}{path}", self.url));
+        let mut request = method(&agent, &format!("{}{path}", self.url));
         if let Some(key) = key {
             request = request.header("Authorization", &format!("Bearer {key}"));
         }
