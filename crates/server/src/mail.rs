@@ -96,23 +96,67 @@ impl Mailer for PortalMailer {
 }
 
 /// Writes one mail as `<unix-nanos>-<random>.eml`, mode 0600 (it may hold a
-/// password-reset link).
+/// password-reset link). The mail is written and synced under a hidden
+/// `.part` name first and then renamed, so whoever picks up `.eml` files
+/// never reads half a mail.
 fn write_to_outbox(folder: &std::path::Path, bytes: &[u8]) -> Result<(), MailError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::create_dir_all(folder).map_err(|e| MailError(e.to_string()))?;
+    let failed = |e: std::io::Error| MailError(e.to_string());
+    std::fs::create_dir_all(folder).map_err(failed)?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let name = format!("{nanos}-{:08x}.eml", rand::random::<u32>());
+    let name = format!("{nanos}-{:08x}", rand::random::<u32>());
+    let part = folder.join(format!(".{name}.part"));
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(folder.join(name))
-        .map_err(|e| MailError(e.to_string()))?;
-    file.write_all(bytes)
-        .map_err(|e| MailError(e.to_string()))?;
-    file.sync_all().map_err(|e| MailError(e.to_string()))
+        .open(&part)
+        .map_err(failed)?;
+    file.write_all(bytes).map_err(failed)?;
+    file.sync_all().map_err(failed)?;
+    std::fs::rename(&part, folder.join(format!("{name}.eml"))).map_err(failed)?;
+    // The rename itself is durable once the folder is synced.
+    std::fs::File::open(folder)
+        .and_then(|dir| dir.sync_all())
+        .map_err(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn an_outbox_mail_appears_whole_under_its_final_name_readable_by_the_owner_only() {
+        let folder = tempfile::tempdir().unwrap();
+        let outbox = folder.path().join("outbox");
+        write_to_outbox(&outbox, b"Subject: one\r\n\r\nbody\r\n").unwrap();
+        write_to_outbox(&outbox, b"Subject: two\r\n\r\nbody\r\n").unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(&outbox)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 2, "no .part file is left: {names:?}");
+        let mut subjects = Vec::new();
+        for path in &names {
+            assert_eq!(path.extension().unwrap(), "eml");
+            let mode = std::fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{path:?}");
+            subjects.push(std::fs::read_to_string(path).unwrap());
+        }
+        subjects.sort();
+        assert_eq!(
+            subjects,
+            [
+                "Subject: one\r\n\r\nbody\r\n",
+                "Subject: two\r\n\r\nbody\r\n"
+            ]
+        );
+    }
 }

@@ -235,7 +235,12 @@ fn a_user_unlocks_a_locked_soft_token_without_the_help_desk() {
     let mails: Vec<String> = std::fs::read_dir(&outbox)
         .map(|entries| {
             entries
-                .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                .filter_map(|e| {
+                    let path = e.ok()?.path();
+                    (path.extension()? == "eml")
+                        .then(|| std::fs::read_to_string(&path).ok())
+                        .flatten()
+                })
                 .collect()
         })
         .unwrap_or_default();

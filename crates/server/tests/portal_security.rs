@@ -12,7 +12,11 @@ fn outbox_mails(db: &Database) -> Vec<String> {
             .map(|entries| {
                 entries
                     .filter_map(|e| {
+                        // Only finished mails: one being written is a hidden `.part` file.
                         let path = e.ok()?.path();
+                        if path.extension()? != "eml" {
+                            return None;
+                        }
                         let text = std::fs::read_to_string(&path).ok()?;
                         Some((path, text))
                     })
