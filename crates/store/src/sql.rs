@@ -7,7 +7,7 @@ use std::time::Duration;
 use latchkey_core::audit::row_hash;
 use latchkey_core::*;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -270,6 +270,36 @@ async fn otp_failure_row(
     })
 }
 
+/// The user named `username`, on the pool or inside a transaction.
+async fn user_named<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    username: &str,
+) -> StoreResult<Option<User>> {
+    sqlx::query("SELECT * FROM users WHERE username = $1")
+        .bind(username.to_owned())
+        .fetch_optional(executor)
+        .await
+        .map_err(fail)?
+        .as_ref()
+        .map(user_from)
+        .transpose()
+}
+
+/// The API key with `prefix`, on the pool or inside a transaction.
+async fn api_key_with_prefix<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    prefix: &str,
+) -> StoreResult<Option<ApiKey>> {
+    sqlx::query("SELECT * FROM api_keys WHERE prefix = $1")
+        .bind(prefix.to_owned())
+        .fetch_optional(executor)
+        .await
+        .map_err(fail)?
+        .as_ref()
+        .map(api_key_from)
+        .transpose()
+}
+
 fn parse<T: FromStr>(text: String, what: &str) -> Result<T, StoreError> {
     text.parse().map_err(|_| corrupt(what))
 }
@@ -377,12 +407,7 @@ impl UserStore for SqlStore {
     }
 
     async fn user_by_name(&self, username: &Username) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE username = $1")
-            .bind(username.as_str().to_owned())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(fail)?;
-        row.as_ref().map(user_from).transpose()
+        user_named(&self.pool, username.as_str()).await
     }
 
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
@@ -712,12 +737,7 @@ impl ApiKeyStore for SqlStore {
     }
 
     async fn api_key_by_prefix(&self, prefix: &str) -> StoreResult<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE prefix = $1")
-            .bind(prefix.to_owned())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(fail)?;
-        row.as_ref().map(api_key_from).transpose()
+        api_key_with_prefix(&self.pool, prefix).await
     }
 
     async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {

@@ -15,8 +15,8 @@ use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{
-    USER_COLUMNS_AS_U, accept_otp_row, api_key_from, append_all_in, fail, otp_failure_row,
-    token_from, user_from, user_from_columns,
+    USER_COLUMNS_AS_U, accept_otp_row, api_key_with_prefix, append_all_in, fail, otp_failure_row,
+    token_from, user_from_columns, user_named,
 };
 
 /// A check's judge: the steps to record, or `None` if it refused the check
@@ -109,7 +109,7 @@ async fn check_all(
             Some(prefix) => match keys.get(&prefix) {
                 Some(key) => key.clone(),
                 None => {
-                    let key = api_key_in(&mut tx, &prefix).await?;
+                    let key = api_key_with_prefix(&mut *tx, &prefix).await?;
                     keys.insert(prefix, key.clone());
                     key
                 }
@@ -171,20 +171,6 @@ async fn record_steps(
     Ok(false)
 }
 
-async fn api_key_in(
-    tx: &mut Transaction<'static, Any>,
-    prefix: &str,
-) -> StoreResult<Option<ApiKey>> {
-    sqlx::query("SELECT * FROM api_keys WHERE prefix = $1")
-        .bind(prefix.to_owned())
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(fail)?
-        .as_ref()
-        .map(api_key_from)
-        .transpose()
-}
-
 /// The user named `username` and that user's tokens, the tokens locked
 /// until the end of the transaction: a concurrent check of these tokens, on
 /// this node or another, waits until this one has committed, then reads what
@@ -203,15 +189,7 @@ async fn user_with_tokens_in(
     .await
     .map_err(fail)?;
     let Some(first) = rows.first() else {
-        let user = sqlx::query("SELECT * FROM users WHERE username = $1")
-            .bind(username.to_owned())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(fail)?
-            .as_ref()
-            .map(user_from)
-            .transpose()?;
-        return Ok((user, Vec::new()));
+        return Ok((user_named(&mut **tx, username).await?, Vec::new()));
     };
     let user = user_from_columns(first, "u_")?;
     let tokens = rows.iter().map(token_from).collect::<StoreResult<_>>()?;
