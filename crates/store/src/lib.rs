@@ -23,11 +23,13 @@
 mod cipher;
 mod database;
 mod import;
+mod migrations;
 mod sql;
 mod sqlite;
 
 pub use cipher::{MasterKeyCipher, MasterKeyError};
 pub use database::{Backend, Database};
 pub use import::Importer;
+pub use migrations::MigrationError;
 pub use sql::SqlStore;
 pub use sqlite::{MAX_BATCH, SqliteStore};

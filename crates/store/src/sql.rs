@@ -11,7 +11,7 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::Backend;
+use crate::{Backend, migrations};
 
 mod checks;
 
@@ -81,19 +81,48 @@ impl SqlStore {
         self.pool.close().await;
     }
 
+    /// Brings the schema up to date (see [`crate::migrations`]).
     async fn migrate(&self) -> Result<(), StoreError> {
-        let script = include_str!("../migrations/postgres.sql");
         let mut tx = self.pool.begin().await.map_err(fail)?;
         // Nodes starting together must not race on the schema.
         sqlx::query("SELECT pg_advisory_xact_lock(4242001)")
             .execute(&mut *tx)
             .await
             .map_err(fail)?;
-        for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            sqlx::query(statement)
+        sqlx::query(&migrations::ledger_table("BYTEA"))
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let applied = sqlx::query(migrations::APPLIED)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(fail)?
+            .iter()
+            .map(|row| Ok((row.try_get(0).map_err(fail)?, row.try_get(1).map_err(fail)?)))
+            .collect::<Result<Vec<(i64, Vec<u8>)>, StoreError>>()?;
+        let pending = migrations::pending(migrations::POSTGRES, &applied)
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let record = migrations::dollar_placeholders(migrations::RECORD);
+        for migration in pending {
+            // The simple query protocol: a file may hold many statements,
+            // function bodies and literal semicolons included.
+            sqlx::raw_sql(migration.sql)
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
+            sqlx::query(&record)
+                .bind(migration.version)
+                .bind(migration.file)
+                .bind(migration.checksum())
+                .bind(migrations::unix_now())
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            tracing::info!(
+                version = migration.version,
+                file = migration.file,
+                "applied a schema migration"
+            );
         }
         tx.commit().await.map_err(fail)
     }

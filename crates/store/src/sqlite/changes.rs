@@ -1,0 +1,146 @@
+//! The row changes shared by several ports: the audit-chain append, OTP acceptance and failure, and the OTP check's steps.
+
+use super::{Batch, Head};
+use latchkey_core::audit::row_hash;
+use latchkey_core::*;
+use rusqlite::{OptionalExtension, Params, params};
+
+/// Appends an audit row after the change it records, in the same
+/// transaction, chained to the head (see [`Batch`]).
+pub(super) fn append_in(tx: &Batch<'_>, event: &AuditEvent) -> rusqlite::Result<()> {
+    let mut head = tx.head.borrow_mut();
+    let head = match &mut *head {
+        Some(head) => head,
+        none => none.insert(
+            tx.prepare_cached("SELECT last_id, last_hash FROM audit_head WHERE id = 1")?
+                .query_row([], |row| {
+                    Ok(Head {
+                        last_id: row.get(0)?,
+                        last_hash: row.get(1)?,
+                        moved: false,
+                    })
+                })?,
+        ),
+    };
+    let id = head.last_id + 1;
+    let hash = row_hash(id, event, &head.last_hash);
+    tx.prepare_cached(
+        "INSERT INTO audit (id, at, actor, action, subject, source, outcome, detail, prev_hash, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        id,
+        event.at,
+        event.actor,
+        event.action,
+        event.subject,
+        event.source,
+        event.outcome,
+        event.detail,
+        head.last_hash,
+        hash,
+    ])?;
+    *head = Head {
+        last_id: id,
+        last_hash: hash,
+        moved: true,
+    };
+    Ok(())
+}
+
+/// Runs one UPDATE and, if it changed a row, records `event` with it.
+pub(super) fn update_and_audit(
+    tx: &Batch<'_>,
+    sql: &str,
+    params: impl Params,
+    event: &AuditEvent,
+) -> rusqlite::Result<bool> {
+    let changed = tx.prepare_cached(sql)?.execute(params)? > 0;
+    if changed {
+        append_in(tx, event)?;
+    }
+    Ok(changed)
+}
+
+/// Accepts step or counter `used` if it is later than the last one
+/// accepted and the token is active and unlocked, and records `event` if so.
+pub(super) fn accept_otp_in(
+    tx: &Batch<'_>,
+    id: i64,
+    used: i64,
+    drift: i64,
+    event: &AuditEvent,
+) -> rusqlite::Result<bool> {
+    update_and_audit(
+        tx,
+        "UPDATE tokens SET last_used = ?2, drift = ?3, failures = 0 \
+         WHERE id = ?1 AND last_used < ?2 AND locked = 0 AND state = 'active'",
+        params![id, used, drift],
+        event,
+    )
+}
+
+/// Counts a failed OTP unless the token is locked, locks it at `limit`, and
+/// records `event` (and `lock_event` if this failure locked it).
+pub(super) fn otp_failure_in(
+    tx: &Batch<'_>,
+    id: i64,
+    limit: u32,
+    event: &AuditEvent,
+    lock_event: &AuditEvent,
+) -> rusqlite::Result<(u32, bool)> {
+    let row: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "UPDATE tokens SET failures = failures + 1, \
+             locked = CASE WHEN failures + 1 >= ?2 THEN 1 ELSE 0 END \
+             WHERE id = ?1 AND locked = 0 RETURNING failures, locked",
+        )?
+        .query_row(params![id, i64::from(limit)], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    // Already locked (or gone): the failure is not counted, but it is
+    // still recorded.
+    let (count, locked_now) = row.map_or((limit, false), |(count, locked)| {
+        (count as u32, locked != 0)
+    });
+    append_in(tx, event)?;
+    if locked_now {
+        append_in(tx, lock_event)?;
+    }
+    Ok((count, locked_now))
+}
+
+/// Records an OTP check's steps in order, up to an acceptance that applies;
+/// whether one did.
+pub(super) fn record_otp_steps(tx: &Batch<'_>, steps: Vec<OtpStep>) -> rusqlite::Result<bool> {
+    for step in steps {
+        let mut next = Some(step);
+        while let Some(step) = next.take() {
+            match step {
+                OtpStep::Record(event) => append_in(tx, &event)?,
+                OtpStep::Fail {
+                    token_id,
+                    limit,
+                    event,
+                    lock_event,
+                } => {
+                    otp_failure_in(tx, token_id, limit, &event, &lock_event)?;
+                }
+                OtpStep::Accept {
+                    token_id,
+                    used,
+                    drift,
+                    event,
+                    lost,
+                } => {
+                    if accept_otp_in(tx, token_id, used, drift, &event)? {
+                        return Ok(true);
+                    }
+                    next = Some(*lost);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
