@@ -2,7 +2,7 @@
 
 use latchkey_core::*;
 
-use crate::{SqlStore, SqliteStore};
+use crate::{PostgresStore, SqliteStore};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub enum Database {
     /// `sqlite://PATH`.
     Sqlite(SqliteStore),
     /// `postgres://…` or `postgresql://…`.
-    Postgres(SqlStore),
+    Postgres(PostgresStore),
 }
 
 impl Database {
@@ -31,9 +31,9 @@ impl Database {
         if url.starts_with("sqlite:") {
             SqliteStore::connect(url).await.map(Database::Sqlite)
         } else {
-            // SqlStore names the scheme it does not know, with the URL's
+            // PostgresStore names the scheme it does not know, with the URL's
             // credentials left out.
-            SqlStore::connect(url).await.map(Database::Postgres)
+            PostgresStore::connect(url).await.map(Database::Postgres)
         }
     }
 

@@ -11,7 +11,7 @@
 //!   committed meanwhile and only then answers their callers: one fsync for
 //!   many accepted OTPs, each answered only once it is on disk, and the
 //!   writer never waits for the disk. Reads use separate connections.
-//! - [`SqlStore`] (sqlx) serves PostgreSQL, one transaction per change.
+//! - [`PostgresStore`] (sqlx) serves PostgreSQL, one transaction per change.
 //!
 //! Every change and its audit row are written in one transaction. The
 //! audit chain's head is a row that each transaction updates first among
@@ -24,12 +24,12 @@ mod cipher;
 mod database;
 mod import;
 mod migrations;
-mod sql;
+mod postgres;
 mod sqlite;
 
 pub use cipher::{MasterKeyCipher, MasterKeyError};
 pub use database::{Backend, Database};
 pub use import::Importer;
 pub use migrations::MigrationError;
-pub use sql::SqlStore;
+pub use postgres::PostgresStore;
 pub use sqlite::{MAX_BATCH, SqliteStore};

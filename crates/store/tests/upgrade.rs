@@ -60,10 +60,20 @@ async fn assert_fixture_intact(store: &Database) {
         "the activation code waits"
     );
 
-    let keys = store.list_api_keys().await.unwrap();
+    assert!(!hotp.locked);
+
+    // Flags keep their value both ways (PostgreSQL's became BOOLEAN).
+    let mut keys: Vec<(String, bool)> = store
+        .list_api_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.name, k.revoked))
+        .collect();
+    keys.sort();
     assert_eq!(
-        keys.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
-        ["relying-app"]
+        keys,
+        [("relying-app".into(), false), ("retired-app".into(), true)]
     );
 
     let questions = store.questions().await.unwrap();
@@ -73,9 +83,15 @@ async fn assert_fixture_intact(store: &Database) {
             .iter()
             .any(|q| q.text == "What was your first phone number?")
     );
+    let retired: Vec<&str> = questions
+        .iter()
+        .filter(|q| !q.active)
+        .map(|q| q.text.as_str())
+        .collect();
+    assert_eq!(retired, ["What was the first concert you went to?"]);
 
     let rows = store.audit_rows(0, i64::MAX).await.unwrap();
-    assert!(rows.len() >= 6, "the fixture's audit rows are kept");
+    assert_eq!(rows.len(), 9, "the fixture's audit rows are kept");
     assert_eq!(
         verify_chain(&rows),
         Ok(rows.len() as u64),
@@ -119,6 +135,23 @@ async fn a_postgres_database_from_before_versions_upgrades_with_its_data() {
     let store = Database::connect(&url).await.expect("opens and upgrades");
     assert_fixture_intact(&store).await;
     store.close().await;
+
+    let flags: Vec<(String, String)> = {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_as(
+            "SELECT table_name::text || '.' || column_name::text, data_type::text \
+             FROM information_schema.columns \
+             WHERE table_schema = 'public' \
+               AND column_name IN ('locked', 'revoked', 'active', 'asked', 'used') \
+             ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+    };
+    assert_eq!(flags.len(), 5, "{flags:?}");
+    assert!(flags.iter().all(|(_, kind)| kind == "boolean"), "{flags:?}");
 
     let recorded = postgres_versions(&url).await;
     assert_eq!(recorded, newest_versions(), "every migration recorded once");

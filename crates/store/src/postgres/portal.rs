@@ -2,11 +2,11 @@
 
 use latchkey_core::*;
 use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::postgres::PgRow;
 
-use super::{SqlStore, append_in, fail, parse};
+use super::{PostgresStore, append_in, fail, parse};
 
-fn session_from(row: &AnyRow) -> StoreResult<WebSession> {
+fn session_from(row: &PgRow) -> StoreResult<WebSession> {
     Ok(WebSession {
         id_hash: row.try_get("id_hash").map_err(fail)?,
         user_id: row.try_get("user_id").map_err(fail)?,
@@ -16,7 +16,7 @@ fn session_from(row: &AnyRow) -> StoreResult<WebSession> {
     })
 }
 
-impl PortalStore for SqlStore {
+impl PortalStore for PostgresStore {
     async fn insert_session(
         &self,
         session: NewSession,
@@ -98,7 +98,7 @@ impl PortalStore for SqlStore {
                 Ok(Question {
                     id: row.try_get("id").map_err(fail)?,
                     text: row.try_get("text").map_err(fail)?,
-                    active: row.try_get::<i64, _>("active").map_err(fail)? != 0,
+                    active: row.try_get("active").map_err(fail)?,
                 })
             })
             .collect()
@@ -119,7 +119,7 @@ impl PortalStore for SqlStore {
 
     async fn retire_question(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
         self.update_and_audit(
-            sqlx::query("UPDATE security_questions SET active = 0 WHERE id = $1 AND active = 1")
+            sqlx::query("UPDATE security_questions SET active = FALSE WHERE id = $1 AND active")
                 .bind(id),
             event,
         )
@@ -139,7 +139,7 @@ impl PortalStore for SqlStore {
                 Ok(Answer {
                     question_id: row.try_get("question_id").map_err(fail)?,
                     answer_hash: row.try_get("answer_hash").map_err(fail)?,
-                    asked: row.try_get::<i64, _>("asked").map_err(fail)? != 0,
+                    asked: row.try_get("asked").map_err(fail)?,
                 })
             })
             .collect()
@@ -181,7 +181,7 @@ impl PortalStore for SqlStore {
             .await
             .map_err(fail)?;
         let already: i64 =
-            sqlx::query("SELECT COUNT(*) FROM security_answers WHERE user_id = $1 AND asked = 1")
+            sqlx::query("SELECT COUNT(*) FROM security_answers WHERE user_id = $1 AND asked")
                 .bind(user_id)
                 .fetch_one(&mut *tx)
                 .await
@@ -194,7 +194,7 @@ impl PortalStore for SqlStore {
         }
         for id in question_ids {
             sqlx::query(
-                "UPDATE security_answers SET asked = 1 WHERE user_id = $1 AND question_id = $2",
+                "UPDATE security_answers SET asked = TRUE WHERE user_id = $1 AND question_id = $2",
             )
             .bind(user_id)
             .bind(id)
@@ -208,7 +208,7 @@ impl PortalStore for SqlStore {
 
     async fn clear_asked(&self, user_id: i64, event: AuditEvent) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE security_answers SET asked = 0 WHERE user_id = $1")
+        sqlx::query("UPDATE security_answers SET asked = FALSE WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await
@@ -264,7 +264,7 @@ impl PortalStore for SqlStore {
 
     async fn reset_link_user(&self, token_hash: Vec<u8>, now: i64) -> StoreResult<Option<i64>> {
         let row = sqlx::query(
-            "SELECT user_id FROM password_resets WHERE token_hash = $1 AND used = 0 AND expires_at > $2",
+            "SELECT user_id FROM password_resets WHERE token_hash = $1 AND NOT used AND expires_at > $2",
         )
         .bind(token_hash)
         .bind(now)
@@ -277,7 +277,7 @@ impl PortalStore for SqlStore {
 
     async fn take_reset_link(&self, token_hash: Vec<u8>, now: i64) -> StoreResult<Option<i64>> {
         let row = sqlx::query(
-            "UPDATE password_resets SET used = 1 WHERE token_hash = $1 AND used = 0 AND expires_at > $2 RETURNING user_id",
+            "UPDATE password_resets SET used = TRUE WHERE token_hash = $1 AND NOT used AND expires_at > $2 RETURNING user_id",
         )
         .bind(token_hash)
         .bind(now)

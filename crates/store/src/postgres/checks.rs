@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use latchkey_core::*;
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{
@@ -44,7 +44,7 @@ const GROUPS_AT_ONCE: usize = 4;
 
 /// Starts the tasks that run the checks sent to the returned queue, group
 /// by group, on connections from `pool`. They end when every sender is gone.
-pub(super) fn start(pool: AnyPool) -> mpsc::UnboundedSender<Check> {
+pub(super) fn start(pool: PgPool) -> mpsc::UnboundedSender<Check> {
     let (sender, receiver) = mpsc::unbounded_channel();
     let receiver = Arc::new(Mutex::new(receiver));
     for _ in 0..GROUPS_AT_ONCE {
@@ -66,7 +66,7 @@ pub(super) fn start(pool: AnyPool) -> mpsc::UnboundedSender<Check> {
     sender
 }
 
-async fn run_group(pool: &AnyPool, mut group: Vec<Check>) {
+async fn run_group(pool: &PgPool, mut group: Vec<Check>) {
     // Row locks are taken in user-name order, the same in every group on
     // every node, and the audit head's last: groups may wait for each other
     // but never deadlock.
@@ -95,7 +95,7 @@ async fn run_group(pool: &AnyPool, mut group: Vec<Check>) {
 }
 
 async fn check_all(
-    pool: &AnyPool,
+    pool: &PgPool,
     work: Vec<(Option<String>, String, Judge)>,
 ) -> StoreResult<Vec<Option<bool>>> {
     let mut tx = pool.begin().await.map_err(fail)?;
@@ -130,7 +130,7 @@ async fn check_all(
 /// Applies one check's steps to the token rows and adds their audit events
 /// to `events`, in order. Whether an acceptance was recorded.
 async fn record_steps(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'static, Postgres>,
     steps: Vec<OtpStep>,
     events: &mut Vec<AuditEvent>,
 ) -> StoreResult<bool> {
@@ -177,7 +177,7 @@ async fn record_steps(
 /// it recorded. One statement for a user with tokens; a second for one
 /// without (a join that locks rows cannot keep a user who has none).
 async fn user_with_tokens_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'static, Postgres>,
     username: &str,
 ) -> StoreResult<(Option<User>, Vec<Token>)> {
     let rows = sqlx::query(&format!(

@@ -1,0 +1,3 @@
+-- PostgreSQL's flags became BOOLEAN columns in this version. SQLite keeps
+-- booleans as the integers 0 and 1 (TRUE and FALSE are their names), so
+-- nothing changes here; the version moves on both backends together.

@@ -1,0 +1,167 @@
+//! The row changes several ports share on PostgreSQL: the audit-chain append, OTP acceptance and failure.
+
+use latchkey_core::audit::row_hash;
+use latchkey_core::*;
+use sqlx::{Postgres, Row, Transaction};
+
+use super::fail;
+
+/// Appends an audit row inside `tx`, after the change it records.
+pub(super) async fn append_in(
+    tx: &mut Transaction<'static, Postgres>,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    append_all_in(tx, std::slice::from_ref(event)).await
+}
+
+/// Audit rows one INSERT carries at most (ten parameters each; PostgreSQL
+/// takes 65,535 per statement).
+pub(super) const AUDIT_ROWS_PER_INSERT: usize = 500;
+
+/// Appends `events`, in order, inside `tx`: the head moves once for all of
+/// them, so its row lock (which orders every writer of the log, on every
+/// node) is taken as late and held as briefly as the transaction allows.
+pub(super) async fn append_all_in(
+    tx: &mut Transaction<'static, Postgres>,
+    events: &[AuditEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let head = sqlx::query(
+        "UPDATE audit_head SET last_id = last_id + $1 WHERE id = 1 RETURNING last_id, last_hash",
+    )
+    .bind(events.len() as i64)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(fail)?;
+    let last_id: i64 = head.try_get(0).map_err(fail)?;
+    let mut prev: Vec<u8> = head.try_get(1).map_err(fail)?;
+    let mut id = last_id - events.len() as i64;
+    for chunk in events.chunks(AUDIT_ROWS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO audit (id, at, actor, action, subject, source, outcome, detail, prev_hash, hash) VALUES ",
+        );
+        for row in 0..chunk.len() {
+            let p = row * 10;
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7,
+                p + 8,
+                p + 9,
+                p + 10
+            ));
+        }
+        let mut insert = sqlx::query(&sql);
+        for event in chunk {
+            id += 1;
+            let hash = row_hash(id, event, &prev);
+            insert = insert
+                .bind(id)
+                .bind(event.at)
+                .bind(&event.actor)
+                .bind(&event.action)
+                .bind(&event.subject)
+                .bind(&event.source)
+                .bind(&event.outcome)
+                .bind(&event.detail)
+                .bind(std::mem::replace(&mut prev, hash.clone()))
+                .bind(hash);
+        }
+        insert.execute(&mut **tx).await.map_err(fail)?;
+    }
+    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+        .bind(prev)
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// Accepts step or counter `used` if it is later than the last one
+/// accepted and the token is active and unlocked, and records `event` if so.
+pub(super) async fn accept_otp_in(
+    tx: &mut Transaction<'static, Postgres>,
+    id: i64,
+    used: i64,
+    drift: i64,
+    event: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let changed = accept_otp_row(tx, id, used, drift).await?;
+    if changed {
+        append_in(tx, event).await?;
+    }
+    Ok(changed)
+}
+
+/// [`accept_otp_in`]'s change of the token row alone.
+pub(super) async fn accept_otp_row(
+    tx: &mut Transaction<'static, Postgres>,
+    id: i64,
+    used: i64,
+    drift: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE tokens SET last_used = $2, drift = $3, failures = 0 \
+         WHERE id = $1 AND last_used < $2 AND NOT locked AND state = 'active'",
+    )
+    .bind(id)
+    .bind(used)
+    .bind(drift)
+    .execute(&mut **tx)
+    .await
+    .map_err(fail)?
+    .rows_affected()
+        > 0)
+}
+
+/// Counts a failed OTP unless the token is locked, locks it at `limit`, and
+/// records `event` (and `lock_event` if this failure locked it).
+pub(super) async fn otp_failure_in(
+    tx: &mut Transaction<'static, Postgres>,
+    id: i64,
+    limit: u32,
+    event: &AuditEvent,
+    lock_event: &AuditEvent,
+) -> Result<(u32, bool), StoreError> {
+    let (count, locked_now) = otp_failure_row(tx, id, limit).await?;
+    append_in(tx, event).await?;
+    if locked_now {
+        append_in(tx, lock_event).await?;
+    }
+    Ok((count, locked_now))
+}
+
+/// [`otp_failure_in`]'s change of the token row alone: the count, and
+/// whether this failure locked the token.
+pub(super) async fn otp_failure_row(
+    tx: &mut Transaction<'static, Postgres>,
+    id: i64,
+    limit: u32,
+) -> Result<(u32, bool), StoreError> {
+    let row = sqlx::query(
+        "UPDATE tokens SET failures = failures + 1, locked = failures + 1 >= $2 \
+         WHERE id = $1 AND NOT locked RETURNING failures, locked",
+    )
+    .bind(id)
+    .bind(i64::from(limit))
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(fail)?;
+    Ok(match row {
+        Some(row) => (
+            row.try_get::<i64, _>(0).map_err(fail)? as u32,
+            row.try_get::<bool, _>(1).map_err(fail)?,
+        ),
+        None => (limit, false),
+    })
+}

@@ -1,0 +1,208 @@
+//! Tokens on PostgreSQL.
+
+use latchkey_core::*;
+use sqlx::Row;
+
+use tokio::sync::oneshot;
+
+use super::{
+    PostgresStore, TOKEN_COLUMNS, accept_otp_in, append_in, checks, fail, otp_failure_in,
+    token_from,
+};
+
+impl TokenStore for PostgresStore {
+    async fn insert_token(&self, token: NewToken, event: AuditEvent) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO tokens (serial, user_id, kind, state, algorithm, digits, period, sealed_seed, sealed_unlock_secret, \
+             activation_hash, activation_expires, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(token.serial)
+        .bind(token.user_id)
+        .bind(token.kind.as_str())
+        .bind(token.state.as_str())
+        .bind(token.algorithm)
+        .bind(i64::from(token.digits))
+        .bind(token.period as i64)
+        .bind(token.sealed_seed)
+        .bind(token.sealed_unlock_secret)
+        .bind(token.activation_hash)
+        .bind(token.activation_expires)
+        .bind(token.created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let id: i64 = row.try_get(0).map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(id)
+    }
+
+    async fn token_by_serial(&self, serial: &str) -> StoreResult<Option<Token>> {
+        let row = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE serial = $1"
+        ))
+        .bind(serial.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fail)?;
+        row.as_ref().map(token_from).transpose()
+    }
+
+    async fn tokens_of_user(&self, user_id: i64) -> StoreResult<Vec<Token>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE user_id = $1 ORDER BY id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(fail)?;
+        rows.iter().map(token_from).collect()
+    }
+
+    async fn check_user_otp<J, E>(
+        &self,
+        api_key: Option<&str>,
+        username: &Username,
+        judge: J,
+    ) -> StoreResult<Result<bool, E>>
+    where
+        J: FnOnce(Option<&ApiKey>, Option<&User>, &[Token]) -> Result<Vec<OtpStep>, E>
+            + Send
+            + 'static,
+        E: Send + 'static,
+    {
+        let (refused, refusal) = oneshot::channel();
+        let judge: checks::Judge =
+            Box::new(move |key, user, tokens| match judge(key, user, tokens) {
+                Ok(steps) => Some(steps),
+                Err(judged) => {
+                    let _ = refused.send(judged);
+                    None
+                }
+            });
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Backend("the OTP check queue has stopped".into());
+        self.checks
+            .send(checks::Check {
+                api_key: api_key.map(str::to_owned),
+                username: username.as_str().to_owned(),
+                judge,
+                reply,
+            })
+            .map_err(|_| stopped())?;
+        match answer.await.map_err(|_| stopped())?? {
+            Some(accepted) => Ok(Ok(accepted)),
+            None => Ok(Err(refusal.await.map_err(|_| stopped())?)),
+        }
+    }
+
+    async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
+        let rows = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
+        rows.iter().map(token_from).collect()
+    }
+
+    async fn activate_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE tokens SET state = 'active', activation_hash = NULL WHERE id = $1 AND state = 'new' AND activation_hash IS NOT NULL")
+                .bind(id),
+            event,
+        )
+        .await
+    }
+
+    async fn record_activation_failure(
+        &self,
+        id: i64,
+        limit: u32,
+        event: AuditEvent,
+    ) -> StoreResult<u32> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE tokens SET activation_failures = activation_failures + 1, \
+             activation_hash = CASE WHEN activation_failures + 1 >= $2 THEN NULL ELSE activation_hash END \
+             WHERE id = $1 RETURNING activation_failures",
+        )
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let count = match row {
+            Some(row) => row.try_get::<i64, _>(0).map_err(fail)? as u32,
+            None => 0,
+        };
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(count)
+    }
+
+    async fn accept_otp(
+        &self,
+        id: i64,
+        used: i64,
+        drift: i64,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let changed = accept_otp_in(&mut tx, id, used, drift, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(changed)
+    }
+
+    async fn record_otp_failure(
+        &self,
+        id: i64,
+        limit: u32,
+        event: AuditEvent,
+        lock_event: AuditEvent,
+    ) -> StoreResult<(u32, bool)> {
+        let mut tx = self.begin().await?;
+        let counted = otp_failure_in(&mut tx, id, limit, &event, &lock_event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(counted)
+    }
+
+    async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE tokens SET failures = 0, locked = FALSE WHERE id = $1").bind(id),
+            event,
+        )
+        .await
+    }
+
+    async fn set_token_state(
+        &self,
+        id: i64,
+        state: TokenState,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2")
+                .bind(state.as_str())
+                .bind(id),
+            event,
+        )
+        .await
+    }
+
+    async fn resync_counter(
+        &self,
+        id: i64,
+        last_used: i64,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query(
+                "UPDATE tokens SET last_used = $2, failures = 0 WHERE id = $1 AND last_used < $2",
+            )
+            .bind(id)
+            .bind(last_used),
+            event,
+        )
+        .await
+    }
+}

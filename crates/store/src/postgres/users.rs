@@ -1,0 +1,120 @@
+//! Users on PostgreSQL.
+
+use latchkey_core::*;
+use sqlx::Row;
+
+use super::{PostgresStore, append_in, fail, user_from, user_named};
+
+impl UserStore for PostgresStore {
+    async fn insert_user(&self, user: NewUser, event: AuditEvent) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO users (username, email, role, status, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(user.username.as_str().to_owned())
+        .bind(user.email)
+        .bind(user.role.as_str())
+        .bind(UserStatus::Active.as_str())
+        .bind(user.password_hash)
+        .bind(event.at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+        let id: i64 = row.try_get(0).map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(id)
+    }
+
+    async fn user_by_name(&self, username: &Username) -> StoreResult<Option<User>> {
+        user_named(&self.pool, username.as_str()).await
+    }
+
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY username")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn set_user_status(
+        &self,
+        id: i64,
+        status: UserStatus,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
+                .bind(status.as_str())
+                .bind(id),
+            event,
+        )
+        .await
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: i64,
+        hash: String,
+        event: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.update_and_audit(
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(id),
+            event,
+        )
+        .await
+    }
+
+    async fn record_password_failure(
+        &self,
+        id: i64,
+        now: i64,
+        throttle: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        // The UPDATE takes the row lock, so concurrent failures on other
+        // nodes count one after another.
+        let row = sqlx::query("UPDATE users SET password_failures = password_failures + 1 WHERE id = $1 RETURNING password_failures")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let failures = match row {
+            Some(row) => row.try_get::<i64, _>(0).map_err(fail)?,
+            None => 0,
+        };
+        let delay = throttle.delay(u32::try_from(failures).unwrap_or(u32::MAX));
+        let blocked_until = if delay > 0 { now + delay } else { 0 };
+        sqlx::query("UPDATE users SET password_blocked_until = $2 WHERE id = $1")
+            .bind(id)
+            .bind(blocked_until)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(blocked_until)
+    }
+
+    async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_failures = 0, password_blocked_until = 0 WHERE id = $1 AND password_failures > 0")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        Ok(())
+    }
+}
