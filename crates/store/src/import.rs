@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use latchkey_core::audit::row_hash;
 use latchkey_core::import::ImportedAccount;
 use latchkey_core::{AuditEvent, StoreError, StoreResult, UserStatus};
-use rusqlite::{Connection, ErrorCode, params};
+use rusqlite::{Connection, params};
 use sqlx::{Connection as _, PgConnection, Row};
 
 use crate::Database;
+use crate::errors::{from_postgres as postgres_fail, from_sqlite as sqlite_fail};
 
 /// A connection that writes import batches.
 pub struct Importer {
@@ -22,24 +23,6 @@ pub struct Importer {
 enum ImportConnection {
     Sqlite(Arc<Mutex<Connection>>),
     Postgres(Box<PgConnection>),
-}
-
-fn sqlite_fail(error: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(code, message) = &error
-        && code.code == ErrorCode::ConstraintViolation
-    {
-        return StoreError::Conflict(message.clone().unwrap_or_else(|| error.to_string()));
-    }
-    StoreError::Backend(Box::new(error))
-}
-
-fn postgres_fail(error: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &error
-        && db.is_unique_violation()
-    {
-        return StoreError::Conflict(db.message().to_owned());
-    }
-    StoreError::Backend(Box::new(error))
 }
 
 impl Importer {

@@ -22,6 +22,7 @@
 
 mod cipher;
 mod database;
+mod errors;
 mod import;
 mod migrations;
 mod postgres;

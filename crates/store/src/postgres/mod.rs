@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::{Backend, migrations};
 
+use crate::errors::{corrupt, from_postgres as fail};
 mod api_keys;
 mod audit;
 mod changes;
@@ -35,23 +36,6 @@ pub struct PostgresStore {
     pool: PgPool,
     /// OTP checks, taken in groups (see `checks.rs`).
     checks: mpsc::UnboundedSender<checks::Check>,
-}
-
-fn fail(error: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &error {
-        let message = db.message().to_ascii_lowercase();
-        if db.is_unique_violation()
-            || message.contains("unique")
-            || message.contains("duplicate key")
-        {
-            return StoreError::Conflict(db.message().to_owned());
-        }
-    }
-    StoreError::Backend(Box::new(error))
-}
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("a stored {what} is not valid").into())
 }
 
 impl PostgresStore {

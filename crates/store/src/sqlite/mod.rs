@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use latchkey_core::*;
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 macro_rules! api_key_columns {
@@ -50,6 +50,7 @@ macro_rules! token_columns {
     };
 }
 
+use crate::errors::{corrupt, from_sqlite as fail};
 mod api_keys;
 mod audit;
 mod changes;
@@ -109,23 +110,6 @@ struct Shared {
     closed: AtomicBool,
     /// An fsync of the WAL failed: no change is reported as done any more.
     sync_failed: Arc<AtomicBool>,
-}
-
-fn fail(error: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(code, message) = &error
-        && code.code == ErrorCode::ConstraintViolation
-        && matches!(
-            code.extended_code,
-            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        )
-    {
-        return StoreError::Conflict(message.clone().unwrap_or_else(|| error.to_string()));
-    }
-    StoreError::Backend(Box::new(error))
-}
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("a stored {what} is not valid").into())
 }
 
 fn closed() -> StoreError {
