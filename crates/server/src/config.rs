@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-/// Everything the server and the admin CLI need to know.
-#[derive(Debug, Clone, Deserialize)]
+/// Everything the server and the admin CLI need to know. Its `Debug` leaves
+/// out the master key and the passwords in database and SMTP URLs.
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on.
@@ -55,6 +56,42 @@ impl Default for Config {
             issuer: "Latchkey".into(),
             otp_failure_limit: 10,
         }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database.as_deref().map(without_password))
+            .field("public_url", &self.public_url)
+            .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
+            .field("mail_from", &self.mail_from)
+            .field(
+                "master_key",
+                &self.master_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("log_json", &self.log_json)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("hash_parallelism", &self.hash_parallelism)
+            .field("issuer", &self.issuer)
+            .field("otp_failure_limit", &self.otp_failure_limit)
+            .finish()
+    }
+}
+
+/// `url` with any password in it replaced; a URL that does not parse is
+/// not shown at all, since where its password is cannot be told.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("redacted"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "[not a URL; not shown]".into(),
     }
 }
 
@@ -165,5 +202,42 @@ impl Config {
                 self.data_dir.join("latchkey.db").display()
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_leaves_out_the_master_key_and_url_passwords() {
+        let config = Config {
+            database: Some("postgres://latchkey:db-secret-1@db.example.org/latchkey".into()),
+            smtp_url: Some("smtps://mailer:smtp-secret-2@mail.example.org:465".into()),
+            master_key: Some("ab".repeat(32)),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        for secret in ["db-secret-1", "smtp-secret-2", &"ab".repeat(32)] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("postgres://latchkey:redacted@db.example.org/latchkey"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("mailer:redacted@mail.example.org"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(r#"master_key: Some("[redacted]")"#),
+            "{shown}"
+        );
+
+        let unparsable = Config {
+            database: Some("postgres://u:pa ss@host/db".into()),
+            ..Config::default()
+        };
+        assert!(!format!("{unparsable:?}").contains("pa ss"));
     }
 }
