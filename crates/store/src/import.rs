@@ -6,11 +6,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use latchkey_core::audit::row_hash;
 use latchkey_core::import::ImportedAccount;
 use latchkey_core::{AuditEvent, StoreError, StoreResult, UserStatus};
 use rusqlite::{Connection, params};
-use sqlx::{Connection as _, PgConnection, Row};
+use sqlx::{Connection as _, PgConnection};
 
 use crate::Database;
 use crate::errors::{from_postgres as postgres_fail, from_sqlite as sqlite_fail};
@@ -108,32 +107,7 @@ fn import_sqlite(
                 token.created_at,
             ])?;
         }
-        let (id, prev): (i64, Vec<u8>) = tx.query_row(
-            "UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
-        let hash = row_hash(id, event, &prev);
-        tx.execute(
-            "INSERT INTO audit (id, at, actor, action, subject, source, outcome, detail, prev_hash, hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                id,
-                event.at,
-                event.actor,
-                event.action,
-                event.subject,
-                event.source,
-                event.outcome,
-                event.detail,
-                prev,
-                hash
-            ],
-        )?;
-        tx.execute(
-            "UPDATE audit_head SET last_hash = ?1 WHERE id = 1",
-            params![hash],
-        )?;
+        crate::sqlite::changes::append_on_own_connection(&tx, event)?;
     }
     tx.commit()
 }
@@ -209,36 +183,6 @@ async fn import_postgres(
             accounts.len()
         )));
     }
-    let head = sqlx::query(
-        "UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(postgres_fail)?;
-    let id: i64 = head.try_get(0).map_err(postgres_fail)?;
-    let prev: Vec<u8> = head.try_get(1).map_err(postgres_fail)?;
-    let hash = row_hash(id, event, &prev);
-    sqlx::query(
-        "INSERT INTO audit (id, at, actor, action, subject, source, outcome, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(id)
-    .bind(event.at)
-    .bind(&event.actor)
-    .bind(&event.action)
-    .bind(&event.subject)
-    .bind(&event.source)
-    .bind(&event.outcome)
-    .bind(&event.detail)
-    .bind(prev)
-    .bind(&hash)
-    .execute(&mut *tx)
-    .await
-    .map_err(postgres_fail)?;
-    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
-        .bind(hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(postgres_fail)?;
+    crate::postgres::changes::append_all_in(&mut tx, std::slice::from_ref(event)).await?;
     tx.commit().await.map_err(postgres_fail)
 }

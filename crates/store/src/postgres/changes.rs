@@ -21,8 +21,8 @@ pub(super) const AUDIT_ROWS_PER_INSERT: usize = 500;
 /// Appends `events`, in order, inside `tx`: the head moves once for all of
 /// them, so its row lock (which orders every writer of the log, on every
 /// node) is taken as late and held as briefly as the transaction allows.
-pub(super) async fn append_all_in(
-    tx: &mut Transaction<'static, Postgres>,
+pub(crate) async fn append_all_in(
+    tx: &mut sqlx::PgConnection,
     events: &[AuditEvent],
 ) -> Result<(), StoreError> {
     if events.is_empty() {
@@ -32,7 +32,7 @@ pub(super) async fn append_all_in(
         "UPDATE audit_head SET last_id = last_id + $1 WHERE id = 1 RETURNING last_id, last_hash",
     )
     .bind(events.len() as i64)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
     .map_err(fail)?;
     let last_id: i64 = head.try_get(0).map_err(fail)?;
@@ -77,11 +77,11 @@ pub(super) async fn append_all_in(
                 .bind(std::mem::replace(&mut prev, hash.clone()))
                 .bind(hash);
         }
-        insert.execute(&mut **tx).await.map_err(fail)?;
+        insert.execute(&mut *tx).await.map_err(fail)?;
     }
     sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
         .bind(prev)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(fail)?;
     Ok(())

@@ -15,7 +15,7 @@ use crate::{Backend, migrations};
 use crate::errors::{corrupt, from_postgres as fail};
 mod api_keys;
 mod audit;
-mod changes;
+pub(crate) mod changes;
 mod portal;
 mod rows;
 mod tokens;

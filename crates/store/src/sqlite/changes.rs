@@ -1,9 +1,9 @@
 //! The row changes shared by several ports: the audit-chain append, OTP acceptance and failure, and the OTP check's steps.
 
-use super::{Batch, Head};
+use super::{Batch, Head, KeyCache};
 use latchkey_core::audit::row_hash;
 use latchkey_core::*;
-use rusqlite::{OptionalExtension, Params, params};
+use rusqlite::{Connection, OptionalExtension, Params, params};
 
 /// Appends an audit row after the change it records, in the same
 /// transaction, chained to the head (see [`Batch`]).
@@ -143,4 +143,18 @@ pub(super) fn record_otp_steps(tx: &Batch<'_>, steps: Vec<OtpStep>) -> rusqlite:
         }
     }
     Ok(false)
+}
+
+/// Appends `event` inside the write transaction that `conn` holds, on a
+/// connection other than the writer's (the importer's), chained the same
+/// way: the head is read in the transaction and written back before it
+/// commits.
+pub(crate) fn append_on_own_connection(
+    conn: &Connection,
+    event: &AuditEvent,
+) -> rusqlite::Result<()> {
+    let keys = KeyCache::default();
+    let batch = Batch::new(conn, &keys);
+    append_in(&batch, event)?;
+    batch.store_head()
 }

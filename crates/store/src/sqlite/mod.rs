@@ -53,7 +53,7 @@ macro_rules! token_columns {
 use crate::errors::{corrupt, from_sqlite as fail};
 mod api_keys;
 mod audit;
-mod changes;
+pub(crate) mod changes;
 mod durable;
 mod engine;
 mod key_cache;
