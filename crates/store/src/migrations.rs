@@ -75,13 +75,6 @@ pub(crate) const APPLIED: &str = "SELECT version, checksum FROM schema_migration
 pub(crate) const RECORD: &str =
     "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, ?4)";
 
-/// `sql` with SQLite's numbered placeholders (`?1`) as PostgreSQL's (`$1`),
-/// so one statement text serves both. Only for statements without a `?` in
-/// a literal.
-pub(crate) fn dollar_placeholders(sql: &str) -> String {
-    sql.replace('?', "$")
-}
-
 /// Now, in Unix seconds, for the record of an applied migration.
 pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -214,14 +207,6 @@ mod tests {
             .iter()
             .map(|v| (*v, TWO[(*v - 1) as usize].checksum()))
             .collect()
-    }
-
-    #[test]
-    fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(
-            dollar_placeholders(RECORD),
-            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)"
-        );
     }
 
     #[test]

@@ -4,11 +4,12 @@ use latchkey_core::*;
 use sqlx::Row;
 
 use super::{PostgresStore, api_key_from, api_key_with_prefix, append_in, fail};
+use crate::queries::{INSERT_API_KEY, LIST_API_KEYS, REVOKE_API_KEY};
 
 impl ApiKeyStore for PostgresStore {
     async fn insert_api_key(&self, key: NewApiKey, event: AuditEvent) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query("INSERT INTO api_keys (name, prefix, hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+        let row = sqlx::query(INSERT_API_KEY.postgres())
             .bind(key.name)
             .bind(key.prefix)
             .bind(key.hash)
@@ -28,7 +29,7 @@ impl ApiKeyStore for PostgresStore {
     }
 
     async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        let rows = sqlx::query("SELECT * FROM api_keys ORDER BY name")
+        let rows = sqlx::query(LIST_API_KEYS.postgres())
             .fetch_all(&self.pool)
             .await
             .map_err(fail)?;
@@ -37,8 +38,7 @@ impl ApiKeyStore for PostgresStore {
 
     async fn revoke_api_key(&self, name: &str, event: AuditEvent) -> StoreResult<bool> {
         self.update_and_audit(
-            sqlx::query("UPDATE api_keys SET revoked = TRUE WHERE name = $1 AND NOT revoked")
-                .bind(name.to_owned()),
+            sqlx::query(REVOKE_API_KEY.postgres()).bind(name.to_owned()),
             event,
         )
         .await

@@ -4,6 +4,7 @@ use latchkey_core::*;
 use sqlx::Row;
 
 use super::{PostgresStore, append_in, fail};
+use crate::queries::{AUDIT_ROWS, COUNT_UNLOCK_ISSUES};
 
 impl AuditLog for PostgresStore {
     async fn append(&self, event: AuditEvent) -> StoreResult<()> {
@@ -13,7 +14,7 @@ impl AuditLog for PostgresStore {
     }
 
     async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRow>> {
-        let rows = sqlx::query("SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT $2")
+        let rows = sqlx::query(AUDIT_ROWS.postgres())
             .bind(after)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -41,7 +42,7 @@ impl AuditLog for PostgresStore {
 
     async fn count_unlock_issues(&self, serial: &str, since: i64) -> StoreResult<i64> {
         // The literal action and outcome let the partial index serve it.
-        let row = sqlx::query("SELECT COUNT(*) FROM audit WHERE action = 'unlock.issue' AND outcome = 'success' AND subject = $1 AND at >= $2")
+        let row = sqlx::query(COUNT_UNLOCK_ISSUES.postgres())
             .bind(serial.to_owned())
             .bind(since)
             .fetch_one(&self.pool)

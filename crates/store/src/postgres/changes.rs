@@ -5,6 +5,7 @@ use latchkey_core::*;
 use sqlx::{Postgres, Row, Transaction};
 
 use super::fail;
+use crate::queries::{ACCEPT_OTP, COUNT_OTP_FAILURE};
 
 /// Appends an audit row inside `tx`, after the change it records.
 pub(super) async fn append_in(
@@ -110,17 +111,14 @@ pub(super) async fn accept_otp_row(
     used: i64,
     drift: i64,
 ) -> Result<bool, StoreError> {
-    Ok(sqlx::query(
-        "UPDATE tokens SET last_used = $2, drift = $3, failures = 0 \
-         WHERE id = $1 AND last_used < $2 AND NOT locked AND state = 'active'",
-    )
-    .bind(id)
-    .bind(used)
-    .bind(drift)
-    .execute(&mut **tx)
-    .await
-    .map_err(fail)?
-    .rows_affected()
+    Ok(sqlx::query(ACCEPT_OTP.postgres())
+        .bind(id)
+        .bind(used)
+        .bind(drift)
+        .execute(&mut **tx)
+        .await
+        .map_err(fail)?
+        .rows_affected()
         > 0)
 }
 
@@ -148,15 +146,12 @@ pub(super) async fn otp_failure_row(
     id: i64,
     limit: u32,
 ) -> Result<(u32, bool), StoreError> {
-    let row = sqlx::query(
-        "UPDATE tokens SET failures = failures + 1, locked = failures + 1 >= $2 \
-         WHERE id = $1 AND NOT locked RETURNING failures, locked",
-    )
-    .bind(id)
-    .bind(i64::from(limit))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(fail)?;
+    let row = sqlx::query(COUNT_OTP_FAILURE.postgres())
+        .bind(id)
+        .bind(i64::from(limit))
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(fail)?;
     Ok(match row {
         Some(row) => (
             row.try_get::<i64, _>(0).map_err(fail)? as u32,

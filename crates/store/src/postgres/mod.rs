@@ -24,8 +24,8 @@ use self::changes::{
     accept_otp_in, accept_otp_row, append_all_in, append_in, otp_failure_in, otp_failure_row,
 };
 use self::rows::{
-    TOKEN_COLUMNS, USER_COLUMNS_AS_U, api_key_from, api_key_with_prefix, parse, token_from,
-    user_from, user_from_columns, user_named,
+    USER_COLUMNS_AS_U, api_key_from, api_key_with_prefix, parse, token_from, user_from,
+    user_from_columns, user_named,
 };
 
 mod checks;
@@ -99,7 +99,7 @@ impl PostgresStore {
             .collect::<Result<Vec<(i64, Vec<u8>)>, StoreError>>()?;
         let pending = migrations::pending(migrations::POSTGRES, &applied)
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
-        let record = migrations::dollar_placeholders(migrations::RECORD);
+        let record = crate::queries::dollar_placeholders(migrations::RECORD);
         for migration in pending {
             // The simple query protocol: a file may hold many statements,
             // function bodies and literal semicolons included.

@@ -5,6 +5,11 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::{PostgresStore, append_in, fail, parse};
+use crate::queries::{
+    ANSWERS_OF, CLEAR_ASKED, COUNT_ASKED, COUNT_RESET_LINKS, DELETE_ANSWERS, DELETE_OTHER_SESSIONS,
+    DELETE_SESSION, INSERT_ANSWER, INSERT_QUESTION, INSERT_RESET_LINK, INSERT_SESSION, MARK_ASKED,
+    QUESTIONS, RESET_LINK_USER, RETIRE_QUESTION, SESSION_BY_ID, TAKE_RESET_LINK, TOUCH_SESSION,
+};
 
 fn session_from(row: &PgRow) -> StoreResult<WebSession> {
     Ok(WebSession {
@@ -25,29 +30,27 @@ impl PortalStore for PostgresStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(previous) = previous {
-            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            sqlx::query(DELETE_SESSION.postgres())
                 .bind(previous)
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
         }
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(session.id_hash)
-        .bind(session.user_id)
-        .bind(session.stage.as_str())
-        .bind(session.created_at)
-        .bind(session.last_seen)
-        .execute(&mut *tx)
-        .await
-        .map_err(fail)?;
+        sqlx::query(INSERT_SESSION.postgres())
+            .bind(session.id_hash)
+            .bind(session.user_id)
+            .bind(session.stage.as_str())
+            .bind(session.created_at)
+            .bind(session.last_seen)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
         append_in(&mut tx, &event).await?;
         tx.commit().await.map_err(fail)
     }
 
     async fn session(&self, id_hash: &[u8]) -> StoreResult<Option<WebSession>> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = $1")
+        let row = sqlx::query(SESSION_BY_ID.postgres())
             .bind(id_hash.to_vec())
             .fetch_optional(&self.pool)
             .await
@@ -56,7 +59,7 @@ impl PortalStore for PostgresStore {
     }
 
     async fn touch_session(&self, id_hash: &[u8], now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET last_seen = $2 WHERE id_hash = $1")
+        sqlx::query(TOUCH_SESSION.postgres())
             .bind(id_hash.to_vec())
             .bind(now)
             .execute(&self.pool)
@@ -66,7 +69,7 @@ impl PortalStore for PostgresStore {
     }
 
     async fn delete_session(&self, id_hash: &[u8]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        sqlx::query(DELETE_SESSION.postgres())
             .bind(id_hash.to_vec())
             .execute(&self.pool)
             .await
@@ -79,7 +82,7 @@ impl PortalStore for PostgresStore {
         user_id: i64,
         keep: Option<Vec<u8>>,
     ) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+        let done = sqlx::query(DELETE_OTHER_SESSIONS.postgres())
             .bind(user_id)
             .bind(keep.unwrap_or_default())
             .execute(&self.pool)
@@ -89,7 +92,7 @@ impl PortalStore for PostgresStore {
     }
 
     async fn questions(&self) -> StoreResult<Vec<Question>> {
-        let rows = sqlx::query("SELECT id, text, active FROM security_questions ORDER BY id")
+        let rows = sqlx::query(QUESTIONS.postgres())
             .fetch_all(&self.pool)
             .await
             .map_err(fail)?;
@@ -106,7 +109,7 @@ impl PortalStore for PostgresStore {
 
     async fn insert_question(&self, text: String, event: AuditEvent) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query("INSERT INTO security_questions (text) VALUES ($1) RETURNING id")
+        let row = sqlx::query(INSERT_QUESTION.postgres())
             .bind(text)
             .fetch_one(&mut *tx)
             .await
@@ -118,22 +121,16 @@ impl PortalStore for PostgresStore {
     }
 
     async fn retire_question(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
-        self.update_and_audit(
-            sqlx::query("UPDATE security_questions SET active = FALSE WHERE id = $1 AND active")
-                .bind(id),
-            event,
-        )
-        .await
+        self.update_and_audit(sqlx::query(RETIRE_QUESTION.postgres()).bind(id), event)
+            .await
     }
 
     async fn answers_of(&self, user_id: i64) -> StoreResult<Vec<Answer>> {
-        let rows = sqlx::query(
-            "SELECT question_id, answer_hash, asked FROM security_answers WHERE user_id = $1 ORDER BY question_id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(fail)?;
+        let rows = sqlx::query(ANSWERS_OF.postgres())
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
         rows.iter()
             .map(|row| {
                 Ok(Answer {
@@ -152,21 +149,19 @@ impl PortalStore for PostgresStore {
         event: AuditEvent,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM security_answers WHERE user_id = $1")
+        sqlx::query(DELETE_ANSWERS.postgres())
             .bind(user_id)
             .execute(&mut *tx)
             .await
             .map_err(fail)?;
         for (question_id, hash) in answers {
-            sqlx::query(
-                "INSERT INTO security_answers (user_id, question_id, answer_hash) VALUES ($1, $2, $3)",
-            )
-            .bind(user_id)
-            .bind(question_id)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+            sqlx::query(INSERT_ANSWER.postgres())
+                .bind(user_id)
+                .bind(question_id)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
         }
         append_in(&mut tx, &event).await?;
         tx.commit().await.map_err(fail)
@@ -180,27 +175,24 @@ impl PortalStore for PostgresStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(fail)?;
-        let already: i64 =
-            sqlx::query("SELECT COUNT(*) FROM security_answers WHERE user_id = $1 AND asked")
-                .bind(user_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(fail)?
-                .try_get(0)
-                .map_err(fail)?;
+        let already: i64 = sqlx::query(COUNT_ASKED.postgres())
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?
+            .try_get(0)
+            .map_err(fail)?;
         if already > 0 {
             tx.rollback().await.map_err(fail)?;
             return Ok(false);
         }
         for id in question_ids {
-            sqlx::query(
-                "UPDATE security_answers SET asked = TRUE WHERE user_id = $1 AND question_id = $2",
-            )
-            .bind(user_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+            sqlx::query(MARK_ASKED.postgres())
+                .bind(user_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
         }
         tx.commit().await.map_err(fail)?;
         Ok(true)
@@ -208,7 +200,7 @@ impl PortalStore for PostgresStore {
 
     async fn clear_asked(&self, user_id: i64, event: AuditEvent) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE security_answers SET asked = FALSE WHERE user_id = $1")
+        sqlx::query(CLEAR_ASKED.postgres())
             .bind(user_id)
             .execute(&mut *tx)
             .await
@@ -233,57 +225,49 @@ impl PortalStore for PostgresStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(fail)?;
-        let made: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND created_at >= $2",
-        )
-        .bind(user_id)
-        .bind(since)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(fail)?
-        .try_get(0)
-        .map_err(fail)?;
+        let made: i64 = sqlx::query(COUNT_RESET_LINKS.postgres())
+            .bind(user_id)
+            .bind(since)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?
+            .try_get(0)
+            .map_err(fail)?;
         if made >= limit {
             tx.rollback().await.map_err(fail)?;
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(event.at)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(fail)?;
+        sqlx::query(INSERT_RESET_LINK.postgres())
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(event.at)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
         append_in(&mut tx, &event).await?;
         tx.commit().await.map_err(fail)?;
         Ok(true)
     }
 
     async fn reset_link_user(&self, token_hash: Vec<u8>, now: i64) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT user_id FROM password_resets WHERE token_hash = $1 AND NOT used AND expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(fail)?;
+        let row = sqlx::query(RESET_LINK_USER.postgres())
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
         row.map(|row| row.try_get::<i64, _>(0).map_err(fail))
             .transpose()
     }
 
     async fn take_reset_link(&self, token_hash: Vec<u8>, now: i64) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(
-            "UPDATE password_resets SET used = TRUE WHERE token_hash = $1 AND NOT used AND expires_at > $2 RETURNING user_id",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(fail)?;
+        let row = sqlx::query(TAKE_RESET_LINK.postgres())
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
         row.map(|row| row.try_get::<i64, _>(0).map_err(fail))
             .transpose()
     }

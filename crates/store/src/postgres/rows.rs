@@ -7,13 +7,14 @@ use sqlx::postgres::PgRow;
 use sqlx::{Executor, Postgres, Row};
 
 use super::{corrupt, fail};
+use crate::queries::{API_KEY_BY_PREFIX, USER_BY_NAME};
 
 /// The user named `username`, on the pool or inside a transaction.
 pub(super) async fn user_named<'e>(
     executor: impl Executor<'e, Database = Postgres>,
     username: &str,
 ) -> StoreResult<Option<User>> {
-    sqlx::query("SELECT * FROM users WHERE username = $1")
+    sqlx::query(USER_BY_NAME.postgres())
         .bind(username.to_owned())
         .fetch_optional(executor)
         .await
@@ -28,7 +29,7 @@ pub(super) async fn api_key_with_prefix<'e>(
     executor: impl Executor<'e, Database = Postgres>,
     prefix: &str,
 ) -> StoreResult<Option<ApiKey>> {
-    sqlx::query("SELECT * FROM api_keys WHERE prefix = $1")
+    sqlx::query(API_KEY_BY_PREFIX.postgres())
         .bind(prefix.to_owned())
         .fetch_optional(executor)
         .await
@@ -82,9 +83,6 @@ pub(super) const USER_COLUMNS_AS_U: &str = "u.id AS u_id, u.username AS u_userna
      u.role AS u_role, u.status AS u_status, u.password_hash AS u_password_hash, \
      u.password_failures AS u_password_failures, u.password_blocked_until AS u_password_blocked_until, \
      u.created_at AS u_created_at";
-
-pub(super) const TOKEN_COLUMNS: &str = "id, serial, user_id, kind, state, algorithm, digits, period, sealed_seed, sealed_unlock_secret, \
-     last_used, drift, failures, locked, activation_hash, activation_expires, activation_failures, created_at";
 
 pub(super) fn token_from(row: &PgRow) -> Result<Token, StoreError> {
     let get_i64 =

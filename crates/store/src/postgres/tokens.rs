@@ -5,33 +5,31 @@ use sqlx::Row;
 
 use tokio::sync::oneshot;
 
-use super::{
-    PostgresStore, TOKEN_COLUMNS, accept_otp_in, append_in, checks, fail, otp_failure_in,
-    token_from,
+use super::{PostgresStore, accept_otp_in, append_in, checks, fail, otp_failure_in, token_from};
+use crate::queries::{
+    ACTIVATE_TOKEN, COUNT_ACTIVATION_FAILURE, INSERT_TOKEN, LIST_TOKENS, RESET_TOKEN,
+    RESYNC_COUNTER, SET_TOKEN_STATE, TOKEN_BY_SERIAL, TOKENS_OF_USER,
 };
 
 impl TokenStore for PostgresStore {
     async fn insert_token(&self, token: NewToken, event: AuditEvent) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO tokens (serial, user_id, kind, state, algorithm, digits, period, sealed_seed, sealed_unlock_secret, \
-             activation_hash, activation_expires, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        )
-        .bind(token.serial)
-        .bind(token.user_id)
-        .bind(token.kind.as_str())
-        .bind(token.state.as_str())
-        .bind(token.algorithm)
-        .bind(i64::from(token.digits))
-        .bind(token.period as i64)
-        .bind(token.sealed_seed)
-        .bind(token.sealed_unlock_secret)
-        .bind(token.activation_hash)
-        .bind(token.activation_expires)
-        .bind(token.created_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(fail)?;
+        let row = sqlx::query(INSERT_TOKEN.postgres())
+            .bind(token.serial)
+            .bind(token.user_id)
+            .bind(token.kind.as_str())
+            .bind(token.state.as_str())
+            .bind(token.algorithm)
+            .bind(i64::from(token.digits))
+            .bind(token.period as i64)
+            .bind(token.sealed_seed)
+            .bind(token.sealed_unlock_secret)
+            .bind(token.activation_hash)
+            .bind(token.activation_expires)
+            .bind(token.created_at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
         let id: i64 = row.try_get(0).map_err(fail)?;
         append_in(&mut tx, &event).await?;
         tx.commit().await.map_err(fail)?;
@@ -39,24 +37,20 @@ impl TokenStore for PostgresStore {
     }
 
     async fn token_by_serial(&self, serial: &str) -> StoreResult<Option<Token>> {
-        let row = sqlx::query(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE serial = $1"
-        ))
-        .bind(serial.to_owned())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(fail)?;
+        let row = sqlx::query(TOKEN_BY_SERIAL.postgres())
+            .bind(serial.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
         row.as_ref().map(token_from).transpose()
     }
 
     async fn tokens_of_user(&self, user_id: i64) -> StoreResult<Vec<Token>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE user_id = $1 ORDER BY id"
-        ))
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(fail)?;
+        let rows = sqlx::query(TOKENS_OF_USER.postgres())
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
         rows.iter().map(token_from).collect()
     }
 
@@ -98,7 +92,7 @@ impl TokenStore for PostgresStore {
     }
 
     async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
-        let rows = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"))
+        let rows = sqlx::query(LIST_TOKENS.postgres())
             .fetch_all(&self.pool)
             .await
             .map_err(fail)?;
@@ -106,12 +100,8 @@ impl TokenStore for PostgresStore {
     }
 
     async fn activate_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
-        self.update_and_audit(
-            sqlx::query("UPDATE tokens SET state = 'active', activation_hash = NULL WHERE id = $1 AND state = 'new' AND activation_hash IS NOT NULL")
-                .bind(id),
-            event,
-        )
-        .await
+        self.update_and_audit(sqlx::query(ACTIVATE_TOKEN.postgres()).bind(id), event)
+            .await
     }
 
     async fn record_activation_failure(
@@ -121,16 +111,12 @@ impl TokenStore for PostgresStore {
         event: AuditEvent,
     ) -> StoreResult<u32> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "UPDATE tokens SET activation_failures = activation_failures + 1, \
-             activation_hash = CASE WHEN activation_failures + 1 >= $2 THEN NULL ELSE activation_hash END \
-             WHERE id = $1 RETURNING activation_failures",
-        )
-        .bind(id)
-        .bind(i64::from(limit))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(fail)?;
+        let row = sqlx::query(COUNT_ACTIVATION_FAILURE.postgres())
+            .bind(id)
+            .bind(i64::from(limit))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
         let count = match row {
             Some(row) => row.try_get::<i64, _>(0).map_err(fail)? as u32,
             None => 0,
@@ -167,11 +153,8 @@ impl TokenStore for PostgresStore {
     }
 
     async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
-        self.update_and_audit(
-            sqlx::query("UPDATE tokens SET failures = 0, locked = FALSE WHERE id = $1").bind(id),
-            event,
-        )
-        .await
+        self.update_and_audit(sqlx::query(RESET_TOKEN.postgres()).bind(id), event)
+            .await
     }
 
     async fn set_token_state(
@@ -181,7 +164,7 @@ impl TokenStore for PostgresStore {
         event: AuditEvent,
     ) -> StoreResult<bool> {
         self.update_and_audit(
-            sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2")
+            sqlx::query(SET_TOKEN_STATE.postgres())
                 .bind(state.as_str())
                 .bind(id),
             event,
@@ -196,11 +179,9 @@ impl TokenStore for PostgresStore {
         event: AuditEvent,
     ) -> StoreResult<bool> {
         self.update_and_audit(
-            sqlx::query(
-                "UPDATE tokens SET last_used = $2, failures = 0 WHERE id = $1 AND last_used < $2",
-            )
-            .bind(id)
-            .bind(last_used),
+            sqlx::query(RESYNC_COUNTER.postgres())
+                .bind(id)
+                .bind(last_used),
             event,
         )
         .await

@@ -4,22 +4,24 @@ use latchkey_core::*;
 use sqlx::Row;
 
 use super::{PostgresStore, append_in, fail, user_from, user_named};
+use crate::queries::{
+    CLEAR_PASSWORD_FAILURES, COUNT_PASSWORD_FAILURE, INSERT_USER, LIST_USERS,
+    SET_PASSWORD_BLOCKED_UNTIL, SET_PASSWORD_HASH, SET_USER_STATUS, USER_BY_ID,
+};
 
 impl UserStore for PostgresStore {
     async fn insert_user(&self, user: NewUser, event: AuditEvent) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO users (username, email, role, status, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(user.username.as_str().to_owned())
-        .bind(user.email)
-        .bind(user.role.as_str())
-        .bind(UserStatus::Active.as_str())
-        .bind(user.password_hash)
-        .bind(event.at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(fail)?;
+        let row = sqlx::query(INSERT_USER.postgres())
+            .bind(user.username.as_str().to_owned())
+            .bind(user.email)
+            .bind(user.role.as_str())
+            .bind(UserStatus::Active.as_str())
+            .bind(user.password_hash)
+            .bind(event.at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
         let id: i64 = row.try_get(0).map_err(fail)?;
         append_in(&mut tx, &event).await?;
         tx.commit().await.map_err(fail)?;
@@ -31,7 +33,7 @@ impl UserStore for PostgresStore {
     }
 
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+        let row = sqlx::query(USER_BY_ID.postgres())
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -40,7 +42,7 @@ impl UserStore for PostgresStore {
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query("SELECT * FROM users ORDER BY username")
+        let rows = sqlx::query(LIST_USERS.postgres())
             .fetch_all(&self.pool)
             .await
             .map_err(fail)?;
@@ -54,7 +56,7 @@ impl UserStore for PostgresStore {
         event: AuditEvent,
     ) -> StoreResult<bool> {
         self.update_and_audit(
-            sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
+            sqlx::query(SET_USER_STATUS.postgres())
                 .bind(status.as_str())
                 .bind(id),
             event,
@@ -69,7 +71,7 @@ impl UserStore for PostgresStore {
         event: AuditEvent,
     ) -> StoreResult<bool> {
         self.update_and_audit(
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            sqlx::query(SET_PASSWORD_HASH.postgres())
                 .bind(hash)
                 .bind(id),
             event,
@@ -87,7 +89,7 @@ impl UserStore for PostgresStore {
         let mut tx = self.begin().await?;
         // The UPDATE takes the row lock, so concurrent failures on other
         // nodes count one after another.
-        let row = sqlx::query("UPDATE users SET password_failures = password_failures + 1 WHERE id = $1 RETURNING password_failures")
+        let row = sqlx::query(COUNT_PASSWORD_FAILURE.postgres())
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
@@ -98,7 +100,7 @@ impl UserStore for PostgresStore {
         };
         let delay = throttle.delay(u32::try_from(failures).unwrap_or(u32::MAX));
         let blocked_until = if delay > 0 { now + delay } else { 0 };
-        sqlx::query("UPDATE users SET password_blocked_until = $2 WHERE id = $1")
+        sqlx::query(SET_PASSWORD_BLOCKED_UNTIL.postgres())
             .bind(id)
             .bind(blocked_until)
             .execute(&mut *tx)
@@ -110,7 +112,7 @@ impl UserStore for PostgresStore {
     }
 
     async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET password_failures = 0, password_blocked_until = 0 WHERE id = $1 AND password_failures > 0")
+        sqlx::query(CLEAR_PASSWORD_FAILURES.postgres())
             .bind(id)
             .execute(&self.pool)
             .await

@@ -1,13 +1,9 @@
 //! The audit log on SQLite.
 
 use super::{SqliteStore, append_in, fail, get, query_all};
+use crate::queries::{AUDIT_ROWS, COUNT_UNLOCK_ISSUES};
 use latchkey_core::*;
 use rusqlite::params;
-
-/// Issued unlock codes for one token since a time. The literal action and
-/// outcome let the partial index `audit_unlock_issues` serve it.
-pub(super) const COUNT_UNLOCK_ISSUES: &str = "SELECT COUNT(*) FROM audit \
-     WHERE action = 'unlock.issue' AND outcome = 'success' AND subject = ?1 AND at >= ?2";
 
 impl AuditLog for SqliteStore {
     async fn append(&self, event: AuditEvent) -> StoreResult<()> {
@@ -16,28 +12,22 @@ impl AuditLog for SqliteStore {
 
     async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRow>> {
         self.read(move |conn| {
-            query_all(
-                conn,
-                "SELECT id, at, actor, action, subject, source, outcome, detail, prev_hash, hash \
-                 FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
-                [after, limit],
-                |row| {
-                    Ok(AuditRow {
-                        id: get(row, 0)?,
-                        event: AuditEvent {
-                            at: get(row, 1)?,
-                            actor: get(row, 2)?,
-                            action: get(row, 3)?,
-                            subject: get(row, 4)?,
-                            source: get(row, 5)?,
-                            outcome: get(row, 6)?,
-                            detail: get(row, 7)?,
-                        },
-                        prev_hash: get(row, 8)?,
-                        hash: get(row, 9)?,
-                    })
-                },
-            )
+            query_all(conn, AUDIT_ROWS.sqlite(), [after, limit], |row| {
+                Ok(AuditRow {
+                    id: get(row, 0)?,
+                    event: AuditEvent {
+                        at: get(row, 1)?,
+                        actor: get(row, 2)?,
+                        action: get(row, 3)?,
+                        subject: get(row, 4)?,
+                        source: get(row, 5)?,
+                        outcome: get(row, 6)?,
+                        detail: get(row, 7)?,
+                    },
+                    prev_hash: get(row, 8)?,
+                    hash: get(row, 9)?,
+                })
+            })
         })
         .await
     }
@@ -45,7 +35,7 @@ impl AuditLog for SqliteStore {
     async fn count_unlock_issues(&self, serial: &str, since: i64) -> StoreResult<i64> {
         let serial = serial.to_owned();
         self.read(move |conn| {
-            conn.prepare_cached(COUNT_UNLOCK_ISSUES)
+            conn.prepare_cached(COUNT_UNLOCK_ISSUES.sqlite())
                 .and_then(|mut statement| {
                     statement.query_row(params![serial, since], |row| row.get(0))
                 })

@@ -1,6 +1,7 @@
 //! The row changes shared by several ports: the audit-chain append, OTP acceptance and failure, and the OTP check's steps.
 
 use super::{Batch, Head, KeyCache};
+use crate::queries::{ACCEPT_OTP, COUNT_OTP_FAILURE, INSERT_AUDIT_ROW};
 use latchkey_core::audit::row_hash;
 use latchkey_core::*;
 use rusqlite::{Connection, OptionalExtension, Params, params};
@@ -24,22 +25,19 @@ pub(super) fn append_in(tx: &Batch<'_>, event: &AuditEvent) -> rusqlite::Result<
     };
     let id = head.last_id + 1;
     let hash = row_hash(id, event, &head.last_hash);
-    tx.prepare_cached(
-        "INSERT INTO audit (id, at, actor, action, subject, source, outcome, detail, prev_hash, hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        id,
-        event.at,
-        event.actor,
-        event.action,
-        event.subject,
-        event.source,
-        event.outcome,
-        event.detail,
-        head.last_hash,
-        hash,
-    ])?;
+    tx.prepare_cached(INSERT_AUDIT_ROW.sqlite())?
+        .execute(params![
+            id,
+            event.at,
+            event.actor,
+            event.action,
+            event.subject,
+            event.source,
+            event.outcome,
+            event.detail,
+            head.last_hash,
+            hash,
+        ])?;
     *head = Head {
         last_id: id,
         last_hash: hash,
@@ -71,13 +69,7 @@ pub(super) fn accept_otp_in(
     drift: i64,
     event: &AuditEvent,
 ) -> rusqlite::Result<bool> {
-    update_and_audit(
-        tx,
-        "UPDATE tokens SET last_used = ?2, drift = ?3, failures = 0 \
-         WHERE id = ?1 AND last_used < ?2 AND locked = 0 AND state = 'active'",
-        params![id, used, drift],
-        event,
-    )
+    update_and_audit(tx, ACCEPT_OTP.sqlite(), params![id, used, drift], event)
 }
 
 /// Counts a failed OTP unless the token is locked, locks it at `limit`, and
@@ -90,11 +82,7 @@ pub(super) fn otp_failure_in(
     lock_event: &AuditEvent,
 ) -> rusqlite::Result<(u32, bool)> {
     let row: Option<(i64, i64)> = tx
-        .prepare_cached(
-            "UPDATE tokens SET failures = failures + 1, \
-             locked = CASE WHEN failures + 1 >= ?2 THEN 1 ELSE 0 END \
-             WHERE id = ?1 AND locked = 0 RETURNING failures, locked",
-        )?
+        .prepare_cached(COUNT_OTP_FAILURE.sqlite())?
         .query_row(params![id, i64::from(limit)], |row| {
             Ok((row.get(0)?, row.get(1)?))
         })

@@ -14,43 +14,8 @@ use latchkey_core::*;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-macro_rules! api_key_columns {
-    () => {
-        "id, name, prefix, hash, role, revoked, created_at"
-    };
-}
-
-// Column lists as macros, so the queries are `concat!`-ed at compile time
-// and the statement cache is hit without building a string per read. Given
-// a table name ("users."), each column is qualified by it, for joins.
-macro_rules! columns {
-    ($table:literal: $first:ident $(, $rest:ident)*) => {
-        concat!($table, stringify!($first) $(, ", ", $table, stringify!($rest))*)
-    };
-}
-
-macro_rules! user_columns {
-    () => {
-        user_columns!("")
-    };
-    ($table:literal) => {
-        columns!($table: id, username, email, role, status, password_hash, created_at,
-            password_failures, password_blocked_until)
-    };
-}
-
-macro_rules! token_columns {
-    () => {
-        token_columns!("")
-    };
-    ($table:literal) => {
-        columns!($table: id, serial, user_id, kind, state, algorithm, digits, period, sealed_seed,
-            sealed_unlock_secret, last_used, drift, failures, locked, activation_hash,
-            activation_expires, activation_failures, created_at)
-    };
-}
-
 use crate::errors::{corrupt, from_sqlite as fail};
+
 mod api_keys;
 mod audit;
 pub(crate) mod changes;

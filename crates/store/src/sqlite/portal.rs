@@ -4,6 +4,11 @@ use latchkey_core::*;
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, append_in, get, parse, query_all, query_one, update_and_audit};
+use crate::queries::{
+    ANSWERS_OF, CLEAR_ASKED, COUNT_ASKED, COUNT_RESET_LINKS, DELETE_ANSWERS, DELETE_OTHER_SESSIONS,
+    DELETE_SESSION, INSERT_ANSWER, INSERT_QUESTION, INSERT_RESET_LINK, INSERT_SESSION, MARK_ASKED,
+    QUESTIONS, RESET_LINK_USER, RETIRE_QUESTION, SESSION_BY_ID, TAKE_RESET_LINK, TOUCH_SESSION,
+};
 
 impl PortalStore for SqliteStore {
     async fn insert_session(
@@ -14,20 +19,17 @@ impl PortalStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(move |tx| {
             if let Some(previous) = previous {
-                tx.prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?
+                tx.prepare_cached(DELETE_SESSION.sqlite())?
                     .execute(params![previous])?;
             }
-            tx.prepare_cached(
-                "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                session.id_hash,
-                session.user_id,
-                session.stage.as_str(),
-                session.created_at,
-                session.last_seen,
-            ])?;
+            tx.prepare_cached(INSERT_SESSION.sqlite())?
+                .execute(params![
+                    session.id_hash,
+                    session.user_id,
+                    session.stage.as_str(),
+                    session.created_at,
+                    session.last_seen,
+                ])?;
             append_in(tx, &event)
         })
         .await
@@ -36,20 +38,15 @@ impl PortalStore for SqliteStore {
     async fn session(&self, id_hash: &[u8]) -> StoreResult<Option<WebSession>> {
         let id_hash = id_hash.to_vec();
         self.read(move |conn| {
-            query_one(
-                conn,
-                "SELECT id_hash, user_id, stage, created_at, last_seen FROM sessions WHERE id_hash = ?1",
-                [id_hash],
-                |row| {
-                    Ok(WebSession {
-                        id_hash: get(row, 0)?,
-                        user_id: get(row, 1)?,
-                        stage: parse(get(row, 2)?, "session stage")?,
-                        created_at: get(row, 3)?,
-                        last_seen: get(row, 4)?,
-                    })
-                },
-            )
+            query_one(conn, SESSION_BY_ID.sqlite(), [id_hash], |row| {
+                Ok(WebSession {
+                    id_hash: get(row, 0)?,
+                    user_id: get(row, 1)?,
+                    stage: parse(get(row, 2)?, "session stage")?,
+                    created_at: get(row, 3)?,
+                    last_seen: get(row, 4)?,
+                })
+            })
         })
         .await
     }
@@ -57,7 +54,7 @@ impl PortalStore for SqliteStore {
     async fn touch_session(&self, id_hash: &[u8], now: i64) -> StoreResult<()> {
         let id_hash = id_hash.to_vec();
         self.write(move |tx| {
-            tx.prepare_cached("UPDATE sessions SET last_seen = ?2 WHERE id_hash = ?1")?
+            tx.prepare_cached(TOUCH_SESSION.sqlite())?
                 .execute(params![id_hash, now])?;
             Ok(())
         })
@@ -67,7 +64,7 @@ impl PortalStore for SqliteStore {
     async fn delete_session(&self, id_hash: &[u8]) -> StoreResult<()> {
         let id_hash = id_hash.to_vec();
         self.write(move |tx| {
-            tx.prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?
+            tx.prepare_cached(DELETE_SESSION.sqlite())?
                 .execute(params![id_hash])?;
             Ok(())
         })
@@ -82,7 +79,7 @@ impl PortalStore for SqliteStore {
         self.write(move |tx| {
             let keep = keep.unwrap_or_default();
             let ended = tx
-                .prepare_cached("DELETE FROM sessions WHERE user_id = ?1 AND id_hash <> ?2")?
+                .prepare_cached(DELETE_OTHER_SESSIONS.sqlite())?
                 .execute(params![user_id, keep])?;
             Ok(ended as u64)
         })
@@ -91,27 +88,22 @@ impl PortalStore for SqliteStore {
 
     async fn questions(&self) -> StoreResult<Vec<Question>> {
         self.read(|conn| {
-            query_all(
-                conn,
-                "SELECT id, text, active FROM security_questions ORDER BY id",
-                [],
-                |row| {
-                    Ok(Question {
-                        id: get(row, 0)?,
-                        text: get(row, 1)?,
-                        active: get::<i64>(row, 2)? != 0,
-                    })
-                },
-            )
+            query_all(conn, QUESTIONS.sqlite(), [], |row| {
+                Ok(Question {
+                    id: get(row, 0)?,
+                    text: get(row, 1)?,
+                    active: get::<i64>(row, 2)? != 0,
+                })
+            })
         })
         .await
     }
 
     async fn insert_question(&self, text: String, event: AuditEvent) -> StoreResult<i64> {
         self.write(move |tx| {
-            tx.prepare_cached("INSERT INTO security_questions (text) VALUES (?1)")?
-                .execute(params![text])?;
-            let id = tx.last_insert_rowid();
+            let id: i64 = tx
+                .prepare_cached(INSERT_QUESTION.sqlite())?
+                .query_row(params![text], |row| row.get(0))?;
             append_in(tx, &event)?;
             Ok(id)
         })
@@ -119,31 +111,19 @@ impl PortalStore for SqliteStore {
     }
 
     async fn retire_question(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
-        self.write(move |tx| {
-            update_and_audit(
-                tx,
-                "UPDATE security_questions SET active = 0 WHERE id = ?1 AND active = 1",
-                [id],
-                &event,
-            )
-        })
-        .await
+        self.write(move |tx| update_and_audit(tx, RETIRE_QUESTION.sqlite(), [id], &event))
+            .await
     }
 
     async fn answers_of(&self, user_id: i64) -> StoreResult<Vec<Answer>> {
         self.read(move |conn| {
-            query_all(
-                conn,
-                "SELECT question_id, answer_hash, asked FROM security_answers WHERE user_id = ?1 ORDER BY question_id",
-                [user_id],
-                |row| {
-                    Ok(Answer {
-                        question_id: get(row, 0)?,
-                        answer_hash: get(row, 1)?,
-                        asked: get::<i64>(row, 2)? != 0,
-                    })
-                },
-            )
+            query_all(conn, ANSWERS_OF.sqlite(), [user_id], |row| {
+                Ok(Answer {
+                    question_id: get(row, 0)?,
+                    answer_hash: get(row, 1)?,
+                    asked: get::<i64>(row, 2)? != 0,
+                })
+            })
         })
         .await
     }
@@ -155,13 +135,14 @@ impl PortalStore for SqliteStore {
         event: AuditEvent,
     ) -> StoreResult<()> {
         self.write(move |tx| {
-            tx.prepare_cached("DELETE FROM security_answers WHERE user_id = ?1")?
+            tx.prepare_cached(DELETE_ANSWERS.sqlite())?
                 .execute(params![user_id])?;
             for (question_id, hash) in &answers {
-                tx.prepare_cached(
-                    "INSERT INTO security_answers (user_id, question_id, answer_hash) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![user_id, question_id, hash])?;
+                tx.prepare_cached(INSERT_ANSWER.sqlite())?.execute(params![
+                    user_id,
+                    question_id,
+                    hash
+                ])?;
             }
             append_in(tx, &event)
         })
@@ -171,18 +152,14 @@ impl PortalStore for SqliteStore {
     async fn mark_asked(&self, user_id: i64, question_ids: Vec<i64>) -> StoreResult<bool> {
         self.write(move |tx| {
             let already: i64 = tx
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM security_answers WHERE user_id = ?1 AND asked = 1",
-                )?
+                .prepare_cached(COUNT_ASKED.sqlite())?
                 .query_row(params![user_id], |row| row.get(0))?;
             if already > 0 {
                 return Ok(false);
             }
             for id in &question_ids {
-                tx.prepare_cached(
-                    "UPDATE security_answers SET asked = 1 WHERE user_id = ?1 AND question_id = ?2",
-                )?
-                .execute(params![user_id, id])?;
+                tx.prepare_cached(MARK_ASKED.sqlite())?
+                    .execute(params![user_id, id])?;
             }
             Ok(true)
         })
@@ -191,7 +168,7 @@ impl PortalStore for SqliteStore {
 
     async fn clear_asked(&self, user_id: i64, event: AuditEvent) -> StoreResult<()> {
         self.write(move |tx| {
-            tx.prepare_cached("UPDATE security_answers SET asked = 0 WHERE user_id = ?1")?
+            tx.prepare_cached(CLEAR_ASKED.sqlite())?
                 .execute(params![user_id])?;
             append_in(tx, &event)
         })
@@ -211,17 +188,13 @@ impl PortalStore for SqliteStore {
         // cannot interleave with another request's.
         self.write(move |tx| {
             let made: i64 = tx
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM password_resets WHERE user_id = ?1 AND created_at >= ?2",
-                )?
+                .prepare_cached(COUNT_RESET_LINKS.sqlite())?
                 .query_row(params![user_id, since], |row| row.get(0))?;
             if made >= limit {
                 return Ok(false);
             }
-            tx.prepare_cached(
-                "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![token_hash, user_id, event.at, expires_at])?;
+            tx.prepare_cached(INSERT_RESET_LINK.sqlite())?
+                .execute(params![token_hash, user_id, event.at, expires_at])?;
             append_in(tx, &event)?;
             Ok(true)
         })
@@ -232,7 +205,7 @@ impl PortalStore for SqliteStore {
         self.read(move |conn| {
             query_one(
                 conn,
-                "SELECT user_id FROM password_resets WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2",
+                RESET_LINK_USER.sqlite(),
                 params![token_hash, now],
                 |row| get(row, 0),
             )
@@ -242,11 +215,9 @@ impl PortalStore for SqliteStore {
 
     async fn take_reset_link(&self, token_hash: Vec<u8>, now: i64) -> StoreResult<Option<i64>> {
         self.write(move |tx| {
-            tx.prepare_cached(
-                "UPDATE password_resets SET used = 1 WHERE token_hash = ?1 AND used = 0 AND expires_at > ?2 RETURNING user_id",
-            )?
-            .query_row(params![token_hash, now], |row| row.get(0))
-            .optional()
+            tx.prepare_cached(TAKE_RESET_LINK.sqlite())?
+                .query_row(params![token_hash, now], |row| row.get(0))
+                .optional()
         })
         .await
     }

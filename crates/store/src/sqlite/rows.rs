@@ -3,21 +3,13 @@
 use std::str::FromStr;
 
 use super::{corrupt, fail};
+use crate::queries::API_KEY_BY_PREFIX;
 use latchkey_core::*;
 use rusqlite::{Connection, Params, Row};
 
 /// The API key row with this prefix.
 pub(super) fn api_key_with_prefix(conn: &Connection, prefix: &str) -> StoreResult<Option<ApiKey>> {
-    query_one(
-        conn,
-        concat!(
-            "SELECT ",
-            api_key_columns!(),
-            " FROM api_keys WHERE prefix = ?1"
-        ),
-        [prefix],
-        api_key_from,
-    )
+    query_one(conn, API_KEY_BY_PREFIX.sqlite(), [prefix], api_key_from)
 }
 
 pub(super) fn query_all<T>(

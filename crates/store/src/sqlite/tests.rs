@@ -1,10 +1,10 @@
 //! The engine's own tests: batches, savepoints, failures, the key cache.
 
-use super::audit::COUNT_UNLOCK_ISSUES;
 use super::engine::commit_batch;
 use super::open::migrate;
 use super::rows::USER_COLUMN_COUNT;
 use super::*;
+use crate::queries::COUNT_UNLOCK_ISSUES;
 use latchkey_core::audit::row_hash;
 use rusqlite::params;
 
@@ -260,7 +260,10 @@ fn only_issued_unlock_codes_are_indexed_and_their_count_uses_the_index() {
         "an OTP check updates no audit index"
     );
     let plan: Vec<String> = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {COUNT_UNLOCK_ISSUES}"))
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            COUNT_UNLOCK_ISSUES.sqlite()
+        ))
         .unwrap()
         .query_map(params!["0000000018", 0], |row| row.get(3))
         .unwrap()

@@ -4,33 +4,34 @@ use super::{
     SqliteStore, accept_otp_in, append_in, otp_failure_in, query_all, query_one, record_otp_steps,
     token_from, update_and_audit, user_with_tokens,
 };
+use crate::queries::{
+    ACTIVATE_TOKEN, COUNT_ACTIVATION_FAILURE, INSERT_TOKEN, LIST_TOKENS, RESET_TOKEN,
+    RESYNC_COUNTER, SET_TOKEN_STATE, TOKEN_BY_SERIAL, TOKENS_OF_USER,
+};
 use latchkey_core::*;
 use rusqlite::{OptionalExtension, params};
 
 impl TokenStore for SqliteStore {
     async fn insert_token(&self, token: NewToken, event: AuditEvent) -> StoreResult<i64> {
         self.write(move |tx| {
-            tx.prepare_cached(
-                "INSERT INTO tokens (serial, user_id, kind, state, algorithm, digits, period, sealed_seed, \
-                 sealed_unlock_secret, activation_hash, activation_expires, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                token.serial,
-                token.user_id,
-                token.kind.as_str(),
-                token.state.as_str(),
-                token.algorithm,
-                i64::from(token.digits),
-                // Stored as SQLite's signed integer, as the SQL store does.
-                token.period as i64,
-                token.sealed_seed,
-                token.sealed_unlock_secret,
-                token.activation_hash,
-                token.activation_expires,
-                token.created_at,
-            ])?;
-            let id = tx.last_insert_rowid();
+            let id: i64 = tx.prepare_cached(INSERT_TOKEN.sqlite())?.query_row(
+                params![
+                    token.serial,
+                    token.user_id,
+                    token.kind.as_str(),
+                    token.state.as_str(),
+                    token.algorithm,
+                    i64::from(token.digits),
+                    // Stored as SQLite's signed integer, as the SQL store does.
+                    token.period as i64,
+                    token.sealed_seed,
+                    token.sealed_unlock_secret,
+                    token.activation_hash,
+                    token.activation_expires,
+                    token.created_at,
+                ],
+                |row| row.get(0),
+            )?;
             append_in(tx, &event)?;
             Ok(id)
         })
@@ -39,35 +40,13 @@ impl TokenStore for SqliteStore {
 
     async fn token_by_serial(&self, serial: &str) -> StoreResult<Option<Token>> {
         let serial = serial.to_owned();
-        self.read(move |conn| {
-            query_one(
-                conn,
-                concat!(
-                    "SELECT ",
-                    token_columns!(),
-                    " FROM tokens WHERE serial = ?1"
-                ),
-                [serial],
-                token_from,
-            )
-        })
-        .await
+        self.read(move |conn| query_one(conn, TOKEN_BY_SERIAL.sqlite(), [serial], token_from))
+            .await
     }
 
     async fn tokens_of_user(&self, user_id: i64) -> StoreResult<Vec<Token>> {
-        self.read(move |conn| {
-            query_all(
-                conn,
-                concat!(
-                    "SELECT ",
-                    token_columns!(),
-                    " FROM tokens WHERE user_id = ?1 ORDER BY id"
-                ),
-                [user_id],
-                token_from,
-            )
-        })
-        .await
+        self.read(move |conn| query_all(conn, TOKENS_OF_USER.sqlite(), [user_id], token_from))
+            .await
     }
 
     async fn check_user_otp<J, E>(
@@ -109,28 +88,13 @@ impl TokenStore for SqliteStore {
     }
 
     async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
-        self.read(|conn| {
-            query_all(
-                conn,
-                concat!("SELECT ", token_columns!(), " FROM tokens ORDER BY id"),
-                [],
-                token_from,
-            )
-        })
-        .await
+        self.read(|conn| query_all(conn, LIST_TOKENS.sqlite(), [], token_from))
+            .await
     }
 
     async fn activate_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
-        self.write(move |tx| {
-            update_and_audit(
-                tx,
-                "UPDATE tokens SET state = 'active', activation_hash = NULL \
-                 WHERE id = ?1 AND state = 'new' AND activation_hash IS NOT NULL",
-                [id],
-                &event,
-            )
-        })
-        .await
+        self.write(move |tx| update_and_audit(tx, ACTIVATE_TOKEN.sqlite(), [id], &event))
+            .await
     }
 
     async fn record_activation_failure(
@@ -141,11 +105,7 @@ impl TokenStore for SqliteStore {
     ) -> StoreResult<u32> {
         self.write(move |tx| {
             let count: Option<i64> = tx
-                .prepare_cached(
-                    "UPDATE tokens SET activation_failures = activation_failures + 1, \
-                     activation_hash = CASE WHEN activation_failures + 1 >= ?2 THEN NULL ELSE activation_hash END \
-                     WHERE id = ?1 RETURNING activation_failures",
-                )?
+                .prepare_cached(COUNT_ACTIVATION_FAILURE.sqlite())?
                 .query_row(params![id, i64::from(limit)], |row| row.get(0))
                 .optional()?;
             append_in(tx, &event)?;
@@ -177,15 +137,8 @@ impl TokenStore for SqliteStore {
     }
 
     async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
-        self.write(move |tx| {
-            update_and_audit(
-                tx,
-                "UPDATE tokens SET failures = 0, locked = 0 WHERE id = ?1",
-                [id],
-                &event,
-            )
-        })
-        .await
+        self.write(move |tx| update_and_audit(tx, RESET_TOKEN.sqlite(), [id], &event))
+            .await
     }
 
     async fn set_token_state(
@@ -197,7 +150,7 @@ impl TokenStore for SqliteStore {
         self.write(move |tx| {
             update_and_audit(
                 tx,
-                "UPDATE tokens SET state = ?1 WHERE id = ?2",
+                SET_TOKEN_STATE.sqlite(),
                 params![state.as_str(), id],
                 &event,
             )
@@ -212,12 +165,7 @@ impl TokenStore for SqliteStore {
         event: AuditEvent,
     ) -> StoreResult<bool> {
         self.write(move |tx| {
-            update_and_audit(
-                tx,
-                "UPDATE tokens SET last_used = ?2, failures = 0 WHERE id = ?1 AND last_used < ?2",
-                params![id, last_used],
-                &event,
-            )
+            update_and_audit(tx, RESYNC_COUNTER.sqlite(), params![id, last_used], &event)
         })
         .await
     }

@@ -1,25 +1,27 @@
 //! Users on SQLite.
 
 use super::{SqliteStore, append_in, query_all, query_one, update_and_audit, user_from};
+use crate::queries::{
+    CLEAR_PASSWORD_FAILURES, COUNT_PASSWORD_FAILURE, INSERT_USER, LIST_USERS,
+    SET_PASSWORD_BLOCKED_UNTIL, SET_PASSWORD_HASH, SET_USER_STATUS, USER_BY_ID, USER_BY_NAME,
+};
 use latchkey_core::*;
 use rusqlite::{OptionalExtension, params};
 
 impl UserStore for SqliteStore {
     async fn insert_user(&self, user: NewUser, event: AuditEvent) -> StoreResult<i64> {
         self.write(move |tx| {
-            tx.prepare_cached(
-                "INSERT INTO users (username, email, role, status, password_hash, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                user.username.as_str(),
-                user.email,
-                user.role.as_str(),
-                UserStatus::Active.as_str(),
-                user.password_hash,
-                event.at,
-            ])?;
-            let id = tx.last_insert_rowid();
+            let id: i64 = tx.prepare_cached(INSERT_USER.sqlite())?.query_row(
+                params![
+                    user.username.as_str(),
+                    user.email,
+                    user.role.as_str(),
+                    UserStatus::Active.as_str(),
+                    user.password_hash,
+                    event.at,
+                ],
+                |row| row.get(0),
+            )?;
             append_in(tx, &event)?;
             Ok(id)
         })
@@ -28,43 +30,18 @@ impl UserStore for SqliteStore {
 
     async fn user_by_name(&self, username: &Username) -> StoreResult<Option<User>> {
         let username = username.as_str().to_owned();
-        self.read(move |conn| {
-            query_one(
-                conn,
-                concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM users WHERE username = ?1"
-                ),
-                [username],
-                user_from,
-            )
-        })
-        .await
+        self.read(move |conn| query_one(conn, USER_BY_NAME.sqlite(), [username], user_from))
+            .await
     }
 
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
-        self.read(move |conn| {
-            query_one(
-                conn,
-                concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?1"),
-                [id],
-                user_from,
-            )
-        })
-        .await
+        self.read(move |conn| query_one(conn, USER_BY_ID.sqlite(), [id], user_from))
+            .await
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        self.read(|conn| {
-            query_all(
-                conn,
-                concat!("SELECT ", user_columns!(), " FROM users ORDER BY username"),
-                [],
-                user_from,
-            )
-        })
-        .await
+        self.read(|conn| query_all(conn, LIST_USERS.sqlite(), [], user_from))
+            .await
     }
 
     async fn set_user_status(
@@ -76,7 +53,7 @@ impl UserStore for SqliteStore {
         self.write(move |tx| {
             update_and_audit(
                 tx,
-                "UPDATE users SET status = ?1 WHERE id = ?2",
+                SET_USER_STATUS.sqlite(),
                 params![status.as_str(), id],
                 &event,
             )
@@ -91,12 +68,7 @@ impl UserStore for SqliteStore {
         event: AuditEvent,
     ) -> StoreResult<bool> {
         self.write(move |tx| {
-            update_and_audit(
-                tx,
-                "UPDATE users SET password_hash = ?1 WHERE id = ?2",
-                params![hash, id],
-                &event,
-            )
+            update_and_audit(tx, SET_PASSWORD_HASH.sqlite(), params![hash, id], &event)
         })
         .await
     }
@@ -110,14 +82,12 @@ impl UserStore for SqliteStore {
     ) -> StoreResult<i64> {
         self.write(move |tx| {
             let failures: Option<i64> = tx
-                .prepare_cached(
-                    "UPDATE users SET password_failures = password_failures + 1 WHERE id = ?1 RETURNING password_failures",
-                )?
+                .prepare_cached(COUNT_PASSWORD_FAILURE.sqlite())?
                 .query_row(params![id], |row| row.get(0))
                 .optional()?;
             let delay = throttle.delay(u32::try_from(failures.unwrap_or(0)).unwrap_or(u32::MAX));
             let blocked_until = if delay > 0 { now + delay } else { 0 };
-            tx.prepare_cached("UPDATE users SET password_blocked_until = ?2 WHERE id = ?1")?
+            tx.prepare_cached(SET_PASSWORD_BLOCKED_UNTIL.sqlite())?
                 .execute(params![id, blocked_until])?;
             append_in(tx, &event)?;
             Ok(blocked_until)
@@ -127,10 +97,8 @@ impl UserStore for SqliteStore {
 
     async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
         self.write(move |tx| {
-            tx.prepare_cached(
-                "UPDATE users SET password_failures = 0, password_blocked_until = 0 WHERE id = ?1 AND password_failures > 0",
-            )?
-            .execute(params![id])?;
+            tx.prepare_cached(CLEAR_PASSWORD_FAILURES.sqlite())?
+                .execute(params![id])?;
             Ok(())
         })
         .await

@@ -1,0 +1,268 @@
+//! Every statement both backends run, written once, in SQLite's numbered
+//! form (`?1`); PostgreSQL runs the same text with `$1` (see
+//! [`Statement::postgres`]). What stays backend-specific is engine work:
+//! the SQLite writer's cached audit head, PostgreSQL's grouped audit insert
+//! and its row locks (`FOR UPDATE`), the joins each backend decodes its own
+//! way, and migrations.
+//!
+//! Flags are written `TRUE`/`FALSE`/`NOT x`: PostgreSQL's are `BOOLEAN`,
+//! SQLite's the integers those keywords name.
+
+use std::sync::LazyLock;
+
+// Column lists as macros, so SQLite's queries are `concat!`-ed at compile
+// time and its statement cache is hit without building a string per read.
+// Given a table name ("users."), each column is qualified by it, for joins.
+// SQLite decodes rows by position in this order; PostgreSQL by name.
+macro_rules! columns {
+    ($table:literal: $first:ident $(, $rest:ident)*) => {
+        concat!($table, stringify!($first) $(, ", ", $table, stringify!($rest))*)
+    };
+}
+
+macro_rules! user_columns {
+    () => {
+        user_columns!("")
+    };
+    ($table:literal) => {
+        columns!($table: id, username, email, role, status, password_hash, created_at,
+            password_failures, password_blocked_until)
+    };
+}
+
+macro_rules! token_columns {
+    () => {
+        token_columns!("")
+    };
+    ($table:literal) => {
+        columns!($table: id, serial, user_id, kind, state, algorithm, digits, period, sealed_seed,
+            sealed_unlock_secret, last_used, drift, failures, locked, activation_hash,
+            activation_expires, activation_failures, created_at)
+    };
+}
+
+macro_rules! api_key_columns {
+    () => {
+        "id, name, prefix, hash, role, revoked, created_at"
+    };
+}
+
+macro_rules! audit_columns {
+    () => {
+        "id, at, actor, action, subject, source, outcome, detail, prev_hash, hash"
+    };
+}
+
+/// One statement's text for each backend.
+pub(crate) struct Statement {
+    sqlite: &'static str,
+    postgres: LazyLock<String>,
+}
+
+impl Statement {
+    /// The text as SQLite takes it.
+    pub(crate) fn sqlite(&self) -> &'static str {
+        self.sqlite
+    }
+
+    /// The text as PostgreSQL takes it, made once.
+    pub(crate) fn postgres(&'static self) -> &'static str {
+        &self.postgres
+    }
+}
+
+/// `sql` with SQLite's numbered placeholders (`?1`) as PostgreSQL's (`$1`).
+/// The statements here have no `?` inside a literal.
+pub(crate) fn dollar_placeholders(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
+macro_rules! statements {
+    ($($(#[doc = $doc:literal])+ $name:ident = $sql:expr;)+) => {
+        $(
+            $(#[doc = $doc])+
+            pub(crate) static $name: Statement = Statement {
+                sqlite: $sql,
+                postgres: LazyLock::new(|| dollar_placeholders($sql)),
+            };
+        )+
+
+        /// Every statement, for the test that prepares each on both backends.
+        #[cfg(test)]
+        pub(crate) static ALL: &[(&str, &Statement)] = &[$((stringify!($name), &$name)),+];
+    };
+}
+
+statements! {
+    /// A new user; its id.
+    INSERT_USER = "INSERT INTO users (username, email, role, status, password_hash, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+    /// The user with this name.
+    USER_BY_NAME = concat!("SELECT ", user_columns!(), " FROM users WHERE username = ?1");
+    /// The user with this id.
+    USER_BY_ID = concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?1");
+    /// Every user, by name.
+    LIST_USERS = concat!("SELECT ", user_columns!(), " FROM users ORDER BY username");
+    /// Status `?1` for user `?2`.
+    SET_USER_STATUS = "UPDATE users SET status = ?1 WHERE id = ?2";
+    /// Password hash `?1` for user `?2`.
+    SET_PASSWORD_HASH = "UPDATE users SET password_hash = ?1 WHERE id = ?2";
+    /// One more wrong password; the count so far.
+    COUNT_PASSWORD_FAILURE = "UPDATE users SET password_failures = password_failures + 1 \
+         WHERE id = ?1 RETURNING password_failures";
+    /// Until when user `?1` waits.
+    SET_PASSWORD_BLOCKED_UNTIL = "UPDATE users SET password_blocked_until = ?2 WHERE id = ?1";
+    /// A complete sign-in clears the wrong-password count.
+    CLEAR_PASSWORD_FAILURES = "UPDATE users SET password_failures = 0, password_blocked_until = 0 \
+         WHERE id = ?1 AND password_failures > 0";
+
+    /// A new token; its id.
+    INSERT_TOKEN = "INSERT INTO tokens (serial, user_id, kind, state, algorithm, digits, period, \
+         sealed_seed, sealed_unlock_secret, activation_hash, activation_expires, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id";
+    /// The token with this serial.
+    TOKEN_BY_SERIAL = concat!("SELECT ", token_columns!(), " FROM tokens WHERE serial = ?1");
+    /// A user's tokens, oldest first.
+    TOKENS_OF_USER = concat!("SELECT ", token_columns!(), " FROM tokens WHERE user_id = ?1 ORDER BY id");
+    /// Every token, oldest first.
+    LIST_TOKENS = concat!("SELECT ", token_columns!(), " FROM tokens ORDER BY id");
+    /// The activation code was right: the token is active.
+    ACTIVATE_TOKEN = "UPDATE tokens SET state = 'active', activation_hash = NULL \
+         WHERE id = ?1 AND state = 'new' AND activation_hash IS NOT NULL";
+    /// One more wrong activation code; the code is void at limit `?2`.
+    COUNT_ACTIVATION_FAILURE = "UPDATE tokens SET activation_failures = activation_failures + 1, \
+         activation_hash = CASE WHEN activation_failures + 1 >= ?2 THEN NULL ELSE activation_hash END \
+         WHERE id = ?1 RETURNING activation_failures";
+    /// The failure count cleared and the server-side lock lifted.
+    RESET_TOKEN = "UPDATE tokens SET failures = 0, locked = FALSE WHERE id = ?1";
+    /// State `?1` for token `?2`.
+    SET_TOKEN_STATE = "UPDATE tokens SET state = ?1 WHERE id = ?2";
+    /// An HOTP counter moved forward by a resync.
+    RESYNC_COUNTER = "UPDATE tokens SET last_used = ?2, failures = 0 WHERE id = ?1 AND last_used < ?2";
+    /// Step or counter `?2` accepted, if later than the last one and the
+    /// token is active and unlocked (a replay changes no row).
+    ACCEPT_OTP = "UPDATE tokens SET last_used = ?2, drift = ?3, failures = 0 \
+         WHERE id = ?1 AND last_used < ?2 AND NOT locked AND state = 'active'";
+    /// One more wrong OTP, unless locked; locked at limit `?2`.
+    COUNT_OTP_FAILURE = "UPDATE tokens SET failures = failures + 1, locked = failures + 1 >= ?2 \
+         WHERE id = ?1 AND NOT locked RETURNING failures, locked";
+
+    /// A new API key; its id.
+    INSERT_API_KEY = "INSERT INTO api_keys (name, prefix, hash, role, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id";
+    /// The API key with this prefix.
+    API_KEY_BY_PREFIX = concat!("SELECT ", api_key_columns!(), " FROM api_keys WHERE prefix = ?1");
+    /// Every API key, by name.
+    LIST_API_KEYS = concat!("SELECT ", api_key_columns!(), " FROM api_keys ORDER BY name");
+    /// The key named `?1` revoked, if it was not already.
+    REVOKE_API_KEY = "UPDATE api_keys SET revoked = TRUE WHERE name = ?1 AND NOT revoked";
+
+    /// One audit row.
+    INSERT_AUDIT_ROW = concat!("INSERT INTO audit (", audit_columns!(), ") \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    /// Up to `?2` audit rows after id `?1`.
+    AUDIT_ROWS = concat!("SELECT ", audit_columns!(), " FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2");
+    /// Issued unlock codes for one token since a time. The literal action
+    /// and outcome let the partial index `audit_unlock_issues` serve it.
+    COUNT_UNLOCK_ISSUES = "SELECT COUNT(*) FROM audit \
+         WHERE action = 'unlock.issue' AND outcome = 'success' AND subject = ?1 AND at >= ?2";
+
+    /// A new portal session.
+    INSERT_SESSION = "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen) \
+         VALUES (?1, ?2, ?3, ?4, ?5)";
+    /// The session with this id hash.
+    SESSION_BY_ID = "SELECT id_hash, user_id, stage, created_at, last_seen FROM sessions WHERE id_hash = ?1";
+    /// A session seen again.
+    TOUCH_SESSION = "UPDATE sessions SET last_seen = ?2 WHERE id_hash = ?1";
+    /// One session ended.
+    DELETE_SESSION = "DELETE FROM sessions WHERE id_hash = ?1";
+    /// Every session of user `?1` but `?2` ended.
+    DELETE_OTHER_SESSIONS = "DELETE FROM sessions WHERE user_id = ?1 AND id_hash <> ?2";
+    /// The question pool, in id order.
+    QUESTIONS = "SELECT id, text, active FROM security_questions ORDER BY id";
+    /// A new question; its id.
+    INSERT_QUESTION = "INSERT INTO security_questions (text) VALUES (?1) RETURNING id";
+    /// A question taken out of the choice, if it was in it.
+    RETIRE_QUESTION = "UPDATE security_questions SET active = FALSE WHERE id = ?1 AND active";
+    /// A user's answers, in question order.
+    ANSWERS_OF = "SELECT question_id, answer_hash, asked FROM security_answers \
+         WHERE user_id = ?1 ORDER BY question_id";
+    /// A user's answers removed.
+    DELETE_ANSWERS = "DELETE FROM security_answers WHERE user_id = ?1";
+    /// One answer.
+    INSERT_ANSWER = "INSERT INTO security_answers (user_id, question_id, answer_hash) VALUES (?1, ?2, ?3)";
+    /// How many of a user's questions were asked in this round.
+    COUNT_ASKED = "SELECT COUNT(*) FROM security_answers WHERE user_id = ?1 AND asked";
+    /// Question `?2` asked of user `?1`.
+    MARK_ASKED = "UPDATE security_answers SET asked = TRUE WHERE user_id = ?1 AND question_id = ?2";
+    /// A new round of questions for user `?1`.
+    CLEAR_ASKED = "UPDATE security_answers SET asked = FALSE WHERE user_id = ?1";
+    /// Reset links sent to a user since a time.
+    COUNT_RESET_LINKS = "SELECT COUNT(*) FROM password_resets WHERE user_id = ?1 AND created_at >= ?2";
+    /// A new reset link.
+    INSERT_RESET_LINK = "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4)";
+    /// Whose unused, unexpired link this is.
+    RESET_LINK_USER = "SELECT user_id FROM password_resets \
+         WHERE token_hash = ?1 AND NOT used AND expires_at > ?2";
+    /// The link used up, if it still could be; whose it was.
+    TAKE_RESET_LINK = "UPDATE password_resets SET used = TRUE \
+         WHERE token_hash = ?1 AND NOT used AND expires_at > ?2 RETURNING user_id";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::{Connection, Executor};
+
+    #[test]
+    fn postgres_gets_the_same_text_with_dollar_placeholders() {
+        assert_eq!(
+            ACCEPT_OTP.postgres(),
+            "UPDATE tokens SET last_used = $2, drift = $3, failures = 0 \
+             WHERE id = $1 AND last_used < $2 AND NOT locked AND state = 'active'"
+        );
+        assert_eq!(ACCEPT_OTP.sqlite().replace('?', "$"), ACCEPT_OTP.postgres());
+    }
+
+    #[test]
+    fn every_statement_prepares_on_sqlite() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in crate::migrations::SQLITE {
+            conn.execute_batch(migration.sql).unwrap();
+        }
+        for (name, statement) in ALL {
+            conn.prepare(statement.sqlite())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    /// PostgreSQL's PREPARE checks names and types, not only syntax.
+    #[tokio::test]
+    async fn every_statement_prepares_on_postgres() {
+        let admin = std::env::var("LATCHKEY_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin}: {e}"));
+        let mut id = [0u8; 6];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut id);
+        let name = format!("lk_test_{}", data_encoding::HEXLOWER.encode(&id));
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        let url = format!("{base}/{name}");
+        crate::PostgresStore::connect(&url)
+            .await
+            .unwrap()
+            .close()
+            .await;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        for (name, statement) in ALL {
+            conn.prepare(statement.postgres())
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}
