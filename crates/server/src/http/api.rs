@@ -288,11 +288,10 @@ async fn list_users(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let users = state
         .app
-        .store()
-        .list_users()
+        .list_users(&admin)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(Value::Array(users.iter().map(user_json).collect())))
@@ -467,11 +466,10 @@ async fn list_api_keys(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let keys = state
         .app
-        .store()
-        .list_api_keys()
+        .list_api_keys(&admin)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(Value::Array(
@@ -623,11 +621,10 @@ async fn list_audit(
     headers: HeaderMap,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
+    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let rows = state
         .app
-        .store()
-        .audit_rows(query.after, query.limit.clamp(1, 1000))
+        .audit_rows(&admin, query.after, query.limit.clamp(1, 1000))
         .await
         .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(Value::Array(

@@ -556,19 +556,14 @@ async fn helpdesk_page(visit: Visit, Query(find): Query<Find>) -> Response {
     let Some(session) = visit.session_at(FULL) else {
         return visit.wrong_stage();
     };
-    if visit
-        .state
-        .app
-        .portal_helpdesk(&session, &visit.source)
-        .is_none()
-    {
+    let Some(helpdesk) = visit.state.app.portal_helpdesk(&session, &visit.source) else {
         return not_helpdesk(visit);
-    }
+    };
     let query = find.username.unwrap_or_default();
     let mut found = None;
     let mut alert = None;
     if !query.trim().is_empty() {
-        match find_user(&visit, &query).await {
+        match find_user(&visit, &helpdesk, &query).await {
             Ok(Some(user)) => found = Some(user),
             Ok(None) => {
                 alert = Some(format!(
@@ -601,31 +596,24 @@ fn not_helpdesk(visit: Visit) -> Response {
     )
 }
 
-async fn find_user(visit: &Visit, name: &str) -> Result<Option<FoundUser>, Response> {
-    let store = visit.state.app.store();
-    let Ok(username) = name.parse::<Username>() else {
-        return Ok(None);
-    };
-    let user = match store.user_by_name(&username).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return Ok(None),
-        Err(e) => return Err(server_error(&e)),
-    };
-    let tokens = store
-        .tokens_of_user(user.id)
+async fn find_user(
+    visit: &Visit,
+    helpdesk: &Helpdesk,
+    name: &str,
+) -> Result<Option<FoundUser>, Response> {
+    let found = visit
+        .state
+        .app
+        .helpdesk_find_user(helpdesk, name)
         .await
         .map_err(|e| server_error(&e))?;
-    let answers = store
-        .answers_of(user.id)
-        .await
-        .map_err(|e| server_error(&e))?;
-    Ok(Some(FoundUser {
-        username: user.username.to_string(),
-        status: user.status.to_string(),
-        role: user.role.to_string(),
-        has_answers: !answers.is_empty(),
-        throttled: user.password_failures > 0,
-        tokens: tokens.iter().map(token_row).collect(),
+    Ok(found.map(|found| FoundUser {
+        username: found.user.username.to_string(),
+        status: found.user.status.to_string(),
+        role: found.user.role.to_string(),
+        has_answers: found.has_answers,
+        throttled: found.user.password_failures > 0,
+        tokens: found.tokens.iter().map(token_row).collect(),
     }))
 }
 
