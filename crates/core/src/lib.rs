@@ -49,7 +49,9 @@ pub use model::{
 };
 pub use passwords::check_password;
 pub use policy::{Policy, PortalPolicy};
-pub use portal::{PortalError, PortalSession, SessionId};
+pub use portal::{
+    FullSession, PendingSession, PortalError, PortalSession, RecoverySession, SessionId,
+};
 pub use ports::{
     ApiKeyStore, AuditLog, BoxFuture, CipherError, Clock, Mail, MailError, Mailer, ManualClock,
     NewApiKey, NewSession, NewToken, NewUser, OtpStep, PasswordHasher, PortalStore, SecretCipher,

@@ -1007,7 +1007,7 @@ mod portal {
 
 const RIGHT_PASSWORD: &str = "correct horse battery";
 
-async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, PortalSession) {
+async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, FullSession) {
     let id = h
         .latchkey
         .portal_sign_in(name, Zeroizing::new(RIGHT_PASSWORD.into()), "127.0.0.1")
@@ -1020,6 +1020,7 @@ async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, Porta
         .unwrap()
         .unwrap();
     assert_eq!(pending.stage(), SessionStage::Password);
+    let pending = pending.pending().expect("a session at the password step");
     let otp = totp.generate(h.clock.now());
     let full = h
         .latchkey
@@ -1041,7 +1042,7 @@ async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, Porta
         .unwrap()
         .unwrap();
     assert_eq!(session.stage(), SessionStage::Full);
-    (full, session)
+    (full, session.full().expect("a full session"))
 }
 
 async fn alive(h: &Harness, id: &SessionId) -> bool {
@@ -1116,13 +1117,10 @@ async fn portal_sessions(postgres: bool) {
         .await
         .unwrap()
         .unwrap();
-    let tokens = h.latchkey.portal_tokens(&pending).await;
-    assert!(matches!(tokens, Err(PortalError::NotAllowed)));
-    let unlock = h
-        .latchkey
-        .portal_unlock(&pending, "1", "1", "127.0.0.1")
-        .await;
-    assert!(matches!(unlock, Err(PortalError::NotAllowed)));
+    // The password alone reaches no self-service action: the session yields
+    // neither the recovery rights (tokens, unlock) nor a full session.
+    assert!(pending.recovery().is_none());
+    assert!(pending.full().is_none());
     // The pending step expires after five minutes.
     h.clock.advance(5 * 60 + 1);
     assert!(!alive(&h, &pending_id).await);
@@ -1169,7 +1167,9 @@ async fn portal_challenge(postgres: bool) {
         .portal_session(pending_id.expose())
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .pending()
+        .expect("a session at the password step");
     let mut racing = Vec::new();
     for _ in 0..8 {
         let latchkey = h.latchkey.clone();
@@ -1237,13 +1237,9 @@ async fn portal_challenge(postgres: bool) {
             .is_none()
     );
     // A recovery session cannot change the answers or enrol a token (S28).
-    let again = h
-        .latchkey
-        .portal_set_answers(&recovery, Vec::new(), "127.0.0.1")
-        .await;
-    assert!(matches!(again, Err(PortalError::NotAllowed)));
-    let enrol = h.latchkey.portal_issue_token(&recovery, "127.0.0.1").await;
-    assert!(matches!(enrol, Err(PortalError::NotAllowed)));
+    // Both take a full session, which a recovery session does not yield.
+    assert!(recovery.full().is_none());
+    assert!(recovery.recovery().is_some(), "the recovery actions it has");
     let after = h.store.answers_of(user.id).await.unwrap();
     assert!(
         after.iter().all(|a| !a.asked),

@@ -3,7 +3,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{PortalError, PortalSession, SessionId};
+use super::{FullSession, PendingSession, PortalError, PortalSession, SessionId};
 use crate::context::Latchkey;
 use crate::model::{Answer, Question, SessionStage};
 use crate::ports::Store;
@@ -30,9 +30,8 @@ impl<S: Store> Latchkey<S> {
     /// yet answered, else a fresh random choice, remembered (S30).
     pub async fn portal_challenge(
         &self,
-        session: &PortalSession,
+        session: &PendingSession,
     ) -> Result<Vec<Question>, PortalError> {
-        session.require(&[SessionStage::Password])?;
         let wanted = self.portal().questions_asked;
         for _ in 0..3 {
             let answers = self.store.answers_of(session.user.id).await?;
@@ -77,11 +76,10 @@ impl<S: Store> Latchkey<S> {
     /// throttle like a wrong password (S30).
     pub async fn portal_answer_challenge(
         &self,
-        session: &PortalSession,
+        session: &PendingSession,
         given: Vec<Zeroizing<String>>,
         source: &str,
     ) -> Result<SessionId, PortalError> {
-        session.require(&[SessionStage::Password])?;
         let actor = session.actor(source);
         let user = &session.user;
         let subject = user.username.as_str();
@@ -161,11 +159,10 @@ impl<S: Store> Latchkey<S> {
     /// only: a recovery session cannot change them, S28).
     pub async fn portal_set_answers(
         &self,
-        session: &PortalSession,
+        session: &FullSession,
         choices: Vec<(String, Zeroizing<String>)>,
         source: &str,
     ) -> Result<(), PortalError> {
-        session.require(&[SessionStage::Full])?;
         let wanted = self.portal().questions_to_answer;
         let pool = self.portal_question_pool().await?;
         let mut chosen: Vec<(i64, String)> = Vec::with_capacity(wanted);

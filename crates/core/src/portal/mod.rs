@@ -3,8 +3,9 @@
 //! actions. The HTTP pages call these and nothing below them.
 //!
 //! A session is a capability: [`PortalSession`] exists only after the
-//! store confirmed the cookie, and each operation checks the stage it needs.
-//! Security questions never complete a sign-in (S28): they lead to a
+//! store confirmed the cookie, and each operation takes the stage-typed
+//! session it needs ([`PendingSession`], [`FullSession`],
+//! [`RecoverySession`]), so no stage check can be forgotten. Security questions never complete a sign-in (S28): they lead to a
 //! [`SessionStage::Recovery`] session, which reaches the recovery actions
 //! (unlock a soft token, report a token lost) and nothing else.
 
@@ -46,9 +47,6 @@ pub enum PortalError {
     /// The session has ended or never was.
     #[error("Your session has ended. Sign in again.")]
     SessionEnded,
-    /// The session has not reached the stage this needs.
-    #[error("This page needs a full sign-in with your token.")]
-    NotAllowed,
     /// A field is wrong; the page shows the message beside it.
     #[error("{message}")]
     Field {
@@ -148,18 +146,63 @@ impl PortalSession {
     pub fn user(&self) -> &User {
         &self.user
     }
-    fn require(&self, stages: &[SessionStage]) -> Result<(), PortalError> {
-        if stages.contains(&self.stage) {
-            Ok(())
-        } else {
-            Err(PortalError::NotAllowed)
-        }
+    /// The session as one at the password step, if it is one.
+    pub fn pending(&self) -> Option<PendingSession> {
+        (self.stage == SessionStage::Password).then(|| PendingSession(self.clone()))
+    }
+    /// The session as a full one, if it is one.
+    pub fn full(&self) -> Option<FullSession> {
+        (self.stage == SessionStage::Full).then(|| FullSession(self.clone()))
+    }
+    /// The session as one that may take the recovery actions: a full one,
+    /// or one opened by the security questions.
+    pub fn recovery(&self) -> Option<RecoverySession> {
+        matches!(self.stage, SessionStage::Full | SessionStage::Recovery)
+            .then(|| RecoverySession(self.clone()))
     }
     fn actor(&self, source: &str) -> Actor {
         Actor {
             name: self.user.username.to_string(),
             source: source.to_owned(),
         }
+    }
+}
+
+/// A session at the password step: the second factor or the security
+/// questions come next ([`PortalSession::pending`]).
+#[derive(Debug, Clone)]
+pub struct PendingSession(PortalSession);
+
+/// A session with the password and the second factor: the whole account
+/// ([`PortalSession::full`]).
+#[derive(Debug, Clone)]
+pub struct FullSession(PortalSession);
+
+/// A session that may take the recovery actions (see the tokens, unlock a
+/// soft token, report one lost): one opened by the security questions
+/// (S28), or a full one ([`PortalSession::recovery`]).
+#[derive(Debug, Clone)]
+pub struct RecoverySession(PortalSession);
+
+// Each stage-typed session is a confirmed session known to be at that
+// stage: it reads like one, and the operations that need the stage take
+// the type, so the check cannot be forgotten (STYLE rule 7).
+macro_rules! session_at_stage {
+    ($($name:ident),*) => {$(
+        impl std::ops::Deref for $name {
+            type Target = PortalSession;
+            fn deref(&self) -> &PortalSession {
+                &self.0
+            }
+        }
+    )*};
+}
+session_at_stage!(PendingSession, FullSession, RecoverySession);
+
+impl From<&FullSession> for RecoverySession {
+    /// A full session may take the recovery actions too.
+    fn from(full: &FullSession) -> Self {
+        RecoverySession(full.0.clone())
     }
 }
 

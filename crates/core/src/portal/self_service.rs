@@ -4,21 +4,27 @@
 use latchkey_oath::{ResetCode, UnlockCode};
 use zeroize::Zeroizing;
 
-use super::{PortalError, PortalSession, password_changed_mail};
+use super::{FullSession, PortalError, RecoverySession, password_changed_mail};
 use crate::context::Latchkey;
-use crate::model::{SessionStage, Token, TokenKind, TokenState};
+use crate::model::{Token, TokenKind, TokenState};
 use crate::passwords::check_password;
 use crate::ports::{Mail, Store};
 use crate::tokens::IssuedToken;
 
 impl<S: Store> Latchkey<S> {
     /// The user's tokens.
-    pub async fn portal_tokens(&self, session: &PortalSession) -> Result<Vec<Token>, PortalError> {
-        session.require(&[SessionStage::Full, SessionStage::Recovery])?;
+    pub async fn portal_tokens(
+        &self,
+        session: &RecoverySession,
+    ) -> Result<Vec<Token>, PortalError> {
         Ok(self.store.tokens_of_user(session.user.id).await?)
     }
 
-    async fn own_token(&self, session: &PortalSession, serial: &str) -> Result<Token, PortalError> {
+    async fn own_token(
+        &self,
+        session: &RecoverySession,
+        serial: &str,
+    ) -> Result<Token, PortalError> {
         let tokens = self.store.tokens_of_user(session.user.id).await?;
         let wanted: String = serial.chars().filter(char::is_ascii_digit).collect();
         tokens
@@ -33,12 +39,11 @@ impl<S: Store> Latchkey<S> {
     /// tells the user).
     pub async fn portal_unlock(
         &self,
-        session: &PortalSession,
+        session: &RecoverySession,
         serial: &str,
         reset_code: &str,
         source: &str,
     ) -> Result<(UnlockCode, Option<Mail>), PortalError> {
-        session.require(&[SessionStage::Full, SessionStage::Recovery])?;
         let token = self.own_token(session, serial).await?;
         let reset_code = reset_code.trim();
         if reset_code.parse::<ResetCode>().is_err() {
@@ -66,11 +71,10 @@ impl<S: Store> Latchkey<S> {
     /// Reports one of the user's tokens lost: it is suspended at once.
     pub async fn portal_report_lost(
         &self,
-        session: &PortalSession,
+        session: &RecoverySession,
         serial: &str,
         source: &str,
     ) -> Result<(), PortalError> {
-        session.require(&[SessionStage::Full, SessionStage::Recovery])?;
         let token = self.own_token(session, serial).await?;
         if token.state != TokenState::Active && token.state != TokenState::New {
             return Err(PortalError::field(
@@ -95,10 +99,9 @@ impl<S: Store> Latchkey<S> {
     /// (full sessions only: the questions must not enrol a token).
     pub async fn portal_issue_token(
         &self,
-        session: &PortalSession,
+        session: &FullSession,
         source: &str,
     ) -> Result<IssuedToken, PortalError> {
-        session.require(&[SessionStage::Full])?;
         Ok(self
             .issue_token_for(
                 &session.actor(source),
@@ -112,14 +115,13 @@ impl<S: Store> Latchkey<S> {
     /// (S27); every other session of the user ends.
     pub async fn portal_change_password(
         &self,
-        session: &PortalSession,
+        session: &FullSession,
         current: Zeroizing<String>,
         otp: &str,
         new: Zeroizing<String>,
         confirm: Zeroizing<String>,
         source: &str,
     ) -> Result<Option<Mail>, PortalError> {
-        session.require(&[SessionStage::Full])?;
         let actor = session.actor(source);
         let user = self
             .store

@@ -2,7 +2,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{PortalError, PortalSession, SessionId, digest};
+use super::{FullSession, PendingSession, PortalError, PortalSession, SessionId, digest};
 use crate::capability::{Actor, Helpdesk};
 use crate::context::Latchkey;
 use crate::model::{AuditEvent, Role, SessionStage, User, UserStatus, Username};
@@ -128,11 +128,10 @@ impl<S: Store> Latchkey<S> {
     /// full session under a new id (S35).
     pub async fn portal_second_factor(
         &self,
-        session: &PortalSession,
+        session: &PendingSession,
         otp: &str,
         source: &str,
     ) -> Result<SessionId, PortalError> {
-        session.require(&[SessionStage::Password])?;
         let actor = session.actor(source);
         if !self
             .check_own_otp(&session.user, None, otp, &actor)
@@ -161,9 +160,8 @@ impl<S: Store> Latchkey<S> {
     }
 
     /// Help-desk rights, for a helpdesk or admin user who signed in fully.
-    pub fn portal_helpdesk(&self, session: &PortalSession, source: &str) -> Option<Helpdesk> {
-        (session.stage == SessionStage::Full
-            && matches!(session.user.role, Role::Helpdesk | Role::Admin))
-        .then(|| Helpdesk(session.actor(source)))
+    pub fn portal_helpdesk(&self, session: &FullSession, source: &str) -> Option<Helpdesk> {
+        matches!(session.user.role, Role::Helpdesk | Role::Admin)
+            .then(|| Helpdesk(session.actor(source)))
     }
 }

@@ -15,9 +15,6 @@ use zeroize::Zeroizing;
 use super::pages::*;
 use super::portal::{Visit, refusal, server_error};
 
-const FULL: &[SessionStage] = &[SessionStage::Full];
-const FULL_OR_RECOVERY: &[SessionStage] = &[SessionStage::Full, SessionStage::Recovery];
-
 pub fn routes() -> Router<super::AppState> {
     Router::new()
         .route("/account", get(account))
@@ -53,7 +50,7 @@ fn token_row(token: &Token) -> TokenRow {
     }
 }
 
-async fn user_tokens(visit: &Visit, session: &PortalSession) -> Result<Vec<Token>, Response> {
+async fn user_tokens(visit: &Visit, session: &RecoverySession) -> Result<Vec<Token>, Response> {
     visit
         .state
         .app
@@ -68,10 +65,10 @@ struct Done {
 }
 
 async fn account(visit: Visit, Query(done): Query<Done>) -> Response {
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
-    let tokens = match user_tokens(&visit, &session).await {
+    let tokens = match user_tokens(&visit, &RecoverySession::from(&session)).await {
         Ok(tokens) => tokens.iter().map(token_row).collect(),
         Err(response) => return response,
     };
@@ -95,7 +92,7 @@ async fn account(visit: Visit, Query(done): Query<Done>) -> Response {
 }
 
 async fn self_service(visit: Visit) -> Response {
-    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+    let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
     let chrome = visit.chrome("Manage my account");
@@ -159,7 +156,7 @@ fn unlock_form(
 }
 
 async fn unlock_page(visit: Visit, Query(chosen): Query<Chosen>) -> Response {
-    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+    let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
     let tokens = match user_tokens(&visit, &session).await {
@@ -185,7 +182,7 @@ async fn unlock(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Resp
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+    let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
     let tokens = match user_tokens(&visit, &session).await {
@@ -262,7 +259,7 @@ async fn unlock(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Resp
 }
 
 async fn tokens_page(visit: Visit, Query(done): Query<Done>) -> Response {
-    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+    let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
     let tokens = match user_tokens(&visit, &session).await {
@@ -287,7 +284,7 @@ async fn report_lost(visit: Visit, Form(form): Form<HashMap<String, String>>) ->
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+    let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
     let serial = form.get("serial").map(String::as_str).unwrap_or("");
@@ -314,7 +311,7 @@ async fn new_token(visit: Visit, Form(form): Form<HashMap<String, String>>) -> R
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
     match visit
@@ -426,7 +423,7 @@ async fn questions_form(
 }
 
 async fn questions_page(visit: Visit) -> Response {
-    if visit.session_at(FULL).is_none() {
+    if visit.full_session().is_none() {
         return visit.wrong_stage();
     }
     questions_form(visit, StatusCode::OK, Vec::new(), FieldErrors::default()).await
@@ -436,7 +433,7 @@ async fn questions(visit: Visit, Form(mut form): Form<HashMap<String, String>>) 
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
     let wanted = visit
@@ -493,7 +490,7 @@ fn password_form(visit: Visit, status: StatusCode, errors: FieldErrors) -> Respo
 }
 
 async fn password_page(visit: Visit) -> Response {
-    if visit.session_at(FULL).is_none() {
+    if visit.full_session().is_none() {
         return visit.wrong_stage();
     }
     password_form(visit, StatusCode::OK, FieldErrors::default())
@@ -503,7 +500,7 @@ async fn password(visit: Visit, Form(mut form): Form<HashMap<String, String>>) -
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
     let mut take = |name: &str| Zeroizing::new(form.remove(name).unwrap_or_default());
@@ -553,7 +550,7 @@ const HELPDESK_ACTIONS: &[(&str, &str)] = &[
 ];
 
 async fn helpdesk_page(visit: Visit, Query(find): Query<Find>) -> Response {
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
     let Some(helpdesk) = visit.state.app.portal_helpdesk(&session, &visit.source) else {
@@ -629,7 +626,7 @@ async fn helpdesk_action(
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
     let Some(helpdesk) = visit.state.app.portal_helpdesk(&session, &visit.source) else {
