@@ -3,7 +3,10 @@
 use std::io::{BufRead, IsTerminal};
 
 use clap::Subcommand;
-use latchkey_core::*;
+use latchkey_core::{
+    AdminError, ApiKey, ApiRole, AuditRow, IssuedToken, Role, StoreError, TokenKind, TokenState,
+    User, UserStatus,
+};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 

@@ -8,7 +8,10 @@ use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use latchkey_core::*;
+use latchkey_core::{
+    ActivateError, Admin, AdminError, ApiPrincipal, ApiRole, Decision, RefreshError, Role, Token,
+    TokenKind, TokenState, User,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

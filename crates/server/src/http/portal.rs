@@ -18,7 +18,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
-use latchkey_core::*;
+use latchkey_core::{
+    FullSession, Mail, Mailer, PendingSession, PortalError, PortalSession, RecoverySession, Role,
+    SessionId, SessionStage,
+};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 

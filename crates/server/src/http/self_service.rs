@@ -9,7 +9,10 @@ use axum::extract::{Form, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use latchkey_core::*;
+use latchkey_core::{
+    AdminError, Helpdesk, IssuedToken, PortalError, RecoverySession, SessionStage, Token,
+    TokenKind, TokenState,
+};
 use zeroize::Zeroizing;
 
 use super::pages::*;
