@@ -1,4 +1,5 @@
-//! The error of the administration and help-desk operations.
+//! The errors of the administration and help-desk operations, and the
+//! password rules' (shared by users, the portal and recovery).
 
 use crate::ports::{CipherError, StoreError};
 
@@ -23,6 +24,9 @@ pub enum AdminError {
     /// A value is malformed.
     #[error("{0}")]
     Invalid(String),
+    /// The new password breaks a rule.
+    #[error(transparent)]
+    Password(#[from] PasswordRuleError),
     /// Not possible in the token's state.
     #[error("{0}")]
     WrongState(String),
@@ -37,4 +41,21 @@ pub enum AdminError {
     /// A sealed secret could not be opened.
     #[error(transparent)]
     Cipher(#[from] CipherError),
+}
+
+/// Why a new password is refused (SECURITY.md S24/S25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRuleError {
+    /// Fewer than 8 characters.
+    #[error("a password needs at least 8 characters")]
+    TooShort,
+    /// More than 1024 characters.
+    #[error("a password has at most 1024 characters")]
+    TooLong,
+    /// A common password, or one made from the product's name.
+    #[error("that password is too common; choose another")]
+    TooCommon,
+    /// The user name is part of it.
+    #[error("a password may not contain the user name")]
+    ContainsUsername,
 }

@@ -5,13 +5,13 @@ use zeroize::Zeroizing;
 
 use crate::capability::Actor;
 use crate::context::Latchkey;
-use crate::error::AdminError;
+use crate::error::PasswordRuleError;
 use crate::model::{User, Username};
-use crate::ports::Store;
+use crate::ports::{Store, StoreError};
 
 /// The password rules of SECURITY.md S24/S25: 8 to 1024 characters, no
 /// composition rules, and not a common or context-derived password.
-pub fn check_password(password: &str, username: &Username) -> Result<(), AdminError> {
+pub fn check_password(password: &str, username: &Username) -> Result<(), PasswordRuleError> {
     const COMMON: &[&str] = &[
         "password",
         "password1",
@@ -39,25 +39,17 @@ pub fn check_password(password: &str, username: &Username) -> Result<(), AdminEr
     ];
     let count = password.chars().count();
     if count < 8 {
-        return Err(AdminError::Invalid(
-            "a password needs at least 8 characters".into(),
-        ));
+        return Err(PasswordRuleError::TooShort);
     }
     if count > 1024 {
-        return Err(AdminError::Invalid(
-            "a password has at most 1024 characters".into(),
-        ));
+        return Err(PasswordRuleError::TooLong);
     }
     let lower = password.to_lowercase();
     if COMMON.contains(&lower.as_str()) || lower.contains("latchkey") {
-        return Err(AdminError::Invalid(
-            "that password is too common; choose another".into(),
-        ));
+        return Err(PasswordRuleError::TooCommon);
     }
     if lower.contains(username.as_str()) {
-        return Err(AdminError::Invalid(
-            "a password may not contain the user name".into(),
-        ));
+        return Err(PasswordRuleError::ContainsUsername);
     }
     Ok(())
 }
@@ -76,7 +68,7 @@ impl<S: Store> Latchkey<S> {
         user: Option<&User>,
         password: Zeroizing<String>,
         clear: bool,
-    ) -> Result<bool, AdminError> {
+    ) -> Result<bool, StoreError> {
         let ok = self
             .hasher
             .verify(password, user.and_then(|u| u.password_hash.clone()))

@@ -238,7 +238,7 @@ pub struct Failure {
 impl From<AdminError> for Failure {
     fn from(error: AdminError) -> Self {
         let status = match error {
-            AdminError::Invalid(_) => 2,
+            AdminError::Invalid(_) | AdminError::Password(_) => 2,
             _ => 1,
         };
         Failure {

@@ -121,7 +121,9 @@ fn admin_error(error: AdminError) -> ApiError {
         AdminError::Exists(_) | AdminError::WrongState(_) => {
             ApiError::new(StatusCode::CONFLICT, error.to_string())
         }
-        AdminError::Invalid(_) => ApiError::new(StatusCode::BAD_REQUEST, error.to_string()),
+        AdminError::Invalid(_) | AdminError::Password(_) => {
+            ApiError::new(StatusCode::BAD_REQUEST, error.to_string())
+        }
         AdminError::RateLimited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
         AdminError::Store(e) => ApiError::internal(&e),
         AdminError::Cipher(e) => ApiError::internal(&e),

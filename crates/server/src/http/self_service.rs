@@ -701,7 +701,9 @@ async fn helpdesk_action(
             let status = match error {
                 AdminError::NoSuchUser(_) | AdminError::NoSuchToken(_) => StatusCode::NOT_FOUND,
                 AdminError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-                AdminError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                AdminError::Invalid(_) | AdminError::Password(_) => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
                 _ => StatusCode::CONFLICT,
             };
             visit.message(status, "Help desk", vec![error.to_string()], back)
