@@ -54,13 +54,12 @@ impl Admin {
     }
 }
 
-/// A verified API key.
+/// A verified API key. Its fields are private: a principal cannot be made,
+/// or its role raised, outside this crate.
 #[derive(Debug, Clone)]
 pub struct ApiPrincipal {
-    /// The key's name.
-    pub name: String,
-    /// What it may call.
-    pub role: ApiRole,
+    name: String,
+    role: ApiRole,
     source: String,
 }
 
@@ -68,6 +67,14 @@ impl ApiPrincipal {
     /// The principal of a key that was just verified.
     pub(crate) fn verified(name: String, role: ApiRole, source: String) -> Self {
         ApiPrincipal { name, role, source }
+    }
+    /// The key's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// What it may call.
+    pub fn role(&self) -> ApiRole {
+        self.role
     }
     /// Admin rights, if the key has the admin role.
     pub fn admin(&self) -> Option<Admin> {

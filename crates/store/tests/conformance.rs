@@ -602,7 +602,7 @@ async fn s43_api_keys_are_hashed_scoped_and_revocable(postgres: bool) {
         .await
         .unwrap()
         .expect("the key works");
-    assert_eq!(principal.role, ApiRole::Authenticate);
+    assert_eq!(principal.role(), ApiRole::Authenticate);
     assert!(
         principal.admin().is_none(),
         "an authenticate key has no admin rights"
