@@ -40,9 +40,7 @@ impl<S: Store> Latchkey<S> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
-            return Err(AdminError::Invalid(
-                "an API key name has 1–64 letters, digits, - _ or .".into(),
-            ));
+            return Err(AdminError::BadApiKeyName);
         }
         let mut prefix = [0u8; 6];
         let mut secret = Zeroizing::new([0u8; 24]);

@@ -7,7 +7,7 @@ use latchkey_oath::Serial;
 
 use crate::capability::{Actor, Admin};
 use crate::error::AdminError;
-use crate::model::{AuditEvent, Token, User, Username, UsernameError};
+use crate::model::{AuditEvent, Token, User, Username};
 use crate::policy::Policy;
 use crate::ports::{Clock, PasswordHasher, SecretCipher, Store};
 
@@ -103,9 +103,7 @@ impl<S: Store> Latchkey<S> {
     }
 
     pub(crate) async fn user(&self, name: &str) -> Result<User, AdminError> {
-        let username: Username = name
-            .parse()
-            .map_err(|e: UsernameError| AdminError::Invalid(e.to_string()))?;
+        let username: Username = name.parse().map_err(AdminError::BadUsername)?;
         self.store
             .user_by_name(&username)
             .await?
@@ -113,9 +111,7 @@ impl<S: Store> Latchkey<S> {
     }
 
     pub(crate) async fn token(&self, serial: &str) -> Result<Token, AdminError> {
-        let serial: Serial = serial
-            .parse()
-            .map_err(|e| AdminError::Invalid(format!("the serial is not valid: {e}")))?;
+        let serial: Serial = serial.parse().map_err(AdminError::BadSerial)?;
         self.store
             .token_by_serial(serial.digits())
             .await?

@@ -41,7 +41,7 @@ pub use activation::{ActivateError, ActivationGrant, RefreshError};
 pub use authenticate::Decision;
 pub use capability::{Actor, Admin, ApiPrincipal, Helpdesk};
 pub use context::Latchkey;
-pub use error::{AdminError, PasswordRuleError};
+pub use error::{AdminError, AdminErrorKind, PasswordRuleError};
 pub use helpdesk::UserOverview;
 pub use model::{
     Answer, ApiKey, ApiRole, AuditEvent, AuditRow, Question, Role, SessionStage, Token, TokenKind,

@@ -32,9 +32,7 @@ impl<S: Store> Latchkey<S> {
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         let length = text.chars().count();
         if !(10..=200).contains(&length) {
-            return Err(AdminError::Invalid(
-                "a security question has 10 to 200 characters".into(),
-            ));
+            return Err(AdminError::BadQuestionText);
         }
         if self.store.questions().await?.iter().any(|q| q.text == text) {
             return Err(AdminError::Exists(format!("the question {text:?}")));
@@ -52,16 +50,12 @@ impl<S: Store> Latchkey<S> {
             return Err(AdminError::NoSuchQuestion(id));
         };
         if !question.active {
-            return Err(AdminError::WrongState(format!(
-                "question {id} is retired already"
-            )));
+            return Err(AdminError::QuestionRetired(id));
         }
         let active = pool.iter().filter(|q| q.active).count();
         let wanted = self.policy.portal.questions_to_answer;
         if active <= wanted {
-            return Err(AdminError::WrongState(format!(
-                "users choose {wanted} questions: the pool keeps at least that many active (add one first)"
-            )));
+            return Err(AdminError::PoolTooSmall(wanted));
         }
         let event = self.event(
             admin.actor(),
@@ -71,9 +65,7 @@ impl<S: Store> Latchkey<S> {
             "",
         );
         if !self.store.retire_question(id, event).await? {
-            return Err(AdminError::WrongState(format!(
-                "question {id} is retired already"
-            )));
+            return Err(AdminError::QuestionRetired(id));
         }
         Ok(())
     }

@@ -161,10 +161,10 @@ impl<S: Store> Latchkey<S> {
             TokenState::New => false,
         };
         if !allowed {
-            return Err(AdminError::WrongState(format!(
-                "token {} is {}; that change is not possible",
-                token.serial, token.state
-            )));
+            return Err(AdminError::StateChangeRefused {
+                serial: token.serial,
+                state: token.state,
+            });
         }
         let action = match state {
             TokenState::Suspended => "token.suspend",
@@ -212,21 +212,18 @@ impl<S: Store> Latchkey<S> {
         serial: &str,
         reset_code: &str,
     ) -> Result<UnlockCode, AdminError> {
+        // The row is found by these digits, so they are the token's serial.
+        let parsed: Serial = serial.parse().map_err(AdminError::BadSerial)?;
         let token = self.token(serial).await?;
-        let reset: ResetCode = reset_code
-            .parse()
-            .map_err(|e| AdminError::Invalid(format!("the PIN Reset Code is not valid: {e}")))?;
+        let reset: ResetCode = reset_code.parse().map_err(AdminError::BadResetCode)?;
         let Some(sealed) = &token.sealed_unlock_secret else {
-            return Err(AdminError::WrongState(format!(
-                "token {} is not a Latchkey soft token and has no unlock codes",
-                token.serial
-            )));
+            return Err(AdminError::NotASoftToken(token.serial));
         };
         if token.state != TokenState::Active {
-            return Err(AdminError::WrongState(format!(
-                "token {} is {}; only an active token can be unlocked",
-                token.serial, token.state
-            )));
+            return Err(AdminError::NotActive {
+                serial: token.serial,
+                state: token.state,
+            });
         }
         let since = self.now() - 24 * 3600;
         if self.store.count_unlock_issues(&token.serial, since).await?
@@ -239,11 +236,7 @@ impl<S: Store> Latchkey<S> {
         }
         let secret = self.cipher.open(&unlock_aad(&token.serial), sealed)?;
         let secret = UnlockSecret::from_slice(&secret).ok_or(CipherError)?;
-        let serial: Serial = token
-            .serial
-            .parse()
-            .map_err(|_| AdminError::Invalid("stored serial".into()))?;
-        let code = unlock_code(&secret, &serial, &reset);
+        let code = unlock_code(&secret, &parsed, &reset);
         self.store
             .append(self.event(actor, "unlock.issue", &token.serial, "success", ""))
             .await?;

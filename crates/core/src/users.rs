@@ -5,7 +5,7 @@ use zeroize::Zeroizing;
 use crate::capability::Admin;
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::{Role, Token, User, UserStatus, Username, UsernameError};
+use crate::model::{Role, Token, User, UserStatus, Username};
 use crate::passwords::check_password;
 use crate::ports::{NewUser, Store, StoreError};
 
@@ -19,9 +19,7 @@ impl<S: Store> Latchkey<S> {
         role: Role,
         password: Option<Zeroizing<String>>,
     ) -> Result<User, AdminError> {
-        let username: Username = name
-            .parse()
-            .map_err(|e: UsernameError| AdminError::Invalid(e.to_string()))?;
+        let username: Username = name.parse().map_err(AdminError::BadUsername)?;
         let password_hash = match password {
             Some(password) => {
                 check_password(&password, &username)?;

@@ -4,8 +4,8 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::Subcommand;
 use latchkey_core::{
-    AdminError, ApiKey, ApiRole, AuditRow, IssuedToken, Role, StoreError, TokenKind, TokenState,
-    User, UserStatus,
+    AdminError, AdminErrorKind, ApiKey, ApiRole, AuditRow, IssuedToken, Role, StoreError,
+    TokenKind, TokenState, User, UserStatus,
 };
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
@@ -237,8 +237,8 @@ pub struct Failure {
 
 impl From<AdminError> for Failure {
     fn from(error: AdminError) -> Self {
-        let status = match error {
-            AdminError::Invalid(_) | AdminError::Password(_) => 2,
+        let status = match error.kind() {
+            AdminErrorKind::Malformed => 2,
             _ => 1,
         };
         Failure {

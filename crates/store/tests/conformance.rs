@@ -518,7 +518,7 @@ async fn s21_s22_help_desk_unlock_codes_match_the_derivation_and_are_rate_limite
         h.latchkey
             .issue_unlock_code(&helpdesk, serial.digits(), "1234")
             .await,
-        Err(AdminError::Invalid(_))
+        Err(AdminError::BadResetCode(_))
     ));
     let issued = audit_actions(&h)
         .await
@@ -636,7 +636,7 @@ async fn s43_api_keys_are_hashed_scoped_and_revocable(postgres: bool) {
         h.latchkey
             .create_api_key(&h.admin, "bad name", ApiRole::Admin)
             .await,
-        Err(AdminError::Invalid(_))
+        Err(AdminError::BadApiKeyName)
     ));
 }
 
@@ -1621,7 +1621,7 @@ async fn a_retired_question_leaves_the_choice_once_and_audited(postgres: bool) {
     );
     assert!(matches!(
         h.latchkey.retire_question(&h.admin, id).await,
-        Err(AdminError::WrongState(_))
+        Err(AdminError::QuestionRetired(_))
     ));
     assert!(matches!(
         h.latchkey.retire_question(&h.admin, 999_999).await,
@@ -1643,7 +1643,7 @@ async fn a_retired_question_leaves_the_choice_once_and_audited(postgres: bool) {
         h.latchkey
             .retire_question(&h.admin, active[active.len() - 1])
             .await,
-        Err(AdminError::WrongState(_))
+        Err(AdminError::PoolTooSmall(_))
     ));
     assert_eq!(
         h.latchkey.portal_question_pool().await.unwrap().len(),

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use latchkey_core::{
-    ActivateError, Admin, AdminError, ApiPrincipal, ApiRole, Decision, RefreshError, Role, Token,
-    TokenKind, TokenState, User,
+    ActivateError, Admin, AdminError, AdminErrorKind, ApiPrincipal, ApiRole, Decision,
+    RefreshError, Role, Token, TokenKind, TokenState, User,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -113,21 +113,15 @@ async fn admin(state: &AppState, headers: &HeaderMap, source: &str) -> Result<Ad
 }
 
 fn admin_error(error: AdminError) -> ApiError {
-    match error {
-        AdminError::NoSuchUser(_)
-        | AdminError::NoSuchToken(_)
-        | AdminError::NoSuchKey(_)
-        | AdminError::NoSuchQuestion(_) => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
-        AdminError::Exists(_) | AdminError::WrongState(_) => {
-            ApiError::new(StatusCode::CONFLICT, error.to_string())
-        }
-        AdminError::Invalid(_) | AdminError::Password(_) => {
-            ApiError::new(StatusCode::BAD_REQUEST, error.to_string())
-        }
-        AdminError::RateLimited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, error.to_string()),
-        AdminError::Store(e) => ApiError::internal(&e),
-        AdminError::Cipher(e) => ApiError::internal(&e),
-    }
+    let status = match error.kind() {
+        AdminErrorKind::NotFound => StatusCode::NOT_FOUND,
+        AdminErrorKind::Conflict => StatusCode::CONFLICT,
+        AdminErrorKind::Malformed => StatusCode::BAD_REQUEST,
+        AdminErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        // The cause chain goes to the log; the caller hears nothing of it.
+        AdminErrorKind::Unexpected => return ApiError::internal(&error),
+    };
+    ApiError::new(status, error.to_string())
 }
 
 async fn openapi() -> Json<Value> {

@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_core::{
-    AdminError, Helpdesk, IssuedToken, PortalError, RecoverySession, SessionStage, Token,
-    TokenKind, TokenState,
+    AdminError, AdminErrorKind, Helpdesk, IssuedToken, PortalError, RecoverySession, SessionStage,
+    Token, TokenKind, TokenState,
 };
 use zeroize::Zeroizing;
 
@@ -698,13 +698,12 @@ async fn helpdesk_action(
         Err(AdminError::Store(e)) => server_error(&e),
         Err(AdminError::Cipher(e)) => server_error(&e),
         Err(error) => {
-            let status = match error {
-                AdminError::NoSuchUser(_) | AdminError::NoSuchToken(_) => StatusCode::NOT_FOUND,
-                AdminError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-                AdminError::Invalid(_) | AdminError::Password(_) => {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                }
-                _ => StatusCode::CONFLICT,
+            let status = match error.kind() {
+                AdminErrorKind::NotFound => StatusCode::NOT_FOUND,
+                AdminErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                AdminErrorKind::Malformed => StatusCode::UNPROCESSABLE_ENTITY,
+                // Unexpected errors were answered above.
+                AdminErrorKind::Conflict | AdminErrorKind::Unexpected => StatusCode::CONFLICT,
             };
             visit.message(status, "Help desk", vec![error.to_string()], back)
         }
