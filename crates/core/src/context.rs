@@ -53,10 +53,11 @@ impl<S: Store> Latchkey<S> {
 
     /// Puts the domain together for the operator at the server's own
     /// command line, who opened the database directly (the admin CLI, the
-    /// import): the domain and the operator's [`Admin`] right. Only a
-    /// composition root that holds the store can call this, so whoever has
-    /// the database has admin rights and no one else gets them for free;
-    /// `serve` uses [`Latchkey::new`], which yields none.
+    /// import): the domain and the operator's [`Admin`] right. The proof
+    /// is the store itself: whoever passes it here could change any row
+    /// anyway, so the right adds nothing they lacked. HTTP handlers hold a
+    /// `Latchkey`, never its store, so they cannot get one this way; `serve`
+    /// uses [`Latchkey::new`], which yields none.
     pub fn with_local_operator(
         store: S,
         clock: Arc<dyn Clock>,

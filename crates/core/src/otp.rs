@@ -202,9 +202,10 @@ impl<S: Store> Latchkey<S> {
     /// Checks an OTP against the tokens of `user` (all of them, or only
     /// the one with row id `only`) in the store's one transaction: read,
     /// judge and record (S04, S05, S12–S14), as `authenticate` does. The
-    /// user's status is the caller's business (a portal session or a
-    /// refresh has checked what it needs). Whether an OTP was accepted, or
-    /// a seed that would not open (then nothing was recorded).
+    /// user's status is not judged here: a portal session exists only for
+    /// an active user, and a refresh has never depended on it. Whether an
+    /// OTP was accepted, or a seed that would not open (then nothing was
+    /// recorded).
     pub(crate) async fn check_own_otp(
         &self,
         user: &User,
