@@ -3,7 +3,10 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::capability::Admin;
+use crate::context::Latchkey;
 use crate::model::{AuditEvent, AuditRow};
+use crate::ports::{Store, StoreError};
 
 /// The hash before the first row.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -68,6 +71,31 @@ pub fn verify_chain<'a>(rows: impl IntoIterator<Item = &'a AuditRow>) -> Result<
         count += 1;
     }
     Ok(count)
+}
+
+impl<S: Store> Latchkey<S> {
+    /// Audit rows with id greater than `after`, in order, at most `limit`.
+    pub async fn audit_rows(
+        &self,
+        _admin: &Admin,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        self.store.audit_rows(after, limit).await
+    }
+
+    /// Verifies the whole audit chain; the number of rows, or where it breaks.
+    pub async fn verify_audit(&self) -> Result<Result<u64, ChainError>, StoreError> {
+        let mut rows = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.store.audit_rows(after, 10_000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            rows.extend(page);
+        }
+        Ok(verify_chain(&rows))
+    }
 }
 
 #[cfg(test)]

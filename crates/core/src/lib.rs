@@ -6,18 +6,56 @@
 //! they need: stores, a clock, a secret cipher, a password hasher. It knows
 //! no HTTP and no SQL: `latchkey-store` implements the store ports and
 //! `latchkey-server` calls [`Latchkey`].
+//!
+//! The modules layer one way. At the bottom are [`model`], [`ports`],
+//! `policy`, `capability`, `error` and `context` (the [`Latchkey`] value
+//! and its shared helpers); the operation modules (`users`, `tokens`,
+//! `activation`, `api_keys`, `passwords`, `otp`, `authenticate`, [`audit`],
+//! `questions`, `helpdesk`, `portal`) each add an `impl Latchkey` block and
+//! use only modules below them.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod activation;
+mod api_keys;
 pub mod audit;
+mod authenticate;
+mod capability;
+mod context;
+mod error;
+mod helpdesk;
 pub mod import;
 pub mod model;
+mod otp;
+mod passwords;
+mod policy;
 mod portal;
 pub mod ports;
-mod service;
+mod questions;
+mod tokens;
+mod users;
 
 pub use latchkey_oath as oath;
-pub use model::*;
-pub use portal::*;
-pub use ports::*;
-pub use service::*;
+
+pub use activation::{ActivateError, ActivationGrant, RefreshError};
+pub use authenticate::Decision;
+pub use capability::{Actor, Admin, ApiPrincipal, Helpdesk};
+pub use context::Latchkey;
+pub use error::{AdminError, AdminErrorKind, PasswordRuleError};
+pub use helpdesk::UserOverview;
+pub use model::{
+    Answer, ApiKey, ApiRole, AuditEvent, AuditRow, Question, Role, SessionStage, Token, TokenKind,
+    TokenState, UnknownValue, User, UserStatus, Username, UsernameError, WebSession,
+};
+pub use passwords::check_password;
+pub use policy::{Policy, PortalPolicy};
+pub use portal::{
+    FullSession, PendingSession, PortalError, PortalSession, RecoverySession, SessionId,
+};
+pub use ports::{
+    ApiKeyStore, AuditLog, BoxFuture, CipherError, Clock, Mail, MailError, Mailer, ManualClock,
+    NewApiKey, NewSession, NewToken, NewUser, OtpStep, PasswordHasher, PortalStore, SecretCipher,
+    Store, StoreError, StoreResult, SystemClock, Throttle, TokenStore, UserStore,
+};
+pub use questions::normalise_answer;
+pub use tokens::IssuedToken;

@@ -3,11 +3,14 @@
 use std::io::{BufRead, IsTerminal};
 
 use clap::Subcommand;
-use latchkey_core::*;
+use latchkey_core::{
+    AdminError, AdminErrorKind, ApiKey, ApiRole, AuditRow, IssuedToken, Role, StoreError,
+    TokenKind, TokenState, User, UserStatus,
+};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::{App, Config};
+use crate::{App, Config, Operator};
 
 /// Administration commands.
 #[derive(Debug, Subcommand)]
@@ -234,8 +237,8 @@ pub struct Failure {
 
 impl From<AdminError> for Failure {
     fn from(error: AdminError) -> Self {
-        let status = match error {
-            AdminError::Invalid(_) => 2,
+        let status = match error.kind() {
+            AdminErrorKind::Malformed => 2,
             _ => 1,
         };
         Failure {
@@ -330,8 +333,13 @@ fn user_json(user: &User) -> Value {
 }
 
 /// Runs one admin command with the operator's rights.
-pub async fn run(app: &App, config: &Config, command: AdminCommand) -> Result<(), Failure> {
-    let admin = Admin::operator_at_cli();
+pub async fn run(
+    app: &App,
+    operator: &Operator,
+    config: &Config,
+    command: AdminCommand,
+) -> Result<(), Failure> {
+    let admin = operator.admin.clone();
     match command {
         AdminCommand::Questions(command) => match command {
             QuestionsCommand::List { json } => {
@@ -394,7 +402,7 @@ pub async fn run(app: &App, config: &Config, command: AdminCommand) -> Result<()
                 });
             }
             UserCommand::List { json } => {
-                let users = app.store().list_users().await?;
+                let users = app.list_users(&admin).await?;
                 print(
                     json,
                     Value::Array(users.iter().map(user_json).collect()),
@@ -551,7 +559,7 @@ pub async fn run(app: &App, config: &Config, command: AdminCommand) -> Result<()
                 );
             }
             ApiKeyCommand::List { json } => {
-                let keys = app.store().list_api_keys().await?;
+                let keys = app.list_api_keys(&admin).await?;
                 print(
                     json,
                     Value::Array(keys.iter().map(api_key_json).collect()),
@@ -575,12 +583,11 @@ pub async fn run(app: &App, config: &Config, command: AdminCommand) -> Result<()
                 println!("Revoked API key {name}.");
             }
         },
-        AdminCommand::Import(args) => crate::import::run(app, config, args).await?,
+        AdminCommand::Import(args) => crate::import::run(operator, config, args).await?,
         AdminCommand::Audit(command) => match command {
             AuditCommand::List { after, limit, json } => {
                 let rows = app
-                    .store()
-                    .audit_rows(after, limit.clamp(1, 100_000))
+                    .audit_rows(&admin, after, limit.clamp(1, 100_000))
                     .await?;
                 print(
                     json,

@@ -14,13 +14,13 @@ use std::io::BufRead;
 use std::time::Instant;
 
 use latchkey_core::import::{ImportRequest, ImportedAccount, prepare_account};
-use latchkey_core::{Admin, AuditEvent, SecretCipher, StoreError};
+use latchkey_core::{Actor, AuditEvent, SecretCipher, StoreError};
 use latchkey_store::Importer;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::admin::Failure;
-use crate::{App, Config};
+use crate::{Config, Operator};
 
 /// `admin import`
 #[derive(Debug, clap::Args)]
@@ -81,9 +81,9 @@ fn now() -> i64 {
 }
 
 /// Runs the import.
-pub async fn run(app: &App, config: &Config, args: ImportArgs) -> Result<(), Failure> {
+pub async fn run(operator: &Operator, config: &Config, args: ImportArgs) -> Result<(), Failure> {
     let cipher = crate::master_key_cipher(config).map_err(|e| failure(1, e.to_string()))?;
-    let mut importer = Importer::open(app.store(), &config.database_url()).await?;
+    let mut importer = Importer::open(operator.database(), &config.database_url()).await?;
     let input: Box<dyn BufRead> = if args.file == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -109,12 +109,18 @@ pub async fn run(app: &App, config: &Config, args: ImportArgs) -> Result<(), Fai
             serde_json::from_str(&line).map_err(|e| failure(2, format!("line {number}: {e}")))?;
         batch.push((number, parsed.into()));
         if batch.len() == args.batch_size as usize {
-            imported += store_batch(&mut importer, &cipher, std::mem::take(&mut batch)).await?;
+            imported += store_batch(
+                &mut importer,
+                &cipher,
+                operator.admin.actor(),
+                std::mem::take(&mut batch),
+            )
+            .await?;
             report(imported);
         }
     }
     if !batch.is_empty() {
-        imported += store_batch(&mut importer, &cipher, batch).await?;
+        imported += store_batch(&mut importer, &cipher, operator.admin.actor(), batch).await?;
     }
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
@@ -129,6 +135,7 @@ pub async fn run(app: &App, config: &Config, args: ImportArgs) -> Result<(), Fai
 async fn store_batch(
     importer: &mut Importer,
     cipher: &dyn SecretCipher,
+    actor: &Actor,
     batch: Vec<(usize, ImportRequest)>,
 ) -> Result<usize, Failure> {
     let (first, last) = (batch[0].0, batch[batch.len() - 1].0);
@@ -143,13 +150,12 @@ async fn store_batch(
                     .map_err(|e| failure(2, format!("line {number}: {e}")))
             })
             .collect::<Result<Vec<ImportedAccount>, Failure>>()?;
-        let actor = Admin::operator_at_cli().actor().clone();
         let event = AuditEvent {
             at,
-            actor: actor.name,
+            actor: actor.name.clone(),
             action: "user.import".into(),
             subject: accounts[0].user.username.to_string(),
-            source: actor.source,
+            source: actor.source.clone(),
             outcome: "success".into(),
             detail: format!(
                 "{} users with a token each, lines {first}-{last}, last user {}",

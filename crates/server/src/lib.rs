@@ -16,8 +16,8 @@ pub mod mail;
 
 use std::sync::Arc;
 
-use latchkey_core::{Latchkey, Policy, SystemClock};
-use latchkey_store::{Database, MasterKeyCipher};
+use latchkey_core::{Admin, Clock, Latchkey, PasswordHasher, Policy, SecretCipher, SystemClock};
+use latchkey_store::{Backend, Database, MasterKeyCipher};
 
 pub use config::Config;
 
@@ -39,28 +39,111 @@ pub enum StartError {
     Database(#[source] latchkey_core::StoreError),
 }
 
+/// The database's life, not its contents: whether it answers, which
+/// backend it is, closing it at shutdown. None of this reads or writes a
+/// row, so the HTTP layer may hold it (the readiness probe) without holding
+/// the store.
+#[derive(Clone, Debug)]
+pub struct Lifecycle(Database);
+
+impl Lifecycle {
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.0.backend()
+    }
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        self.0.ping().await
+    }
+    /// Closes the connections, after what was queued has committed.
+    pub async fn close(&self) {
+        self.0.close().await
+    }
+}
+
+/// The operator at the server's own command line (`latchkey admin …`),
+/// who opened the database directly: admin rights, and the raw database
+/// for the one job that works below the domain, the bulk import
+/// ([`latchkey_store::Importer`] writes large transactions itself). Only
+/// [`open_as_operator`] makes one; `serve` never does.
+pub struct Operator {
+    /// The operator's admin right.
+    pub admin: Admin,
+    database: Database,
+}
+
+impl Operator {
+    /// The database, for [`latchkey_store::Importer::open`].
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+}
+
 /// Opens the data folder, the master key and the database (running the
-/// migrations), and puts the domain together.
-pub async fn open(config: &Config) -> Result<App, StartError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
-    restrict(&config.data_dir);
-    let cipher = master_key_cipher(config)?;
-    let store = Database::connect(&config.database_url())
-        .await
-        .map_err(StartError::Database)?;
-    let policy = Policy {
-        issuer: config.issuer.clone(),
-        otp_failure_limit: config.otp_failure_limit,
-        ..Policy::default()
+/// migrations), and puts the domain together, with no admin right: what
+/// `serve` runs.
+pub async fn open(config: &Config) -> Result<(App, Lifecycle), StartError> {
+    let parts = Parts::open(config).await?;
+    let database = parts.database.clone();
+    let app = Latchkey::new(
+        parts.database,
+        parts.clock,
+        parts.cipher,
+        parts.hasher,
+        parts.policy,
+    );
+    Ok((app, Lifecycle(database)))
+}
+
+/// Like [`open`], for the operator at the command line: the domain with
+/// the operator's [`Admin`] right (see [`Operator`]).
+pub async fn open_as_operator(config: &Config) -> Result<(App, Lifecycle, Operator), StartError> {
+    let parts = Parts::open(config).await?;
+    let database = parts.database.clone();
+    let (app, admin) = Latchkey::with_local_operator(
+        parts.database,
+        parts.clock,
+        parts.cipher,
+        parts.hasher,
+        parts.policy,
+    );
+    let operator = Operator {
+        admin,
+        database: database.clone(),
     };
-    Ok(Latchkey::new(
-        store,
-        Arc::new(SystemClock),
-        Arc::new(cipher),
-        Arc::new(hasher::Argon2Hasher::new(config.hash_parallelism)),
-        policy,
-    ))
+    Ok((app, Lifecycle(database), operator))
+}
+
+/// What the domain is put together from.
+struct Parts {
+    database: Database,
+    clock: Arc<dyn Clock>,
+    cipher: Arc<dyn SecretCipher>,
+    hasher: Arc<dyn PasswordHasher>,
+    policy: Policy,
+}
+
+impl Parts {
+    async fn open(config: &Config) -> Result<Parts, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+        restrict(&config.data_dir);
+        let cipher = master_key_cipher(config)?;
+        let database = Database::connect(&config.database_url())
+            .await
+            .map_err(StartError::Database)?;
+        Ok(Parts {
+            database,
+            clock: Arc::new(SystemClock),
+            cipher: Arc::new(cipher),
+            hasher: Arc::new(hasher::Argon2Hasher::new(config.hash_parallelism)),
+            policy: Policy {
+                issuer: config.issuer.clone(),
+                otp_failure_limit: config.otp_failure_limit,
+                ..Policy::default()
+            },
+        })
+    }
 }
 
 /// The master-key cipher the configuration names: the key from

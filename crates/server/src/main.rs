@@ -63,9 +63,20 @@ fn init_logging(json: bool) {
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
-    let app = latchkey_server::open(&config)
-        .await
-        .map_err(|e| e.to_string())?;
+    // `serve` holds no admin right, except for the demo's set-up: the
+    // operator who typed `--demo` at this command line owns the database,
+    // and the right is dropped before the first request is served.
+    let (app, lifecycle, operator) = if demo {
+        let (app, lifecycle, operator) = latchkey_server::open_as_operator(&config)
+            .await
+            .map_err(|e| e.to_string())?;
+        (app, lifecycle, Some(operator.admin))
+    } else {
+        let (app, lifecycle) = latchkey_server::open(&config)
+            .await
+            .map_err(|e| e.to_string())?;
+        (app, lifecycle, None)
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -75,11 +86,11 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
     println!("latchkey listening on http://{address}");
-    if demo {
-        print_demo(&app, &base).await?;
+    if let Some(admin) = operator {
+        print_demo(&app, &admin, &base).await?;
     }
     let _ = std::io::stdout().flush();
-    tracing::info!(%address, database = ?app.store().backend(), "serving");
+    tracing::info!(%address, database = ?lifecycle.backend(), "serving");
     let base_url = config.base_url(address);
     let mailer = latchkey_server::mail::PortalMailer::new(
         &config.mail_from,
@@ -89,6 +100,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let state = AppState {
         app: app.clone(),
+        lifecycle: lifecycle.clone(),
         metrics: Arc::new(Metrics::default()),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         portal: Arc::new(PortalSettings {
@@ -100,12 +112,11 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     latchkey_server::http::serve(listener, state)
         .await
         .map_err(|e| e.to_string())?;
-    app.store().close().await;
+    lifecycle.close().await;
     Ok(())
 }
 
-async fn print_demo(app: &latchkey_server::App, base: &str) -> Result<(), String> {
-    let admin = Admin::operator_at_cli();
+async fn print_demo(app: &latchkey_server::App, admin: &Admin, base: &str) -> Result<(), String> {
     let mut secret = [0u8; 9];
     rand_fill(&mut secret);
     let password = Zeroizing::new(format!(
@@ -113,11 +124,11 @@ async fn print_demo(app: &latchkey_server::App, base: &str) -> Result<(), String
         data_encoding::BASE32_NOPAD.encode(&secret).to_lowercase()
     ));
     let name = format!("demo-{}", &data_encoding::HEXLOWER.encode(&secret)[..6]);
-    app.add_user(&admin, &name, None, Role::User, Some(password.clone()))
+    app.add_user(admin, &name, None, Role::User, Some(password.clone()))
         .await
         .map_err(|e| e.to_string())?;
     let issued = app
-        .issue_token(&admin, &name, TokenKind::Latchkey)
+        .issue_token(admin, &name, TokenKind::Latchkey)
         .await
         .map_err(|e| e.to_string())?;
     let code = issued
@@ -125,7 +136,7 @@ async fn print_demo(app: &latchkey_server::App, base: &str) -> Result<(), String
         .expect("a Latchkey token has an activation code");
     let key = app
         .create_api_key(
-            &admin,
+            admin,
             &format!("{name}-app"),
             latchkey_core::ApiRole::Authenticate,
         )
@@ -205,14 +216,14 @@ fn main() -> ExitCode {
                 }
             };
             let result = runtime.block_on(async {
-                let app = latchkey_server::open(&config)
+                let (app, lifecycle, operator) = latchkey_server::open_as_operator(&config)
                     .await
                     .map_err(|e| admin::Failure {
-                        status: 1,
-                        message: e.to_string(),
-                    })?;
-                let result = admin::run(&app, &config, command).await;
-                app.store().close().await;
+                    status: 1,
+                    message: e.to_string(),
+                })?;
+                let result = admin::run(&app, &operator, &config, command).await;
+                lifecycle.close().await;
                 result
             });
             match result {

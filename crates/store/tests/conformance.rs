@@ -62,6 +62,10 @@ async fn fresh_postgres() -> String {
 
 struct Harness {
     latchkey: Latchkey<Database>,
+    /// The same store, for what the tests read and write below the domain.
+    store: Database,
+    /// The operator's right, as the admin CLI gets it.
+    admin: Admin,
     clock: ManualClock,
     url: String,
     /// The API key of the relying application that calls `authenticate`.
@@ -90,28 +94,26 @@ async fn harness(postgres: bool, policy: Policy) -> Harness {
     };
     assert_eq!(store.backend(), expected);
     let clock = ManualClock::at(T0);
-    let latchkey = Latchkey::new(
-        store,
+    let (latchkey, admin) = Latchkey::with_local_operator(
+        store.clone(),
         Arc::new(clock.clone()),
         Arc::new(MasterKeyCipher::new(&[42; 32])),
         Arc::new(TestHasher),
         policy,
     );
     let key = latchkey
-        .create_api_key(&admin(), "relying-app", ApiRole::Authenticate)
+        .create_api_key(&admin, "relying-app", ApiRole::Authenticate)
         .await
         .expect("an API key");
     Harness {
         latchkey,
+        store,
+        admin,
         clock,
         url,
         key: key.to_string(),
         _dir: dir,
     }
-}
-
-fn admin() -> Admin {
-    Admin::operator_at_cli()
 }
 
 /// Where the test's requests come from.
@@ -121,7 +123,7 @@ const SOURCE: &str = "127.0.0.1";
 async fn user_with_token(h: &Harness, name: &str) -> (Serial, Totp, Option<UnlockSecret>) {
     h.latchkey
         .add_user(
-            &admin(),
+            &h.admin,
             name,
             None,
             Role::User,
@@ -131,7 +133,7 @@ async fn user_with_token(h: &Harness, name: &str) -> (Serial, Totp, Option<Unloc
         .unwrap();
     let issued = h
         .latchkey
-        .issue_token(&admin(), name, TokenKind::Latchkey)
+        .issue_token(&h.admin, name, TokenKind::Latchkey)
         .await
         .unwrap();
     let code = issued.activation_code.unwrap();
@@ -155,8 +157,7 @@ async fn otp_ok(h: &Harness, name: &str, otp: &str) -> bool {
 }
 
 async fn audit_actions(h: &Harness) -> Vec<(String, String, String)> {
-    h.latchkey
-        .store()
+    h.store
         .audit_rows(0, 100_000)
         .await
         .unwrap()
@@ -200,12 +201,12 @@ both_backends!(
 async fn activation_is_single_use(postgres: bool) {
     let h = harness(postgres, Policy::default()).await;
     h.latchkey
-        .add_user(&admin(), "Alice", None, Role::User, None)
+        .add_user(&h.admin, "Alice", None, Role::User, None)
         .await
         .unwrap();
     let issued = h
         .latchkey
-        .issue_token(&admin(), "alice", TokenKind::Latchkey)
+        .issue_token(&h.admin, "alice", TokenKind::Latchkey)
         .await
         .unwrap();
     let code = issued.activation_code.unwrap();
@@ -238,7 +239,7 @@ async fn activation_is_single_use(postgres: bool) {
     // Five wrong codes void an outstanding code; expiry voids it too.
     let issued = h
         .latchkey
-        .issue_token(&admin(), "alice", TokenKind::Latchkey)
+        .issue_token(&h.admin, "alice", TokenKind::Latchkey)
         .await
         .unwrap();
     for _ in 0..5 {
@@ -256,7 +257,7 @@ async fn activation_is_single_use(postgres: bool) {
     ));
     let issued = h
         .latchkey
-        .issue_token(&admin(), "alice", TokenKind::Latchkey)
+        .issue_token(&h.admin, "alice", TokenKind::Latchkey)
         .await
         .unwrap();
     h.clock.advance(8 * 24 * 3600);
@@ -346,13 +347,13 @@ async fn s12_s14_s15_failures_lock_and_a_reset_clears(postgres: bool) {
     );
     let token = h
         .latchkey
-        .show_token(&admin(), serial.digits())
+        .show_token(&h.admin, serial.digits())
         .await
         .unwrap();
     assert!(token.locked);
     assert_eq!(token.failures, 10, "attempts during a lock do not add");
     h.latchkey
-        .reset_token(&admin().helpdesk(), serial.digits())
+        .reset_token(&h.admin.helpdesk(), serial.digits())
         .await
         .unwrap();
     assert!(
@@ -400,7 +401,7 @@ async fn s13_parallel_failures_are_all_counted(postgres: bool) {
     }
     assert_eq!(
         h.latchkey
-            .show_token(&admin(), serial.digits())
+            .show_token(&h.admin, serial.digits())
             .await
             .unwrap()
             .failures,
@@ -411,12 +412,12 @@ async fn s13_parallel_failures_are_all_counted(postgres: bool) {
 async fn s06_s07_hotp_counter_moves_only_on_success(postgres: bool) {
     let h = harness(postgres, Policy::default()).await;
     h.latchkey
-        .add_user(&admin(), "frank", None, Role::User, None)
+        .add_user(&h.admin, "frank", None, Role::User, None)
         .await
         .unwrap();
     let issued = h
         .latchkey
-        .issue_token(&admin(), "frank", TokenKind::Hotp)
+        .issue_token(&h.admin, "frank", TokenKind::Hotp)
         .await
         .unwrap();
     let uri = latchkey_core::oath::KeyUri::parse(&issued.otpauth_uri.unwrap()).unwrap();
@@ -424,12 +425,12 @@ async fn s06_s07_hotp_counter_moves_only_on_success(postgres: bool) {
     let serial = issued.serial.digits().to_owned();
     assert!(!otp_ok(&h, "frank", "000000").await || hotp.generate(0) == "000000");
     h.latchkey
-        .reset_token(&admin().helpdesk(), &serial)
+        .reset_token(&h.admin.helpdesk(), &serial)
         .await
         .unwrap();
     assert_eq!(
         h.latchkey
-            .show_token(&admin(), &serial)
+            .show_token(&h.admin, &serial)
             .await
             .unwrap()
             .last_used,
@@ -442,7 +443,7 @@ async fn s06_s07_hotp_counter_moves_only_on_success(postgres: bool) {
     );
     assert_eq!(
         h.latchkey
-            .show_token(&admin(), &serial)
+            .show_token(&h.admin, &serial)
             .await
             .unwrap()
             .last_used,
@@ -456,7 +457,7 @@ async fn s06_s07_hotp_counter_moves_only_on_success(postgres: bool) {
         );
     }
     h.latchkey
-        .reset_token(&admin().helpdesk(), &serial)
+        .reset_token(&h.admin.helpdesk(), &serial)
         .await
         .unwrap();
     // Look-ahead 10 from the next counter (4): 14 passes, 15 would not.
@@ -496,7 +497,7 @@ async fn s21_s22_help_desk_unlock_codes_match_the_derivation_and_are_rate_limite
     let h = harness(postgres, Policy::default()).await;
     let (serial, _, unlock_secret) = user_with_token(&h, "hank").await;
     let unlock_secret = unlock_secret.expect("Latchkey tokens carry an unlock secret");
-    let helpdesk = admin().helpdesk();
+    let helpdesk = h.admin.helpdesk();
     for _ in 0..5 {
         let reset = ResetCode::generate();
         let code = h
@@ -517,7 +518,7 @@ async fn s21_s22_help_desk_unlock_codes_match_the_derivation_and_are_rate_limite
         h.latchkey
             .issue_unlock_code(&helpdesk, serial.digits(), "1234")
             .await,
-        Err(AdminError::Invalid(_))
+        Err(AdminError::BadResetCode(_))
     ));
     let issued = audit_actions(&h)
         .await
@@ -530,12 +531,12 @@ async fn s21_s22_help_desk_unlock_codes_match_the_derivation_and_are_rate_limite
 async fn s03_secrets_are_sealed_at_rest(postgres: bool) {
     let h = harness(postgres, Policy::default()).await;
     h.latchkey
-        .add_user(&admin(), "ivy", None, Role::User, None)
+        .add_user(&h.admin, "ivy", None, Role::User, None)
         .await
         .unwrap();
     let issued = h
         .latchkey
-        .issue_token(&admin(), "ivy", TokenKind::Totp)
+        .issue_token(&h.admin, "ivy", TokenKind::Totp)
         .await
         .unwrap();
     let uri = latchkey_core::oath::KeyUri::parse(&issued.otpauth_uri.unwrap()).unwrap();
@@ -592,7 +593,7 @@ async fn s43_api_keys_are_hashed_scoped_and_revocable(postgres: bool) {
     let h = harness(postgres, Policy::default()).await;
     let key = h
         .latchkey
-        .create_api_key(&admin(), "vpn", ApiRole::Authenticate)
+        .create_api_key(&h.admin, "vpn", ApiRole::Authenticate)
         .await
         .unwrap();
     let principal = h
@@ -601,12 +602,12 @@ async fn s43_api_keys_are_hashed_scoped_and_revocable(postgres: bool) {
         .await
         .unwrap()
         .expect("the key works");
-    assert_eq!(principal.role, ApiRole::Authenticate);
+    assert_eq!(principal.role(), ApiRole::Authenticate);
     assert!(
         principal.admin().is_none(),
         "an authenticate key has no admin rights"
     );
-    let stored = h.latchkey.store().list_api_keys().await.unwrap();
+    let stored = h.store.list_api_keys().await.unwrap();
     let vpn = stored.iter().find(|k| k.name == "vpn").unwrap();
     assert!(
         !vpn.hash
@@ -623,7 +624,7 @@ async fn s43_api_keys_are_hashed_scoped_and_revocable(postgres: bool) {
             .unwrap()
             .is_none()
     );
-    h.latchkey.revoke_api_key(&admin(), "vpn").await.unwrap();
+    h.latchkey.revoke_api_key(&h.admin, "vpn").await.unwrap();
     assert!(
         h.latchkey
             .authorize_api_key(&key, "x")
@@ -633,9 +634,9 @@ async fn s43_api_keys_are_hashed_scoped_and_revocable(postgres: bool) {
     );
     assert!(matches!(
         h.latchkey
-            .create_api_key(&admin(), "bad name", ApiRole::Admin)
+            .create_api_key(&h.admin, "bad name", ApiRole::Admin)
             .await,
-        Err(AdminError::Invalid(_))
+        Err(AdminError::BadApiKeyName)
     ));
 }
 
@@ -657,27 +658,21 @@ async fn s43_a_key_revoked_elsewhere_is_refused_by_the_next_check(postgres: bool
                 .unwrap()
         }
     };
-    let audit_rows = || async {
-        h.latchkey
-            .store()
-            .audit_rows(0, 100_000)
-            .await
-            .unwrap()
-            .len()
-    };
+    let audit_rows = || async { h.store.audit_rows(0, 100_000).await.unwrap().len() };
     assert_eq!(
         authenticate(h.key.clone(), None, T0).await,
         Some(Decision::Accept)
     );
+    let other_store = Database::connect(&h.url).await.unwrap();
     let other_process = Latchkey::new(
-        Database::connect(&h.url).await.unwrap(),
+        other_store.clone(),
         Arc::new(h.clock.clone()),
         Arc::new(MasterKeyCipher::new(&[42; 32])),
         Arc::new(TestHasher),
         Policy::default(),
     );
     other_process
-        .revoke_api_key(&admin(), "relying-app")
+        .revoke_api_key(&h.admin, "relying-app")
         .await
         .unwrap();
     let before = audit_rows().await;
@@ -694,7 +689,7 @@ async fn s43_a_key_revoked_elsewhere_is_refused_by_the_next_check(postgres: bool
     // A key made here works at once; revoked here, it is refused at once.
     let second = h
         .latchkey
-        .create_api_key(&admin(), "second-app", ApiRole::Authenticate)
+        .create_api_key(&h.admin, "second-app", ApiRole::Authenticate)
         .await
         .unwrap()
         .to_string();
@@ -712,11 +707,11 @@ async fn s43_a_key_revoked_elsewhere_is_refused_by_the_next_check(postgres: bool
         None
     );
     h.latchkey
-        .revoke_api_key(&admin(), "second-app")
+        .revoke_api_key(&h.admin, "second-app")
         .await
         .unwrap();
     assert_eq!(authenticate(second, None, T0 + 60).await, None);
-    other_process.store().close().await;
+    other_store.close().await;
 }
 
 async fn audit_chain_verifies(postgres: bool) {
@@ -745,7 +740,7 @@ async fn concurrent_changes_fail_alone(postgres: bool) {
     let tasks: Vec<_> = names
         .into_iter()
         .map(|name| {
-            let latchkey = h.latchkey.clone();
+            let store = h.store.clone();
             tokio::spawn(async move {
                 let user = NewUser {
                     username: name.parse().unwrap(),
@@ -762,7 +757,7 @@ async fn concurrent_changes_fail_alone(postgres: bool) {
                     outcome: "success".into(),
                     detail: String::new(),
                 };
-                latchkey.store().insert_user(user, event).await
+                store.insert_user(user, event).await
             })
         })
         .collect();
@@ -775,7 +770,7 @@ async fn concurrent_changes_fail_alone(postgres: bool) {
         }
     }
     assert_eq!((added, conflicts), (40, 1));
-    assert_eq!(h.latchkey.store().list_users().await.unwrap().len(), 40);
+    assert_eq!(h.store.list_users().await.unwrap().len(), 40);
     let rows = h
         .latchkey
         .verify_audit()
@@ -839,8 +834,7 @@ async fn s16_password_throttle(postgres: bool) {
             .unwrap()
             .expect("a valid key");
         let user = h
-            .latchkey
-            .store()
+            .store
             .user_by_name(&"lena".parse().unwrap())
             .await
             .unwrap()
@@ -851,8 +845,7 @@ async fn s16_password_throttle(postgres: bool) {
         );
     }
     let user = h
-        .latchkey
-        .store()
+        .store
         .user_by_name(&"lena".parse().unwrap())
         .await
         .unwrap()
@@ -888,8 +881,7 @@ async fn s16_password_throttle(postgres: bool) {
         Decision::Accept
     );
     let user = h
-        .latchkey
-        .store()
+        .store
         .user_by_name(&"lena".parse().unwrap())
         .await
         .unwrap()
@@ -922,12 +914,12 @@ mod collisions {
 async fn fresh_code_equal_to_a_spent_one(postgres: bool) {
     let h = harness(postgres, Policy::default()).await;
     h.latchkey
-        .add_user(&admin(), "mia", None, Role::User, None)
+        .add_user(&h.admin, "mia", None, Role::User, None)
         .await
         .unwrap();
     let issued = h
         .latchkey
-        .issue_token(&admin(), "mia", TokenKind::Hotp)
+        .issue_token(&h.admin, "mia", TokenKind::Hotp)
         .await
         .unwrap();
     let hotp = latchkey_core::oath::KeyUri::parse(&issued.otpauth_uri.unwrap())
@@ -951,8 +943,7 @@ async fn fresh_code_equal_to_a_spent_one(postgres: bool) {
         })
         .expect("a colliding pair within five million counters");
     let token = h
-        .latchkey
-        .store()
+        .store
         .token_by_serial(issued.serial.digits())
         .await
         .unwrap()
@@ -967,8 +958,7 @@ async fn fresh_code_equal_to_a_spent_one(postgres: bool) {
         detail: String::new(),
     };
     assert!(
-        h.latchkey
-            .store()
+        h.store
             .resync_counter(token.id, spent as i64, event)
             .await
             .unwrap()
@@ -980,7 +970,7 @@ async fn fresh_code_equal_to_a_spent_one(postgres: bool) {
     );
     assert_eq!(
         h.latchkey
-            .show_token(&admin(), issued.serial.digits())
+            .show_token(&h.admin, issued.serial.digits())
             .await
             .unwrap()
             .last_used,
@@ -1017,7 +1007,7 @@ mod portal {
 
 const RIGHT_PASSWORD: &str = "correct horse battery";
 
-async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, PortalSession) {
+async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, FullSession) {
     let id = h
         .latchkey
         .portal_sign_in(name, Zeroizing::new(RIGHT_PASSWORD.into()), "127.0.0.1")
@@ -1030,6 +1020,7 @@ async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, Porta
         .unwrap()
         .unwrap();
     assert_eq!(pending.stage(), SessionStage::Password);
+    let pending = pending.pending().expect("a session at the password step");
     let otp = totp.generate(h.clock.now());
     let full = h
         .latchkey
@@ -1051,7 +1042,7 @@ async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, Porta
         .unwrap()
         .unwrap();
     assert_eq!(session.stage(), SessionStage::Full);
-    (full, session)
+    (full, session.full().expect("a full session"))
 }
 
 async fn alive(h: &Harness, id: &SessionId) -> bool {
@@ -1105,14 +1096,14 @@ async fn portal_sessions(postgres: bool) {
     h.clock.advance(60);
     let (id, _) = full_session(&h, "olga", &totp).await;
     h.latchkey
-        .set_user_status(&admin(), "olga", UserStatus::Disabled)
+        .set_user_status(&h.admin, "olga", UserStatus::Disabled)
         .await
         .unwrap();
     assert!(!alive(&h, &id).await);
     // A session with the password only reaches nothing beyond the factors.
     assert_eq!(session.stage(), SessionStage::Full);
     h.latchkey
-        .set_user_status(&admin(), "olga", UserStatus::Active)
+        .set_user_status(&h.admin, "olga", UserStatus::Active)
         .await
         .unwrap();
     let pending_id = h
@@ -1126,13 +1117,10 @@ async fn portal_sessions(postgres: bool) {
         .await
         .unwrap()
         .unwrap();
-    let tokens = h.latchkey.portal_tokens(&pending).await;
-    assert!(matches!(tokens, Err(PortalError::NotAllowed)));
-    let unlock = h
-        .latchkey
-        .portal_unlock(&pending, "1", "1", "127.0.0.1")
-        .await;
-    assert!(matches!(unlock, Err(PortalError::NotAllowed)));
+    // The password alone reaches no self-service action: the session yields
+    // neither the recovery rights (tokens, unlock) nor a full session.
+    assert!(pending.recovery().is_none());
+    assert!(pending.full().is_none());
     // The pending step expires after five minutes.
     h.clock.advance(5 * 60 + 1);
     assert!(!alive(&h, &pending_id).await);
@@ -1163,7 +1151,7 @@ async fn portal_challenge(postgres: bool) {
     assert!(!h.latchkey.portal_needs_answers(&session).await.unwrap());
     // Only hashes are stored.
     let user = session.user().clone();
-    let answers = h.latchkey.store().answers_of(user.id).await.unwrap();
+    let answers = h.store.answers_of(user.id).await.unwrap();
     assert_eq!(answers.len(), 5);
     assert!(answers.iter().all(|a| !a.answer_hash.contains("Almer")));
 
@@ -1179,7 +1167,9 @@ async fn portal_challenge(postgres: bool) {
         .portal_session(pending_id.expose())
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .pending()
+        .expect("a session at the password step");
     let mut racing = Vec::new();
     for _ in 0..8 {
         let latchkey = h.latchkey.clone();
@@ -1212,8 +1202,7 @@ async fn portal_challenge(postgres: bool) {
         seen[0]
     );
     let failures = h
-        .latchkey
-        .store()
+        .store
         .user_by_id(user.id)
         .await
         .unwrap()
@@ -1248,14 +1237,10 @@ async fn portal_challenge(postgres: bool) {
             .is_none()
     );
     // A recovery session cannot change the answers or enrol a token (S28).
-    let again = h
-        .latchkey
-        .portal_set_answers(&recovery, Vec::new(), "127.0.0.1")
-        .await;
-    assert!(matches!(again, Err(PortalError::NotAllowed)));
-    let enrol = h.latchkey.portal_issue_token(&recovery, "127.0.0.1").await;
-    assert!(matches!(enrol, Err(PortalError::NotAllowed)));
-    let after = h.latchkey.store().answers_of(user.id).await.unwrap();
+    // Both take a full session, which a recovery session does not yield.
+    assert!(recovery.full().is_none());
+    assert!(recovery.recovery().is_some(), "the recovery actions it has");
+    let after = h.store.answers_of(user.id).await.unwrap();
     assert!(
         after.iter().all(|a| !a.asked),
         "answered: the marks are gone"
@@ -1266,7 +1251,7 @@ async fn portal_reset_links(postgres: bool) {
     let h = harness(postgres, Policy::default()).await;
     h.latchkey
         .add_user(
-            &admin(),
+            &h.admin,
             "quinn",
             Some("quinn@example.org".into()),
             Role::User,
@@ -1376,7 +1361,7 @@ async fn an_otp_check_reads_judges_and_records_in_one_step(postgres: bool) {
     let h = harness(postgres, Policy::default()).await;
     for name in ["nell", "omar", "pia"] {
         h.latchkey
-            .add_user(&admin(), name, None, Role::User, None)
+            .add_user(&h.admin, name, None, Role::User, None)
             .await
             .unwrap();
     }
@@ -1386,9 +1371,9 @@ async fn an_otp_check_reads_judges_and_records_in_one_step(postgres: bool) {
         ("nell", TokenKind::Latchkey),
         ("nell", TokenKind::Totp),
     ] {
-        h.latchkey.issue_token(&admin(), name, kind).await.unwrap();
+        h.latchkey.issue_token(&h.admin, name, kind).await.unwrap();
     }
-    let store = h.latchkey.store();
+    let store = &h.store;
     // What the judge is handed, as (user name, [(token id, serial, user id, last used)]).
     type Seen = (Option<String>, Vec<(i64, String, i64, i64)>);
     let seen = |user: Option<&User>, tokens: &[Token]| -> Seen {
@@ -1499,31 +1484,24 @@ async fn many_otp_checks_at_once_each_get_their_own_answer(postgres: bool) {
     for user in 0..USERS {
         let name = format!("many{user:02}");
         h.latchkey
-            .add_user(&admin(), &name, None, Role::User, None)
+            .add_user(&h.admin, &name, None, Role::User, None)
             .await
             .unwrap();
         h.latchkey
-            .issue_token(&admin(), &name, TokenKind::Hotp)
+            .issue_token(&h.admin, &name, TokenKind::Hotp)
             .await
             .unwrap();
     }
     let refuses = |user: usize, round: usize| (user + round).is_multiple_of(4);
-    let rows_before = h
-        .latchkey
-        .store()
-        .audit_rows(0, 100_000)
-        .await
-        .unwrap()
-        .len();
+    let rows_before = h.store.audit_rows(0, 100_000).await.unwrap().len();
     let checks: Vec<_> = (0..ROUNDS)
         .flat_map(|round| (0..USERS).map(move |user| (round, user)))
         .map(|(round, user)| {
-            let latchkey = h.latchkey.clone();
+            let store = h.store.clone();
             tokio::spawn(async move {
                 let name: Username = format!("many{user:02}").parse().unwrap();
                 let subject = name.to_string();
-                let answer = latchkey
-                    .store()
+                let answer = store
                     .check_user_otp(None, &name, move |_, found, tokens| {
                         assert_eq!(found.unwrap().username.as_str(), subject);
                         if refuses(user, round) {
@@ -1564,8 +1542,7 @@ async fn many_otp_checks_at_once_each_get_their_own_answer(postgres: bool) {
         "counter 1 of each token, accepted once"
     );
     let rows: Vec<AuditRow> = h
-        .latchkey
-        .store()
+        .store
         .audit_rows(0, 100_000)
         .await
         .unwrap()
@@ -1598,10 +1575,10 @@ async fn many_otp_checks_at_once_each_get_their_own_answer(postgres: bool) {
 /// user must choose.
 async fn a_retired_question_leaves_the_choice_once_and_audited(postgres: bool) {
     let h = harness(postgres, Policy::default()).await;
-    let store = h.latchkey.store();
+    let store = &h.store;
     let id = h
         .latchkey
-        .add_question(&admin(), "Which was the first concert you went to?")
+        .add_question(&h.admin, "Which was the first concert you went to?")
         .await
         .unwrap();
     let rows_before = store.audit_rows(0, 100_000).await.unwrap().len();
@@ -1643,11 +1620,11 @@ async fn a_retired_question_leaves_the_choice_once_and_audited(postgres: bool) {
         "not offered"
     );
     assert!(matches!(
-        h.latchkey.retire_question(&admin(), id).await,
-        Err(AdminError::WrongState(_))
+        h.latchkey.retire_question(&h.admin, id).await,
+        Err(AdminError::QuestionRetired(_))
     ));
     assert!(matches!(
-        h.latchkey.retire_question(&admin(), 999_999).await,
+        h.latchkey.retire_question(&h.admin, 999_999).await,
         Err(AdminError::NoSuchQuestion(999_999))
     ));
     let active: Vec<i64> = store
@@ -1660,13 +1637,13 @@ async fn a_retired_question_leaves_the_choice_once_and_audited(postgres: bool) {
         .collect();
     let wanted = 5;
     for other in &active[..active.len() - wanted] {
-        h.latchkey.retire_question(&admin(), *other).await.unwrap();
+        h.latchkey.retire_question(&h.admin, *other).await.unwrap();
     }
     assert!(matches!(
         h.latchkey
-            .retire_question(&admin(), active[active.len() - 1])
+            .retire_question(&h.admin, active[active.len() - 1])
             .await,
-        Err(AdminError::WrongState(_))
+        Err(AdminError::PoolTooSmall(_))
     ));
     assert_eq!(
         h.latchkey.portal_question_pool().await.unwrap().len(),

@@ -27,6 +27,8 @@ use crate::App;
 pub struct AppState {
     /// The domain.
     pub app: App,
+    /// The database's life (readiness), not its contents.
+    pub lifecycle: crate::Lifecycle,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Proxies whose `X-Forwarded-For` is believed.

@@ -23,7 +23,7 @@ async fn healthz() -> &'static str {
 /// probe hears of an outage at once, not after the pool's acquire timeout.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let answered =
-        tokio::time::timeout(std::time::Duration::from_secs(1), state.app.store().ping()).await;
+        tokio::time::timeout(std::time::Duration::from_secs(1), state.lifecycle.ping()).await;
     if answered == Ok(true) {
         (StatusCode::OK, "ready\n")
     } else {

@@ -18,7 +18,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
-use latchkey_core::*;
+use latchkey_core::{
+    FullSession, Mail, Mailer, PendingSession, PortalError, PortalSession, RecoverySession, Role,
+    SessionId, SessionStage,
+};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -269,12 +272,19 @@ impl Visit {
         }
     }
 
-    /// The session, if it has reached one of `stages`.
-    pub fn session_at(&self, stages: &[SessionStage]) -> Option<PortalSession> {
-        self.session
-            .as_ref()
-            .filter(|s| stages.contains(&s.stage()))
-            .cloned()
+    /// The session, if it is at the password step.
+    pub fn pending_session(&self) -> Option<PendingSession> {
+        self.session.as_ref().and_then(PortalSession::pending)
+    }
+
+    /// The session, if it is a full one.
+    pub fn full_session(&self) -> Option<FullSession> {
+        self.session.as_ref().and_then(PortalSession::full)
+    }
+
+    /// The session, if it may take the recovery actions (full or recovery).
+    pub fn recovery_session(&self) -> Option<RecoverySession> {
+        self.session.as_ref().and_then(PortalSession::recovery)
     }
 
     /// Sends a mail in the background; a failure is logged, never shown.
@@ -305,7 +315,7 @@ pub fn server_error(cause: &dyn std::error::Error) -> Response {
 pub fn refusal(error: &PortalError) -> Option<StatusCode> {
     Some(match error {
         PortalError::SignInRefused | PortalError::AnswersRefused => StatusCode::UNAUTHORIZED,
-        PortalError::NoAnswers | PortalError::NotAllowed => StatusCode::FORBIDDEN,
+        PortalError::NoAnswers => StatusCode::FORBIDDEN,
         PortalError::SessionEnded => StatusCode::UNAUTHORIZED,
         PortalError::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         PortalError::LinkInvalid => StatusCode::GONE,
@@ -343,7 +353,7 @@ struct Notice {
 }
 
 async fn login_page(visit: Visit, Query(notice): Query<Notice>) -> Response {
-    if visit.session_at(&[SessionStage::Full]).is_some() {
+    if visit.full_session().is_some() {
         return visit.redirect("/account");
     }
     let mut chrome = visit.chrome("Sign in");
@@ -395,8 +405,8 @@ async fn login(mut visit: Visit, Form(mut form): Form<HashMap<String, String>>) 
 }
 
 async fn otp_page(visit: Visit) -> Response {
-    if visit.session_at(&[SessionStage::Password]).is_none() {
-        return match visit.session_at(&[SessionStage::Full]) {
+    if visit.pending_session().is_none() {
+        return match visit.full_session() {
             Some(_) => visit.redirect("/account"),
             None => visit.redirect("/login"),
         };
@@ -409,7 +419,7 @@ async fn otp(mut visit: Visit, Form(form): Form<HashMap<String, String>>) -> Res
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(&[SessionStage::Password]) else {
+    let Some(session) = visit.pending_session() else {
         return visit.wrong_stage();
     };
     let code = form.get("otp").map(String::as_str).unwrap_or("").trim();
@@ -444,7 +454,7 @@ async fn otp(mut visit: Visit, Form(form): Form<HashMap<String, String>>) -> Res
 
 async fn challenge_questions(
     visit: &Visit,
-    session: &PortalSession,
+    session: &PendingSession,
 ) -> Result<Vec<String>, PortalError> {
     Ok(visit
         .state
@@ -457,7 +467,7 @@ async fn challenge_questions(
 }
 
 async fn challenge_page(visit: Visit) -> Response {
-    let Some(session) = visit.session_at(&[SessionStage::Password]) else {
+    let Some(session) = visit.pending_session() else {
         return visit.wrong_stage();
     };
     match challenge_questions(&visit, &session).await {
@@ -485,7 +495,7 @@ async fn challenge(mut visit: Visit, Form(mut form): Form<HashMap<String, String
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(&[SessionStage::Password]) else {
+    let Some(session) = visit.pending_session() else {
         return visit.wrong_stage();
     };
     let answers: Vec<Zeroizing<String>> = (1..=10)

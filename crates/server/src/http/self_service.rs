@@ -9,14 +9,14 @@ use axum::extract::{Form, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use latchkey_core::*;
+use latchkey_core::{
+    AdminError, AdminErrorKind, Helpdesk, IssuedToken, PortalError, RecoverySession, SessionStage,
+    Token, TokenKind, TokenState,
+};
 use zeroize::Zeroizing;
 
 use super::pages::*;
 use super::portal::{Visit, refusal, server_error};
-
-const FULL: &[SessionStage] = &[SessionStage::Full];
-const FULL_OR_RECOVERY: &[SessionStage] = &[SessionStage::Full, SessionStage::Recovery];
 
 pub fn routes() -> Router<super::AppState> {
     Router::new()
@@ -53,7 +53,7 @@ fn token_row(token: &Token) -> TokenRow {
     }
 }
 
-async fn user_tokens(visit: &Visit, session: &PortalSession) -> Result<Vec<Token>, Response> {
+async fn user_tokens(visit: &Visit, session: &RecoverySession) -> Result<Vec<Token>, Response> {
     visit
         .state
         .app
@@ -68,10 +68,10 @@ struct Done {
 }
 
 async fn account(visit: Visit, Query(done): Query<Done>) -> Response {
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
-    let tokens = match user_tokens(&visit, &session).await {
+    let tokens = match user_tokens(&visit, &RecoverySession::from(&session)).await {
         Ok(tokens) => tokens.iter().map(token_row).collect(),
         Err(response) => return response,
     };
@@ -95,7 +95,7 @@ async fn account(visit: Visit, Query(done): Query<Done>) -> Response {
 }
 
 async fn self_service(visit: Visit) -> Response {
-    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+    let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
     let chrome = visit.chrome("Manage my account");
@@ -159,7 +159,7 @@ fn unlock_form(
 }
 
 async fn unlock_page(visit: Visit, Query(chosen): Query<Chosen>) -> Response {
-    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+    let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
     let tokens = match user_tokens(&visit, &session).await {
@@ -185,7 +185,7 @@ async fn unlock(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Resp
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+    let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
     let tokens = match user_tokens(&visit, &session).await {
@@ -262,7 +262,7 @@ async fn unlock(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Resp
 }
 
 async fn tokens_page(visit: Visit, Query(done): Query<Done>) -> Response {
-    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+    let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
     let tokens = match user_tokens(&visit, &session).await {
@@ -287,7 +287,7 @@ async fn report_lost(visit: Visit, Form(form): Form<HashMap<String, String>>) ->
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL_OR_RECOVERY) else {
+    let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
     let serial = form.get("serial").map(String::as_str).unwrap_or("");
@@ -314,7 +314,7 @@ async fn new_token(visit: Visit, Form(form): Form<HashMap<String, String>>) -> R
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
     match visit
@@ -426,7 +426,7 @@ async fn questions_form(
 }
 
 async fn questions_page(visit: Visit) -> Response {
-    if visit.session_at(FULL).is_none() {
+    if visit.full_session().is_none() {
         return visit.wrong_stage();
     }
     questions_form(visit, StatusCode::OK, Vec::new(), FieldErrors::default()).await
@@ -436,7 +436,7 @@ async fn questions(visit: Visit, Form(mut form): Form<HashMap<String, String>>) 
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
     let wanted = visit
@@ -493,7 +493,7 @@ fn password_form(visit: Visit, status: StatusCode, errors: FieldErrors) -> Respo
 }
 
 async fn password_page(visit: Visit) -> Response {
-    if visit.session_at(FULL).is_none() {
+    if visit.full_session().is_none() {
         return visit.wrong_stage();
     }
     password_form(visit, StatusCode::OK, FieldErrors::default())
@@ -503,7 +503,7 @@ async fn password(visit: Visit, Form(mut form): Form<HashMap<String, String>>) -
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
     let mut take = |name: &str| Zeroizing::new(form.remove(name).unwrap_or_default());
@@ -553,22 +553,17 @@ const HELPDESK_ACTIONS: &[(&str, &str)] = &[
 ];
 
 async fn helpdesk_page(visit: Visit, Query(find): Query<Find>) -> Response {
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
-    if visit
-        .state
-        .app
-        .portal_helpdesk(&session, &visit.source)
-        .is_none()
-    {
+    let Some(helpdesk) = visit.state.app.portal_helpdesk(&session, &visit.source) else {
         return not_helpdesk(visit);
-    }
+    };
     let query = find.username.unwrap_or_default();
     let mut found = None;
     let mut alert = None;
     if !query.trim().is_empty() {
-        match find_user(&visit, &query).await {
+        match find_user(&visit, &helpdesk, &query).await {
             Ok(Some(user)) => found = Some(user),
             Ok(None) => {
                 alert = Some(format!(
@@ -601,31 +596,24 @@ fn not_helpdesk(visit: Visit) -> Response {
     )
 }
 
-async fn find_user(visit: &Visit, name: &str) -> Result<Option<FoundUser>, Response> {
-    let store = visit.state.app.store();
-    let Ok(username) = name.parse::<Username>() else {
-        return Ok(None);
-    };
-    let user = match store.user_by_name(&username).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return Ok(None),
-        Err(e) => return Err(server_error(&e)),
-    };
-    let tokens = store
-        .tokens_of_user(user.id)
+async fn find_user(
+    visit: &Visit,
+    helpdesk: &Helpdesk,
+    name: &str,
+) -> Result<Option<FoundUser>, Response> {
+    let found = visit
+        .state
+        .app
+        .helpdesk_find_user(helpdesk, name)
         .await
         .map_err(|e| server_error(&e))?;
-    let answers = store
-        .answers_of(user.id)
-        .await
-        .map_err(|e| server_error(&e))?;
-    Ok(Some(FoundUser {
-        username: user.username.to_string(),
-        status: user.status.to_string(),
-        role: user.role.to_string(),
-        has_answers: !answers.is_empty(),
-        throttled: user.password_failures > 0,
-        tokens: tokens.iter().map(token_row).collect(),
+    Ok(found.map(|found| FoundUser {
+        username: found.user.username.to_string(),
+        status: found.user.status.to_string(),
+        role: found.user.role.to_string(),
+        has_answers: found.has_answers,
+        throttled: found.user.password_failures > 0,
+        tokens: found.tokens.iter().map(token_row).collect(),
     }))
 }
 
@@ -641,7 +629,7 @@ async fn helpdesk_action(
     if !visit.csrf_ok(&form) {
         return visit.forbidden_form();
     }
-    let Some(session) = visit.session_at(FULL) else {
+    let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
     let Some(helpdesk) = visit.state.app.portal_helpdesk(&session, &visit.source) else {
@@ -710,11 +698,12 @@ async fn helpdesk_action(
         Err(AdminError::Store(e)) => server_error(&e),
         Err(AdminError::Cipher(e)) => server_error(&e),
         Err(error) => {
-            let status = match error {
-                AdminError::NoSuchUser(_) | AdminError::NoSuchToken(_) => StatusCode::NOT_FOUND,
-                AdminError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-                AdminError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::CONFLICT,
+            let status = match error.kind() {
+                AdminErrorKind::NotFound => StatusCode::NOT_FOUND,
+                AdminErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                AdminErrorKind::Malformed => StatusCode::UNPROCESSABLE_ENTITY,
+                // Unexpected errors were answered above.
+                AdminErrorKind::Conflict | AdminErrorKind::Unexpected => StatusCode::CONFLICT,
             };
             visit.message(status, "Help desk", vec![error.to_string()], back)
         }

@@ -1,0 +1,140 @@
+//! The errors of the administration and help-desk operations, and the
+//! password rules' (shared by users, the portal and recovery).
+
+use latchkey_oath::CodeError;
+
+use crate::model::{TokenState, UsernameError};
+use crate::ports::{CipherError, StoreError};
+
+/// An operation failed for a reason the caller should hear.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No such user.
+    #[error("no user named {0}")]
+    NoSuchUser(String),
+    /// No such token.
+    #[error("no token with serial {0}")]
+    NoSuchToken(String),
+    /// No such API key.
+    #[error("no API key named {0}")]
+    NoSuchKey(String),
+    /// No such security question.
+    #[error("no security question {0}")]
+    NoSuchQuestion(i64),
+    /// The name is taken.
+    #[error("{0} exists already")]
+    Exists(String),
+    /// The user name is not a valid one.
+    #[error(transparent)]
+    BadUsername(#[from] UsernameError),
+    /// The serial is not 10 digits with a valid check digit.
+    #[error("the serial is not valid: {0}")]
+    BadSerial(CodeError),
+    /// The PIN Reset Code is not 12 digits with a valid check digit.
+    #[error("the PIN Reset Code is not valid: {0}")]
+    BadResetCode(CodeError),
+    /// An API key name breaks the naming rule.
+    #[error("an API key name has 1–64 letters, digits, - _ or .")]
+    BadApiKeyName,
+    /// A security question is too short or too long.
+    #[error("a security question has 10 to 200 characters")]
+    BadQuestionText,
+    /// The new password breaks a rule.
+    #[error(transparent)]
+    Password(#[from] PasswordRuleError),
+    /// The token's state does not allow that change.
+    #[error("token {serial} is {state}; that change is not possible")]
+    StateChangeRefused {
+        /// The token.
+        serial: String,
+        /// Its state now.
+        state: TokenState,
+    },
+    /// Unlock codes exist only for Latchkey soft tokens.
+    #[error("token {0} is not a Latchkey soft token and has no unlock codes")]
+    NotASoftToken(String),
+    /// Only an active token can be unlocked.
+    #[error("token {serial} is {state}; only an active token can be unlocked")]
+    NotActive {
+        /// The token.
+        serial: String,
+        /// Its state now.
+        state: TokenState,
+    },
+    /// The question is retired already.
+    #[error("question {0} is retired already")]
+    QuestionRetired(i64),
+    /// Retiring it would leave fewer active questions than a user chooses.
+    #[error("users choose {0} questions: the pool keeps at least that many active (add one first)")]
+    PoolTooSmall(usize),
+    /// Too many unlock codes for this token today.
+    #[error(
+        "too many unlock codes were issued for this token today; try again tomorrow or reset the token"
+    )]
+    RateLimited,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A sealed secret could not be opened.
+    #[error(transparent)]
+    Cipher(#[from] CipherError),
+}
+
+/// What sort of refusal an [`AdminError`] is: each edge (the API, the
+/// help-desk page, the CLI) turns the kind into its status once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminErrorKind {
+    /// The user, token, key or question does not exist.
+    NotFound,
+    /// It exists already, or its state does not allow the change.
+    Conflict,
+    /// A value the caller gave is malformed or breaks a rule.
+    Malformed,
+    /// A rate limit was reached.
+    RateLimited,
+    /// Storage or a sealed secret failed: not the caller's doing.
+    Unexpected,
+}
+
+impl AdminError {
+    /// What sort of refusal this is.
+    pub fn kind(&self) -> AdminErrorKind {
+        match self {
+            AdminError::NoSuchUser(_)
+            | AdminError::NoSuchToken(_)
+            | AdminError::NoSuchKey(_)
+            | AdminError::NoSuchQuestion(_) => AdminErrorKind::NotFound,
+            AdminError::Exists(_)
+            | AdminError::StateChangeRefused { .. }
+            | AdminError::NotASoftToken(_)
+            | AdminError::NotActive { .. }
+            | AdminError::QuestionRetired(_)
+            | AdminError::PoolTooSmall(_) => AdminErrorKind::Conflict,
+            AdminError::BadUsername(_)
+            | AdminError::BadSerial(_)
+            | AdminError::BadResetCode(_)
+            | AdminError::BadApiKeyName
+            | AdminError::BadQuestionText
+            | AdminError::Password(_) => AdminErrorKind::Malformed,
+            AdminError::RateLimited => AdminErrorKind::RateLimited,
+            AdminError::Store(_) | AdminError::Cipher(_) => AdminErrorKind::Unexpected,
+        }
+    }
+}
+
+/// Why a new password is refused (SECURITY.md S24/S25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRuleError {
+    /// Fewer than 8 characters.
+    #[error("a password needs at least 8 characters")]
+    TooShort,
+    /// More than 1024 characters.
+    #[error("a password has at most 1024 characters")]
+    TooLong,
+    /// A common password, or one made from the product's name.
+    #[error("that password is too common; choose another")]
+    TooCommon,
+    /// The user name is part of it.
+    #[error("a password may not contain the user name")]
+    ContainsUsername,
+}

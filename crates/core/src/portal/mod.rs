@@ -1,0 +1,230 @@
+//! The self-service portal's rules: sessions that advance factor by factor,
+//! security questions, password recovery by mail, and the self-service
+//! actions. The HTTP pages call these and nothing below them.
+//!
+//! A session is a capability: [`PortalSession`] exists only after the
+//! store confirmed the cookie, and each operation takes the stage-typed
+//! session it needs ([`PendingSession`], [`FullSession`],
+//! [`RecoverySession`]), so no stage check can be forgotten. Security questions never complete a sign-in (S28): they lead to a
+//! [`SessionStage::Recovery`] session, which reaches the recovery actions
+//! (unlock a soft token, report a token lost) and nothing else.
+
+mod challenge;
+mod recovery;
+mod self_service;
+mod session;
+
+use data_encoding::BASE64URL_NOPAD;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::capability::Actor;
+use crate::context::Latchkey;
+use crate::error::AdminError;
+use crate::model::{SessionStage, User};
+use crate::policy::PortalPolicy;
+use crate::ports::{CipherError, Mail, Store, StoreError};
+
+/// A portal operation refused, with what the page should say.
+#[derive(Debug, thiserror::Error)]
+pub enum PortalError {
+    /// Unknown user, wrong password, wrong OTP, disabled or throttled
+    /// account: one message for all (S39).
+    #[error(
+        "The user name, password or one-time password is not right, or the account is locked. Check them and try again; after several wrong tries, wait a few minutes."
+    )]
+    SignInRefused,
+    /// The answers did not all match.
+    #[error(
+        "One or more answers do not match what you chose. Check them and try again; after several wrong tries, wait a few minutes."
+    )]
+    AnswersRefused,
+    /// The user has no security answers to be challenged with.
+    #[error(
+        "You have not set up security questions, so they cannot stand in for your token. Ask the help desk for help."
+    )]
+    NoAnswers,
+    /// The session has ended or never was.
+    #[error("Your session has ended. Sign in again.")]
+    SessionEnded,
+    /// A field is wrong; the page shows the message beside it.
+    #[error("{message}")]
+    Field {
+        /// The form field.
+        field: &'static str,
+        /// What to do.
+        message: String,
+    },
+    /// The link is unknown, used or expired.
+    #[error(
+        "This link does not work any more: it was used already or it expired. Ask for a new one."
+    )]
+    LinkInvalid,
+    /// Refused by the domain for a reason the user should hear.
+    #[error("{0}")]
+    Refused(String),
+    /// A rate limit was reached.
+    #[error("{0}")]
+    TooMany(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A sealed secret could not be opened.
+    #[error(transparent)]
+    Cipher(#[from] CipherError),
+}
+
+impl PortalError {
+    fn field(field: &'static str, message: impl Into<String>) -> Self {
+        PortalError::Field {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AdminError> for PortalError {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Store(e) => PortalError::Store(e),
+            AdminError::Cipher(e) => PortalError::Cipher(e),
+            AdminError::RateLimited => PortalError::TooMany(AdminError::RateLimited.to_string()),
+            other => PortalError::Refused(other.to_string()),
+        }
+    }
+}
+
+/// A session id as the cookie carries it: 256 random bits. Only its hash
+/// is stored.
+pub struct SessionId(Zeroizing<String>);
+
+/// 256 random bits as base64url, and their SHA-256 (what is stored).
+fn random_token() -> (Zeroizing<String>, Vec<u8>) {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    rand::Rng::fill_bytes(&mut rand::rng(), bytes.as_mut());
+    let token = Zeroizing::new(BASE64URL_NOPAD.encode(bytes.as_ref()));
+    let hash = digest(token.as_bytes());
+    (token, hash)
+}
+
+impl SessionId {
+    fn generate() -> (Self, Vec<u8>) {
+        let (token, hash) = random_token();
+        (SessionId(token), hash)
+    }
+    /// The cookie value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionId(..)")
+    }
+}
+
+fn digest(data: &[u8]) -> Vec<u8> {
+    Sha256::digest(data).to_vec()
+}
+
+/// A session the store confirmed, with its user as of this request.
+#[derive(Debug, Clone)]
+pub struct PortalSession {
+    id_hash: Vec<u8>,
+    stage: SessionStage,
+    created_at: i64,
+    user: User,
+}
+
+impl PortalSession {
+    /// How far the session has come.
+    pub fn stage(&self) -> SessionStage {
+        self.stage
+    }
+    /// The signed-in user.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+    /// The session as one at the password step, if it is one.
+    pub fn pending(&self) -> Option<PendingSession> {
+        (self.stage == SessionStage::Password).then(|| PendingSession(self.clone()))
+    }
+    /// The session as a full one, if it is one.
+    pub fn full(&self) -> Option<FullSession> {
+        (self.stage == SessionStage::Full).then(|| FullSession(self.clone()))
+    }
+    /// The session as one that may take the recovery actions: a full one,
+    /// or one opened by the security questions.
+    pub fn recovery(&self) -> Option<RecoverySession> {
+        matches!(self.stage, SessionStage::Full | SessionStage::Recovery)
+            .then(|| RecoverySession(self.clone()))
+    }
+    fn actor(&self, source: &str) -> Actor {
+        Actor {
+            name: self.user.username.to_string(),
+            source: source.to_owned(),
+        }
+    }
+}
+
+/// A session at the password step: the second factor or the security
+/// questions come next ([`PortalSession::pending`]).
+#[derive(Debug, Clone)]
+pub struct PendingSession(PortalSession);
+
+/// A session with the password and the second factor: the whole account
+/// ([`PortalSession::full`]).
+#[derive(Debug, Clone)]
+pub struct FullSession(PortalSession);
+
+/// A session that may take the recovery actions (see the tokens, unlock a
+/// soft token, report one lost): one opened by the security questions
+/// (S28), or a full one ([`PortalSession::recovery`]).
+#[derive(Debug, Clone)]
+pub struct RecoverySession(PortalSession);
+
+// Each stage-typed session is a confirmed session known to be at that
+// stage: it reads like one, and the operations that need the stage take
+// the type, so the check cannot be forgotten (STYLE rule 7).
+macro_rules! session_at_stage {
+    ($($name:ident),*) => {$(
+        impl std::ops::Deref for $name {
+            type Target = PortalSession;
+            fn deref(&self) -> &PortalSession {
+                &self.0
+            }
+        }
+    )*};
+}
+session_at_stage!(PendingSession, FullSession, RecoverySession);
+
+impl From<&FullSession> for RecoverySession {
+    /// A full session may take the recovery actions too.
+    fn from(full: &FullSession) -> Self {
+        RecoverySession(full.0.clone())
+    }
+}
+
+impl<S: Store> Latchkey<S> {
+    /// A MAC of `data` under a key derived from the master key for
+    /// `purpose` (the portal's CSRF tokens): the same on every node.
+    pub fn keyed_digest(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        self.cipher.keyed_hash(purpose, data)
+    }
+
+    fn portal(&self) -> &PortalPolicy {
+        &self.policy.portal
+    }
+}
+
+fn password_changed_mail(to: &str) -> Mail {
+    Mail {
+        to: to.to_owned(),
+        subject: "Your password was changed".into(),
+        body:
+            "The password of your account was changed, and every other session was signed out.\n\n\
+               If this was not you, tell your help desk at once.\n"
+                .into(),
+    }
+}

@@ -1,0 +1,164 @@
+//! "I've forgotten my password": a single-use link by mail (S31–S34).
+
+use zeroize::Zeroizing;
+
+use super::{PortalError, digest, password_changed_mail, random_token};
+use crate::capability::Actor;
+use crate::context::Latchkey;
+use crate::model::{UserStatus, Username};
+use crate::passwords::check_password;
+use crate::ports::{Mail, Store};
+
+impl<S: Store> Latchkey<S> {
+    /// "I've forgotten my password": a single-use link by mail, if the
+    /// account exists, is active, has an address and is under the rate
+    /// limit (S34). The link is built on `base_url`, the configured public
+    /// URL, never a request header (S34). The caller answers the same
+    /// whatever this returns (S31).
+    pub async fn portal_request_reset(
+        &self,
+        username: &str,
+        base_url: &str,
+        source: &str,
+    ) -> Result<Option<Mail>, PortalError> {
+        let actor = Actor::anonymous(source);
+        let Ok(name) = username.parse::<Username>() else {
+            return Ok(None);
+        };
+        let user = self.store.user_by_name(&name).await?;
+        let refuse = |detail: &str| {
+            self.event(
+                &actor,
+                "password.reset-request",
+                name.as_str(),
+                "failure",
+                detail,
+            )
+        };
+        let Some(user) = user else {
+            self.store.append(refuse("unknown user")).await?;
+            return Ok(None);
+        };
+        let Some(email) = user
+            .email
+            .clone()
+            .filter(|_| user.status == UserStatus::Active)
+        else {
+            self.store
+                .append(refuse("disabled or no e-mail address"))
+                .await?;
+            return Ok(None);
+        };
+        let now = self.now();
+        let (link_token, link_hash) = random_token();
+        let event = self.event(
+            &actor,
+            "password.reset-request",
+            name.as_str(),
+            "success",
+            "",
+        );
+        let stored = self
+            .store
+            .insert_reset_link(
+                link_hash,
+                user.id,
+                now + self.portal().reset_link_ttl,
+                now - 3600,
+                self.portal().reset_links_per_hour,
+                event,
+            )
+            .await?;
+        if !stored {
+            self.store
+                .append(self.event(
+                    &actor,
+                    "password.reset-request",
+                    name.as_str(),
+                    "denied",
+                    "rate limit",
+                ))
+                .await?;
+            return Ok(None);
+        }
+        let minutes = self.portal().reset_link_ttl / 60;
+        Ok(Some(Mail {
+            to: email,
+            subject: "Reset your password".into(),
+            body: format!(
+                "Someone (we hope you) asked to reset the password of the account {name}.\n\n\
+                 Open this link within {minutes} minutes to choose a new password; it works once:\n\n\
+                 {}/password/reset/{}\n\n\
+                 You will still need your token to sign in. If you did not ask for this, ignore\n\
+                 this mail: your password stays as it is.\n",
+                base_url.trim_end_matches('/'),
+                link_token.as_str()
+            ),
+        }))
+    }
+
+    /// Whether a reset link still works (to show its form, or say it does not).
+    pub async fn portal_reset_link_works(&self, link_token: &str) -> Result<bool, PortalError> {
+        if link_token.len() > 128 {
+            return Ok(false);
+        }
+        Ok(self
+            .store
+            .reset_link_user(digest(link_token.as_bytes()), self.now())
+            .await?
+            .is_some())
+    }
+
+    /// Sets a new password through a reset link, once (S32). It signs no
+    /// one in and ends every session of the user (S33).
+    pub async fn portal_reset_password(
+        &self,
+        link_token: &str,
+        new: Zeroizing<String>,
+        confirm: Zeroizing<String>,
+        source: &str,
+    ) -> Result<Option<Mail>, PortalError> {
+        let actor = Actor::anonymous(source);
+        if link_token.len() > 128 {
+            return Err(PortalError::LinkInvalid);
+        }
+        let hash = digest(link_token.as_bytes());
+        let now = self.now();
+        let user_id = self
+            .store
+            .reset_link_user(hash.clone(), now)
+            .await?
+            .ok_or(PortalError::LinkInvalid)?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(PortalError::LinkInvalid)?;
+        if *new != *confirm {
+            return Err(PortalError::field(
+                "password_confirm",
+                "The two passwords differ. Type the same password twice.",
+            ));
+        }
+        check_password(&new, &user.username)
+            .map_err(|e| PortalError::field("password", e.to_string()))?;
+        // Taken only now, when the new password is acceptable: a typo in
+        // the form does not spend the link.
+        if self.store.take_reset_link(hash, now).await? != Some(user.id) {
+            return Err(PortalError::LinkInvalid);
+        }
+        let password_hash = self.hasher.hash(new).await;
+        let event = self.event(
+            &actor,
+            "password.reset",
+            user.username.as_str(),
+            "success",
+            "by e-mailed link",
+        );
+        self.store
+            .set_password_hash(user.id, password_hash, event)
+            .await?;
+        self.store.delete_sessions_of_user(user.id, None).await?;
+        Ok(user.email.as_ref().map(|to| password_changed_mail(to)))
+    }
+}

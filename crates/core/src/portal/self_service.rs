@@ -1,0 +1,168 @@
+//! What a signed-in user does with their own account: see their tokens,
+//! unlock a soft token, report one lost, enrol a new one, change the password.
+
+use latchkey_oath::{ResetCode, UnlockCode};
+use zeroize::Zeroizing;
+
+use super::{FullSession, PortalError, RecoverySession, password_changed_mail};
+use crate::context::Latchkey;
+use crate::model::{Token, TokenKind, TokenState};
+use crate::passwords::check_password;
+use crate::ports::{Mail, Store};
+use crate::tokens::IssuedToken;
+
+impl<S: Store> Latchkey<S> {
+    /// The user's tokens.
+    pub async fn portal_tokens(
+        &self,
+        session: &RecoverySession,
+    ) -> Result<Vec<Token>, PortalError> {
+        Ok(self.store.tokens_of_user(session.user.id).await?)
+    }
+
+    async fn own_token(
+        &self,
+        session: &RecoverySession,
+        serial: &str,
+    ) -> Result<Token, PortalError> {
+        let tokens = self.store.tokens_of_user(session.user.id).await?;
+        let wanted: String = serial.chars().filter(char::is_ascii_digit).collect();
+        tokens
+            .into_iter()
+            .find(|t| t.serial == wanted)
+            .ok_or_else(|| PortalError::field("serial", "Choose one of your tokens."))
+    }
+
+    /// "My soft token is locked": the unlock code for one of the user's
+    /// own soft tokens (S22: the user proved themselves with a full or a
+    /// recovery sign-in; issuance is rate-limited and audited; the mail
+    /// tells the user).
+    pub async fn portal_unlock(
+        &self,
+        session: &RecoverySession,
+        serial: &str,
+        reset_code: &str,
+        source: &str,
+    ) -> Result<(UnlockCode, Option<Mail>), PortalError> {
+        let token = self.own_token(session, serial).await?;
+        let reset_code = reset_code.trim();
+        if reset_code.parse::<ResetCode>().is_err() {
+            return Err(PortalError::field(
+                "reset_code",
+                "That is not a PIN Reset Code: it has 12 digits, shown by the locked token as 1234-5678-9012. Check each digit and type it again.",
+            ));
+        }
+        let code = self
+            .issue_unlock_code_for(&session.actor(source), &token.serial, reset_code)
+            .await?;
+        let mail = session.user.email.as_ref().map(|to| Mail {
+            to: to.clone(),
+            subject: "An unlock code was issued for your soft token".into(),
+            body: format!(
+                "An unlock code for your soft token {} was issued on the self-service portal.\n\n\
+                 If this was not you, tell your help desk at once: someone knows your password\n\
+                 and your security answers.\n",
+                token.serial
+            ),
+        });
+        Ok((code, mail))
+    }
+
+    /// Reports one of the user's tokens lost: it is suspended at once.
+    pub async fn portal_report_lost(
+        &self,
+        session: &RecoverySession,
+        serial: &str,
+        source: &str,
+    ) -> Result<(), PortalError> {
+        let token = self.own_token(session, serial).await?;
+        if token.state != TokenState::Active && token.state != TokenState::New {
+            return Err(PortalError::field(
+                "serial",
+                format!("That token is {} already.", token.state),
+            ));
+        }
+        let event = self.event(
+            &session.actor(source),
+            "token.lost",
+            &token.serial,
+            "success",
+            "reported by its user",
+        );
+        self.store
+            .set_token_state(token.id, TokenState::Suspended, event)
+            .await?;
+        Ok(())
+    }
+
+    /// A new soft token for the signed-in user, waiting for activation
+    /// (full sessions only: the questions must not enrol a token).
+    pub async fn portal_issue_token(
+        &self,
+        session: &FullSession,
+        source: &str,
+    ) -> Result<IssuedToken, PortalError> {
+        Ok(self
+            .issue_token_for(
+                &session.actor(source),
+                session.user.username.as_str(),
+                TokenKind::Latchkey,
+            )
+            .await?)
+    }
+
+    /// Changes the password: the current one and a fresh OTP are needed
+    /// (S27); every other session of the user ends.
+    pub async fn portal_change_password(
+        &self,
+        session: &FullSession,
+        current: Zeroizing<String>,
+        otp: &str,
+        new: Zeroizing<String>,
+        confirm: Zeroizing<String>,
+        source: &str,
+    ) -> Result<Option<Mail>, PortalError> {
+        let actor = session.actor(source);
+        let user = self
+            .store
+            .user_by_id(session.user.id)
+            .await?
+            .ok_or(PortalError::SessionEnded)?;
+        if *new != *confirm {
+            return Err(PortalError::field(
+                "password_confirm",
+                "The two new passwords differ. Type the same password twice.",
+            ));
+        }
+        check_password(&new, &user.username)
+            .map_err(|e| PortalError::field("password", e.to_string()))?;
+        if !self
+            .check_password_factor(&actor, &user.username, Some(&user), current, false)
+            .await?
+        {
+            return Err(PortalError::field(
+                "current_password",
+                "The current password is not right. Type it again.",
+            ));
+        }
+        if !self.check_own_otp(&user, None, otp, &actor).await?? {
+            return Err(PortalError::field(
+                "otp",
+                "The one-time password is not right. Type the code your token shows now.",
+            ));
+        }
+        let hash = self.hasher.hash(new).await;
+        let event = self.event(
+            &actor,
+            "password.change",
+            user.username.as_str(),
+            "success",
+            "",
+        );
+        self.store.set_password_hash(user.id, hash, event).await?;
+        self.store
+            .delete_sessions_of_user(user.id, Some(session.id_hash.clone()))
+            .await?;
+        Ok(user.email.as_ref().map(|to| password_changed_mail(to)))
+    }
+}

@@ -1,0 +1,167 @@
+//! Signing in factor by factor, the session a cookie names, signing out.
+
+use zeroize::Zeroizing;
+
+use super::{FullSession, PendingSession, PortalError, PortalSession, SessionId, digest};
+use crate::capability::{Actor, Helpdesk};
+use crate::context::Latchkey;
+use crate::model::{AuditEvent, Role, SessionStage, User, UserStatus, Username};
+use crate::ports::{NewSession, Store};
+
+impl<S: Store> Latchkey<S> {
+    pub(super) async fn open_session(
+        &self,
+        user: &User,
+        stage: SessionStage,
+        created_at: i64,
+        previous: Option<Vec<u8>>,
+        event: AuditEvent,
+    ) -> Result<SessionId, PortalError> {
+        let (id, id_hash) = SessionId::generate();
+        let session = NewSession {
+            id_hash,
+            user_id: user.id,
+            stage,
+            created_at,
+            last_seen: self.now(),
+        };
+        self.store.insert_session(session, previous, event).await?;
+        Ok(id)
+    }
+
+    /// The first factor. A new session id either way (S35); unknown user,
+    /// wrong password, disabled and throttled accounts look the same (S39).
+    pub async fn portal_sign_in(
+        &self,
+        username: &str,
+        password: Zeroizing<String>,
+        source: &str,
+    ) -> Result<SessionId, PortalError> {
+        let actor = Actor::anonymous(source);
+        let Ok(name) = username.parse::<Username>() else {
+            self.hasher.verify(password, None).await;
+            return Err(PortalError::SignInRefused);
+        };
+        let user = self.store.user_by_name(&name).await?;
+        if !self
+            .check_password_factor(&actor, &name, user.as_ref(), password, false)
+            .await?
+        {
+            return Err(PortalError::SignInRefused);
+        }
+        let user = user.ok_or(PortalError::SignInRefused)?;
+        if user.status != UserStatus::Active {
+            self.store
+                .append(self.event(
+                    &actor,
+                    "portal.password",
+                    name.as_str(),
+                    "denied",
+                    "user disabled",
+                ))
+                .await?;
+            return Err(PortalError::SignInRefused);
+        }
+        let event = self.event(&actor, "portal.password", name.as_str(), "success", "");
+        self.open_session(&user, SessionStage::Password, self.now(), None, event)
+            .await
+    }
+
+    /// The session a cookie names, if it is still good: not signed out, not
+    /// idle or too old (S37), its user still active. Expired sessions are
+    /// removed on sight.
+    pub async fn portal_session(&self, id: &str) -> Result<Option<PortalSession>, PortalError> {
+        if id.is_empty() || id.len() > 128 {
+            return Ok(None);
+        }
+        let id_hash = digest(id.as_bytes());
+        let Some(session) = self.store.session(&id_hash).await? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let policy = self.portal();
+        let expired = now - session.last_seen > policy.idle_timeout
+            || now - session.created_at > policy.absolute_timeout
+            || (session.stage == SessionStage::Password
+                && now - session.created_at > policy.pending_timeout);
+        let user = self.store.user_by_id(session.user_id).await?;
+        let user = match user {
+            Some(user) if !expired && user.status == UserStatus::Active => user,
+            _ => {
+                self.store.delete_session(&id_hash).await?;
+                return Ok(None);
+            }
+        };
+        // Activity is written at most once a minute: reading a page should
+        // not cost a commit every time.
+        if now - session.last_seen >= 60 {
+            self.store.touch_session(&id_hash, now).await?;
+        }
+        Ok(Some(PortalSession {
+            id_hash,
+            stage: session.stage,
+            created_at: session.created_at,
+            user,
+        }))
+    }
+
+    /// Signs out: the session is gone server-side (S37).
+    pub async fn portal_sign_out(
+        &self,
+        session: &PortalSession,
+        source: &str,
+    ) -> Result<(), PortalError> {
+        self.store.delete_session(&session.id_hash).await?;
+        self.store
+            .append(self.event(
+                &session.actor(source),
+                "portal.sign-out",
+                session.user.username.as_str(),
+                "success",
+                "",
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// The second factor: an OTP from one of the user's active tokens. A
+    /// full session under a new id (S35).
+    pub async fn portal_second_factor(
+        &self,
+        session: &PendingSession,
+        otp: &str,
+        source: &str,
+    ) -> Result<SessionId, PortalError> {
+        let actor = session.actor(source);
+        if !self
+            .check_own_otp(&session.user, None, otp, &actor)
+            .await??
+        {
+            return Err(PortalError::SignInRefused);
+        }
+        if session.user.password_failures > 0 {
+            self.store.clear_password_failures(session.user.id).await?;
+        }
+        let event = self.event(
+            &actor,
+            "portal.sign-in",
+            session.user.username.as_str(),
+            "success",
+            "password and OTP",
+        );
+        self.open_session(
+            &session.user,
+            SessionStage::Full,
+            session.created_at,
+            Some(session.id_hash.clone()),
+            event,
+        )
+        .await
+    }
+
+    /// Help-desk rights, for a helpdesk or admin user who signed in fully.
+    pub fn portal_helpdesk(&self, session: &FullSession, source: &str) -> Option<Helpdesk> {
+        matches!(session.user.role, Role::Helpdesk | Role::Admin)
+            .then(|| Helpdesk(session.actor(source)))
+    }
+}

@@ -1,0 +1,245 @@
+//! Tokens: issuing, listing, state changes, lock resets and unlock codes.
+
+use latchkey_oath::{
+    ActivationCode, Algorithm, Digits, KeyUri, OtpKind, ResetCode, Secret, Serial, UnlockCode,
+    UnlockSecret, unlock_code,
+};
+use zeroize::Zeroizing;
+
+use crate::capability::{Actor, Admin, Helpdesk};
+use crate::context::{Latchkey, seed_aad, unlock_aad};
+use crate::error::AdminError;
+use crate::model::{Token, TokenKind, TokenState, User};
+use crate::ports::{CipherError, NewToken, Store, StoreError};
+
+/// A token just issued: what the user needs to activate it.
+pub struct IssuedToken {
+    /// The serial.
+    pub serial: Serial,
+    /// The single-use activation code (Latchkey tokens).
+    pub activation_code: Option<ActivationCode>,
+    /// A key URI for generic apps (TOTP and HOTP tokens).
+    pub otpauth_uri: Option<Zeroizing<String>>,
+}
+
+impl<S: Store> Latchkey<S> {
+    /// Issues a token for a user. Latchkey tokens wait for activation with a
+    /// single-use code; TOTP and HOTP tokens for generic apps are active at
+    /// once and come with a key URI.
+    pub async fn issue_token(
+        &self,
+        admin: &Admin,
+        name: &str,
+        kind: TokenKind,
+    ) -> Result<IssuedToken, AdminError> {
+        self.issue_token_for(admin.actor(), name, kind).await
+    }
+
+    /// Issues a token for the user named `name`, recorded as `actor`'s
+    /// doing. Capability-free: each caller is a public entry point that
+    /// takes the right it needs ([`Latchkey::issue_token`] an [`Admin`],
+    /// [`Latchkey::helpdesk_issue_token`] a [`Helpdesk`],
+    /// [`Latchkey::portal_issue_token`] a full portal session).
+    pub(crate) async fn issue_token_for(
+        &self,
+        actor: &Actor,
+        name: &str,
+        kind: TokenKind,
+    ) -> Result<IssuedToken, AdminError> {
+        let user = self.user(name).await?;
+        let (algorithm, digits, period) = match kind {
+            TokenKind::Latchkey => (Algorithm::Sha256, Digits::EIGHT, 30),
+            TokenKind::Totp => (Algorithm::Sha1, Digits::SIX, 30),
+            TokenKind::Hotp => (Algorithm::Sha1, Digits::SIX, 0),
+        };
+        let secret = Secret::generate(if kind == TokenKind::Latchkey { 32 } else { 20 });
+        let now = self.now();
+        for _ in 0..5 {
+            let serial = Serial::generate();
+            let (activation_code, activation_hash, state) = match kind {
+                TokenKind::Latchkey => {
+                    let code = ActivationCode::generate();
+                    let hash = self
+                        .cipher
+                        .keyed_hash("activation", code.digits().as_bytes())
+                        .to_vec();
+                    (Some(code), Some(hash), TokenState::New)
+                }
+                _ => (None, None, TokenState::Active),
+            };
+            let unlock = (kind == TokenKind::Latchkey).then(UnlockSecret::generate);
+            let token = NewToken {
+                serial: serial.digits().to_owned(),
+                user_id: user.id,
+                kind,
+                state,
+                algorithm: algorithm.name().to_owned(),
+                digits: digits.get(),
+                period,
+                sealed_seed: self
+                    .cipher
+                    .seal(&seed_aad(serial.digits()), secret.expose()),
+                sealed_unlock_secret: unlock
+                    .as_ref()
+                    .map(|u| self.cipher.seal(&unlock_aad(serial.digits()), u.expose())),
+                activation_hash,
+                activation_expires: now + self.policy.activation_ttl as i64,
+                created_at: now,
+            };
+            let event = self.event(
+                actor,
+                "token.issue",
+                serial.digits(),
+                "success",
+                format!("user={} kind={kind}", user.username),
+            );
+            match self.store.insert_token(token, event).await {
+                Ok(_) => {}
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let otpauth_uri = match kind {
+                TokenKind::Latchkey => None,
+                _ => Some(
+                    KeyUri {
+                        kind: if kind == TokenKind::Totp {
+                            OtpKind::Totp { period }
+                        } else {
+                            OtpKind::Hotp { counter: 0 }
+                        },
+                        account: user.username.to_string(),
+                        issuer: Some(self.policy.issuer.clone()),
+                        secret: secret.clone(),
+                        algorithm,
+                        digits,
+                    }
+                    .to_uri(),
+                ),
+            };
+            return Ok(IssuedToken {
+                serial,
+                activation_code,
+                otpauth_uri,
+            });
+        }
+        Err(AdminError::Exists(
+            "a serial (five random serials collided)".into(),
+        ))
+    }
+
+    /// Every token.
+    pub async fn list_tokens(
+        &self,
+        _admin: &Admin,
+    ) -> Result<Vec<(Token, Option<User>)>, AdminError> {
+        let tokens = self.store.list_tokens().await?;
+        let mut out = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            let user = self.store.user_by_id(token.user_id).await?;
+            out.push((token, user));
+        }
+        Ok(out)
+    }
+
+    /// One token.
+    pub async fn show_token(&self, _admin: &Admin, serial: &str) -> Result<Token, AdminError> {
+        self.token(serial).await
+    }
+
+    /// Suspends, resumes or revokes a token.
+    pub async fn set_token_state(
+        &self,
+        admin: &Admin,
+        serial: &str,
+        state: TokenState,
+    ) -> Result<(), AdminError> {
+        let token = self.token(serial).await?;
+        let allowed = match state {
+            TokenState::Suspended => token.state == TokenState::Active,
+            TokenState::Active => token.state == TokenState::Suspended,
+            TokenState::Revoked => token.state != TokenState::Revoked,
+            TokenState::New => false,
+        };
+        if !allowed {
+            return Err(AdminError::StateChangeRefused {
+                serial: token.serial,
+                state: token.state,
+            });
+        }
+        let action = match state {
+            TokenState::Suspended => "token.suspend",
+            TokenState::Active => "token.resume",
+            _ => "token.revoke",
+        };
+        let event = self.event(admin.actor(), action, &token.serial, "success", "");
+        self.store.set_token_state(token.id, state, event).await?;
+        Ok(())
+    }
+
+    /// Clears a token's failure count and server-side lock (S15).
+    pub async fn reset_token(&self, helpdesk: &Helpdesk, serial: &str) -> Result<(), AdminError> {
+        let token = self.token(serial).await?;
+        let event = self.event(
+            helpdesk.actor(),
+            "token.reset",
+            &token.serial,
+            "success",
+            format!("failures={}", token.failures),
+        );
+        self.store.reset_token(token.id, event).await?;
+        Ok(())
+    }
+
+    /// The unlock code for a soft token showing `reset_code` (the help-desk
+    /// path; self-service calls it after the user proved who they are).
+    /// Rate-limited per token and audited.
+    pub async fn issue_unlock_code(
+        &self,
+        helpdesk: &Helpdesk,
+        serial: &str,
+        reset_code: &str,
+    ) -> Result<UnlockCode, AdminError> {
+        self.issue_unlock_code_for(helpdesk.actor(), serial, reset_code)
+            .await
+    }
+
+    /// The unlock code, recorded as `actor`'s doing. Capability-free: the
+    /// callers are [`Latchkey::issue_unlock_code`] (a [`Helpdesk`]) and
+    /// [`Latchkey::portal_unlock`] (the token's owner, signed in).
+    pub(crate) async fn issue_unlock_code_for(
+        &self,
+        actor: &Actor,
+        serial: &str,
+        reset_code: &str,
+    ) -> Result<UnlockCode, AdminError> {
+        // The row is found by these digits, so they are the token's serial.
+        let parsed: Serial = serial.parse().map_err(AdminError::BadSerial)?;
+        let token = self.token(serial).await?;
+        let reset: ResetCode = reset_code.parse().map_err(AdminError::BadResetCode)?;
+        let Some(sealed) = &token.sealed_unlock_secret else {
+            return Err(AdminError::NotASoftToken(token.serial));
+        };
+        if token.state != TokenState::Active {
+            return Err(AdminError::NotActive {
+                serial: token.serial,
+                state: token.state,
+            });
+        }
+        let since = self.now() - 24 * 3600;
+        if self.store.count_unlock_issues(&token.serial, since).await?
+            >= self.policy.unlock_codes_per_day
+        {
+            self.store
+                .append(self.event(actor, "unlock.issue", &token.serial, "denied", "rate limit"))
+                .await?;
+            return Err(AdminError::RateLimited);
+        }
+        let secret = self.cipher.open(&unlock_aad(&token.serial), sealed)?;
+        let secret = UnlockSecret::from_slice(&secret).ok_or(CipherError)?;
+        let code = unlock_code(&secret, &parsed, &reset);
+        self.store
+            .append(self.event(actor, "unlock.issue", &token.serial, "success", ""))
+            .await?;
+        Ok(code)
+    }
+}
