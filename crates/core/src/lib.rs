@@ -27,6 +27,7 @@ mod helpdesk;
 pub mod import;
 pub mod model;
 mod otp;
+mod otp_steps;
 mod passwords;
 mod policy;
 mod portal;
@@ -47,6 +48,7 @@ pub use model::{
     Answer, ApiKey, ApiRole, AuditEvent, AuditRow, Question, Role, SessionStage, Token, TokenKind,
     TokenState, UnknownValue, User, UserStatus, Username, UsernameError, WebSession,
 };
+pub use otp_steps::{OtpStepWalk, RowChange};
 pub use passwords::check_password;
 pub use policy::{Policy, PortalPolicy};
 pub use portal::{

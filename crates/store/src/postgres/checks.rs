@@ -134,41 +134,36 @@ async fn record_steps(
     steps: Vec<OtpStep>,
     events: &mut Vec<AuditEvent>,
 ) -> StoreResult<bool> {
-    for step in steps {
-        let mut next = Some(step);
-        while let Some(step) = next.take() {
-            match step {
-                OtpStep::Record(event) => events.push(event),
-                OtpStep::Fail {
-                    token_id,
-                    limit,
-                    event,
-                    lock_event,
-                } => {
-                    let (_, locked_now) = otp_failure_row(tx, token_id, limit).await?;
-                    events.push(event);
-                    if locked_now {
-                        events.push(lock_event);
-                    }
+    let mut walk = OtpStepWalk::new(steps);
+    while let Some(change) = walk.next_change() {
+        match change {
+            RowChange::Record(event) => events.push(event),
+            RowChange::CountFailure {
+                token_id,
+                limit,
+                event,
+                lock_event,
+            } => {
+                let (_, locked_now) = otp_failure_row(tx, token_id, limit).await?;
+                events.push(event);
+                if locked_now {
+                    events.push(lock_event);
                 }
-                OtpStep::Accept {
-                    token_id,
-                    used,
-                    drift,
-                    event,
-                    lost,
-                } => {
-                    if accept_otp_row(tx, token_id, used, drift).await? {
-                        events.push(event);
-                        // Nothing after an acceptance is recorded.
-                        return Ok(true);
-                    }
-                    next = Some(*lost);
+            }
+            RowChange::Accept {
+                token_id,
+                used,
+                drift,
+                event,
+            } => {
+                if accept_otp_row(tx, token_id, used, drift).await? {
+                    events.push(event);
+                    walk.accept_applied();
                 }
             }
         }
     }
-    Ok(false)
+    Ok(walk.accepted())
 }
 
 /// The user named `username` and that user's tokens, the tokens locked

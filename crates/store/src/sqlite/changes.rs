@@ -102,35 +102,31 @@ pub(super) fn otp_failure_in(
 /// Records an OTP check's steps in order, up to an acceptance that applies;
 /// whether one did.
 pub(super) fn record_otp_steps(tx: &Batch<'_>, steps: Vec<OtpStep>) -> rusqlite::Result<bool> {
-    for step in steps {
-        let mut next = Some(step);
-        while let Some(step) = next.take() {
-            match step {
-                OtpStep::Record(event) => append_in(tx, &event)?,
-                OtpStep::Fail {
-                    token_id,
-                    limit,
-                    event,
-                    lock_event,
-                } => {
-                    otp_failure_in(tx, token_id, limit, &event, &lock_event)?;
-                }
-                OtpStep::Accept {
-                    token_id,
-                    used,
-                    drift,
-                    event,
-                    lost,
-                } => {
-                    if accept_otp_in(tx, token_id, used, drift, &event)? {
-                        return Ok(true);
-                    }
-                    next = Some(*lost);
+    let mut walk = OtpStepWalk::new(steps);
+    while let Some(change) = walk.next_change() {
+        match change {
+            RowChange::Record(event) => append_in(tx, &event)?,
+            RowChange::CountFailure {
+                token_id,
+                limit,
+                event,
+                lock_event,
+            } => {
+                otp_failure_in(tx, token_id, limit, &event, &lock_event)?;
+            }
+            RowChange::Accept {
+                token_id,
+                used,
+                drift,
+                event,
+            } => {
+                if accept_otp_in(tx, token_id, used, drift, &event)? {
+                    walk.accept_applied();
                 }
             }
         }
     }
-    Ok(false)
+    Ok(walk.accepted())
 }
 
 /// Appends `event` inside the write transaction that `conn` holds, on a
