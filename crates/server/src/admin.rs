@@ -250,12 +250,9 @@ impl From<AdminError> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Self {
-        let cause = std::error::Error::source(&error)
-            .map(|s| format!(": {s}"))
-            .unwrap_or_default();
         Failure {
             status: 1,
-            message: format!("{error}{cause}"),
+            message: crate::report::error_chain(&error),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod hasher;
 pub mod http;
 pub mod import;
 pub mod mail;
+pub mod report;
 
 use std::sync::Arc;
 
@@ -35,7 +36,7 @@ pub enum StartError {
     #[error(transparent)]
     MasterKey(#[from] latchkey_store::MasterKeyError),
     /// The database could not be opened.
-    #[error("cannot open the database: {0}")]
+    #[error("cannot open the database")]
     Database(#[source] latchkey_core::StoreError),
 }
 

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use latchkey_core::{Admin, Role, TokenKind};
 use latchkey_server::config::LocationFlags;
 use latchkey_server::http::{AppState, Metrics, PortalSettings};
+use latchkey_server::report::error_chain;
 use latchkey_server::{Config, admin};
 use zeroize::Zeroizing;
 
@@ -69,18 +70,18 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let (app, lifecycle, operator) = if demo {
         let (app, lifecycle, operator) = latchkey_server::open_as_operator(&config)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| error_chain(&e))?;
         (app, lifecycle, Some(operator.admin))
     } else {
         let (app, lifecycle) = latchkey_server::open(&config)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| error_chain(&e))?;
         (app, lifecycle, None)
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| error_chain(&e))?;
     let base = config
         .public_url
         .clone()
@@ -97,7 +98,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         config.smtp_url.as_deref(),
         config.outbox(),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| error_chain(&e))?;
     let state = AppState {
         app: app.clone(),
         lifecycle: lifecycle.clone(),
@@ -111,7 +112,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     };
     latchkey_server::http::serve(listener, state)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| error_chain(&e))?;
     lifecycle.close().await;
     Ok(())
 }
@@ -126,11 +127,11 @@ async fn print_demo(app: &latchkey_server::App, admin: &Admin, base: &str) -> Re
     let name = format!("demo-{}", &data_encoding::HEXLOWER.encode(&secret)[..6]);
     app.add_user(admin, &name, None, Role::User, Some(password.clone()))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| error_chain(&e))?;
     let issued = app
         .issue_token(admin, &name, TokenKind::Latchkey)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| error_chain(&e))?;
     let code = issued
         .activation_code
         .expect("a Latchkey token has an activation code");
@@ -141,7 +142,7 @@ async fn print_demo(app: &latchkey_server::App, admin: &Admin, base: &str) -> Re
             latchkey_core::ApiRole::Authenticate,
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| error_chain(&e))?;
     println!(
         "\nDemo user {name} with password {pw}\n\
          1. Activate the soft token (choose a PIN of 6+ digits):\n   \
@@ -220,7 +221,7 @@ fn main() -> ExitCode {
                     .await
                     .map_err(|e| admin::Failure {
                     status: 1,
-                    message: e.to_string(),
+                    message: error_chain(&e),
                 })?;
                 let result = admin::run(&app, &operator, &config, command).await;
                 lifecycle.close().await;

@@ -91,13 +91,7 @@ impl ApiError {
 
     /// An unexpected failure: the cause goes to the log only.
     pub fn internal(cause: &dyn std::error::Error) -> Self {
-        let mut chain = cause.to_string();
-        let mut source = cause.source();
-        while let Some(s) = source {
-            chain.push_str(": ");
-            chain.push_str(&s.to_string());
-            source = s.source();
-        }
+        let chain = crate::report::error_chain(cause);
         tracing::error!(error = %chain, "request failed");
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,

@@ -302,7 +302,8 @@ impl Visit {
 
 /// An unexpected failure: logged with its cause, answered with an opaque 500.
 pub fn server_error(cause: &dyn std::error::Error) -> Response {
-    tracing::error!(error = %cause, "portal request failed");
+    let chain = crate::report::error_chain(cause);
+    tracing::error!(error = %chain, "portal request failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         Html("<!doctype html><title>Error · Latchkey</title><h1>Something went wrong</h1><p>The server could not complete the request. Try again in a moment; if it keeps happening, tell your help desk.</p>"),

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use latchkey_core::*;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection};
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use tokio::sync::mpsc;
@@ -51,10 +52,20 @@ impl PostgresStore {
                 .into(),
             ));
         }
+        // One connection first, on its own: the pool retries a failing
+        // server until its timeout and then reports only that it timed
+        // out, where this says why (refused, unknown database, password).
+        let options: PgConnectOptions = url.parse().map_err(fail)?;
+        PgConnection::connect_with(&options)
+            .await
+            .map_err(fail)?
+            .close()
+            .await
+            .map_err(fail)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .connect_with(options)
             .await
             .map_err(fail)?;
         let checks = checks::start(pool.clone());
