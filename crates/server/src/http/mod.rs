@@ -1,12 +1,14 @@
 //! HTTP: the self-service portal, the JSON API, health, readiness and metrics.
 
 mod api;
+mod helpdesk;
 mod ops;
 mod pages;
 mod portal;
 mod self_service;
+mod visit;
 
-pub use portal::PortalSettings;
+pub use visit::PortalSettings;
 
 pub use api::token_json;
 
@@ -126,6 +128,8 @@ pub fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(portal::routes())
+        .merge(self_service::routes())
+        .merge(helpdesk::routes())
         .merge(api::routes())
         .merge(ops::routes())
         .layer(DefaultBodyLimit::max(64 * 1024))

@@ -2,6 +2,7 @@
 //! rendered by askama with HTML escaping on.
 
 use askama::Template;
+use latchkey_core::{Token, TokenState};
 
 /// What every page shows around its content.
 pub struct Chrome {
@@ -235,4 +236,23 @@ pub fn new_password_fields(with_current: bool, errors: &FieldErrors) -> Vec<Pass
         field.error = errors.for_field(field.name).map(str::to_owned);
     }
     fields
+}
+
+/// A token as the account and help-desk pages list it.
+pub(super) fn token_row(token: &Token) -> TokenRow {
+    TokenRow {
+        serial: token
+            .serial
+            .parse::<latchkey_core::oath::Serial>()
+            .map(|s| s.grouped())
+            .unwrap_or_else(|_| token.serial.clone()),
+        kind: token.kind.to_string(),
+        state: if token.locked {
+            format!("{} (locked after wrong one-time passwords)", token.state)
+        } else {
+            token.state.to_string()
+        },
+        locked: token.locked,
+        can_be_lost: matches!(token.state, TokenState::Active | TokenState::New),
+    }
 }

@@ -6,65 +6,17 @@
 //! value in a second cookie, so a page rendered by one node verifies on
 //! another. No GET changes anything (S38).
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{Path, Query};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
-use latchkey_core::{
-    FullSession, Mail, Mailer, PendingSession, PortalError, PortalSession, RecoverySession, Role,
-    SessionId, SessionStage,
-};
-use subtle::ConstantTimeEq;
+use latchkey_core::{PendingSession, PortalError, PortalSession, SessionStage};
 use zeroize::Zeroizing;
 
+use super::AppState;
 use super::pages::*;
-use super::{AppState, client_address};
-
-/// What the portal needs besides the domain.
-pub struct PortalSettings {
-    /// The public base URL (links in mail and QR codes, S34).
-    pub base_url: String,
-    /// Served over TLS (directly or behind a proxy): cookies get `Secure`
-    /// and the `__Host-` prefix (S36).
-    pub secure_cookies: bool,
-    /// Where mail goes.
-    pub mailer: Arc<dyn Mailer>,
-}
-
-impl PortalSettings {
-    fn session_cookie(&self) -> &'static str {
-        if self.secure_cookies {
-            "__Host-latchkey_session"
-        } else {
-            "latchkey_session"
-        }
-    }
-    fn csrf_cookie(&self) -> &'static str {
-        if self.secure_cookies {
-            "__Host-latchkey_csrf"
-        } else {
-            "latchkey_csrf"
-        }
-    }
-    fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> String {
-        let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
-        if let Some(age) = max_age {
-            cookie.push_str(&format!("; Max-Age={age}"));
-        }
-        if self.secure_cookies {
-            cookie.push_str("; Secure");
-        }
-        cookie
-    }
-}
+use super::visit::{PostedForm, Visit, refusal, secret, server_error};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -76,258 +28,6 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/password/forgot", get(forgot_page).post(forgot))
         .route("/password/reset/{link}", get(reset_page).post(reset))
-        .merge(super::self_service::routes())
-}
-
-/// One request's view of the visitor: where from, their session if any,
-/// and the CSRF token for the forms on the page.
-pub struct Visit {
-    pub state: AppState,
-    pub source: String,
-    pub session: Option<PortalSession>,
-    pub csrf: String,
-    csrf_seed: Option<String>,
-    set_cookies: Vec<String>,
-}
-
-fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            Some((name.to_owned(), value.to_owned()))
-        })
-        .collect()
-}
-
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
-    BASE64URL_NOPAD.encode(&bytes)
-}
-
-impl FromRequestParts<AppState> for Visit {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0)
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let source = client_address(state, peer, &parts.headers);
-        let settings = &state.portal;
-        let jar = cookies(&parts.headers);
-        let mut set_cookies = Vec::new();
-        let csrf_seed = jar
-            .get(settings.csrf_cookie())
-            .filter(|v| v.len() == 43)
-            .cloned();
-        let seed = match &csrf_seed {
-            Some(seed) => seed.clone(),
-            None => {
-                let seed = random_token();
-                set_cookies.push(settings.cookie(settings.csrf_cookie(), &seed, None));
-                seed
-            }
-        };
-        let csrf = HEXLOWER.encode(&state.app.keyed_digest("portal-csrf", seed.as_bytes()));
-        let session_cookie = jar.get(settings.session_cookie()).cloned();
-        let session = match &session_cookie {
-            Some(id) => state
-                .app
-                .portal_session(id)
-                .await
-                .map_err(|e| server_error(&e))?,
-            None => None,
-        };
-        if session_cookie.is_some() && session.is_none() {
-            // A stale cookie: drop it so the browser stops sending it.
-            set_cookies.push(settings.cookie(settings.session_cookie(), "", Some(0)));
-        }
-        Ok(Visit {
-            state: state.clone(),
-            source,
-            session,
-            csrf,
-            csrf_seed,
-            set_cookies,
-        })
-    }
-}
-
-impl Visit {
-    /// The frame of a page.
-    pub fn chrome(&self, title: &str) -> Chrome {
-        let signed_in = self
-            .session
-            .as_ref()
-            .filter(|s| s.stage() != SessionStage::Password);
-        Chrome {
-            title: title.to_owned(),
-            csrf: self.csrf.clone(),
-            user: signed_in.map(|s| s.user().username.to_string()),
-            helpdesk: signed_in.is_some_and(|s| {
-                s.stage() == SessionStage::Full
-                    && matches!(s.user().role, Role::Helpdesk | Role::Admin)
-            }),
-            notice: None,
-            alert: None,
-        }
-    }
-
-    /// Whether a form's `csrf` field matches this visitor's cookie (S38).
-    pub fn csrf_ok(&self, form: &HashMap<String, String>) -> bool {
-        self.csrf_seed.is_some()
-            && form
-                .get("csrf")
-                .is_some_and(|given| bool::from(given.as_bytes().ct_eq(self.csrf.as_bytes())))
-    }
-
-    /// The page, with the cookies this visit sets.
-    pub fn page(self, status: StatusCode, page: impl Template) -> Response {
-        match page.render() {
-            Ok(html) => self.finish((status, Html(html)).into_response()),
-            Err(e) => server_error(&e),
-        }
-    }
-
-    /// A 303 to `to`.
-    pub fn redirect(self, to: &str) -> Response {
-        let mut response = StatusCode::SEE_OTHER.into_response();
-        if let Ok(location) = HeaderValue::from_str(to) {
-            response.headers_mut().insert(header::LOCATION, location);
-        }
-        self.finish(response)
-    }
-
-    fn finish(self, mut response: Response) -> Response {
-        for cookie in self.set_cookies {
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
-        }
-        response
-    }
-
-    /// Starts using a new session id (after each factor, S35).
-    pub fn set_session(&mut self, id: &SessionId) {
-        let settings = &self.state.portal;
-        self.set_cookies
-            .retain(|c| !c.starts_with(settings.session_cookie()));
-        self.set_cookies
-            .push(settings.cookie(settings.session_cookie(), id.expose(), None));
-    }
-
-    fn clear_session(&mut self) {
-        let settings = &self.state.portal;
-        self.set_cookies
-            .push(settings.cookie(settings.session_cookie(), "", Some(0)));
-    }
-
-    /// A message page.
-    pub fn message(
-        self,
-        status: StatusCode,
-        title: &str,
-        paragraphs: Vec<String>,
-        link: Option<(&'static str, &'static str)>,
-    ) -> Response {
-        let page = MessagePage {
-            chrome: self.chrome(title),
-            heading: title.to_owned(),
-            paragraphs,
-            code: None,
-            code_id: "code",
-            link,
-        };
-        self.page(status, page)
-    }
-
-    /// The answer to a form without a valid CSRF token.
-    pub fn forbidden_form(self) -> Response {
-        self.message(
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            vec!["The form was not sent from this site's page, or the page is too old. Go back, reload the page and send the form again.".into()],
-            Some(("/", "Start again")),
-        )
-    }
-
-    /// Where a visitor without the right session goes: to sign in, or to
-    /// the second factor, or a refusal for a recovery session (S28).
-    pub fn wrong_stage(self) -> Response {
-        match self.session.as_ref().map(PortalSession::stage) {
-            None => self.redirect("/login"),
-            Some(SessionStage::Password) => self.redirect("/login/otp"),
-            Some(_) => self.message(
-                StatusCode::FORBIDDEN,
-                "This page needs a full sign-in",
-                vec!["You signed in with your security questions, which open the recovery actions only. Unlock or replace your token, then sign out and sign in with it.".into()],
-                Some(("/self-service", "Back to the recovery actions")),
-            ),
-        }
-    }
-
-    /// The session, if it is at the password step.
-    pub fn pending_session(&self) -> Option<PendingSession> {
-        self.session.as_ref().and_then(PortalSession::pending)
-    }
-
-    /// The session, if it is a full one.
-    pub fn full_session(&self) -> Option<FullSession> {
-        self.session.as_ref().and_then(PortalSession::full)
-    }
-
-    /// The session, if it may take the recovery actions (full or recovery).
-    pub fn recovery_session(&self) -> Option<RecoverySession> {
-        self.session.as_ref().and_then(PortalSession::recovery)
-    }
-
-    /// Sends a mail in the background; a failure is logged, never shown.
-    pub fn send_mail(&self, mail: Option<Mail>) {
-        if let Some(mail) = mail {
-            let mailer = self.state.portal.mailer.clone();
-            tokio::spawn(async move {
-                if let Err(e) = mailer.send(mail).await {
-                    tracing::warn!(error = %e, "a mail was not delivered");
-                }
-            });
-        }
-    }
-}
-
-/// An unexpected failure: logged with its cause, answered with an opaque 500.
-pub fn server_error(cause: &dyn std::error::Error) -> Response {
-    let chain = crate::report::error_chain(cause);
-    tracing::error!(error = %chain, "portal request failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Html("<!doctype html><title>Error · Latchkey</title><h1>Something went wrong</h1><p>The server could not complete the request. Try again in a moment; if it keeps happening, tell your help desk.</p>"),
-    )
-        .into_response()
-}
-
-/// The status and message for a refused portal operation; `None` for the
-/// unexpected ones, which become a 500.
-pub fn refusal(error: &PortalError) -> Option<StatusCode> {
-    Some(match error {
-        PortalError::SignInRefused | PortalError::AnswersRefused => StatusCode::UNAUTHORIZED,
-        PortalError::NoAnswers => StatusCode::FORBIDDEN,
-        PortalError::SessionEnded => StatusCode::UNAUTHORIZED,
-        PortalError::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        PortalError::LinkInvalid => StatusCode::GONE,
-        PortalError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-        PortalError::Refused(_) => StatusCode::CONFLICT,
-        PortalError::Store(_) | PortalError::Cipher(_) => return None,
-    })
-}
-
-fn secret(form: &mut HashMap<String, String>, name: &str) -> Zeroizing<String> {
-    Zeroizing::new(form.remove(name).unwrap_or_default())
 }
 
 async fn stylesheet() -> Response {
@@ -375,10 +75,12 @@ async fn login_page(visit: Visit, Query(notice): Query<Notice>) -> Response {
     )
 }
 
-async fn login(mut visit: Visit, Form(mut form): Form<HashMap<String, String>>) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
+async fn login(
+    PostedForm {
+        mut visit,
+        fields: mut form,
+    }: PostedForm,
+) -> Response {
     let username = form.remove("username").unwrap_or_default();
     let password = secret(&mut form, "password");
     let result = visit
@@ -416,10 +118,12 @@ async fn otp_page(visit: Visit) -> Response {
     visit.page(StatusCode::OK, OtpPage { chrome })
 }
 
-async fn otp(mut visit: Visit, Form(form): Form<HashMap<String, String>>) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
+async fn otp(
+    PostedForm {
+        mut visit,
+        fields: form,
+    }: PostedForm,
+) -> Response {
     let Some(session) = visit.pending_session() else {
         return visit.wrong_stage();
     };
@@ -492,10 +196,12 @@ fn challenge_refused(visit: Visit, error: PortalError) -> Response {
     }
 }
 
-async fn challenge(mut visit: Visit, Form(mut form): Form<HashMap<String, String>>) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
+async fn challenge(
+    PostedForm {
+        mut visit,
+        fields: mut form,
+    }: PostedForm,
+) -> Response {
     let Some(session) = visit.pending_session() else {
         return visit.wrong_stage();
     };
@@ -530,10 +236,12 @@ async fn challenge(mut visit: Visit, Form(mut form): Form<HashMap<String, String
     }
 }
 
-async fn logout(mut visit: Visit, Form(form): Form<HashMap<String, String>>) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
+async fn logout(
+    PostedForm {
+        mut visit,
+        fields: _form,
+    }: PostedForm,
+) -> Response {
     if let Some(session) = visit.session.take()
         && let Err(e) = visit
             .state
@@ -560,10 +268,12 @@ async fn forgot_page(visit: Visit) -> Response {
 
 /// Answers at once and the same for every user name (S31): the lookup, the
 /// link and the mail happen after the answer, in the background.
-async fn forgot(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
+async fn forgot(
+    PostedForm {
+        visit,
+        fields: form,
+    }: PostedForm,
+) -> Response {
     let username = form.get("username").cloned().unwrap_or_default();
     let app = visit.state.app.clone();
     let mailer = visit.state.portal.mailer.clone();
@@ -616,13 +326,12 @@ async fn reset_page(visit: Visit, Path(link): Path<String>) -> Response {
 }
 
 async fn reset(
-    visit: Visit,
     Path(link): Path<String>,
-    Form(mut form): Form<HashMap<String, String>>,
+    PostedForm {
+        visit,
+        fields: mut form,
+    }: PostedForm,
 ) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
     let password = secret(&mut form, "password");
     let confirm = secret(&mut form, "password_confirm");
     let result = visit

@@ -1,22 +1,19 @@
-//! The signed-in pages: the account, the self-service actions and the help
-//! desk. A recovery session (security questions, S28) reaches the unlock
+//! The signed-in pages: the account and the self-service actions (the help
+//! desk has its own, `helpdesk`). A recovery session (security questions, S28) reaches the unlock
 //! and report-lost actions only.
 
-use std::collections::HashMap;
-
 use axum::Router;
-use axum::extract::{Form, Query};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_core::{
-    AdminError, AdminErrorKind, Helpdesk, IssuedToken, PortalError, RecoverySession, SessionStage,
-    Token, TokenKind, TokenState,
+    IssuedToken, PortalError, RecoverySession, SessionStage, Token, TokenKind, TokenState,
 };
 use zeroize::Zeroizing;
 
 use super::pages::*;
-use super::portal::{Visit, refusal, server_error};
+use super::visit::{PostedForm, Visit, refusal, server_error};
 
 pub fn routes() -> Router<super::AppState> {
     Router::new()
@@ -31,26 +28,6 @@ pub fn routes() -> Router<super::AppState> {
             get(questions_page).post(questions),
         )
         .route("/self-service/password", get(password_page).post(password))
-        .route("/helpdesk", get(helpdesk_page))
-        .route("/helpdesk/{action}", post(helpdesk_action))
-}
-
-fn token_row(token: &Token) -> TokenRow {
-    TokenRow {
-        serial: token
-            .serial
-            .parse::<latchkey_core::oath::Serial>()
-            .map(|s| s.grouped())
-            .unwrap_or_else(|_| token.serial.clone()),
-        kind: token.kind.to_string(),
-        state: if token.locked {
-            format!("{} (locked after wrong one-time passwords)", token.state)
-        } else {
-            token.state.to_string()
-        },
-        locked: token.locked,
-        can_be_lost: matches!(token.state, TokenState::Active | TokenState::New),
-    }
 }
 
 async fn user_tokens(visit: &Visit, session: &RecoverySession) -> Result<Vec<Token>, Response> {
@@ -181,10 +158,12 @@ async fn unlock_page(visit: Visit, Query(chosen): Query<Chosen>) -> Response {
     )
 }
 
-async fn unlock(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
+async fn unlock(
+    PostedForm {
+        visit,
+        fields: form,
+    }: PostedForm,
+) -> Response {
     let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
@@ -283,10 +262,12 @@ async fn tokens_page(visit: Visit, Query(done): Query<Done>) -> Response {
     )
 }
 
-async fn report_lost(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
+async fn report_lost(
+    PostedForm {
+        visit,
+        fields: form,
+    }: PostedForm,
+) -> Response {
     let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
@@ -310,10 +291,12 @@ async fn report_lost(visit: Visit, Form(form): Form<HashMap<String, String>>) ->
     }
 }
 
-async fn new_token(visit: Visit, Form(form): Form<HashMap<String, String>>) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
+async fn new_token(
+    PostedForm {
+        visit,
+        fields: _form,
+    }: PostedForm,
+) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
@@ -432,10 +415,12 @@ async fn questions_page(visit: Visit) -> Response {
     questions_form(visit, StatusCode::OK, Vec::new(), FieldErrors::default()).await
 }
 
-async fn questions(visit: Visit, Form(mut form): Form<HashMap<String, String>>) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
+async fn questions(
+    PostedForm {
+        visit,
+        fields: mut form,
+    }: PostedForm,
+) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
@@ -499,10 +484,12 @@ async fn password_page(visit: Visit) -> Response {
     password_form(visit, StatusCode::OK, FieldErrors::default())
 }
 
-async fn password(visit: Visit, Form(mut form): Form<HashMap<String, String>>) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
+async fn password(
+    PostedForm {
+        visit,
+        fields: mut form,
+    }: PostedForm,
+) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
@@ -532,180 +519,5 @@ async fn password(visit: Visit, Form(mut form): Form<HashMap<String, String>>) -
             }
             None => server_error(&error),
         },
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Find {
-    username: Option<String>,
-}
-
-const HELPDESK_ACTIONS: &[(&str, &str)] = &[
-    (
-        "clear-lockouts",
-        "Clear the password throttle and token locks",
-    ),
-    (
-        "reset-questions",
-        "Remove the security answers (the user chooses new ones)",
-    ),
-    ("issue-token", "Issue a new soft token (activation code)"),
-];
-
-async fn helpdesk_page(visit: Visit, Query(find): Query<Find>) -> Response {
-    let Some(session) = visit.full_session() else {
-        return visit.wrong_stage();
-    };
-    let Some(helpdesk) = visit.state.app.portal_helpdesk(&session, &visit.source) else {
-        return not_helpdesk(visit);
-    };
-    let query = find.username.unwrap_or_default();
-    let mut found = None;
-    let mut alert = None;
-    if !query.trim().is_empty() {
-        match find_user(&visit, &helpdesk, &query).await {
-            Ok(Some(user)) => found = Some(user),
-            Ok(None) => {
-                alert = Some(format!(
-                    "No user is named {:?}. Check the spelling.",
-                    query.trim()
-                ))
-            }
-            Err(response) => return response,
-        }
-    }
-    let mut chrome = visit.chrome("Help desk");
-    chrome.alert = alert;
-    visit.page(
-        StatusCode::OK,
-        HelpdeskPage {
-            chrome,
-            query,
-            found,
-            actions: HELPDESK_ACTIONS.to_vec(),
-        },
-    )
-}
-
-fn not_helpdesk(visit: Visit) -> Response {
-    visit.message(
-        StatusCode::FORBIDDEN,
-        "Help desk",
-        vec!["These pages are for the help desk. Ask an administrator if you need them.".into()],
-        Some(("/account", "Back to my account")),
-    )
-}
-
-async fn find_user(
-    visit: &Visit,
-    helpdesk: &Helpdesk,
-    name: &str,
-) -> Result<Option<FoundUser>, Response> {
-    let found = visit
-        .state
-        .app
-        .helpdesk_find_user(helpdesk, name)
-        .await
-        .map_err(|e| server_error(&e))?;
-    Ok(found.map(|found| FoundUser {
-        username: found.user.username.to_string(),
-        status: found.user.status.to_string(),
-        role: found.user.role.to_string(),
-        has_answers: found.has_answers,
-        throttled: found.user.password_failures > 0,
-        tokens: found.tokens.iter().map(token_row).collect(),
-    }))
-}
-
-/// What a help-desk action reports: a sentence, and perhaps a code to read
-/// out with the id of the element that shows it.
-type HelpdeskOutcome = (String, Option<(String, &'static str)>);
-
-async fn helpdesk_action(
-    visit: Visit,
-    axum::extract::Path(action): axum::extract::Path<String>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    if !visit.csrf_ok(&form) {
-        return visit.forbidden_form();
-    }
-    let Some(session) = visit.full_session() else {
-        return visit.wrong_stage();
-    };
-    let Some(helpdesk) = visit.state.app.portal_helpdesk(&session, &visit.source) else {
-        return not_helpdesk(visit);
-    };
-    let app = visit.state.app.clone();
-    let username = form.get("username").cloned().unwrap_or_default();
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
-    let back = Some(("/helpdesk", "Back to the help desk"));
-    let outcome: Result<HelpdeskOutcome, AdminError> = match action.as_str() {
-        "unlock" => app
-            .issue_unlock_code(&helpdesk, field("serial"), field("reset_code").trim())
-            .await
-            .map(|code| {
-                (
-                    format!("Read this unlock code to {username}. It opens their soft token once."),
-                    Some((code.grouped(), "unlock-code")),
-                )
-            }),
-        "clear-lockouts" => app
-            .clear_lockouts(&helpdesk, &username)
-            .await
-            .map(|()| (format!("The password throttle and token locks of {username} are cleared."), None)),
-        "reset-questions" => app.reset_answers(&helpdesk, &username).await.map(|()| {
-            (
-                format!("The security answers of {username} are removed; they choose new ones at their next sign-in."),
-                None,
-            )
-        }),
-        "issue-token" => app.helpdesk_issue_token(&helpdesk, &username).await.map(|issued| {
-            let code = issued
-                .activation_code
-                .map(|c| c.grouped())
-                .unwrap_or_default();
-            (
-                format!(
-                    "Soft token {} is issued for {username}. Give them the serial and this activation code; it works once, for seven days.",
-                    issued.serial
-                ),
-                Some((code, "activation-code")),
-            )
-        }),
-        _ => {
-            return visit.message(StatusCode::NOT_FOUND, "Help desk", vec!["There is no such help-desk action.".into()], back);
-        }
-    };
-    match outcome {
-        Ok((text, code)) => {
-            let chrome = visit.chrome("Help desk");
-            let (code, code_id) = match code {
-                Some((code, id)) => (Some(code), id),
-                None => (None, "code"),
-            };
-            visit.page(
-                StatusCode::OK,
-                MessagePage {
-                    chrome,
-                    heading: "Done".into(),
-                    paragraphs: vec![text],
-                    code,
-                    code_id,
-                    link: back,
-                },
-            )
-        }
-        Err(AdminError::Store(e)) => server_error(&e),
-        Err(AdminError::Cipher(e)) => server_error(&e),
-        Err(error) => {
-            let status = match error.kind() {
-                AdminErrorKind::NotFound => StatusCode::NOT_FOUND,
-                AdminErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-                AdminErrorKind::Malformed => StatusCode::UNPROCESSABLE_ENTITY,
-                // Unexpected errors were answered above.
-                AdminErrorKind::Conflict | AdminErrorKind::Unexpected => StatusCode::CONFLICT,
-            };
-            visit.message(status, "Help desk", vec![error.to_string()], back)
-        }
     }
 }

@@ -1,0 +1,347 @@
+//! What every portal request starts from: the visit (who, from where, with
+//! which session and CSRF token), the posted form whose token was checked,
+//! and the portal's two answers to the unexpected.
+//!
+//! Sessions live in the database (any node can serve any request); the
+//! cookie carries a 256-bit id whose hash is the key. Every form carries a
+//! CSRF token: a MAC, under a key derived from the master key, of a random
+//! value in a second cookie, so a page rendered by one node verifies on
+//! another.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
+use latchkey_core::{
+    FullSession, Mail, Mailer, PendingSession, PortalError, PortalSession, RecoverySession, Role,
+    SessionId, SessionStage,
+};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::pages::*;
+use super::{AppState, client_address};
+
+/// What the portal needs besides the domain.
+pub struct PortalSettings {
+    /// The public base URL (links in mail and QR codes, S34).
+    pub base_url: String,
+    /// Served over TLS (directly or behind a proxy): cookies get `Secure`
+    /// and the `__Host-` prefix (S36).
+    pub secure_cookies: bool,
+    /// Where mail goes.
+    pub mailer: Arc<dyn Mailer>,
+}
+
+impl PortalSettings {
+    pub(super) fn session_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-latchkey_session"
+        } else {
+            "latchkey_session"
+        }
+    }
+    pub(super) fn csrf_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-latchkey_csrf"
+        } else {
+            "latchkey_csrf"
+        }
+    }
+    pub(super) fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> String {
+        let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+        if let Some(age) = max_age {
+            cookie.push_str(&format!("; Max-Age={age}"));
+        }
+        if self.secure_cookies {
+            cookie.push_str("; Secure");
+        }
+        cookie
+    }
+}
+
+/// One request's view of the visitor: where from, their session if any,
+/// and the CSRF token for the forms on the page.
+pub struct Visit {
+    pub state: AppState,
+    pub source: String,
+    pub session: Option<PortalSession>,
+    pub csrf: String,
+    csrf_seed: Option<String>,
+    set_cookies: Vec<String>,
+}
+
+fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+pub(super) fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
+    BASE64URL_NOPAD.encode(&bytes)
+}
+
+impl FromRequestParts<AppState> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let source = client_address(state, peer, &parts.headers);
+        let settings = &state.portal;
+        let jar = cookies(&parts.headers);
+        let mut set_cookies = Vec::new();
+        let csrf_seed = jar
+            .get(settings.csrf_cookie())
+            .filter(|v| v.len() == 43)
+            .cloned();
+        let seed = match &csrf_seed {
+            Some(seed) => seed.clone(),
+            None => {
+                let seed = random_token();
+                set_cookies.push(settings.cookie(settings.csrf_cookie(), &seed, None));
+                seed
+            }
+        };
+        let csrf = HEXLOWER.encode(&state.app.keyed_digest("portal-csrf", seed.as_bytes()));
+        let session_cookie = jar.get(settings.session_cookie()).cloned();
+        let session = match &session_cookie {
+            Some(id) => state
+                .app
+                .portal_session(id)
+                .await
+                .map_err(|e| server_error(&e))?,
+            None => None,
+        };
+        if session_cookie.is_some() && session.is_none() {
+            // A stale cookie: drop it so the browser stops sending it.
+            set_cookies.push(settings.cookie(settings.session_cookie(), "", Some(0)));
+        }
+        Ok(Visit {
+            state: state.clone(),
+            source,
+            session,
+            csrf,
+            csrf_seed,
+            set_cookies,
+        })
+    }
+}
+
+impl Visit {
+    /// The frame of a page.
+    pub fn chrome(&self, title: &str) -> Chrome {
+        let signed_in = self
+            .session
+            .as_ref()
+            .filter(|s| s.stage() != SessionStage::Password);
+        Chrome {
+            title: title.to_owned(),
+            csrf: self.csrf.clone(),
+            user: signed_in.map(|s| s.user().username.to_string()),
+            helpdesk: signed_in.is_some_and(|s| {
+                s.stage() == SessionStage::Full
+                    && matches!(s.user().role, Role::Helpdesk | Role::Admin)
+            }),
+            notice: None,
+            alert: None,
+        }
+    }
+
+    /// Whether a form's `csrf` field matches this visitor's cookie (S38).
+    pub fn csrf_ok(&self, form: &HashMap<String, String>) -> bool {
+        self.csrf_seed.is_some()
+            && form
+                .get("csrf")
+                .is_some_and(|given| bool::from(given.as_bytes().ct_eq(self.csrf.as_bytes())))
+    }
+
+    /// The page, with the cookies this visit sets.
+    pub fn page(self, status: StatusCode, page: impl Template) -> Response {
+        match page.render() {
+            Ok(html) => self.finish((status, Html(html)).into_response()),
+            Err(e) => server_error(&e),
+        }
+    }
+
+    /// A 303 to `to`.
+    pub fn redirect(self, to: &str) -> Response {
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        if let Ok(location) = HeaderValue::from_str(to) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        self.finish(response)
+    }
+
+    fn finish(self, mut response: Response) -> Response {
+        for cookie in self.set_cookies {
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        response
+    }
+
+    /// Starts using a new session id (after each factor, S35).
+    pub fn set_session(&mut self, id: &SessionId) {
+        let settings = &self.state.portal;
+        self.set_cookies
+            .retain(|c| !c.starts_with(settings.session_cookie()));
+        self.set_cookies
+            .push(settings.cookie(settings.session_cookie(), id.expose(), None));
+    }
+
+    pub(super) fn clear_session(&mut self) {
+        let settings = &self.state.portal;
+        self.set_cookies
+            .push(settings.cookie(settings.session_cookie(), "", Some(0)));
+    }
+
+    /// A message page.
+    pub fn message(
+        self,
+        status: StatusCode,
+        title: &str,
+        paragraphs: Vec<String>,
+        link: Option<(&'static str, &'static str)>,
+    ) -> Response {
+        let page = MessagePage {
+            chrome: self.chrome(title),
+            heading: title.to_owned(),
+            paragraphs,
+            code: None,
+            code_id: "code",
+            link,
+        };
+        self.page(status, page)
+    }
+
+    /// The answer to a form without a valid CSRF token.
+    pub fn forbidden_form(self) -> Response {
+        self.message(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            vec!["The form was not sent from this site's page, or the page is too old. Go back, reload the page and send the form again.".into()],
+            Some(("/", "Start again")),
+        )
+    }
+
+    /// Where a visitor without the right session goes: to sign in, or to
+    /// the second factor, or a refusal for a recovery session (S28).
+    pub fn wrong_stage(self) -> Response {
+        match self.session.as_ref().map(PortalSession::stage) {
+            None => self.redirect("/login"),
+            Some(SessionStage::Password) => self.redirect("/login/otp"),
+            Some(_) => self.message(
+                StatusCode::FORBIDDEN,
+                "This page needs a full sign-in",
+                vec!["You signed in with your security questions, which open the recovery actions only. Unlock or replace your token, then sign out and sign in with it.".into()],
+                Some(("/self-service", "Back to the recovery actions")),
+            ),
+        }
+    }
+
+    /// The session, if it is at the password step.
+    pub fn pending_session(&self) -> Option<PendingSession> {
+        self.session.as_ref().and_then(PortalSession::pending)
+    }
+
+    /// The session, if it is a full one.
+    pub fn full_session(&self) -> Option<FullSession> {
+        self.session.as_ref().and_then(PortalSession::full)
+    }
+
+    /// The session, if it may take the recovery actions (full or recovery).
+    pub fn recovery_session(&self) -> Option<RecoverySession> {
+        self.session.as_ref().and_then(PortalSession::recovery)
+    }
+
+    /// Sends a mail in the background; a failure is logged, never shown.
+    pub fn send_mail(&self, mail: Option<Mail>) {
+        if let Some(mail) = mail {
+            let mailer = self.state.portal.mailer.clone();
+            tokio::spawn(async move {
+                if let Err(e) = mailer.send(mail).await {
+                    tracing::warn!(error = %e, "a mail was not delivered");
+                }
+            });
+        }
+    }
+}
+
+/// An unexpected failure: logged with its cause, answered with an opaque 500.
+pub fn server_error(cause: &dyn std::error::Error) -> Response {
+    let chain = crate::report::error_chain(cause);
+    tracing::error!(error = %chain, "portal request failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Html("<!doctype html><title>Error · Latchkey</title><h1>Something went wrong</h1><p>The server could not complete the request. Try again in a moment; if it keeps happening, tell your help desk.</p>"),
+    )
+        .into_response()
+}
+
+/// The status and message for a refused portal operation; `None` for the
+/// unexpected ones, which become a 500.
+pub fn refusal(error: &PortalError) -> Option<StatusCode> {
+    Some(match error {
+        PortalError::SignInRefused | PortalError::AnswersRefused => StatusCode::UNAUTHORIZED,
+        PortalError::NoAnswers => StatusCode::FORBIDDEN,
+        PortalError::SessionEnded => StatusCode::UNAUTHORIZED,
+        PortalError::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        PortalError::LinkInvalid => StatusCode::GONE,
+        PortalError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+        PortalError::Refused(_) => StatusCode::CONFLICT,
+        PortalError::Store(_) | PortalError::Cipher(_) => return None,
+    })
+}
+
+pub(super) fn secret(form: &mut HashMap<String, String>, name: &str) -> Zeroizing<String> {
+    Zeroizing::new(form.remove(name).unwrap_or_default())
+}
+
+/// A posted form whose CSRF token matched, with the visit it came in: a
+/// handler that takes one cannot forget the check. A form without the
+/// right token is answered 403 before the handler runs (S38).
+pub struct PostedForm {
+    /// The visit the form came in.
+    pub visit: Visit,
+    /// The form's fields, the CSRF token among them.
+    pub fields: HashMap<String, String>,
+}
+
+impl FromRequest<AppState> for PostedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let visit = Visit::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let Form(fields) = match Form::<HashMap<String, String>>::from_request(request, state).await
+        {
+            Ok(form) => form,
+            Err(rejection) => return Err(rejection.into_response()),
+        };
+        if !visit.csrf_ok(&fields) {
+            return Err(visit.forbidden_form());
+        }
+        Ok(PostedForm { visit, fields })
+    }
+}
