@@ -58,6 +58,7 @@ fn s42_no_password_otp_code_or_key_reaches_the_log() {
         .build()
         .into();
     let wrong_password = "a wrong but long password";
+    let mut request_ids = Vec::new();
     for (password, otp) in [
         (PASSWORD, otp.as_str()),
         (wrong_password, "87654321"),
@@ -65,12 +66,17 @@ fn s42_no_password_otp_code_or_key_reaches_the_log() {
     ] {
         let body =
             serde_json::json!({"username": "ivan", "password": password, "otp": otp}).to_string();
-        agent
+        let response = agent
             .post(&format!("{url}/api/v1/authenticate"))
             .header("Authorization", &format!("Bearer {key}"))
             .header("Content-Type", "application/json")
             .send(body.as_bytes())
             .unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        request_ids.push(id);
     }
     let reset = latchkey_core::oath::ResetCode::generate();
     let unlock = db.admin_json(&["token", "unlock-code", &serial, reset.digits()])["unlock_code"]
@@ -82,6 +88,18 @@ fn s42_no_password_otp_code_or_key_reaches_the_log() {
 
     let text = std::fs::read_to_string(&log_path).unwrap();
     assert!(text.contains("serving"), "the log was captured: {text}");
+    // Every request is logged inside a span with its own id and its route
+    // (the pattern, not the path).
+    request_ids.dedup();
+    let plain = without_colours(&text);
+    assert_eq!(request_ids.len(), 3, "one id per request: {request_ids:?}");
+    for id in &request_ids {
+        let line = plain
+            .lines()
+            .find(|line| line.contains(&format!("request{{id={id} ")) && line.contains("answered"))
+            .unwrap_or_else(|| panic!("no line for request {id}: {plain}"));
+        assert!(line.contains("route=/api/v1/authenticate"), "{line}");
+    }
     let activation_grouped: String = activation.clone();
     for (what, secret) in [
         ("password", PASSWORD),
@@ -95,4 +113,22 @@ fn s42_no_password_otp_code_or_key_reaches_the_log() {
     ] {
         assert!(!text.contains(secret), "the log holds the {what}");
     }
+}
+
+/// The log without its terminal colour codes (`ESC [ … m`).
+fn without_colours(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }

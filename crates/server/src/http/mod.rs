@@ -116,8 +116,10 @@ impl IntoResponse for ApiError {
 pub fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
     if state.trusted_proxies.contains(&peer.ip())
         && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded.split(',').next_back().map(str::trim)
-        && let Ok(ip) = first.parse::<IpAddr>()
+        // Each proxy appends the address it heard from: with one trusted
+        // proxy in front, the last entry is the one it vouches for.
+        && let Some(nearest_hop) = forwarded.split(',').next_back().map(str::trim)
+        && let Ok(ip) = nearest_hop.parse::<IpAddr>()
     {
         return ip.to_string();
     }
@@ -132,9 +134,38 @@ pub fn router(state: AppState) -> Router {
         .merge(helpdesk::routes())
         .merge(api::routes())
         .merge(ops::routes())
+        .route_layer(axum::middleware::from_fn(request_span))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Runs each request inside a span with a request id, its method and its
+/// route, so every line logged while serving it can be told apart; the id
+/// is sent back as `X-Request-Id`. The route is the pattern, never the
+/// path: a reset link's path is its secret.
+async fn request_span(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("", |path| path.as_str())
+        .to_owned();
+    let span = tracing::info_span!("request", id, method = %request.method(), route = %route);
+    let mut response = tracing::Instrument::instrument(
+        async move {
+            let response = next.run(request).await;
+            tracing::debug!(status = response.status().as_u16(), "answered");
+            response
+        },
+        span,
+    )
+    .await;
+    response
+        .headers_mut()
+        .insert("x-request-id", HeaderValue::from(id));
+    response
 }
 
 async fn security_headers(mut response: Response) -> Response {
