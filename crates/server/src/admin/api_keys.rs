@@ -1,0 +1,82 @@
+//! `admin apikey …`: the relying applications' keys.
+
+use clap::Subcommand;
+use latchkey_core::{Admin, ApiRole};
+use serde_json::{Value, json};
+
+use super::{Failure, api_key_json, print, usage};
+use crate::App;
+
+/// `admin apikey …`
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; it is shown once
+    Create {
+        /// Name
+        name: String,
+        /// authenticate (may call /api/v1/authenticate only) or admin
+        #[arg(long, default_value = "authenticate")]
+        role: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key
+    Revoke {
+        /// Name
+        name: String,
+    },
+}
+
+/// Runs one `ApiKeyCommand` with the operator's rights.
+pub(super) async fn run(app: &App, admin: &Admin, command: ApiKeyCommand) -> Result<(), Failure> {
+    match command {
+        ApiKeyCommand::Create { name, role, json } => {
+            let role: ApiRole = role
+                .parse()
+                .map_err(|_| usage("--role must be authenticate or admin"))?;
+            let key = app.create_api_key(admin, &name, role).await?;
+            print(
+                json,
+                json!({ "name": name, "role": role.as_str(), "key": key.as_str() }),
+                || {
+                    format!(
+                        "API key {name} ({role}); it is shown only now:\n{}",
+                        key.as_str()
+                    )
+                },
+            );
+        }
+        ApiKeyCommand::List { json } => {
+            let keys = app.list_api_keys(admin).await?;
+            print(
+                json,
+                Value::Array(keys.iter().map(api_key_json).collect()),
+                || {
+                    keys.iter()
+                        .map(|k| {
+                            format!(
+                                "{}\t{}\t{}",
+                                k.name,
+                                k.role,
+                                if k.revoked { "revoked" } else { "active" }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
+        }
+        ApiKeyCommand::Revoke { name } => {
+            app.revoke_api_key(admin, &name).await?;
+            println!("Revoked API key {name}.");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! `latchkey admin …`: administration straight on the configured database.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::Subcommand;
+use latchkey_core::{AdminError, AdminErrorKind, ApiKey, AuditRow, IssuedToken, StoreError, User};
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use crate::{App, Config, Operator};
+
+mod api_keys;
+mod audit;
+mod questions;
+mod tokens;
+mod users;
+
+pub use api_keys::ApiKeyCommand;
+pub use audit::AuditCommand;
+pub use questions::QuestionsCommand;
+pub use tokens::TokenCommand;
+pub use users::UserCommand;
+
+/// Administration commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Security questions: the pool users choose from, and users' answers
+    #[command(subcommand)]
+    Questions(QuestionsCommand),
+    /// Users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// API keys for relying applications
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+    /// The audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Import users with a TOTP/HOTP token each from JSON lines (known seeds)
+    Import(crate::import::ImportArgs),
+}
+
+/// A failed command: the message and the exit status.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit status.
+    pub status: u8,
+    /// What to tell the operator.
+    pub message: String,
+}
+
+impl From<AdminError> for Failure {
+    fn from(error: AdminError) -> Self {
+        let status = match error.kind() {
+            AdminErrorKind::Malformed => 2,
+            _ => 1,
+        };
+        Failure {
+            status,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Failure {
+            status: 1,
+            message: crate::report::error_chain(&error),
+        }
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        status: 2,
+        message: message.into(),
+    }
+}
+
+fn read_password(from_stdin: bool) -> Result<Zeroizing<String>, Failure> {
+    if from_stdin {
+        let mut line = Zeroizing::new(String::new());
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| usage(format!("cannot read standard input: {e}")))?;
+        let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned());
+        return Ok(trimmed);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(
+            "no terminal to ask for the password; use --password-stdin",
+        ));
+    }
+    let first =
+        Zeroizing::new(rpassword::prompt_password("Password: ").map_err(|e| usage(e.to_string()))?);
+    let again = Zeroizing::new(
+        rpassword::prompt_password("Password again: ").map_err(|e| usage(e.to_string()))?,
+    );
+    if *first != *again {
+        return Err(usage("the two passwords differ"));
+    }
+    Ok(first)
+}
+
+fn print(json_wanted: bool, value: Value, text: impl FnOnce() -> String) {
+    if json_wanted {
+        println!("{value}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+/// The JSON of a token just issued: serial, activation code, key URI.
+pub fn issued_json(issued: &IssuedToken) -> Value {
+    let mut value = json!({ "serial": issued.serial.digits() });
+    if let Some(code) = &issued.activation_code {
+        value["activation_code"] = json!(code.digits());
+    }
+    if let Some(uri) = &issued.otpauth_uri {
+        value["otpauth_uri"] = json!(uri.as_str());
+    }
+    value
+}
+
+/// An API key's public face: never the key or its hash.
+pub fn api_key_json(key: &ApiKey) -> Value {
+    json!({ "name": key.name, "prefix": key.prefix, "role": key.role.as_str(), "revoked": key.revoked, "created_at": key.created_at })
+}
+
+/// One audit row.
+pub fn audit_json(row: &AuditRow) -> Value {
+    let e = &row.event;
+    json!({
+        "id": row.id, "at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject,
+        "source": e.source, "outcome": e.outcome, "detail": e.detail,
+        "hash": data_encoding::HEXLOWER.encode(&row.hash),
+    })
+}
+
+fn user_json(user: &User) -> Value {
+    json!({ "username": user.username.as_str(), "email": user.email, "role": user.role.as_str(), "status": user.status.as_str() })
+}
+
+/// Runs one admin command with the operator's rights.
+pub async fn run(
+    app: &App,
+    operator: &Operator,
+    config: &Config,
+    command: AdminCommand,
+) -> Result<(), Failure> {
+    let admin = operator.admin.clone();
+    match command {
+        AdminCommand::Questions(command) => questions::run(app, &admin, command).await?,
+        AdminCommand::User(command) => users::run(app, &admin, command).await?,
+        AdminCommand::Token(command) => tokens::run(app, &admin, command).await?,
+        AdminCommand::Apikey(command) => api_keys::run(app, &admin, command).await?,
+        AdminCommand::Import(args) => crate::import::run(operator, config, args).await?,
+        AdminCommand::Audit(command) => audit::run(app, &admin, command).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! `admin token …`: issuing tokens, their states, and the help desk's unlock code.
+
+use clap::Subcommand;
+use latchkey_core::{Admin, TokenKind, TokenState};
+use serde_json::{Value, json};
+
+use super::{Failure, issued_json, print, usage};
+use crate::App;
+
+/// `admin token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token for a user
+    Issue {
+        /// User name
+        user: String,
+        /// latchkey (soft token, activated with a code), totp or hotp (generic apps)
+        #[arg(long, default_value = "latchkey")]
+        kind: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tokens
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a token
+    Show {
+        /// Serial
+        serial: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suspend a token
+    Suspend {
+        /// Serial
+        serial: String,
+    },
+    /// Resume a suspended token
+    Resume {
+        /// Serial
+        serial: String,
+    },
+    /// Revoke a token for good
+    Revoke {
+        /// Serial
+        serial: String,
+    },
+    /// Clear a token's failure count and lock
+    Reset {
+        /// Serial
+        serial: String,
+    },
+    /// The unlock code for the PIN Reset Code a locked soft token shows
+    UnlockCode {
+        /// Serial
+        serial: String,
+        /// The PIN Reset Code the user reads out
+        reset_code: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs one `TokenCommand` with the operator's rights.
+pub(super) async fn run(app: &App, admin: &Admin, command: TokenCommand) -> Result<(), Failure> {
+    match command {
+        TokenCommand::Issue { user, kind, json } => {
+            let kind: TokenKind = kind
+                .parse()
+                .map_err(|_| usage("--kind must be latchkey, totp or hotp"))?;
+            let issued = app.issue_token(admin, &user, kind).await?;
+            print(json, issued_json(&issued), || {
+                let mut out = format!("Serial: {}", issued.serial);
+                if let Some(code) = &issued.activation_code {
+                    out.push_str(&format!("\nActivation code: {}", code.grouped()));
+                }
+                if let Some(uri) = &issued.otpauth_uri {
+                    out.push_str(&format!("\nKey URI: {}", uri.as_str()));
+                }
+                out
+            });
+        }
+        TokenCommand::List { json } => {
+            let tokens = app.list_tokens(admin).await?;
+            let value = Value::Array(
+                tokens
+                    .iter()
+                    .map(|(t, u)| {
+                        crate::http::token_json(t, u.as_ref().map(|u| u.username.as_str()))
+                    })
+                    .collect(),
+            );
+            print(json, value, || {
+                tokens
+                    .iter()
+                    .map(|(t, u)| {
+                        let user = u.as_ref().map_or("?", |u| u.username.as_str());
+                        format!(
+                            "{}\t{}\t{}\t{}{}",
+                            t.serial,
+                            user,
+                            t.kind,
+                            t.state,
+                            if t.locked { "\tlocked" } else { "" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        TokenCommand::Show { serial, json } => {
+            let token = app.show_token(admin, &serial).await?;
+            let value = crate::http::token_json(&token, None);
+            print(json, value.clone(), || {
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            });
+        }
+        TokenCommand::Suspend { serial } => {
+            app.set_token_state(admin, &serial, TokenState::Suspended)
+                .await?;
+            println!("Suspended {serial}.");
+        }
+        TokenCommand::Resume { serial } => {
+            app.set_token_state(admin, &serial, TokenState::Active)
+                .await?;
+            println!("Resumed {serial}.");
+        }
+        TokenCommand::Revoke { serial } => {
+            app.set_token_state(admin, &serial, TokenState::Revoked)
+                .await?;
+            println!("Revoked {serial}.");
+        }
+        TokenCommand::Reset { serial } => {
+            app.reset_token(&admin.helpdesk(), &serial).await?;
+            println!("Token {serial}: failures cleared and lock lifted.");
+        }
+        TokenCommand::UnlockCode {
+            serial,
+            reset_code,
+            json,
+        } => {
+            let code = app
+                .issue_unlock_code(&admin.helpdesk(), &serial, &reset_code)
+                .await?;
+            print(json, json!({ "unlock_code": code.digits() }), || {
+                format!("Unlock code: {}", code.grouped())
+            });
+        }
+    }
+    Ok(())
+}
