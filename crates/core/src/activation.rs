@@ -67,6 +67,7 @@ pub enum RefreshError {
 
 impl<S: Store> Latchkey<S> {
     /// Trades a serial and activation code for the token's secrets, once.
+    #[tracing::instrument(level = "debug", skip_all, fields(serial = %serial, source = %source))]
     pub async fn activate(
         &self,
         serial: &str,
@@ -148,6 +149,7 @@ impl<S: Store> Latchkey<S> {
     }
 
     /// Gives an active soft token its unlock secret again, against a current OTP.
+    #[tracing::instrument(level = "debug", skip_all, fields(serial = %serial, source = %source))]
     pub async fn refresh(
         &self,
         serial: &str,

@@ -33,6 +33,7 @@ impl<S: Store> Latchkey<S> {
     /// one of the user's active tokens. Unknown users, wrong passwords, wrong
     /// OTPs and locked tokens all give the same answer. `None` if the key is
     /// not valid (malformed, unknown or revoked): then nothing was checked.
+    #[tracing::instrument(level = "debug", skip_all, fields(username = %username, source = %source))]
     pub async fn authenticate(
         &self,
         key: &str,

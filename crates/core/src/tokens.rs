@@ -193,6 +193,7 @@ impl<S: Store> Latchkey<S> {
     /// The unlock code for a soft token showing `reset_code` (the help-desk
     /// path; self-service calls it after the user proved who they are).
     /// Rate-limited per token and audited.
+    #[tracing::instrument(level = "debug", skip_all, fields(serial = %serial))]
     pub async fn issue_unlock_code(
         &self,
         helpdesk: &Helpdesk,

@@ -11,6 +11,7 @@ use crate::ports::{NewUser, Store, StoreError};
 
 impl<S: Store> Latchkey<S> {
     /// Adds a user.
+    #[tracing::instrument(level = "debug", skip_all, fields(name = %name))]
     pub async fn add_user(
         &self,
         admin: &Admin,
@@ -69,6 +70,7 @@ impl<S: Store> Latchkey<S> {
     }
 
     /// Sets a new password.
+    #[tracing::instrument(level = "debug", skip_all, fields(name = %name))]
     pub async fn reset_password(
         &self,
         admin: &Admin,

@@ -74,6 +74,7 @@ impl<S: Store> Latchkey<S> {
     /// [`Latchkey::portal_challenge`]. All must match. Success opens a
     /// recovery session (S28); failure counts toward the account's
     /// throttle like a wrong password (S30).
+    #[tracing::instrument(level = "debug", skip_all, fields(source = %source))]
     pub async fn portal_answer_challenge(
         &self,
         session: &PendingSession,

@@ -15,6 +15,7 @@ impl<S: Store> Latchkey<S> {
     /// limit (S34). The link is built on `base_url`, the configured public
     /// URL, never a request header (S34). The caller answers the same
     /// whatever this returns (S31).
+    #[tracing::instrument(level = "debug", skip_all, fields(username = %username, source = %source))]
     pub async fn portal_request_reset(
         &self,
         username: &str,
@@ -111,6 +112,7 @@ impl<S: Store> Latchkey<S> {
 
     /// Sets a new password through a reset link, once (S32). It signs no
     /// one in and ends every session of the user (S33).
+    #[tracing::instrument(level = "debug", skip_all, fields(source = %source))]
     pub async fn portal_reset_password(
         &self,
         link_token: &str,

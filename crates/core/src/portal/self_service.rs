@@ -37,6 +37,7 @@ impl<S: Store> Latchkey<S> {
     /// own soft tokens (S22: the user proved themselves with a full or a
     /// recovery sign-in; issuance is rate-limited and audited; the mail
     /// tells the user).
+    #[tracing::instrument(level = "debug", skip_all, fields(serial = %serial, source = %source))]
     pub async fn portal_unlock(
         &self,
         session: &RecoverySession,
@@ -113,6 +114,7 @@ impl<S: Store> Latchkey<S> {
 
     /// Changes the password: the current one and a fresh OTP are needed
     /// (S27); every other session of the user ends.
+    #[tracing::instrument(level = "debug", skip_all, fields(source = %source))]
     pub async fn portal_change_password(
         &self,
         session: &FullSession,

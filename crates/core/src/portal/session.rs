@@ -31,6 +31,7 @@ impl<S: Store> Latchkey<S> {
 
     /// The first factor. A new session id either way (S35); unknown user,
     /// wrong password, disabled and throttled accounts look the same (S39).
+    #[tracing::instrument(level = "debug", skip_all, fields(username = %username, source = %source))]
     pub async fn portal_sign_in(
         &self,
         username: &str,
@@ -126,6 +127,7 @@ impl<S: Store> Latchkey<S> {
 
     /// The second factor: an OTP from one of the user's active tokens. A
     /// full session under a new id (S35).
+    #[tracing::instrument(level = "debug", skip_all, fields(source = %source))]
     pub async fn portal_second_factor(
         &self,
         session: &PendingSession,
