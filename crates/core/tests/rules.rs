@@ -446,6 +446,58 @@ async fn s04_an_accepted_totp_code_is_refused_when_replayed_and_the_replay_is_au
     app.chain_verifies().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s04_concurrent_requests_with_one_code_accept_exactly_once() {
+    let app = app(Policy::default()).await;
+    let (serial, totp, _) = app.user_with_soft_token("carol").await;
+    let code = totp.generate(app.clock.now());
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let latchkey = app.latchkey.clone();
+            let (key, code) = (app.key.clone(), code.clone());
+            tokio::spawn(async move {
+                latchkey
+                    .authenticate(&key, SOURCE, "carol", None, &code)
+                    .await
+                    .unwrap()
+                    .expect("a valid key")
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += usize::from(task.await.unwrap() == Decision::Accept);
+    }
+    assert_eq!(accepted, 1);
+    // Each refused request is audited: replays are counted failures, and
+    // the tenth locks the token, so the rest are refused as locked.
+    assert_eq!(app.count_audit("otp.verify", "failure"), 10);
+    assert_eq!(app.count_audit("otp.verify", "denied"), 21);
+    assert!(app.token(serial.digits()).await.locked);
+}
+
+#[tokio::test]
+async fn s43_a_revoked_api_key_is_refused_by_the_next_check() {
+    let app = app(Policy::default()).await;
+    let (_, totp, _) = app.user_with_soft_token("uma").await;
+    app.latchkey
+        .revoke_api_key(&app.admin, "relying-app")
+        .await
+        .unwrap();
+    let answer = app
+        .latchkey
+        .authenticate(
+            &app.key,
+            SOURCE,
+            "uma",
+            None,
+            &totp.generate(app.clock.now()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer, None, "no decision for a revoked key");
+}
+
 #[tokio::test]
 async fn s06_s07_an_accepted_hotp_counter_and_every_one_before_it_is_spent() {
     // RFC 4226 Appendix D: counters 0–9 of the seed "12345678901234567890".
