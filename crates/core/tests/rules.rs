@@ -901,3 +901,90 @@ async fn s28_a_recovery_session_sees_unlocks_and_reports_lost_its_own_tokens_onl
     );
     app.chain_verifies().await;
 }
+
+/// A recovery session for `name` (answers set first).
+async fn recovery_session(app: &App, name: &str, ids: &[i64]) -> SessionId {
+    let pending = pending_session(app, name).await;
+    let asked = app.latchkey.portal_challenge(&pending).await.unwrap();
+    app.latchkey
+        .portal_answer_challenge(&pending, answers_to(&asked, ids), SOURCE)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn s37_a_recovery_session_ends_when_idle_and_lives_no_longer_than_its_password_step() {
+    let app = app(Policy::default()).await;
+    let (_, _, _, ids) = user_with_answers(&app, "vic").await;
+    let id = recovery_session(&app, "vic", &ids).await;
+    let alive = |id: &SessionId| {
+        let latchkey = app.latchkey.clone();
+        let id = id.expose().to_owned();
+        async move { latchkey.portal_session(&id).await.unwrap().is_some() }
+    };
+    app.clock.advance(29 * 60);
+    assert!(alive(&id).await, "activity keeps it");
+    app.clock.advance(31 * 60);
+    assert!(!alive(&id).await, "30 idle minutes end it");
+    // However busy, it ends twelve hours after the password.
+    let id = recovery_session(&app, "vic", &ids).await;
+    let mut minutes = 0;
+    while alive(&id).await {
+        assert!(minutes <= 12 * 60, "still alive after {minutes} minutes");
+        app.clock.advance(20 * 60);
+        minutes += 20;
+    }
+    assert!(
+        minutes >= 12 * 60 - 20,
+        "ended early, after {minutes} minutes"
+    );
+}
+
+#[tokio::test]
+async fn s22_the_portal_and_the_help_desk_share_one_daily_unlock_limit_per_token() {
+    let app = app(Policy::default()).await;
+    let (serial, _, _, ids) = user_with_answers(&app, "wes").await;
+    for _ in 0..4 {
+        app.latchkey
+            .issue_unlock_code(
+                &app.admin.helpdesk(),
+                serial.digits(),
+                ResetCode::generate().digits(),
+            )
+            .await
+            .unwrap();
+    }
+    let id = recovery_session(&app, "wes", &ids).await;
+    let recovery = app
+        .latchkey
+        .portal_session(id.expose())
+        .await
+        .unwrap()
+        .unwrap()
+        .recovery()
+        .unwrap();
+    let reset = || ResetCode::generate().grouped();
+    app.latchkey
+        .portal_unlock(&recovery, serial.digits(), &reset(), SOURCE)
+        .await
+        .expect("the fifth of the day");
+    assert!(
+        app.latchkey
+            .portal_unlock(&recovery, serial.digits(), &reset(), SOURCE)
+            .await
+            .is_err(),
+        "the sixth is refused, whoever asks"
+    );
+    assert!(matches!(
+        app.latchkey
+            .issue_unlock_code(
+                &app.admin.helpdesk(),
+                serial.digits(),
+                ResetCode::generate().digits()
+            )
+            .await,
+        Err(AdminError::RateLimited)
+    ));
+    assert_eq!(app.count_audit("unlock.issue", "success"), 5);
+    assert_eq!(app.count_audit("unlock.issue", "denied"), 2);
+}
