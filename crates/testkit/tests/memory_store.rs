@@ -355,3 +355,23 @@ async fn one_challenge_is_marked_until_cleared_and_clones_share_the_state() {
         "a refused list changes nothing"
     );
 }
+
+#[tokio::test]
+async fn memory_app_gives_the_operators_admin_and_a_clock_at_t0_on_a_fresh_store() {
+    let (latchkey, admin, clock) = latchkey_testkit::memory_app(Policy::default());
+    assert_eq!(clock.now(), latchkey_testkit::T0);
+    let user = latchkey
+        .add_user(&admin, "gus", None, Role::User, None)
+        .await
+        .unwrap();
+    assert_eq!(user.created_at, latchkey_testkit::T0 as i64);
+    clock.advance(60);
+    latchkey
+        .set_user_status(&admin, "gus", UserStatus::Disabled)
+        .await
+        .unwrap();
+    assert_eq!(latchkey.verify_audit().await.unwrap(), Ok(2));
+    let rows = latchkey.audit_rows(&admin, 0, 10).await.unwrap();
+    assert_eq!(rows[1].event.at, latchkey_testkit::T0 as i64 + 60);
+    assert_eq!(rows[0].event.actor, "cli");
+}
