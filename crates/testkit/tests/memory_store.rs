@@ -1,0 +1,377 @@
+//! The fake's own contract: what the ports promise, on `MemoryStore`.
+
+use latchkey_core::audit::verify_chain;
+use latchkey_core::*;
+use latchkey_testkit::MemoryStore;
+
+fn event(action: &str, subject: &str, outcome: &str, at: i64) -> AuditEvent {
+    AuditEvent {
+        at,
+        actor: "test".into(),
+        action: action.into(),
+        subject: subject.into(),
+        source: "test".into(),
+        outcome: outcome.into(),
+        detail: String::new(),
+    }
+}
+
+fn ev(action: &str) -> AuditEvent {
+    event(action, "x", "success", 100)
+}
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        username: name.parse().unwrap(),
+        email: None,
+        role: Role::User,
+        password_hash: None,
+    }
+}
+
+fn new_token(serial: &str, user_id: i64) -> NewToken {
+    NewToken {
+        serial: serial.into(),
+        user_id,
+        kind: TokenKind::Totp,
+        state: TokenState::Active,
+        algorithm: "SHA1".into(),
+        digits: 6,
+        period: 30,
+        sealed_seed: vec![1, 2, 3],
+        sealed_unlock_secret: None,
+        activation_hash: None,
+        activation_expires: 0,
+        created_at: 100,
+    }
+}
+
+fn new_key(name: &str, prefix: &str) -> NewApiKey {
+    NewApiKey {
+        name: name.into(),
+        prefix: prefix.into(),
+        hash: vec![0; 32],
+        role: ApiRole::Authenticate,
+        created_at: 100,
+    }
+}
+
+async fn audit_len(store: &MemoryStore) -> usize {
+    store.audit_rows(0, -1).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn unique_names_serials_key_names_and_prefixes_conflict_and_change_nothing() {
+    let store = MemoryStore::new();
+    let user = store.insert_user(new_user("ann"), ev("u")).await.unwrap();
+    assert!(matches!(
+        store.insert_user(new_user("ann"), ev("u")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .insert_token(new_token("1001", user), ev("t"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.insert_token(new_token("1001", user), ev("t")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.insert_token(new_token("1002", 999), ev("t")).await,
+        Err(StoreError::Backend(_)),
+    ));
+    store
+        .insert_api_key(new_key("app", "lk_a"), ev("k"))
+        .await
+        .unwrap();
+    for key in [new_key("app", "lk_b"), new_key("other", "lk_a")] {
+        assert!(matches!(
+            store.insert_api_key(key, ev("k")).await,
+            Err(StoreError::Conflict(_))
+        ));
+    }
+    assert_eq!(audit_len(&store).await, 3, "refused inserts audit nothing");
+    assert_eq!(store.list_users().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_token() {
+    let store = MemoryStore::new();
+    let user = store.insert_user(new_user("bo"), ev("u")).await.unwrap();
+    let id = store
+        .insert_token(new_token("2001", user), ev("t"))
+        .await
+        .unwrap();
+    let before = audit_len(&store).await;
+    assert!(store.accept_otp(id, 5, 1, ev("accept")).await.unwrap());
+    assert!(
+        !store.accept_otp(id, 5, 1, ev("accept")).await.unwrap(),
+        "a replay"
+    );
+    assert!(
+        !store.accept_otp(id, 4, 1, ev("accept")).await.unwrap(),
+        "an older one"
+    );
+    assert_eq!(
+        audit_len(&store).await,
+        before + 1,
+        "only the change is audited"
+    );
+    let token = store.token_by_serial("2001").await.unwrap().unwrap();
+    assert_eq!((token.last_used, token.drift), (5, 1));
+    assert_eq!(
+        store
+            .record_otp_failure(id, 2, ev("f"), ev("lock"))
+            .await
+            .unwrap(),
+        (1, false)
+    );
+    assert_eq!(
+        store
+            .record_otp_failure(id, 2, ev("f"), ev("lock"))
+            .await
+            .unwrap(),
+        (2, true)
+    );
+    assert_eq!(
+        store
+            .record_otp_failure(id, 2, ev("f"), ev("lock"))
+            .await
+            .unwrap(),
+        (2, false),
+        "not counted once locked"
+    );
+    assert!(
+        !store.accept_otp(id, 6, 0, ev("accept")).await.unwrap(),
+        "locked"
+    );
+    assert!(store.reset_token(id, ev("reset")).await.unwrap());
+    store
+        .set_token_state(id, TokenState::Suspended, ev("s"))
+        .await
+        .unwrap();
+    assert!(
+        !store.accept_otp(id, 6, 0, ev("accept")).await.unwrap(),
+        "suspended"
+    );
+    store
+        .set_token_state(id, TokenState::Active, ev("s"))
+        .await
+        .unwrap();
+    assert!(store.accept_otp(id, 6, 0, ev("accept")).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_checks_of_one_step_accept_exactly_once() {
+    let store = MemoryStore::new();
+    let user = store.insert_user(new_user("cy"), ev("u")).await.unwrap();
+    let id = store
+        .insert_token(new_token("3001", user), ev("t"))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .check_user_otp(None, &"cy".parse().unwrap(), move |_, _, _| {
+                        Ok::<_, ()>(vec![OtpStep::Accept {
+                            token_id: id,
+                            used: 7,
+                            drift: 0,
+                            event: ev("accept"),
+                            lost: Box::new(OtpStep::Record(ev("lost"))),
+                        }])
+                    })
+                    .await
+                    .unwrap()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += usize::from(task.await.unwrap());
+    }
+    assert_eq!(accepted, 1);
+    let actions: Vec<String> = store.audit_events().into_iter().map(|e| e.action).collect();
+    assert_eq!(actions.iter().filter(|a| *a == "accept").count(), 1);
+    assert_eq!(actions.iter().filter(|a| *a == "lost").count(), 31);
+}
+
+#[tokio::test]
+async fn a_check_reads_the_key_user_and_tokens_and_a_judges_error_records_nothing() {
+    let store = MemoryStore::new();
+    let user = store.insert_user(new_user("di"), ev("u")).await.unwrap();
+    store
+        .insert_token(new_token("4001", user), ev("t"))
+        .await
+        .unwrap();
+    store
+        .insert_api_key(new_key("app", "lk_d"), ev("k"))
+        .await
+        .unwrap();
+    let before = audit_len(&store).await;
+    let seen = store
+        .check_user_otp(Some("lk_d"), &"di".parse().unwrap(), |key, user, tokens| {
+            Err::<Vec<OtpStep>, _>((
+                key.map(|k| k.name.clone()),
+                user.map(|u| u.username.to_string()),
+                tokens.iter().map(|t| t.serial.clone()).collect::<Vec<_>>(),
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        Err((
+            Some("app".into()),
+            Some("di".into()),
+            vec!["4001".to_owned()]
+        ))
+    );
+    assert_eq!(audit_len(&store).await, before);
+}
+
+#[tokio::test]
+async fn the_audit_log_is_a_chain_and_unlock_issues_are_counted_per_token_since_a_time() {
+    let store = MemoryStore::new();
+    store
+        .append(event("unlock.issue", "5001", "success", 10))
+        .await
+        .unwrap();
+    store
+        .append(event("unlock.issue", "5001", "denied", 20))
+        .await
+        .unwrap();
+    store
+        .append(event("unlock.issue", "5002", "success", 30))
+        .await
+        .unwrap();
+    store
+        .append(event("unlock.issue", "5001", "success", 40))
+        .await
+        .unwrap();
+    let rows = store.audit_rows(0, 100).await.unwrap();
+    assert_eq!(verify_chain(&rows), Ok(4));
+    let page: Vec<i64> = store
+        .audit_rows(1, 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(page, [2, 3]);
+    assert_eq!(store.count_unlock_issues("5001", 0).await.unwrap(), 2);
+    assert_eq!(store.count_unlock_issues("5001", 11).await.unwrap(), 1);
+    assert_eq!(store.count_unlock_issues("5003", 0).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn reset_links_are_limited_single_use_and_expire() {
+    let store = MemoryStore::new();
+    let user = store.insert_user(new_user("ed"), ev("u")).await.unwrap();
+    let request = || event("reset.request", "ed", "success", 100);
+    for n in 0..3u8 {
+        assert!(
+            store
+                .insert_reset_link(vec![n], user, 200, 0, 3, request())
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        !store
+            .insert_reset_link(vec![9], user, 200, 0, 3, request())
+            .await
+            .unwrap(),
+        "the fourth within the window"
+    );
+    assert_eq!(
+        store.reset_link_user(vec![0], 150).await.unwrap(),
+        Some(user)
+    );
+    assert_eq!(
+        store.take_reset_link(vec![0], 150).await.unwrap(),
+        Some(user)
+    );
+    assert_eq!(
+        store.take_reset_link(vec![0], 150).await.unwrap(),
+        None,
+        "used"
+    );
+    assert_eq!(
+        store.reset_link_user(vec![1], 200).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.take_reset_link(vec![1], 200).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn one_challenge_is_marked_until_cleared_and_clones_share_the_state() {
+    let store = MemoryStore::new();
+    let other = store.clone();
+    let user = store.insert_user(new_user("flo"), ev("u")).await.unwrap();
+    let pool = other.questions().await.unwrap();
+    assert_eq!(pool.len(), 10, "a fresh store offers the seeded pool");
+    let answers = pool[..3]
+        .iter()
+        .map(|q| (q.id, format!("h{}", q.id)))
+        .collect();
+    store
+        .set_answers(user, answers, ev("answers"))
+        .await
+        .unwrap();
+    assert!(
+        other
+            .mark_asked(user, vec![pool[0].id, pool[2].id])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.mark_asked(user, vec![pool[1].id]).await.unwrap(),
+        "one challenge at a time"
+    );
+    let asked: Vec<bool> = store
+        .answers_of(user)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.asked)
+        .collect();
+    assert_eq!(asked, [true, false, true]);
+    store.clear_asked(user, ev("cleared")).await.unwrap();
+    assert!(store.mark_asked(user, vec![pool[1].id]).await.unwrap());
+    assert!(matches!(
+        store
+            .set_answers(user, vec![(999, "h".into())], ev("answers"))
+            .await,
+        Err(StoreError::Backend(_))
+    ));
+    assert_eq!(
+        store.answers_of(user).await.unwrap().len(),
+        3,
+        "a refused list changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn memory_app_gives_the_operators_admin_and_a_clock_at_t0_on_a_fresh_store() {
+    let (latchkey, admin, clock) = latchkey_testkit::memory_app(Policy::default());
+    assert_eq!(clock.now(), latchkey_testkit::T0);
+    let user = latchkey
+        .add_user(&admin, "gus", None, Role::User, None)
+        .await
+        .unwrap();
+    assert_eq!(user.created_at, latchkey_testkit::T0 as i64);
+    clock.advance(60);
+    latchkey
+        .set_user_status(&admin, "gus", UserStatus::Disabled)
+        .await
+        .unwrap();
+    assert_eq!(latchkey.verify_audit().await.unwrap(), Ok(2));
+    let rows = latchkey.audit_rows(&admin, 0, 10).await.unwrap();
+    assert_eq!(rows[1].event.at, latchkey_testkit::T0 as i64 + 60);
+    assert_eq!(rows[0].event.actor, "cli");
+}
