@@ -1,6 +1,8 @@
 //! The domain's rules, tested on the in-memory fake of the store ports
 //! (`latchkey-testkit`): no SQL, no HTTP, and a clock the tests move.
 //! The numbers (S04, S16, …) are SECURITY.md's.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use latchkey_core::import::{ImportRequest, prepare_account};
 use latchkey_core::oath::{Algorithm, Digits, ResetCode, Serial, Totp, UnlockSecret, unlock_code};

@@ -12,8 +12,6 @@
 //!
 //! [`App`] is the whole interface as plain egui code, so that tests drive
 //! it headlessly with `egui_kittest`; `main.rs` only puts it in a window.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 mod app;
 mod clock;

@@ -2,6 +2,8 @@
 //! locked in one is locked in the other, and an unlock in one shows in the
 //! other. Both go through the token library, whose folder lock serialises
 //! the writers.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

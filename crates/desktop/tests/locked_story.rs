@@ -2,6 +2,8 @@
 //! with the keyboard where a person would use it: five wrong PINs, the
 //! locked view with its PIN Reset Code, the unlock code the server derives
 //! from it, Unlock, a new PIN twice, and the code `oathtool` computes.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

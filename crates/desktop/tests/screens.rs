@@ -1,5 +1,7 @@
 //! The other screens: the token list, the code view's countdown and hiding,
 //! activation, import and its recovery code.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

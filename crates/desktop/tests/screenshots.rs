@@ -7,6 +7,8 @@
 //! ```
 //!
 //! It writes to `crates/desktop/screenshots/` (or `$LATCHKEY_SCREENSHOTS`).
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! The real `latchkey-desktop` starts under Xvfb with Mesa's software
 //! OpenGL, draws its window over a vault with one token, and a screenshot
 //! of it is not blank. The screenshot is kept as an artifact.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Generation and ±1-step verification, with the `totp-rs` crate measured in
 //! the same run as the reference. Run: `cargo bench -p latchkey-oath`.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
 

@@ -18,6 +18,10 @@ const DOMAIN: &[u8] = b"latchkey-unlock-v1";
 /// Binding the serial and the reset code into the MAC makes a code useless
 /// for another token or another unlock slot. 10^15 outcomes leave a guesser
 /// no hope against a token that allows five tries.
+#[allow(
+    clippy::expect_used,
+    reason = "each expect here names the invariant that makes it unreachable"
+)]
 pub fn unlock_code(secret: &UnlockSecret, serial: &Serial, reset_code: &ResetCode) -> UnlockCode {
     let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.expose())
         .expect("HMAC takes keys of any length");

@@ -1,4 +1,6 @@
 //! Property tests: base32 and key-URI round trips, and code parsing.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use latchkey_oath::{
     ActivationCode, Algorithm, CodeError, Digits, KeyUri, OtpKind, ResetCode, Secret, Serial,

@@ -1,6 +1,8 @@
 //! S01: known-answer tests from the RFCs' own tables, read from the copy of
 //! `vectors/oath-rfc.json` in `tests/data` (RFC 4226 App. D and §5.4,
 //! RFC 6238 App. B). OCRA rows (RFC 6287) are counted but not yet run.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use latchkey_oath::{Algorithm, Digits, Hotp, Secret, Totp, dynamic_truncation};
 use serde_json::Value;

@@ -1,5 +1,7 @@
 //! The unlock-code derivation against every row of `vectors/unlock-code.json`
 //! (copied to `tests/data`), and the Luhn rows of the same file.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use latchkey_oath::{ResetCode, Serial, UnlockCode, UnlockSecret, luhn_is_valid, unlock_code};
 use serde_json::Value;

@@ -41,6 +41,10 @@ pub struct Config {
 }
 
 impl Default for Config {
+    #[allow(
+        clippy::expect_used,
+        reason = "each expect here names the invariant that makes it unreachable"
+    )]
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".parse().expect("a valid address"),

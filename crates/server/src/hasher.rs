@@ -30,6 +30,10 @@ pub struct Argon2Hasher {
 impl Argon2Hasher {
     /// OWASP's first Argon2id configuration: 19 MiB, 2 passes, 1 lane.
     /// `parallel` bounds how many hashes run at once (each holds 19 MiB).
+    #[allow(
+        clippy::expect_used,
+        reason = "each expect here names the invariant that makes it unreachable"
+    )]
     pub fn new(parallel: usize) -> Self {
         let params = Params::new(19 * 1024, 2, 1, None).expect("valid Argon2 parameters");
         let dummy = hash_with(&params, b"latchkey dummy password for unknown users");
@@ -76,6 +80,10 @@ fn verify_in(blocks: &mut Vec<Block>, password: &[u8], hash: &str) -> bool {
         && Output::new(&computed).is_ok_and(|computed| &computed == expected)
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "each expect here names the invariant that makes it unreachable"
+)]
 fn hash_with(params: &Params, password: &[u8]) -> String {
     // A fresh random salt per hash comes from the operating system.
     argon(params)
@@ -85,6 +93,10 @@ fn hash_with(params: &Params, password: &[u8]) -> String {
 }
 
 impl PasswordHasher for Argon2Hasher {
+    #[allow(
+        clippy::expect_used,
+        reason = "each expect here names the invariant that makes it unreachable"
+    )]
     fn hash(&self, password: Zeroizing<String>) -> BoxFuture<'static, String> {
         let params = self.params.clone();
         let permits = self.permits.clone();
@@ -104,6 +116,10 @@ impl PasswordHasher for Argon2Hasher {
         })
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "each expect here names the invariant that makes it unreachable"
+    )]
     fn verify(
         &self,
         password: Zeroizing<String>,

@@ -4,8 +4,6 @@
 //! tokens and relying applications, health and metrics; and the admin CLI
 //! (`latchkey admin`), which works straight on the configured database.
 //! Both are thin callers of `latchkey-core`.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod admin;
 pub mod config;

@@ -117,6 +117,10 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     Ok(())
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "each expect here names the invariant that makes it unreachable"
+)]
 async fn print_demo(app: &latchkey_server::App, admin: &Admin, base: &str) -> Result<(), String> {
     let mut secret = [0u8; 9];
     rand_fill(&mut secret);

@@ -1,5 +1,7 @@
 //! The server end to end over HTTP and its admin CLI, each scenario on a
 //! fresh SQLite file and on a fresh PostgreSQL database.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! `latchkey admin import`: accounts with known TOTP seeds from JSON lines,
 //! on a fresh SQLite file and on a fresh PostgreSQL database.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! S42: nothing secret in the logs. A node runs with debug logging through
 //! a whole journey; its log is then searched for every secret it handled.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -6,6 +6,8 @@
 //! the unlock code, opens the token with it, sets a new PIN and signs in
 //! with the token again. Each step is saved as a screenshot under
 //! target/tmp/portal-screenshots/locked-token/.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

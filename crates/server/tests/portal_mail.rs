@@ -1,6 +1,8 @@
 //! "I've forgotten my password" in headless Chromium, with the mail read
 //! from a real SMTP receiver on loopback (Python's aiosmtpd; `.ci/run`
 //! installs it), and the second factor still required afterwards.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! The portal's security requirements (SECURITY.md S22, S27–S39, S41), one
 //! test per requirement, against a real `latchkey serve` over HTTP.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! The self-service actions besides unlocking, the help-desk pages and the
 //! admin CLI's security-question commands, against a real `latchkey serve`
 //! and the real `latchkey-token`.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

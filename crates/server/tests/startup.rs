@@ -1,6 +1,8 @@
 //! What an operator reads when the server or the admin CLI cannot open its
 //! database: the whole cause, never only "storage failed", and never a
 //! password from the URL.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Command, Output};
 

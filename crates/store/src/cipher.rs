@@ -45,6 +45,10 @@ impl std::fmt::Debug for MasterKeyCipher {
 
 impl MasterKeyCipher {
     /// A cipher for a 32-byte master key.
+    #[allow(
+        clippy::expect_used,
+        reason = "each expect here names the invariant that makes it unreachable"
+    )]
     pub fn new(key: &[u8; 32]) -> Self {
         let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).expect("any key length");
         mac.update(b"latchkey-keyed-hash-v1");
@@ -100,6 +104,10 @@ impl MasterKeyCipher {
 }
 
 impl SecretCipher for MasterKeyCipher {
+    #[allow(
+        clippy::expect_used,
+        reason = "each expect here names the invariant that makes it unreachable"
+    )]
     fn seal(&self, aad: &str, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; 24];
         rand::rng().fill_bytes(&mut nonce);
@@ -137,6 +145,10 @@ impl SecretCipher for MasterKeyCipher {
             .map_err(|_| CipherError)
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "each expect here names the invariant that makes it unreachable"
+    )]
     fn keyed_hash(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(self.mac_key.as_ref())
             .expect("any key length");

@@ -17,8 +17,6 @@
 //! audit chain's head is a row that each transaction updates first among
 //! audit writes (`UPDATE audit_head … RETURNING`), which serialises the chain
 //! across connections, processes and nodes.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 #[macro_use]
 mod queries;

@@ -4,6 +4,8 @@
 //! whose sealed seeds still open with the master key, the API key, the
 //! security questions and an audit chain that still verifies. On both
 //! backends. How the fixtures were made is in their folder's README.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,6 @@
 //! The fake's own contract: what the ports promise, on `MemoryStore`.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use latchkey_core::audit::verify_chain;
 use latchkey_core::*;

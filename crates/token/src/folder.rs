@@ -159,6 +159,10 @@ impl VaultFolder {
 
     /// Loads the token `selector` names (serial, id or label), or the only
     /// token when there is one and no selector.
+    #[allow(
+        clippy::expect_used,
+        reason = "each expect here names the invariant that makes it unreachable"
+    )]
     pub fn find(&self, selector: Option<&str>) -> Result<(PathBuf, TokenRecord), VaultError> {
         let entries = self.entries()?;
         let wanted: Vec<Entry> = match selector {
@@ -224,6 +228,10 @@ impl VaultFolder {
     /// Writes a token atomically: a temporary file in the same folder
     /// (mode 0600), fsync, rename over the old file, fsync the folder. A
     /// crash at any point leaves the old file or the new one.
+    #[allow(
+        clippy::expect_used,
+        reason = "each expect here names the invariant that makes it unreachable"
+    )]
     pub fn save(&self, _lock: &FolderLock, record: &TokenRecord) -> Result<(), VaultError> {
         let target = self.file_for(&record.id);
         let mut nonce = [0u8; 6];

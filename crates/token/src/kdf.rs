@@ -64,6 +64,10 @@ pub struct Derived {
 }
 
 /// Argon2id(secret, salt) stretched to `seed_len + 32` bytes.
+#[allow(
+    clippy::expect_used,
+    reason = "each expect here names the invariant that makes it unreachable"
+)]
 pub fn derive(params: &KdfParams, secret: &[u8], salt: &[u8], seed_len: usize) -> Derived {
     let out_len = seed_len + 32;
     let argon_params = Params::new(params.m_cost, params.t_cost, params.p_cost, Some(out_len))
@@ -85,6 +89,10 @@ pub fn derive(params: &KdfParams, secret: &[u8], salt: &[u8], seed_len: usize) -
 /// The check value: the first `bits` bits of HMAC-SHA-256(check_key, seed).
 /// Keyed by the derived key, so that it says nothing to someone without
 /// the PIN or code behind it.
+#[allow(
+    clippy::expect_used,
+    reason = "each expect here names the invariant that makes it unreachable"
+)]
 pub fn check_value(check_key: &[u8; 32], seed: &[u8], bits: u32) -> u32 {
     let mut mac =
         <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(check_key).expect("any key length");

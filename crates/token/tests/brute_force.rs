@@ -1,6 +1,8 @@
 //! S20: a copied vault is worth almost nothing. Trying every 6-digit PIN
 //! against the PIN entry leaves hundreds of equally plausible seeds, which
 //! only the server (and its lockout) can tell apart.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
 

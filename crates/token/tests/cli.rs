@@ -1,4 +1,6 @@
 //! The soft token end to end through the real `latchkey-token` binary.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

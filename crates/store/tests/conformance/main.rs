@@ -2,6 +2,8 @@
 //! fresh SQLite file (`SqliteStore`, group commit) and a fresh PostgreSQL
 //! database (`PostgresStore`), both through `Database` as the server uses them
 //! (never skipped: if PostgreSQL cannot be reached the suite fails).
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
@@ -37,7 +39,7 @@ impl PasswordHasher for TestHasher {
     }
 }
 
-pub fn postgres_admin_url() -> String {
+fn postgres_admin_url() -> String {
     std::env::var("LATCHKEY_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
