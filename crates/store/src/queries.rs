@@ -240,19 +240,7 @@ mod tests {
     /// PostgreSQL's PREPARE checks names and types, not only syntax.
     #[tokio::test]
     async fn every_statement_prepares_on_postgres() {
-        let admin = std::env::var("LATCHKEY_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin}: {e}"));
-        let mut id = [0u8; 6];
-        rand::Rng::fill_bytes(&mut rand::rng(), &mut id);
-        let name = format!("lk_test_{}", data_encoding::HEXLOWER.encode(&id));
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
+        let url = latchkey_testkit::postgres::fresh_database().await;
         crate::PostgresStore::connect(&url)
             .await
             .unwrap()

@@ -14,6 +14,7 @@ use latchkey_core::{
     ApiKeyStore, AuditLog, PortalStore, SecretCipher, TokenKind, TokenState, TokenStore, UserStore,
 };
 use latchkey_store::{Database, MasterKeyCipher};
+use latchkey_testkit::postgres::fresh_database;
 
 /// The master key the fixtures were made with (`LATCHKEY_MASTER_KEY`).
 const MASTER_KEY: [u8; 32] = [0x42; 32];
@@ -123,7 +124,7 @@ async fn a_sqlite_database_from_before_versions_upgrades_with_its_data() {
 
 #[tokio::test]
 async fn a_postgres_database_from_before_versions_upgrades_with_its_data() {
-    let url = fresh_postgres().await;
+    let url = fresh_database().await;
     let dump = std::fs::read_to_string(fixtures().join("postgres.sql")).unwrap();
     {
         use sqlx::Connection;
@@ -188,7 +189,7 @@ async fn a_database_from_a_newer_build_is_refused_with_the_reason() {
 
 #[tokio::test]
 async fn an_edited_migration_is_refused_on_postgres() {
-    let url = fresh_postgres().await;
+    let url = fresh_database().await;
     Database::connect(&url).await.unwrap().close().await;
     {
         use sqlx::Connection;
@@ -241,27 +242,4 @@ async fn postgres_versions(url: &str) -> Vec<i64> {
         .fetch_all(&mut conn)
         .await
         .unwrap()
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("LATCHKEY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A new, empty PostgreSQL database; its URL.
-async fn fresh_postgres() -> String {
-    use sqlx::Connection;
-    let admin = postgres_admin_url();
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin} for these tests: {e}"));
-    let mut id = [0u8; 6];
-    rand::Rng::fill_bytes(&mut rand::rng(), &mut id);
-    let name = format!("lk_test_{}", data_encoding::HEXLOWER.encode(&id));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create a test database");
-    let (base, _) = admin.rsplit_once('/').expect("a database URL");
-    format!("{base}/{name}")
 }

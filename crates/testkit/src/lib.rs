@@ -7,11 +7,13 @@
 //! - [`TestHasher`], a fast stand-in for Argon2;
 //! - [`TestCipher`], a trivial authenticated cipher (not secure: tests only);
 //! - [`memory_app`], the domain service built on them with the operator's
-//!   [`Admin`] right and a [`ManualClock`] the test moves.
+//!   [`Admin`] right and a [`ManualClock`] the test moves;
+//! - [`postgres::fresh_database`], a new PostgreSQL database per test.
 
 mod cipher;
 mod hasher;
 mod memory;
+pub mod postgres;
 
 use std::sync::Arc;
 

@@ -12,55 +12,11 @@ use latchkey_core::oath::{
 };
 use latchkey_core::*;
 use latchkey_store::{Backend, Database, MasterKeyCipher};
-use sha2::{Digest, Sha256};
+use latchkey_testkit::TestHasher;
+use latchkey_testkit::postgres::fresh_database;
 use zeroize::Zeroizing;
 
 const T0: u64 = 1_700_000_000;
-
-/// A fast stand-in for Argon2 (the server's hasher is tested in the server).
-struct TestHasher;
-
-impl PasswordHasher for TestHasher {
-    fn hash(&self, password: Zeroizing<String>) -> BoxFuture<'static, String> {
-        Box::pin(
-            async move { data_encoding::HEXLOWER.encode(&Sha256::digest(password.as_bytes())) },
-        )
-    }
-    fn verify(
-        &self,
-        password: Zeroizing<String>,
-        hash: Option<String>,
-    ) -> BoxFuture<'static, bool> {
-        Box::pin(async move {
-            hash.is_some_and(|h| {
-                h == data_encoding::HEXLOWER.encode(&Sha256::digest(password.as_bytes()))
-            })
-        })
-    }
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("LATCHKEY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A new, empty PostgreSQL database; its URL.
-async fn fresh_postgres() -> String {
-    use sqlx::Connection;
-    let admin = postgres_admin_url();
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin} for these tests: {e}"));
-    let mut id = [0u8; 6];
-    rand::Rng::fill_bytes(&mut rand::rng(), &mut id);
-    let name = format!("lk_test_{}", data_encoding::HEXLOWER.encode(&id));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create a test database");
-    let (base, _) = admin.rsplit_once('/').expect("a database URL");
-    format!("{base}/{name}")
-}
 
 struct Harness {
     latchkey: Latchkey<Database>,
@@ -77,7 +33,7 @@ struct Harness {
 
 async fn harness(postgres: bool, policy: Policy) -> Harness {
     let (url, dir) = if postgres {
-        (fresh_postgres().await, None)
+        (fresh_database().await, None)
     } else {
         let dir = tempfile::tempdir().unwrap();
         (
