@@ -156,8 +156,6 @@ async fn activate(
         Err(ActivateError::Store(e)) => return Err(ApiError::internal(&e)),
         Err(ActivateError::Cipher(e)) => return Err(ApiError::internal(&e)),
     };
-    state.metrics.activations.fetch_add(1, Ordering::Relaxed);
-    let policy = state.app.policy();
     // The grant's parameters were checked when the token was issued; one
     // that does not parse now is a damaged row, not the caller's fault.
     let algorithm: Algorithm = grant
@@ -169,6 +167,8 @@ async fn activate(
         TokenKind::Hotp => wire::OtpDescription::hotp(algorithm, digits, 0),
         _ => wire::OtpDescription::totp(algorithm, digits, grant.period),
     };
+    state.metrics.activations.fetch_add(1, Ordering::Relaxed);
+    let policy = state.app.policy();
     Ok(Json(wire::ActivateResponse {
         issuer: Some(grant.issuer),
         label: grant.label,
