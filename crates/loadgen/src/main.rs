@@ -18,8 +18,9 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use latchkey_api as wire;
 use latchkey_oath::{Hotp, KeyUri};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -76,19 +77,26 @@ fn new_agent() -> ureq::Agent {
         .into()
 }
 
-fn post(agent: &ureq::Agent, url: &str, key: &str, body: &Value) -> Result<(u16, Value), String> {
+/// Sends one of the API's requests; answers the status and the body's text.
+fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    key: &str,
+    body: &impl serde::Serialize,
+) -> Result<(u16, String), String> {
+    let body = serde_json::to_vec(body).map_err(|e| e.to_string())?;
     let mut response = agent
         .post(url)
         .header("Authorization", &format!("Bearer {key}"))
         .header("Content-Type", "application/json")
-        .send(body.to_string().as_bytes())
+        .send(&body[..])
         .map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let text = response
         .body_mut()
         .read_to_string()
         .map_err(|e| e.to_string())?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    Ok((status, text))
 }
 
 #[allow(
@@ -98,21 +106,24 @@ fn post(agent: &ureq::Agent, url: &str, key: &str, body: &Value) -> Result<(u16,
 fn seed(args: &Args, run: &str) -> Result<(String, Vec<Seeded>), String> {
     let agent = new_agent();
     let base = args.server.trim_end_matches('/');
-    let (status, key) = post(
+    let (status, text) = post(
         &agent,
         &format!("{base}/api/v1/apikeys"),
         &args.admin_key,
-        &json!({"name": format!("load-{run}")}),
+        &wire::CreateApiKeyRequest {
+            name: format!("load-{run}"),
+            role: None,
+        },
     )?;
-    if status != 201 {
-        return Err(format!(
-            "creating an authenticate key failed ({status}): {key}"
-        ));
-    }
-    let auth_key = key["key"]
-        .as_str()
-        .ok_or("no key in the answer")?
-        .to_owned();
+    let created: wire::CreatedApiKey = match serde_json::from_str(&text) {
+        Ok(created) if status == 201 => created,
+        _ => {
+            return Err(format!(
+                "creating an authenticate key failed ({status}): {text}"
+            ));
+        }
+    };
+    let auth_key = created.key.as_str().to_owned();
     let threads = args.concurrency.clamp(1, 16);
     let chunks: Vec<Vec<usize>> = (0..threads)
         .map(|t| (t..args.tokens).step_by(threads).collect())
@@ -126,25 +137,35 @@ fn seed(args: &Args, run: &str) -> Result<(String, Vec<Seeded>), String> {
                     let mut out = Vec::with_capacity(indices.len());
                     for i in indices {
                         let username = format!("load-{run}-{i}");
-                        let (status, body) = post(
+                        let (status, text) = post(
                             &agent,
                             &format!("{base}/api/v1/users"),
                             &args.admin_key,
-                            &json!({"username": username}),
+                            &wire::AddUserRequest {
+                                email: None,
+                                password: None,
+                                role: None,
+                                username: username.clone(),
+                            },
                         )?;
                         if status != 201 {
-                            return Err(format!("adding {username} failed ({status}): {body}"));
+                            return Err(format!("adding {username} failed ({status}): {text}"));
                         }
-                        let (status, body) = post(
+                        let (status, text) = post(
                             &agent,
                             &format!("{base}/api/v1/tokens"),
                             &args.admin_key,
-                            &json!({"username": username, "kind": "hotp"}),
+                            &wire::IssueTokenRequest {
+                                kind: Some(wire::TokenKind::Hotp.as_str().into()),
+                                username: username.clone(),
+                            },
                         )?;
-                        let uri = body["otpauth_uri"]
-                            .as_str()
-                            .ok_or_else(|| format!("issuing a token failed ({status}): {body}"))?;
-                        let hotp = KeyUri::parse(uri)
+                        let issued: Option<wire::IssuedToken> =
+                            serde_json::from_str(&text).ok().filter(|_| status == 201);
+                        let uri = issued
+                            .and_then(|i| i.otpauth_uri)
+                            .ok_or_else(|| format!("issuing a token failed ({status}): {text}"))?;
+                        let hotp = KeyUri::parse(&uri)
                             .map_err(|e| e.to_string())?
                             .hotp()
                             .map_err(|e| e.to_string())?;
@@ -337,8 +358,12 @@ async fn drive(
         }
         match (&work, answer) {
             (Work::Healthz, Ok((200, _))) => tally.accepted += 1,
+            // The request above is written by hand for speed; the answer is
+            // read as the wire type, which borrows from the body and so
+            // allocates nothing.
             (Work::Authenticate(_), Ok((200, body)))
-                if body.windows(8).any(|w| w == b"\"accept\"") =>
+                if serde_json::from_slice::<wire::AuthenticateResponse>(&body)
+                    .is_ok_and(|a| a.result == wire::AuthResult::Accept) =>
             {
                 tally.accepted += 1
             }

@@ -14,8 +14,10 @@
 
 use std::time::Duration;
 
+use latchkey_api as wire;
 use latchkey_oath::{ActivationCode, Secret, Serial, UnlockSecret};
-use serde::Deserialize;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 /// Why talking to the server failed.
@@ -60,8 +62,13 @@ pub struct Activation {
     pub policy: ServerPolicy,
 }
 
-/// The code parameters, as the server describes them.
-#[derive(Debug, Clone, Deserialize)]
+/// The code parameters in the form the vault record is made from.
+///
+/// The wire form, [`latchkey_api::OtpDescription`], is typed (its algorithm
+/// and digit count are checked as the answer is read); this plain copy is
+/// what [`crate::ops::record_from_activation`] takes, and what a test that
+/// makes a record without a server writes by hand.
+#[derive(Debug, Clone)]
 pub struct OtpDescription {
     /// `totp` or `hotp`.
     pub kind: String,
@@ -70,40 +77,29 @@ pub struct OtpDescription {
     /// Digits per code.
     pub digits: u8,
     /// Seconds per step (TOTP).
-    #[serde(default)]
     pub period: Option<u64>,
     /// First counter (HOTP).
-    #[serde(default)]
     pub counter: Option<u64>,
 }
 
-/// The server's policy for the token.
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct ServerPolicy {
-    /// Wrong PINs that lock the token.
-    pub max_pin_failures: u32,
-    /// Fewest PIN digits.
-    pub min_pin_length: usize,
-    /// Unlock slots to make.
-    pub unlock_slots: usize,
+impl From<wire::OtpDescription> for OtpDescription {
+    fn from(otp: wire::OtpDescription) -> Self {
+        OtpDescription {
+            kind: match otp.kind {
+                wire::OtpKind::Totp => "totp",
+                wire::OtpKind::Hotp => "hotp",
+            }
+            .to_owned(),
+            algorithm: otp.algorithm.name().to_owned(),
+            digits: otp.digits.get(),
+            period: otp.period,
+            counter: otp.counter,
+        }
+    }
 }
 
-#[derive(Deserialize)]
-struct ActivationBody {
-    serial: String,
-    label: String,
-    #[serde(default)]
-    issuer: Option<String>,
-    otp: OtpDescription,
-    secret: Zeroizing<String>,
-    unlock_secret: Zeroizing<String>,
-    policy: ServerPolicy,
-}
-
-#[derive(Deserialize)]
-struct RefreshBody {
-    unlock_secret: Zeroizing<String>,
-}
+/// The server's policy for the token: the wire type itself.
+pub type ServerPolicy = wire::TokenPolicy;
 
 fn endpoint(server: &str, path: &str) -> Result<String, ClientError> {
     let base = server.trim().trim_end_matches('/');
@@ -120,7 +116,24 @@ fn endpoint(server: &str, path: &str) -> Result<String, ClientError> {
     Ok(format!("{base}{path}"))
 }
 
-fn post(url: &str, body: &serde_json::Value) -> Result<serde_json::Value, ClientError> {
+/// The message of a refusal: the API's `{"error": "…"}`, or the
+/// `{"error": {"message": "…"}}` some proxies in front of it write.
+fn refusal_message(body: &[u8]) -> Option<String> {
+    if let Ok(wire::ErrorBody { error }) = serde_json::from_slice(body) {
+        return Some(error);
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value
+        .get("error")?
+        .get("message")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn post<Answer: DeserializeOwned>(
+    url: &str,
+    request: &impl Serialize,
+) -> Result<Answer, ClientError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
@@ -128,38 +141,26 @@ fn post(url: &str, body: &serde_json::Value) -> Result<serde_json::Value, Client
         .into();
     let mut response = agent
         .post(url)
-        .send_json(body)
+        .send_json(request)
         .map_err(|e| ClientError::Network(e.to_string()))?;
     let status = response.status().as_u16();
-    let json: Option<serde_json::Value> = response
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024)
-        .read_json()
-        .ok();
+    // The answer may carry the seed: its bytes are wiped once read.
+    let body = Zeroizing::new(
+        response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_vec()
+            .unwrap_or_default(),
+    );
     if !(200..300).contains(&status) {
-        let message = json
-            .as_ref()
-            .and_then(|j| j.get("error"))
-            .and_then(|e| {
-                e.as_str()
-                    .map(str::to_owned)
-                    .or_else(|| e.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-            })
-            .unwrap_or_else(|| format!("HTTP status {status}"));
+        let message = refusal_message(&body).unwrap_or_else(|| format!("HTTP status {status}"));
         return Err(ClientError::Refused { status, message });
     }
-    json.ok_or_else(|| ClientError::BadResponse("it is not JSON".into()))
-}
-
-fn unlock_secret_from_hex(text: &str) -> Result<UnlockSecret, ClientError> {
-    let bytes = Zeroizing::new(
-        data_encoding::HEXLOWER_PERMISSIVE
-            .decode(text.as_bytes())
-            .map_err(|_| ClientError::BadResponse("the unlock secret is not hex".into()))?,
-    );
-    UnlockSecret::from_slice(&bytes)
-        .ok_or_else(|| ClientError::BadResponse("the unlock secret is not 32 bytes".into()))
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+        return Err(ClientError::BadResponse("it is not JSON".into()));
+    }
+    serde_json::from_slice(&body).map_err(|e| ClientError::BadResponse(e.to_string()))
 }
 
 /// Activates a token: trades the serial and single-use activation code for
@@ -170,23 +171,17 @@ pub fn activate(
     code: &ActivationCode,
 ) -> Result<Activation, ClientError> {
     let url = endpoint(server, "/api/v1/tokens/activate")?;
-    let request =
-        serde_json::json!({ "serial": serial.digits(), "activation_code": code.digits() });
-    let answer = post(&url, &request)?;
-    let body: ActivationBody =
-        serde_json::from_value(answer).map_err(|e| ClientError::BadResponse(e.to_string()))?;
-    let answered: Serial = body
-        .serial
-        .parse()
-        .map_err(|_| ClientError::BadResponse("the serial is malformed".into()))?;
-    if &answered != serial {
+    let request = wire::ActivateRequest {
+        activation_code: Zeroizing::new(code.digits().to_owned()),
+        serial: serial.digits().to_owned(),
+    };
+    let body: wire::ActivateResponse = post(&url, &request)?;
+    if &body.serial != serial {
         return Err(ClientError::BadResponse(
             "the server answered for another serial".into(),
         ));
     }
-    let secret = Secret::from_base32(&body.secret)
-        .map_err(|_| ClientError::BadResponse("the secret is not base32".into()))?;
-    if secret.len() < latchkey_oath::MIN_SECRET_LEN {
+    if body.secret.len() < latchkey_oath::MIN_SECRET_LEN {
         return Err(ClientError::BadResponse(
             "the secret is shorter than 128 bits".into(),
         ));
@@ -197,13 +192,16 @@ pub fn activate(
             "the token policy is out of range".into(),
         ));
     }
+    let unlock_secret = body.unlock_secret.ok_or_else(|| {
+        ClientError::BadResponse("the server sent no unlock secret for a soft token".into())
+    })?;
     Ok(Activation {
-        serial: answered,
+        serial: body.serial,
         label: body.label,
         issuer: body.issuer,
-        otp: body.otp,
-        secret,
-        unlock_secret: unlock_secret_from_hex(&body.unlock_secret)?,
+        otp: body.otp.into(),
+        secret: body.secret,
+        unlock_secret,
         policy,
     })
 }
@@ -211,10 +209,12 @@ pub fn activate(
 /// Fetches the token's unlock secret again, proving possession with a current code.
 pub fn refresh(server: &str, serial: &Serial, otp: &str) -> Result<UnlockSecret, ClientError> {
     let url = endpoint(server, "/api/v1/tokens/refresh")?;
-    let request = serde_json::json!({ "serial": serial.digits(), "otp": otp });
-    let body: RefreshBody = serde_json::from_value(post(&url, &request)?)
-        .map_err(|e| ClientError::BadResponse(e.to_string()))?;
-    unlock_secret_from_hex(&body.unlock_secret)
+    let request = wire::RefreshRequest {
+        otp: Zeroizing::new(otp.to_owned()),
+        serial: serial.digits().to_owned(),
+    };
+    let body: wire::RefreshResponse = post(&url, &request)?;
+    Ok(body.unlock_secret)
 }
 
 #[cfg(test)]

@@ -8,14 +8,14 @@ use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use latchkey_api as wire;
+use latchkey_core::oath::{Algorithm, Digits};
 use latchkey_core::{
-    ActivateError, Admin, AdminError, AdminErrorKind, ApiPrincipal, ApiRole, Decision,
-    RefreshError, Role, Token, TokenKind, TokenState, User,
+    ActivateError, Admin, AdminError, AdminErrorKind, ApiKey, ApiPrincipal, ApiRole, AuditRow,
+    Decision, IssuedToken, RefreshError, Role, Token, TokenKind, TokenState, User, UserStatus,
 };
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use zeroize::Zeroizing;
+use serde_json::Value;
 
 use super::{ApiError, AppState, client_address};
 
@@ -135,18 +135,12 @@ async fn openapi() -> Json<Value> {
     )
 }
 
-#[derive(Deserialize)]
-struct ActivateBody {
-    serial: String,
-    activation_code: Zeroizing<String>,
-}
-
 async fn activate(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<ActivateBody>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<wire::ActivateRequest>,
+) -> Result<Json<wire::ActivateResponse>, ApiError> {
     let source = client_address(&state, peer, &headers);
     let grant = match state
         .app
@@ -166,48 +160,43 @@ async fn activate(
         Err(ActivateError::Store(e)) => return Err(ApiError::internal(&e)),
         Err(ActivateError::Cipher(e)) => return Err(ApiError::internal(&e)),
     };
+    // The grant's parameters were checked when the token was issued; one
+    // that does not parse now is a damaged row, not the caller's fault.
+    let algorithm: Algorithm = grant
+        .algorithm
+        .parse()
+        .map_err(|e| ApiError::internal(&e))?;
+    let digits = Digits::new(grant.digits).map_err(|e| ApiError::internal(&e))?;
+    let otp = match grant.kind {
+        TokenKind::Hotp => wire::OtpDescription::hotp(algorithm, digits, 0),
+        _ => wire::OtpDescription::totp(algorithm, digits, grant.period),
+    };
     state.metrics.activations.fetch_add(1, Ordering::Relaxed);
     let policy = state.app.policy();
-    let otp = match grant.kind {
-        TokenKind::Hotp => {
-            json!({"kind": "hotp", "algorithm": grant.algorithm, "digits": grant.digits, "counter": 0})
-        }
-        _ => {
-            json!({"kind": "totp", "algorithm": grant.algorithm, "digits": grant.digits, "period": grant.period})
-        }
-    };
-    Ok(Json(json!({
-        "serial": grant.serial.digits(),
-        "label": grant.label,
-        "issuer": grant.issuer,
-        "otp": otp,
-        "secret": grant.secret.to_base32().as_str(),
-        "unlock_secret": grant.unlock_secret.map(|u| data_encoding::HEXLOWER.encode(u.expose())),
-        "policy": {
-            "max_pin_failures": policy.pin_max_failures,
-            "min_pin_length": policy.pin_min_length,
-            "unlock_slots": policy.unlock_slots,
+    Ok(Json(wire::ActivateResponse {
+        issuer: Some(grant.issuer),
+        label: grant.label,
+        otp,
+        policy: wire::TokenPolicy {
+            max_pin_failures: policy.pin_max_failures,
+            min_pin_length: policy.pin_min_length,
+            unlock_slots: policy.unlock_slots,
         },
-    })))
-}
-
-#[derive(Deserialize)]
-struct RefreshBody {
-    serial: String,
-    otp: Zeroizing<String>,
+        secret: grant.secret,
+        serial: grant.serial,
+        unlock_secret: grant.unlock_secret,
+    }))
 }
 
 async fn refresh(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<RefreshBody>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<wire::RefreshRequest>,
+) -> Result<Json<wire::RefreshResponse>, ApiError> {
     let source = client_address(&state, peer, &headers);
     match state.app.refresh(&body.serial, &body.otp, &source).await {
-        Ok(secret) => Ok(Json(
-            json!({ "unlock_secret": data_encoding::HEXLOWER.encode(secret.expose()) }),
-        )),
+        Ok(unlock_secret) => Ok(Json(wire::RefreshResponse { unlock_secret })),
         Err(RefreshError::Refused) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             RefreshError::Refused.to_string(),
@@ -217,22 +206,14 @@ async fn refresh(
     }
 }
 
-/// Any other field (a client's idea of the time, say) is ignored: only the
-/// server's clock counts (S09).
-#[derive(Deserialize)]
-struct AuthenticateBody {
-    username: String,
-    #[serde(default)]
-    password: Option<Zeroizing<String>>,
-    otp: Zeroizing<String>,
-}
-
 async fn authenticate(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<AuthenticateBody>,
-) -> Result<Json<AuthenticateAnswer>, ApiError> {
+    // Any other field (a client's idea of the time, say) is ignored: only
+    // the server's clock counts (S09).
+    ApiJson(body): ApiJson<wire::AuthenticateRequest>,
+) -> Result<Json<wire::AuthenticateResponse>, ApiError> {
     let source = client_address(&state, peer, &headers);
     let key = bearer(&headers).ok_or_else(unauthorized)?;
     let decision = state
@@ -244,79 +225,131 @@ async fn authenticate(
     let result = match decision {
         Decision::Accept => {
             state.metrics.auth_accept.fetch_add(1, Ordering::Relaxed);
-            "accept"
+            wire::AuthResult::Accept
         }
         Decision::Reject => {
             state.metrics.auth_reject.fetch_add(1, Ordering::Relaxed);
-            "reject"
+            wire::AuthResult::Reject
         }
     };
-    Ok(Json(AuthenticateAnswer { result }))
+    Ok(Json(wire::AuthenticateResponse { result }))
 }
 
-/// `{"result": "accept" | "reject"}`, serialised without building a map.
-#[derive(Serialize)]
-struct AuthenticateAnswer {
-    result: &'static str,
+fn wire_role(role: Role) -> wire::Role {
+    match role {
+        Role::User => wire::Role::User,
+        Role::Helpdesk => wire::Role::Helpdesk,
+        Role::Admin => wire::Role::Admin,
+    }
 }
 
-fn user_json(user: &User) -> Value {
-    json!({
-        "username": user.username.as_str(),
-        "email": user.email,
-        "role": user.role.as_str(),
-        "status": user.status.as_str(),
-        "created_at": user.created_at,
-    })
+fn wire_api_role(role: ApiRole) -> wire::ApiKeyRole {
+    match role {
+        ApiRole::Authenticate => wire::ApiKeyRole::Authenticate,
+        ApiRole::Admin => wire::ApiKeyRole::Admin,
+    }
+}
+
+fn user_view(user: &User) -> wire::UserView {
+    wire::UserView {
+        created_at: user.created_at,
+        email: user.email.clone(),
+        role: wire_role(user.role),
+        status: match user.status {
+            UserStatus::Active => wire::UserStatus::Active,
+            UserStatus::Disabled => wire::UserStatus::Disabled,
+        },
+        username: user.username.as_str().to_owned(),
+    }
 }
 
 /// A token's public face: never its seed or unlock secret (S03).
+pub fn token_view(token: &Token, username: Option<&str>) -> wire::TokenView {
+    wire::TokenView {
+        algorithm: token.algorithm.clone(),
+        created_at: token.created_at,
+        digits: token.digits,
+        failures: token.failures,
+        kind: match token.kind {
+            TokenKind::Latchkey => wire::TokenKind::Latchkey,
+            TokenKind::Totp => wire::TokenKind::Totp,
+            TokenKind::Hotp => wire::TokenKind::Hotp,
+        },
+        locked: token.locked,
+        period: token.period,
+        serial: token.serial.clone(),
+        state: match token.state {
+            TokenState::New => wire::TokenState::New,
+            TokenState::Active => wire::TokenState::Active,
+            TokenState::Suspended => wire::TokenState::Suspended,
+            TokenState::Revoked => wire::TokenState::Revoked,
+        },
+        user: username.map(str::to_owned),
+    }
+}
+
+/// [`token_view`] as a JSON value, for the admin CLI's `--json`.
+#[allow(
+    clippy::expect_used,
+    reason = "serialising a wire type, whose fields are strings, numbers and enums, cannot fail"
+)]
 pub fn token_json(token: &Token, username: Option<&str>) -> Value {
-    json!({
-        "serial": token.serial,
-        "user": username,
-        "kind": token.kind.as_str(),
-        "state": token.state.as_str(),
-        "algorithm": token.algorithm,
-        "digits": token.digits,
-        "period": token.period,
-        "failures": token.failures,
-        "locked": token.locked,
-        "created_at": token.created_at,
-    })
+    serde_json::to_value(token_view(token, username)).expect("a token view is JSON")
+}
+
+fn issued_view(issued: &IssuedToken) -> wire::IssuedToken {
+    wire::IssuedToken {
+        activation_code: issued.activation_code.clone(),
+        otpauth_uri: issued.otpauth_uri.clone(),
+        serial: issued.serial.clone(),
+    }
+}
+
+fn api_key_view(key: &ApiKey) -> wire::ApiKeyView {
+    wire::ApiKeyView {
+        created_at: key.created_at,
+        name: key.name.clone(),
+        prefix: key.prefix.clone(),
+        revoked: key.revoked,
+        role: wire_api_role(key.role),
+    }
+}
+
+fn audit_view(row: &AuditRow) -> wire::AuditRowView {
+    let e = &row.event;
+    wire::AuditRowView {
+        action: e.action.clone(),
+        actor: e.actor.clone(),
+        at: e.at,
+        detail: e.detail.clone(),
+        hash: data_encoding::HEXLOWER.encode(&row.hash),
+        id: row.id,
+        outcome: e.outcome.clone(),
+        source: e.source.clone(),
+        subject: e.subject.clone(),
+    }
 }
 
 async fn list_users(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<wire::UserView>>, ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let users = state
         .app
         .list_users(&admin)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(Value::Array(users.iter().map(user_json).collect())))
-}
-
-#[derive(Deserialize)]
-struct AddUserBody {
-    username: String,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    role: Option<String>,
-    #[serde(default)]
-    password: Option<Zeroizing<String>>,
+    Ok(Json(users.iter().map(user_view).collect()))
 }
 
 async fn add_user(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<AddUserBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<wire::AddUserRequest>,
+) -> Result<(StatusCode, Json<wire::UserView>), ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let role: Role = body
         .role
@@ -334,37 +367,30 @@ async fn add_user(
         .add_user(&admin, &body.username, body.email, role, body.password)
         .await
         .map_err(admin_error)?;
-    Ok((StatusCode::CREATED, Json(user_json(&user))))
+    Ok((StatusCode::CREATED, Json(user_view(&user))))
 }
 
 async fn list_tokens(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<wire::TokenView>>, ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let tokens = state.app.list_tokens(&admin).await.map_err(admin_error)?;
-    Ok(Json(Value::Array(
+    Ok(Json(
         tokens
             .iter()
-            .map(|(t, u)| token_json(t, u.as_ref().map(|u| u.username.as_str())))
+            .map(|(t, u)| token_view(t, u.as_ref().map(|u| u.username.as_str())))
             .collect(),
-    )))
-}
-
-#[derive(Deserialize)]
-struct IssueBody {
-    username: String,
-    #[serde(default)]
-    kind: Option<String>,
+    ))
 }
 
 async fn issue_token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<IssueBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<wire::IssueTokenRequest>,
+) -> Result<(StatusCode, Json<wire::IssuedToken>), ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let kind: TokenKind = body
         .kind
@@ -382,10 +408,7 @@ async fn issue_token(
         .issue_token(&admin, &body.username, kind)
         .await
         .map_err(admin_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(crate::admin::issued_json(&issued)),
-    ))
+    Ok((StatusCode::CREATED, Json(issued_view(&issued))))
 }
 
 async fn show_token(
@@ -393,20 +416,14 @@ async fn show_token(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(serial): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::TokenView>, ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let token = state
         .app
         .show_token(&admin, &serial)
         .await
         .map_err(admin_error)?;
-    Ok(Json(token_json(&token, None)))
-}
-
-#[derive(Deserialize, Default)]
-struct TokenActionBody {
-    #[serde(default)]
-    reset_code: Option<Zeroizing<String>>,
+    Ok(Json(token_view(&token, None)))
 }
 
 async fn token_action(
@@ -418,8 +435,8 @@ async fn token_action(
 ) -> Result<Json<Value>, ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     // The body is optional here: only unlock-code needs one.
-    let body: TokenActionBody = if body.iter().all(u8::is_ascii_whitespace) {
-        TokenActionBody::default()
+    let body: wire::TokenActionRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        wire::TokenActionRequest::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::new(
@@ -428,71 +445,74 @@ async fn token_action(
             )
         })?
     };
+    let Ok(action) = action.parse::<wire::TokenAction>() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "the action must be reset, suspend, resume, revoke or unlock-code",
+        ));
+    };
     let app = &state.app;
-    match action.as_str() {
-        "reset" => app.reset_token(&admin.helpdesk(), &serial).await,
-        "suspend" => {
+    match action {
+        wire::TokenAction::Reset => app.reset_token(&admin.helpdesk(), &serial).await,
+        wire::TokenAction::Suspend => {
             app.set_token_state(&admin, &serial, TokenState::Suspended)
                 .await
         }
-        "resume" => {
+        wire::TokenAction::Resume => {
             app.set_token_state(&admin, &serial, TokenState::Active)
                 .await
         }
-        "revoke" => {
+        wire::TokenAction::Revoke => {
             app.set_token_state(&admin, &serial, TokenState::Revoked)
                 .await
         }
-        "unlock-code" => {
+        wire::TokenAction::UnlockCode => {
             let reset = body.reset_code.ok_or_else(|| {
                 ApiError::new(StatusCode::BAD_REQUEST, "send {\"reset_code\": \"…\"}")
             })?;
-            let code = app
+            let unlock_code = app
                 .issue_unlock_code(&admin.helpdesk(), &serial, &reset)
                 .await
                 .map_err(admin_error)?;
-            return Ok(Json(json!({ "unlock_code": code.digits() })));
-        }
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "the action must be reset, suspend, resume, revoke or unlock-code",
-            ));
+            return Ok(Json(to_json(&wire::UnlockCodeIssued { unlock_code })));
         }
     }
     .map_err(admin_error)?;
-    Ok(Json(json!({ "serial": serial, "done": action })))
+    Ok(Json(to_json(&wire::TokenActionDone {
+        done: action,
+        serial,
+    })))
+}
+
+/// The two answers of a token action as one JSON value.
+#[allow(
+    clippy::expect_used,
+    reason = "serialising a wire type, whose fields are strings, numbers and enums, cannot fail"
+)]
+fn to_json(answer: &impl serde::Serialize) -> Value {
+    serde_json::to_value(answer).expect("the wire types are JSON")
 }
 
 async fn list_api_keys(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<wire::ApiKeyView>>, ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let keys = state
         .app
         .list_api_keys(&admin)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(Value::Array(
-        keys.iter().map(crate::admin::api_key_json).collect(),
-    )))
-}
-
-#[derive(Deserialize)]
-struct CreateKeyBody {
-    name: String,
-    #[serde(default)]
-    role: Option<String>,
+    Ok(Json(keys.iter().map(api_key_view).collect()))
 }
 
 async fn create_api_key(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<CreateKeyBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<wire::CreateApiKeyRequest>,
+) -> Result<(StatusCode, Json<wire::CreatedApiKey>), ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let role: ApiRole = body
         .role
@@ -512,7 +532,11 @@ async fn create_api_key(
         .map_err(admin_error)?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "name": body.name, "role": role.as_str(), "key": key.as_str() })),
+        Json(wire::CreatedApiKey {
+            key,
+            name: body.name,
+            role: wire_api_role(role),
+        }),
     ))
 }
 
@@ -535,38 +559,37 @@ async fn list_questions(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<wire::QuestionView>>, ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let pool = state
         .app
         .list_questions(&admin)
         .await
         .map_err(admin_error)?;
-    Ok(Json(Value::Array(
+    Ok(Json(
         pool.iter()
-            .map(|q| json!({ "id": q.id, "text": q.text, "active": q.active }))
+            .map(|q| wire::QuestionView {
+                active: q.active,
+                id: q.id,
+                text: q.text.clone(),
+            })
             .collect(),
-    )))
-}
-
-#[derive(Deserialize)]
-struct AddQuestionBody {
-    text: String,
+    ))
 }
 
 async fn add_question(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<AddQuestionBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<wire::AddQuestionRequest>,
+) -> Result<(StatusCode, Json<wire::QuestionCreated>), ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let id = state
         .app
         .add_question(&admin, &body.text)
         .await
         .map_err(admin_error)?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+    Ok((StatusCode::CREATED, Json(wire::QuestionCreated { id })))
 }
 
 /// Retires a question (`DELETE`: it leaves the pool users choose from; the
@@ -606,40 +629,26 @@ async fn reset_answers(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct AuditQuery {
-    #[serde(default)]
-    after: i64,
-    #[serde(default = "default_limit")]
-    limit: i64,
-}
-
-fn default_limit() -> i64 {
-    100
-}
-
 async fn list_audit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(query): Query<AuditQuery>,
-) -> Result<Json<Value>, ApiError> {
+    Query(query): Query<wire::AuditQuery>,
+) -> Result<Json<Vec<wire::AuditRowView>>, ApiError> {
     let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let rows = state
         .app
         .audit_rows(&admin, query.after, query.limit.clamp(1, 1000))
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(Value::Array(
-        rows.iter().map(crate::admin::audit_json).collect(),
-    )))
+    Ok(Json(rows.iter().map(audit_view).collect()))
 }
 
 async fn verify_audit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::AuditVerification>, ApiError> {
     admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     match state
         .app
@@ -647,9 +656,7 @@ async fn verify_audit(
         .await
         .map_err(|e| ApiError::internal(&e))?
     {
-        Ok(rows) => Ok(Json(json!({ "intact": true, "rows": rows }))),
-        Err(broken) => Ok(Json(
-            json!({ "intact": false, "error": broken.to_string() }),
-        )),
+        Ok(rows) => Ok(Json(wire::AuditVerification::intact(rows))),
+        Err(broken) => Ok(Json(wire::AuditVerification::broken(broken.to_string()))),
     }
 }
