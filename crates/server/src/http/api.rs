@@ -288,7 +288,7 @@ pub fn token_view(token: &Token, username: Option<&str>) -> wire::TokenView {
     }
 }
 
-/// [`token_view`] as a JSON value, for the admin CLI's `--json`.
+/// A token's view as a JSON value, for the admin CLI's `--json`.
 #[allow(
     clippy::expect_used,
     reason = "serialising a wire type, whose fields are strings, numbers and enums, cannot fail"
