@@ -9,7 +9,6 @@ pub mod admin;
 pub mod config;
 pub mod hasher;
 pub mod http;
-pub mod import;
 pub mod mail;
 pub mod report;
 

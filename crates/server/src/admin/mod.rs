@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 use crate::{App, Config, Operator};
 
 mod api_keys;
+mod import;
 mod audit;
 mod questions;
 mod tokens;
@@ -40,7 +41,7 @@ pub enum AdminCommand {
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Import users with a TOTP/HOTP token each from JSON lines (known seeds)
-    Import(crate::import::ImportArgs),
+    Import(import::ImportArgs),
 }
 
 /// A failed command: the message and the exit status.
@@ -159,7 +160,7 @@ pub async fn run(
         AdminCommand::User(command) => users::run(app, &admin, command).await?,
         AdminCommand::Token(command) => tokens::run(app, &admin, command).await?,
         AdminCommand::Apikey(command) => api_keys::run(app, &admin, command).await?,
-        AdminCommand::Import(args) => crate::import::run(operator, config, args).await?,
+        AdminCommand::Import(args) => import::run(operator, config, args).await?,
         AdminCommand::Audit(command) => audit::run(app, &admin, command).await?,
     }
     Ok(())

@@ -19,7 +19,7 @@ use latchkey_store::Importer;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::admin::Failure;
+use super::Failure;
 use crate::{Config, Operator};
 
 /// `admin import`
