@@ -11,6 +11,7 @@ pub mod hasher;
 pub mod http;
 pub mod mail;
 pub mod report;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -26,6 +26,7 @@ both_backends!(
     bad_input_gets_a_clear_4xx_and_changes_nothing,
     s43_an_authenticate_key_cannot_administer,
     s40_a_fresh_install_has_no_accounts,
+    the_cli_and_the_api_show_users_tokens_and_keys_alike,
 );
 
 /// A user with a soft token activated by the real `latchkey-token`.
@@ -431,6 +432,27 @@ fn s40_a_fresh_install_has_no_accounts(postgres: bool) {
     assert_eq!(db.admin_json(&["apikey", "list"]), json!([]));
     assert_eq!(server.get("/healthz", None).status, 200);
     assert_eq!(server.get("/readyz", None).status, 200);
+}
+
+/// `latchkey admin … --json` and the JSON API show the same rows the same
+/// way: one view of each, not one per edge.
+fn the_cli_and_the_api_show_users_tokens_and_keys_alike(postgres: bool) {
+    let db = Database::new(postgres);
+    let server = db.serve();
+    db.add_user("nina");
+    db.admin_json(&["token", "issue", "nina", "--kind", "totp"]);
+    let key = db.api_key("console", "admin");
+    for (cli, api) in [
+        (&["user", "list"][..], "/api/v1/users"),
+        (&["token", "list"][..], "/api/v1/tokens"),
+        (&["apikey", "list"][..], "/api/v1/apikeys"),
+    ] {
+        let answer = server.get(api, Some(&key));
+        assert_eq!(answer.status, 200, "{api}: {:?}", answer.body);
+        assert_eq!(db.admin_json(cli), answer.body, "{cli:?} and {api}");
+    }
+    let users = db.admin_json(&["user", "list"]);
+    assert!(users[0]["created_at"].is_i64(), "{users}");
 }
 
 /// The OpenAPI document cannot drift from the wire types: every schema it

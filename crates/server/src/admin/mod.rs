@@ -4,14 +4,14 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::Subcommand;
 use latchkey_core::{AdminError, AdminErrorKind, ApiKey, AuditRow, IssuedToken, StoreError, User};
-use serde_json::{Value, json};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::{App, Config, Operator};
+use crate::{App, Config, Operator, views};
 
 mod api_keys;
-mod import;
 mod audit;
+mod import;
 mod questions;
 mod tokens;
 mod users;
@@ -116,35 +116,25 @@ fn print(json_wanted: bool, value: Value, text: impl FnOnce() -> String) {
     }
 }
 
-/// The JSON of a token just issued: serial, activation code, key URI.
+/// The JSON of a token just issued: the API's view of it.
 pub fn issued_json(issued: &IssuedToken) -> Value {
-    let mut value = json!({ "serial": issued.serial.digits() });
-    if let Some(code) = &issued.activation_code {
-        value["activation_code"] = json!(code.digits());
-    }
-    if let Some(uri) = &issued.otpauth_uri {
-        value["otpauth_uri"] = json!(uri.as_str());
-    }
-    value
+    views::to_json(&views::issued_view(issued))
 }
 
-/// An API key's public face: never the key or its hash.
+/// An API key's public face, as the API shows it.
 pub fn api_key_json(key: &ApiKey) -> Value {
-    json!({ "name": key.name, "prefix": key.prefix, "role": key.role.as_str(), "revoked": key.revoked, "created_at": key.created_at })
+    views::to_json(&views::api_key_view(key))
 }
 
-/// One audit row.
+/// One audit row, as the API shows it.
 pub fn audit_json(row: &AuditRow) -> Value {
-    let e = &row.event;
-    json!({
-        "id": row.id, "at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject,
-        "source": e.source, "outcome": e.outcome, "detail": e.detail,
-        "hash": data_encoding::HEXLOWER.encode(&row.hash),
-    })
+    views::to_json(&views::audit_view(row))
 }
 
+/// A user, as the API shows it (with `created_at`: the CLI's `--json` and
+/// the API agree on what a user is).
 fn user_json(user: &User) -> Value {
-    json!({ "username": user.username.as_str(), "email": user.email, "role": user.role.as_str(), "status": user.status.as_str() })
+    views::to_json(&views::user_view(user))
 }
 
 /// Runs one admin command with the operator's rights.

@@ -11,13 +11,14 @@ use axum::{Json, Router};
 use latchkey_api as wire;
 use latchkey_core::oath::{Algorithm, Digits};
 use latchkey_core::{
-    ActivateError, Admin, AdminError, AdminErrorKind, ApiKey, ApiPrincipal, ApiRole, AuditRow,
-    Decision, IssuedToken, RefreshError, Role, Token, TokenKind, TokenState, User, UserStatus,
+    ActivateError, Admin, AdminError, AdminErrorKind, ApiPrincipal, ApiRole, Decision,
+    RefreshError, Role, TokenKind, TokenState,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{ApiError, AppState, client_address};
+use crate::views::{api_key_view, audit_view, issued_view, token_view, user_view, wire_api_role};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -233,101 +234,6 @@ async fn authenticate(
         }
     };
     Ok(Json(wire::AuthenticateResponse { result }))
-}
-
-fn wire_role(role: Role) -> wire::Role {
-    match role {
-        Role::User => wire::Role::User,
-        Role::Helpdesk => wire::Role::Helpdesk,
-        Role::Admin => wire::Role::Admin,
-    }
-}
-
-fn wire_api_role(role: ApiRole) -> wire::ApiKeyRole {
-    match role {
-        ApiRole::Authenticate => wire::ApiKeyRole::Authenticate,
-        ApiRole::Admin => wire::ApiKeyRole::Admin,
-    }
-}
-
-fn user_view(user: &User) -> wire::UserView {
-    wire::UserView {
-        created_at: user.created_at,
-        email: user.email.clone(),
-        role: wire_role(user.role),
-        status: match user.status {
-            UserStatus::Active => wire::UserStatus::Active,
-            UserStatus::Disabled => wire::UserStatus::Disabled,
-        },
-        username: user.username.as_str().to_owned(),
-    }
-}
-
-/// A token's public face: never its seed or unlock secret (S03).
-pub fn token_view(token: &Token, username: Option<&str>) -> wire::TokenView {
-    wire::TokenView {
-        algorithm: token.algorithm.clone(),
-        created_at: token.created_at,
-        digits: token.digits,
-        failures: token.failures,
-        kind: match token.kind {
-            TokenKind::Latchkey => wire::TokenKind::Latchkey,
-            TokenKind::Totp => wire::TokenKind::Totp,
-            TokenKind::Hotp => wire::TokenKind::Hotp,
-        },
-        locked: token.locked,
-        period: token.period,
-        serial: token.serial.clone(),
-        state: match token.state {
-            TokenState::New => wire::TokenState::New,
-            TokenState::Active => wire::TokenState::Active,
-            TokenState::Suspended => wire::TokenState::Suspended,
-            TokenState::Revoked => wire::TokenState::Revoked,
-        },
-        user: username.map(str::to_owned),
-    }
-}
-
-/// A token's view as a JSON value, for the admin CLI's `--json`.
-#[allow(
-    clippy::expect_used,
-    reason = "serialising a wire type, whose fields are strings, numbers and enums, cannot fail"
-)]
-pub fn token_json(token: &Token, username: Option<&str>) -> Value {
-    serde_json::to_value(token_view(token, username)).expect("a token view is JSON")
-}
-
-fn issued_view(issued: &IssuedToken) -> wire::IssuedToken {
-    wire::IssuedToken {
-        activation_code: issued.activation_code.clone(),
-        otpauth_uri: issued.otpauth_uri.clone(),
-        serial: issued.serial.clone(),
-    }
-}
-
-fn api_key_view(key: &ApiKey) -> wire::ApiKeyView {
-    wire::ApiKeyView {
-        created_at: key.created_at,
-        name: key.name.clone(),
-        prefix: key.prefix.clone(),
-        revoked: key.revoked,
-        role: wire_api_role(key.role),
-    }
-}
-
-fn audit_view(row: &AuditRow) -> wire::AuditRowView {
-    let e = &row.event;
-    wire::AuditRowView {
-        action: e.action.clone(),
-        actor: e.actor.clone(),
-        at: e.at,
-        detail: e.detail.clone(),
-        hash: data_encoding::HEXLOWER.encode(&row.hash),
-        id: row.id,
-        outcome: e.outcome.clone(),
-        source: e.source.clone(),
-        subject: e.subject.clone(),
-    }
 }
 
 async fn list_users(

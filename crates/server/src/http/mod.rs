@@ -10,7 +10,7 @@ mod visit;
 
 pub use visit::PortalSettings;
 
-pub use api::token_json;
+pub use crate::views::token_json;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
