@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -111,6 +112,25 @@ async fn admin(state: &AppState, headers: &HeaderMap, source: &str) -> Result<Ad
                 "this API key may only call /api/v1/authenticate",
             )
         })
+}
+
+/// The caller of an admin route, proven by an `admin` API key: a handler
+/// that takes one holds the [`Admin`] right and cannot forget to check it.
+/// A missing or unknown key is answered 401, an `authenticate` key 403,
+/// before the handler runs.
+pub struct AdminCaller(pub Admin);
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+        let source = client_address(state, peer, &parts.headers);
+        admin(state, &parts.headers, &source).await.map(AdminCaller)
+    }
 }
 
 fn admin_error(error: AdminError) -> ApiError {
@@ -238,10 +258,8 @@ async fn authenticate(
 
 async fn list_users(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
 ) -> Result<Json<Vec<wire::UserView>>, ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let users = state
         .app
         .list_users(&admin)
@@ -252,11 +270,9 @@ async fn list_users(
 
 async fn add_user(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
     ApiJson(body): ApiJson<wire::AddUserRequest>,
 ) -> Result<(StatusCode, Json<wire::UserView>), ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let role: Role = body
         .role
         .as_deref()
@@ -278,10 +294,8 @@ async fn add_user(
 
 async fn list_tokens(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
 ) -> Result<Json<Vec<wire::TokenView>>, ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let tokens = state.app.list_tokens(&admin).await.map_err(admin_error)?;
     Ok(Json(
         tokens
@@ -293,11 +307,9 @@ async fn list_tokens(
 
 async fn issue_token(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
     ApiJson(body): ApiJson<wire::IssueTokenRequest>,
 ) -> Result<(StatusCode, Json<wire::IssuedToken>), ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let kind: TokenKind = body
         .kind
         .as_deref()
@@ -319,11 +331,9 @@ async fn issue_token(
 
 async fn show_token(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
     Path(serial): Path<String>,
 ) -> Result<Json<wire::TokenView>, ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let token = state
         .app
         .show_token(&admin, &serial)
@@ -334,12 +344,10 @@ async fn show_token(
 
 async fn token_action(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
     Path((serial, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     // The body is optional here: only unlock-code needs one.
     let body: wire::TokenActionRequest = if body.iter().all(u8::is_ascii_whitespace) {
         wire::TokenActionRequest::default()
@@ -401,10 +409,8 @@ fn to_json(answer: &impl serde::Serialize) -> Value {
 
 async fn list_api_keys(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
 ) -> Result<Json<Vec<wire::ApiKeyView>>, ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let keys = state
         .app
         .list_api_keys(&admin)
@@ -415,11 +421,9 @@ async fn list_api_keys(
 
 async fn create_api_key(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
     ApiJson(body): ApiJson<wire::CreateApiKeyRequest>,
 ) -> Result<(StatusCode, Json<wire::CreatedApiKey>), ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let role: ApiRole = body
         .role
         .as_deref()
@@ -448,11 +452,9 @@ async fn create_api_key(
 
 async fn revoke_api_key(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     state
         .app
         .revoke_api_key(&admin, &name)
@@ -463,10 +465,8 @@ async fn revoke_api_key(
 
 async fn list_questions(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
 ) -> Result<Json<Vec<wire::QuestionView>>, ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let pool = state
         .app
         .list_questions(&admin)
@@ -485,11 +485,9 @@ async fn list_questions(
 
 async fn add_question(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
     ApiJson(body): ApiJson<wire::AddQuestionRequest>,
 ) -> Result<(StatusCode, Json<wire::QuestionCreated>), ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let id = state
         .app
         .add_question(&admin, &body.text)
@@ -502,11 +500,9 @@ async fn add_question(
 /// row stays for the answers given to it).
 async fn retire_question(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("no security question {id}")))?;
@@ -522,11 +518,9 @@ async fn retire_question(
 /// full sign-in.
 async fn reset_answers(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
     Path(username): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     state
         .app
         .reset_answers(&admin.helpdesk(), &username)
@@ -537,11 +531,9 @@ async fn reset_answers(
 
 async fn list_audit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    AdminCaller(admin): AdminCaller,
     Query(query): Query<wire::AuditQuery>,
 ) -> Result<Json<Vec<wire::AuditRowView>>, ApiError> {
-    let admin = admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     let rows = state
         .app
         .audit_rows(&admin, query.after, query.limit.clamp(1, 1000))
@@ -552,10 +544,9 @@ async fn list_audit(
 
 async fn verify_audit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    // Only an admin may ask, though the answer is a verdict, not rows.
+    AdminCaller(_admin): AdminCaller,
 ) -> Result<Json<wire::AuditVerification>, ApiError> {
-    admin(&state, &headers, &client_address(&state, peer, &headers)).await?;
     match state
         .app
         .verify_audit()
