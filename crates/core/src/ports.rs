@@ -400,7 +400,6 @@ pub trait AuditLog: Send + Sync {
     ) -> impl Future<Output = StoreResult<i64>> + Send;
 }
 
-/// Everything the domain stores.
 /// A session about to be stored.
 #[derive(Debug, Clone)]
 pub struct NewSession {
