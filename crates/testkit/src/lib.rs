@@ -8,11 +8,13 @@
 //! - [`TestCipher`], a trivial authenticated cipher (not secure: tests only);
 //! - [`memory_app`], the domain service built on them with the operator's
 //!   [`Admin`] right and a [`ManualClock`] the test moves;
-//! - [`postgres::fresh_database`], a new PostgreSQL database per test.
+//! - [`postgres::fresh_database`], a new PostgreSQL database per test;
+//! - [`pins`], the soft-token tests' PIN and wrong PINs the vault refuses.
 
 mod cipher;
 mod hasher;
 mod memory;
+pub mod pins;
 pub mod postgres;
 
 use std::sync::Arc;

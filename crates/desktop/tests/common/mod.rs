@@ -21,10 +21,10 @@ use latchkey_desktop::{App, Clock};
 use latchkey_oath::{ResetCode, Secret, Serial, UnlockCode, UnlockSecret, base32, unlock_code};
 use latchkey_token::client::{Activation, OtpDescription, ServerPolicy};
 use latchkey_token::kdf::KdfParams;
-use latchkey_token::record::PIN_CHECK_BITS;
 use latchkey_token::{Pin, TokenRecord, VaultFolder, ops};
 
-pub const PIN: &str = "204817";
+pub use latchkey_testkit::pins::PIN;
+use latchkey_testkit::pins::refused_pins;
 pub const NEW_PIN: &str = "583920";
 
 /// A temporary vault folder.
@@ -157,15 +157,7 @@ pub fn oathtool(args: &[&str], unix_time: u64) -> String {
 /// that check once in 1,024 tries (by design); those are left out so that
 /// every one of these counts as a mistake.
 pub fn wrong_pins(record: &TokenRecord, count: usize) -> Vec<String> {
-    (0..)
-        .map(|n| format!("{}", 700_001 + n * 7_919))
-        .filter(|pin| {
-            pin != PIN
-                && record
-                    .pin
-                    .open(&record.kdf, pin.as_bytes(), PIN_CHECK_BITS)
-                    .is_none()
-        })
+    refused_pins(std::slice::from_ref(record), &[PIN])
         .take(count)
         .collect()
 }

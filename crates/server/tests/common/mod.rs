@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 pub const MASTER_KEY: &str = "6c6174636b6b65792d746573742d6d61737465722d6b65792d30313233343536";
 pub const PASSWORD: &str = "correct horse battery";
-pub const PIN: &str = "204817";
+pub use latchkey_testkit::pins::PIN;
 
 /// Where the database lives for one test.
 pub struct Database {

@@ -12,9 +12,10 @@ use latchkey_oath::{
     Algorithm, Digits, ResetCode, Secret, Serial, Totp, UnlockCode, UnlockSecret, base32,
     unlock_code,
 };
-use latchkey_token::record::{PIN_CHECK_BITS, TokenRecord};
+use latchkey_token::record::TokenRecord;
 
-pub const PIN: &str = "204817";
+pub use latchkey_testkit::pins::PIN;
+use latchkey_testkit::pins::refused_pins;
 pub const NEW_PIN: &str = "583920";
 
 /// A temporary vault folder and the binary pointed at it.
@@ -88,18 +89,8 @@ impl TokenHome {
             .iter()
             .map(|file| TokenRecord::from_json(&std::fs::read(file).unwrap()).unwrap())
             .collect();
-        (999_111u32..)
-            .map(|n| n.to_string())
-            .find(|pin| {
-                pin != PIN
-                    && pin != NEW_PIN
-                    && records.iter().all(|record| {
-                        record
-                            .pin
-                            .open(&record.kdf, pin.as_bytes(), PIN_CHECK_BITS)
-                            .is_none()
-                    })
-            })
+        refused_pins(&records, &[PIN, NEW_PIN])
+            .next()
             .expect("a PIN that fails the check")
     }
 
