@@ -40,9 +40,9 @@ pub enum EncodeError {
         attribute: AttributeType,
     },
     /// User-Password and Message-Authenticator are computed by the encoder:
-    /// add them with [`PacketBuilder::user_password`] and
-    /// [`PacketBuilder::without_message_authenticator`]'s opposite, the
-    /// default.
+    /// a password is added in the clear with [`PacketBuilder::user_password`]
+    /// and hidden when encoded; the Message-Authenticator is written unless
+    /// [`PacketBuilder::without_message_authenticator`] was called.
     #[error("{attribute} is written by the encoder, not added as a value")]
     Computed {
         /// The attribute.
