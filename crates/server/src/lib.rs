@@ -82,7 +82,17 @@ impl Operator {
 /// migrations), and puts the domain together, with no admin right: what
 /// `serve` runs.
 pub async fn open(config: &Config) -> Result<(App, Lifecycle), StartError> {
-    let parts = Parts::open(config).await?;
+    open_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// Like [`open`], on `clock` instead of the machine's: the server's own
+/// scenario tests move time with a [`latchkey_core::ManualClock`] rather
+/// than sleep into the next OTP step.
+pub async fn open_with_clock(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<(App, Lifecycle), StartError> {
+    let parts = Parts::open(config, clock).await?;
     let database = parts.database.clone();
     let app = Latchkey::new(
         parts.database,
@@ -97,7 +107,7 @@ pub async fn open(config: &Config) -> Result<(App, Lifecycle), StartError> {
 /// Like [`open`], for the operator at the command line: the domain with
 /// the operator's [`Admin`] right (see [`Operator`]).
 pub async fn open_as_operator(config: &Config) -> Result<(App, Lifecycle, Operator), StartError> {
-    let parts = Parts::open(config).await?;
+    let parts = Parts::open(config, Arc::new(SystemClock)).await?;
     let database = parts.database.clone();
     let (app, admin) = Latchkey::with_local_operator(
         parts.database,
@@ -123,7 +133,7 @@ struct Parts {
 }
 
 impl Parts {
-    async fn open(config: &Config) -> Result<Parts, StartError> {
+    async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Parts, StartError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
         restrict(&config.data_dir);
@@ -133,7 +143,7 @@ impl Parts {
             .map_err(StartError::Database)?;
         Ok(Parts {
             database,
-            clock: Arc::new(SystemClock),
+            clock,
             cipher: Arc::new(cipher),
             hasher: Arc::new(hasher::Argon2Hasher::new(config.hash_parallelism)),
             policy: Policy {

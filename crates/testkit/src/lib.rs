@@ -9,13 +9,18 @@
 //! - [`memory_app`], the domain service built on them with the operator's
 //!   [`Admin`] right and a [`ManualClock`] the test moves;
 //! - [`postgres::fresh_database`], a new PostgreSQL database per test;
-//! - [`pins`], the soft-token tests' PIN and wrong PINs the vault refuses.
+//! - [`pins`], the soft-token tests' PIN and wrong PINs the vault refuses;
+//! - [`CapturedMail`], a mailer that keeps what it is sent;
+//! - [`token_cli`], the real `latchkey-token` from a test, and a stand-in
+//!   for the server's token API.
 
 mod cipher;
 mod hasher;
+mod mail;
 mod memory;
 pub mod pins;
 pub mod postgres;
+pub mod token_cli;
 
 use std::sync::Arc;
 
@@ -23,6 +28,7 @@ use latchkey_core::{Admin, Latchkey, ManualClock, Policy};
 
 pub use cipher::TestCipher;
 pub use hasher::TestHasher;
+pub use mail::CapturedMail;
 pub use memory::MemoryStore;
 
 /// The time a [`memory_app`] clock starts at (Unix seconds, November 2023).

@@ -37,6 +37,11 @@ struct Cli {
     /// Read PINs and codes from standard input, one per line, instead of the terminal
     #[arg(long, global = true)]
     pin_stdin: bool,
+    /// Use this moment (Unix seconds) instead of the clock's, for `code` and
+    /// `refresh` (as oathtool's --now: checking a server whose clock is off,
+    /// or a code for a given time)
+    #[arg(long, global = true, value_name = "UNIX_SECONDS")]
+    now: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -230,7 +235,11 @@ fn policy_failure(error: PinPolicyError) -> Failure {
     ))
 }
 
-fn now() -> u64 {
+/// The moment `--now` names, else the clock's.
+fn now(at: Option<u64>) -> u64 {
+    if let Some(at) = at {
+        return at;
+    }
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -304,7 +313,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::List { json } => list(&folder, json)?,
         Command::Code => {
             let pin = Pin::entered(&secrets.read("PIN: ")?);
-            let shown = ops::current_code(&folder, selector, &pin, now())?;
+            let shown = ops::current_code(&folder, selector, &pin, now(cli.now))?;
             println!("{}", shown.code.as_str());
             if let Some(left) = shown.seconds_left {
                 eprintln!("Valid for {left} more seconds.");
@@ -378,7 +387,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Refresh { server } => {
             let pin = Pin::entered(&secrets.read("PIN: ")?);
-            let count = ops::refresh(&folder, selector, &pin, now(), server.as_deref())?;
+            let count = ops::refresh(&folder, selector, &pin, now(cli.now), server.as_deref())?;
             eprintln!("The token now has {count} unlock codes.");
         }
     }

@@ -342,7 +342,7 @@ fn slots_run_down_and_the_app_says_so_before_they_are_gone() {
 #[test]
 fn refresh_brings_a_full_set_of_new_slots() {
     let token = IssuedToken::new(4);
-    let server = StandInServer::start(&token);
+    let server = stand_in_server(&token);
     let home = TokenHome::new();
     let serial = token.serial.digits().to_owned();
     let out = home.run(
@@ -543,5 +543,26 @@ fn usage_errors_exit_2_and_say_what_to_do() {
         stderr(&out).contains("no token here yet"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn code_now_shows_the_code_for_the_moment_named_as_oathtool_now_does() {
+    let (home, token) = activated(3);
+    // RFC 6238's test times, far from today's step.
+    for moment in [59u64, 1_111_111_109, 2_000_000_000] {
+        let out = home.run(&["--now", &moment.to_string(), "code"], &[PIN]);
+        assert_eq!(out.status.code(), Some(0), "code: {}", stderr(&out));
+        assert_eq!(
+            stdout(&out).trim(),
+            token.totp().generate(moment),
+            "at {moment}"
+        );
+    }
+    let out = home.run(&["--now", "yesterday", "code"], &[PIN]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a --now that is not a number is a usage error"
     );
 }

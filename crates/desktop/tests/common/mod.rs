@@ -6,13 +6,11 @@
 
 pub mod x11;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Key, Modifiers};
 use egui_kittest::Harness;
@@ -25,6 +23,7 @@ use latchkey_token::{Pin, TokenRecord, VaultFolder, ops};
 
 pub use latchkey_testkit::pins::PIN;
 use latchkey_testkit::pins::refused_pins;
+pub use latchkey_testkit::token_cli::{StandInTokenApi, run_with_input, unix_now};
 pub const NEW_PIN: &str = "583920";
 
 /// A temporary vault folder.
@@ -162,13 +161,6 @@ pub fn wrong_pins(record: &TokenRecord, count: usize) -> Vec<String> {
         .collect()
 }
 
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// A clock the test sets and moves, in milliseconds.
 #[derive(Clone)]
 pub struct TestClock(Arc<AtomicU64>);
@@ -303,76 +295,21 @@ pub fn reset_code_on_screen(window: &Window) -> ResetCode {
 
 /// The `latchkey-token` binary of this workspace, built if need be.
 pub fn token_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let here = PathBuf::from(env!("CARGO_BIN_EXE_latchkey-desktop"));
-        let binary = here.with_file_name("latchkey-token");
-        if !binary.exists() {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "latchkey-token", "--bin", "latchkey-token"])
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building latchkey-token failed");
-        }
-        binary
-    })
+    latchkey_testkit::token_cli::token_binary(Path::new(env!("CARGO_BIN_EXE_latchkey-desktop")))
 }
 
 /// Runs `latchkey-token --pin-stdin ARGS` on `home`, feeding `input` lines.
 pub fn token_cli(home: &Home, args: &[&str], input: &[&str]) -> Output {
-    let mut child = Command::new(token_binary())
+    let mut command = Command::new(token_binary());
+    command
         .arg("--pin-stdin")
         .args(args)
-        .env("LATCHKEY_TOKEN_HOME", home.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("latchkey-token starts");
-    let mut stdin = child.stdin.take().unwrap();
-    for line in input {
-        writeln!(stdin, "{line}").unwrap();
-    }
-    drop(stdin);
-    child.wait_with_output().unwrap()
+        .env("LATCHKEY_TOKEN_HOME", home.path());
+    run_with_input(command, input)
 }
 
 /// A stand-in for the server's activation endpoint on a loopback port: it
 /// answers every activation with `answer`.
 pub fn stand_in_server(answer: String) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            let mut length = 0usize;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).is_err() || header == "\r\n" || header.is_empty() {
-                    break;
-                }
-                if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            let (status, body) = if request_line.contains("/api/v1/tokens/activate") {
-                ("200 OK", answer.clone())
-            } else {
-                ("404 Not Found", r#"{"error":"no such path"}"#.to_owned())
-            };
-            let mut stream = stream;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
+    StandInTokenApi::start(answer, None).url
 }

@@ -6,7 +6,11 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::Arc;
+
+use latchkey_core::ManualClock;
+use latchkey_testkit::CapturedMail;
+use latchkey_testkit::token_cli::run_with_input;
 
 pub const MASTER_KEY: &str = "6c6174636b6b65792d746573742d6d61737465722d6b65792d30313233343536";
 pub const PASSWORD: &str = "correct horse battery";
@@ -123,7 +127,70 @@ impl Database {
             .strip_prefix("latchkey listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .to_owned();
-        Server { child, url }
+        Server {
+            runner: Runner::Process(child),
+            url,
+        }
+    }
+
+    /// Starts a node inside the test process, on a clock the test moves
+    /// ([`Server::clock`], starting at the machine's time) and with its mail
+    /// captured ([`Server::mail`]): the same domain, router and database as
+    /// `latchkey serve`, so a scenario moves time instead of sleeping.
+    pub fn spawn_app(&self) -> Server {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let clock = ManualClock::at(now);
+        let mail = CapturedMail::new();
+        let config = latchkey_server::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: self.dir.path().to_owned(),
+            database: Some(self.url.clone()),
+            master_key: Some(MASTER_KEY.to_owned()),
+            ..latchkey_server::Config::default()
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (listener, url) = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            (listener, url)
+        });
+        let state = runtime.block_on(async {
+            let (app, lifecycle) =
+                latchkey_server::open_with_clock(&config, Arc::new(clock.clone()))
+                    .await
+                    .expect("the node opens its database");
+            latchkey_server::http::AppState {
+                app,
+                lifecycle,
+                metrics: Arc::new(latchkey_server::http::Metrics::default()),
+                trusted_proxies: Arc::new(Vec::new()),
+                portal: Arc::new(latchkey_server::http::PortalSettings {
+                    base_url: url.clone(),
+                    secure_cookies: false,
+                    mailer: Arc::new(mail.clone()),
+                }),
+            }
+        });
+        runtime.spawn(async move {
+            if let Err(e) = latchkey_server::http::serve(listener, state).await {
+                panic!("the in-process node stopped: {e}");
+            }
+        });
+        Server {
+            runner: Runner::InProcess {
+                runtime: Some(runtime),
+                clock,
+                mail,
+            },
+            url,
+        }
     }
 }
 
@@ -185,14 +252,34 @@ pub fn execute_sql(url: &str, sql: &str) {
 
 /// A running node; stopped when dropped.
 pub struct Server {
-    child: Child,
+    runner: Runner,
     pub url: String,
+}
+
+/// How a node runs: the real `latchkey serve` process, or in the test's
+/// own process on a moved clock.
+enum Runner {
+    Process(Child),
+    InProcess {
+        runtime: Option<tokio::runtime::Runtime>,
+        clock: ManualClock,
+        mail: CapturedMail,
+    },
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.runner {
+            Runner::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Runner::InProcess { runtime, .. } => {
+                if let Some(runtime) = runtime.take() {
+                    runtime.shutdown_background();
+                }
+            }
+        }
     }
 }
 
@@ -202,19 +289,50 @@ pub struct Response {
 }
 
 impl Server {
+    fn child(&mut self) -> &mut Child {
+        match &mut self.runner {
+            Runner::Process(child) => child,
+            Runner::InProcess { .. } => panic!("an in-process node has no process"),
+        }
+    }
+
     /// The process id, for `kill -9`.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.runner {
+            Runner::Process(child) => child.id(),
+            Runner::InProcess { .. } => panic!("an in-process node has no process"),
+        }
     }
 
     /// Whether the process is still running (it has not exited or crashed).
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        matches!(self.child().try_wait(), Ok(None))
     }
 
     /// Waits for the process to end (after a kill), reaping it.
     pub fn wait(&mut self) {
-        let _ = self.child.wait();
+        let _ = self.child().wait();
+    }
+
+    /// The clock of a node started by [`Database::spawn_app`].
+    pub fn clock(&self) -> &ManualClock {
+        match &self.runner {
+            Runner::InProcess { clock, .. } => clock,
+            Runner::Process(_) => panic!("a `latchkey serve` process runs on the machine's clock"),
+        }
+    }
+
+    /// The node's time, in Unix seconds.
+    pub fn now(&self) -> u64 {
+        latchkey_core::Clock::now(self.clock())
+    }
+
+    /// The mail a node started by [`Database::spawn_app`] has sent.
+    pub fn mail(&self) -> &CapturedMail {
+        match &self.runner {
+            Runner::InProcess { mail, .. } => mail,
+            Runner::Process(_) => panic!("a `latchkey serve` process sends its mail to outbox/"),
+        }
     }
 
     /// Like [`Server::post`], but a transport failure (the node is gone, or
@@ -324,82 +442,93 @@ impl Server {
 
 /// The `latchkey-token` binary of this workspace, built if need be.
 pub fn token_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let here = PathBuf::from(env!("CARGO_BIN_EXE_latchkey"));
-        let binary = here.with_file_name("latchkey-token");
-        if !binary.exists() {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "latchkey-token", "--bin", "latchkey-token"])
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building latchkey-token failed");
-        }
-        binary
-    })
+    latchkey_testkit::token_cli::token_binary(Path::new(env!("CARGO_BIN_EXE_latchkey")))
 }
 
 /// A vault folder for the real soft token.
 pub struct SoftToken {
     pub home: tempfile::TempDir,
+    /// The clock of the in-process node the token is used with: its codes
+    /// are for that clock's time (`latchkey-token --now`).
+    clock: Option<ManualClock>,
 }
 
 impl SoftToken {
     pub fn new() -> Self {
         SoftToken {
             home: tempfile::tempdir().unwrap(),
+            clock: None,
+        }
+    }
+
+    /// A token whose codes follow the moved clock of `server` (a node
+    /// started by [`Database::spawn_app`]).
+    pub fn following(server: &Server) -> Self {
+        SoftToken {
+            clock: Some(server.clock().clone()),
+            ..SoftToken::new()
         }
     }
 
     pub fn run(&self, args: &[&str], input: &[&str]) -> Output {
-        let mut child = Command::new(token_binary())
+        let now = self
+            .clock
+            .as_ref()
+            .map(|clock| latchkey_core::Clock::now(clock).to_string());
+        let mut command = Command::new(token_binary());
+        command
             .arg("--pin-stdin")
+            .args(now.iter().flat_map(|now| ["--now", now.as_str()]))
             .args(args)
             .env("LATCHKEY_TOKEN_HOME", self.home.path())
-            .env("LATCHKEY_TOKEN_TEST_KDF", "cheap")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("latchkey-token starts");
-        let mut stdin = child.stdin.take().unwrap();
-        for line in input {
-            writeln!(stdin, "{line}").unwrap();
-        }
-        drop(stdin);
-        child.wait_with_output().unwrap()
+            .env("LATCHKEY_TOKEN_TEST_KDF", "cheap");
+        run_with_input(command, input)
     }
 
     pub fn code(&self, pin: &str) -> Output {
         self.run(&["code"], &[pin])
     }
 
-    /// Wrong PINs until the token locks; the answer to the one that locked
-    /// it (exit code 4). A wrong PIN passes the vault's 10-bit PIN check
-    /// once in 1,024 tries and shows a decoy code (by design: the vault
-    /// cannot tell), which clears the count, so what must hold is that five
-    /// refusals in a row lock it, not that any five wrong PINs do.
+    /// The vault's token records.
+    pub fn records(&self) -> Vec<latchkey_token::TokenRecord> {
+        std::fs::read_dir(self.home.path())
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("token-")
+            })
+            .map(|path| {
+                latchkey_token::TokenRecord::from_json(&std::fs::read(path).unwrap()).unwrap()
+            })
+            .collect()
+    }
+
+    /// Five wrong PINs, the first four refused and the fifth locking the
+    /// token (exit code 4); the answer to the fifth. The PIN is one the
+    /// vault's 10-bit check refuses (a wrong PIN that passes it shows a
+    /// decoy code by design, see `latchkey_testkit::pins`).
     pub fn lock_with_wrong_pins(&self) -> Output {
-        let mut refused_in_a_row = 0;
-        for _ in 0..100 {
-            let out = self.code("999111");
-            if out.status.success() {
-                refused_in_a_row = 0;
-                continue;
-            }
-            refused_in_a_row += 1;
-            let expected = if refused_in_a_row < 5 { 3 } else { 4 };
+        let wrong = latchkey_testkit::pins::refused_pins(&self.records(), &[PIN])
+            .next()
+            .expect("a PIN the vault refuses");
+        for attempt in 1..=5 {
+            let out = self.code(&wrong);
+            let expected = if attempt < 5 { 3 } else { 4 };
             assert_eq!(
                 out.status.code(),
                 Some(expected),
-                "wrong PIN {refused_in_a_row} in a row: {}",
+                "wrong PIN {attempt}: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            if refused_in_a_row == 5 {
+            if attempt == 5 {
                 return out;
             }
         }
-        panic!("a hundred wrong PINs did not lock the token");
+        unreachable!("the fifth wrong PIN returned")
     }
 
     pub fn otp(&self) -> String {
@@ -450,12 +579,7 @@ impl SoftToken {
 
 /// The first grouped PIN Reset Code (three groups of four digits) in `text`.
 pub fn reset_code_in(text: &str) -> Option<String> {
-    text.split(|c: char| !(c.is_ascii_digit() || c == '-'))
-        .find(|word| {
-            let groups: Vec<&str> = word.split('-').collect();
-            groups.len() == 3 && groups.iter().all(|g| g.len() == 4)
-        })
-        .map(str::to_owned)
+    latchkey_testkit::token_cli::reset_code_in(text).map(|code| code.grouped())
 }
 
 /// A PostgreSQL server of the test's own (initdb into a temporary folder,

@@ -2,11 +2,8 @@
 //! `latchkey-token` binary, and a small stand-in for the server's token API.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use latchkey_oath::{
     Algorithm, Digits, ResetCode, Secret, Serial, Totp, UnlockCode, UnlockSecret, base32,
@@ -16,6 +13,7 @@ use latchkey_token::record::TokenRecord;
 
 pub use latchkey_testkit::pins::PIN;
 use latchkey_testkit::pins::refused_pins;
+pub use latchkey_testkit::token_cli::{StandInTokenApi, reset_code_in, run_with_input, unix_now};
 pub const NEW_PIN: &str = "583920";
 
 /// A temporary vault folder and the binary pointed at it.
@@ -50,13 +48,7 @@ impl TokenHome {
     pub fn run(&self, args: &[&str], input: &[&str]) -> Output {
         let mut all = vec!["--pin-stdin"];
         all.extend_from_slice(args);
-        let mut child = self.command(&all).spawn().expect("the binary starts");
-        let mut stdin = child.stdin.take().expect("stdin");
-        for line in input {
-            writeln!(stdin, "{line}").expect("write stdin");
-        }
-        drop(stdin);
-        child.wait_with_output().expect("the binary ends")
+        run_with_input(self.command(&all), input)
     }
 
     pub fn token_files(&self) -> Vec<PathBuf> {
@@ -108,24 +100,6 @@ pub fn stdout(out: &Output) -> String {
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Finds `PIN Reset Code: 1234-5678-9012` in a message.
-pub fn reset_code_in(text: &str) -> Option<ResetCode> {
-    let line = text.lines().find(|l| l.contains("PIN Reset Code: "))?;
-    let code = line.split("PIN Reset Code: ").nth(1)?.trim();
-    assert!(
-        code.len() == 14 && code.chars().nth(4) == Some('-') && code.chars().nth(9) == Some('-'),
-        "grouped: {code}"
-    );
-    code.parse().ok()
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// What the stand-in server hands out for one token.
@@ -182,66 +156,19 @@ impl IssuedToken {
     }
 }
 
-/// A stand-in for the server's token API on a loopback port: answers
-/// activation for one token and refresh with its unlock secret.
-pub struct StandInServer {
-    pub url: String,
-}
-
-impl StandInServer {
-    pub fn start(token: &IssuedToken) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let activation = token.activation_json();
-        let refresh =
-            serde_json::json!({ "unlock_secret": hex::encode(token.unlock_secret) }).to_string();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                let mut length = 0usize;
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).is_err()
-                        || header == "\r\n"
-                        || header.is_empty()
-                    {
-                        break;
-                    }
-                    if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:")
-                    {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0u8; length];
-                let _ = reader.read_exact(&mut body);
-                let (status, answer) = if request_line.contains("/api/v1/tokens/activate") {
-                    ("200 OK", activation.clone())
-                } else if request_line.contains("/api/v1/tokens/refresh") {
-                    ("200 OK", refresh.clone())
-                } else {
-                    ("404 Not Found", r#"{"error":"no such path"}"#.to_owned())
-                };
-                let mut stream = stream;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-            }
-        });
-        StandInServer { url }
-    }
+/// The stand-in token API for one token: its activation, and refresh
+/// with its unlock secret.
+pub fn stand_in_server(token: &IssuedToken) -> StandInTokenApi {
+    let refresh =
+        serde_json::json!({ "unlock_secret": hex::encode(token.unlock_secret) }).to_string();
+    StandInTokenApi::start(token.activation_json(), Some(refresh))
 }
 
 /// A token home with one activated token.
 pub fn activated(slots: usize) -> (TokenHome, IssuedToken) {
     let home = TokenHome::new();
     let token = IssuedToken::new(slots);
-    let server = StandInServer::start(&token);
+    let server = stand_in_server(&token);
     let serial = token.serial.digits().to_owned();
     let out = home.run(
         &[
