@@ -376,7 +376,7 @@ impl Directory {
 
     /// Checks `password` for `username` by search, then bind. On success,
     /// the user's entry; a refusal names its reason (for the log only).
-    #[tracing::instrument(skip(self, password), err(level = "info"))]
+    #[tracing::instrument(skip(self, password))]
     pub async fn authenticate(
         &self,
         username: &str,
@@ -608,7 +608,10 @@ impl Directory {
 /// failure or an LDAP error answered, so it is not skipped.
 fn did_not_answer(error: &LdapError) -> bool {
     match error {
-        LdapError::Timeout { .. } | LdapError::EndOfStream => true,
+        LdapError::Timeout { .. }
+        | LdapError::EndOfStream
+        | LdapError::OpSend { .. }
+        | LdapError::ResultRecv { .. } => true,
         LdapError::Io { source } => source.kind() != std::io::ErrorKind::InvalidData,
         LdapError::LdapResult { result } => SERVER_TROUBLE.contains(&result.rc),
         _ => false,

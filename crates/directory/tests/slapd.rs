@@ -5,7 +5,7 @@
 use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
-use latchkey_directory::slapd::{GROUPS_DN, PEOPLE_DN, Slapd};
+use latchkey_directory::slapd::{GROUPS_DN, PEOPLE_DN, SERVICE_DN, Slapd};
 use latchkey_directory::{
     AccountRefusal, AuthError, ConfigError, Directory, DirectoryConfig, LookupError, Role, Stage,
 };
@@ -104,6 +104,17 @@ fn closed_port() -> u16 {
         .port()
 }
 
+/// The connections (`conn=N`) on which slapd received a simple bind as `dn`.
+fn bind_connections(slapd: &Slapd, dn: &str) -> Vec<String> {
+    let needle = format!("BIND dn=\"{dn}\" method=128");
+    let log = slapd.log().unwrap_or_else(|e| panic!("{e}"));
+    log.lines()
+        .filter(|l| l.contains(&needle))
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("conn=")))
+        .map(str::to_owned)
+        .collect()
+}
+
 #[tokio::test]
 async fn the_right_password_signs_in_and_the_entry_is_read() {
     let slapd = slapd();
@@ -127,6 +138,21 @@ async fn the_right_password_signs_in_and_the_entry_is_read() {
     assert_eq!(dir.lookup("alice").await.unwrap(), alice);
     assert_eq!(dir.lookup_by_id(&alice.id).await.unwrap(), alice);
     assert_eq!(slapd.bind_count(ALICE_DN).unwrap(), 1, "one bind as alice");
+
+    // Search, then bind: the service account searched on one connection,
+    // alice bound on another.
+    let service = bind_connections(&slapd, SERVICE_DN);
+    let user = bind_connections(&slapd, ALICE_DN);
+    assert_eq!(user.len(), 1, "{user:?}");
+    assert_eq!(
+        service.len(),
+        3,
+        "authenticate, lookup, lookup_by_id: {service:?}"
+    );
+    assert!(
+        !service.contains(&user[0]),
+        "the user's bind has a connection of its own: {service:?} {user:?}"
+    );
 }
 
 #[tokio::test]
