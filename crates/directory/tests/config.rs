@@ -236,3 +236,19 @@ fn other_values_are_checked() {
     let err = refusal(&format!("{start}id_attribute = \"\"\n"));
     assert!(err.contains("directory.id_attribute"), "{err}");
 }
+
+/// The server holds one `Directory` across its handlers and awaits it in
+/// axum handlers; its errors go into `anyhow` at the binary's edge.
+#[test]
+fn the_directory_and_its_futures_and_errors_can_cross_threads() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<Directory>();
+    send_sync::<latchkey_directory::AuthError>();
+    send_sync::<latchkey_directory::LookupError>();
+    send_sync::<ConfigError>();
+    let dir = check("url = \"ldap://127.0.0.1:1\"\nbase_dn = \"dc=example,dc=org\"\n").unwrap();
+    send(&dir.authenticate("alice", "password"));
+    send(&dir.lookup("alice"));
+    send(&dir.lookup_by_id("id"));
+}

@@ -273,6 +273,25 @@ async fn a_server_that_does_not_answer_is_passed_over_then_skipped() {
 }
 
 #[tokio::test]
+async fn a_lone_silent_server_is_given_up_within_the_timeout() {
+    let silent = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let url = format!("ldap://127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let mut config = DirectoryConfig::new(&[&url], PEOPLE_DN);
+    config.timeout_seconds = 1;
+    let dir = directory(&config);
+    let started = Instant::now();
+    match dir.authenticate("alice", ALICE_PASSWORD).await {
+        Err(AuthError::Unavailable(u)) => assert_eq!(u.failures[0].stage, Stage::Search, "{u}"),
+        other => panic!("{other:?}"),
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(1800),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_refused_first_url_fails_over_and_all_down_is_unavailable() {
     let slapd = slapd();
     let mut config = slapd.config();
