@@ -21,10 +21,13 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Password, salt, iterations, output length, the derived bytes in hex.
+type Pbkdf2Vector = (&'static [u8], &'static [u8], u32, usize, &'static str);
+
 /// RFC 7914 §11 and the SHA-256 values published in the style of RFC 6070.
 #[test]
 fn pbkdf2_sha256_gives_the_published_values() {
-    let vectors: [(&[u8], &[u8], u32, usize, &str); 6] = [
+    let vectors: [Pbkdf2Vector; 6] = [
         (
             b"passwd",
             b"salt",
