@@ -85,6 +85,16 @@ enum Command {
         #[arg(long)]
         server: Option<String>,
     },
+    /// Add a token from its plain record file (written by export-vault or the phone app)
+    ImportVault {
+        /// The record file
+        file: std::path::PathBuf,
+    },
+    /// Write a token's plain record to a new file, for the phone app or another computer
+    ExportVault {
+        /// The file to create (it must not exist yet)
+        file: std::path::PathBuf,
+    },
 }
 
 /// Reads secrets: from the terminal without echo, or line by line from
@@ -390,8 +400,66 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let count = ops::refresh(&folder, selector, &pin, now(cli.now), server.as_deref())?;
             eprintln!("The token now has {count} unlock codes.");
         }
+        Command::ImportVault { file } => {
+            let bytes =
+                Zeroizing::new(std::fs::read(&file).map_err(|e| {
+                    Failure::error(format!("Cannot read {}: {e}.", file.display()))
+                })?);
+            let record = ops::import_vault(&folder, &bytes).map_err(|e| match e {
+                ops::ImportVaultError::Vault(e) => Failure::from(e),
+                other => Failure::error(format!("{other}.")),
+            })?;
+            eprintln!(
+                "Imported {} ({}). Its PIN is the one it had; run `latchkey-token code` to use it.",
+                record.display_name(),
+                record.id
+            );
+        }
+        Command::ExportVault { file } => {
+            let pin = Pin::entered(&secrets.read("PIN: ")?);
+            let record = ops::export_vault(&folder, selector, &pin)?;
+            write_new_file(&file, &record)?;
+            eprintln!(
+                "Wrote {} to {}. The file holds the token protected by its PIN, as the vault does: \
+                 keep it as safe as the vault, and delete it once the token is imported.",
+                record.display_name(),
+                file.display()
+            );
+            if !matches!(
+                record.kdf.algorithm,
+                latchkey_token::kdf::KdfAlgorithm::Pbkdf2Sha256 { .. }
+            ) {
+                eprintln!(
+                    "This token's PIN is protected with Argon2id, which the phone app cannot compute; \
+                     the phone app opens tokens it activated or that were made with PBKDF2."
+                );
+            }
+        }
     }
     Ok(())
+}
+
+/// Writes `record` to a file that must not exist yet, mode 0600, synced.
+fn write_new_file(
+    path: &std::path::Path,
+    record: &latchkey_token::TokenRecord,
+) -> Result<(), Failure> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let bytes = Zeroizing::new(
+        serde_json::to_vec_pretty(record)
+            .map_err(|e| Failure::error(format!("Cannot write the record: {e}.")))?,
+    );
+    let fail = |e: std::io::Error| Failure::error(format!("Cannot write {}: {e}.", path.display()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(fail)?;
+    file.write_all(&bytes).map_err(fail)?;
+    file.write_all(b"\n").map_err(fail)?;
+    file.sync_all().map_err(fail)
 }
 
 fn list(folder: &VaultFolder, json: bool) -> Result<(), Failure> {

@@ -491,3 +491,43 @@ pub fn refresh(
     folder.save(&lock, &record)?;
     Ok(record.slots.len())
 }
+
+/// Why a vault file could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportVaultError {
+    /// The file is not a usable token record.
+    #[error("that file is not a token record this program can use: {0}")]
+    NotARecord(String),
+    /// The vault could not be used, or holds this token already.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+/// Adds a token from its plain record (a file `export-vault` or the phone
+/// app wrote). The record is checked as any vault file is; a token with the
+/// same id is never replaced.
+pub fn import_vault(folder: &VaultFolder, bytes: &[u8]) -> Result<TokenRecord, ImportVaultError> {
+    let record = TokenRecord::from_json(bytes).map_err(ImportVaultError::NotARecord)?;
+    let lock = folder.lock()?;
+    if folder.contains(&record.id) {
+        return Err(VaultError::Exists(record.id.clone()).into());
+    }
+    folder.save(&lock, &record)?;
+    Ok(record)
+}
+
+/// The token's plain record, for another device: the PIN must open it
+/// first (counted like any attempt, and the count cleared when it does).
+/// The record holds the seed only masked, as the vault file does.
+pub fn export_vault(
+    folder: &VaultFolder,
+    selector: Option<&str>,
+    pin: &Pin,
+) -> Result<TokenRecord, OpenError> {
+    let lock = folder.lock()?;
+    let (_, mut record) = folder.find(selector)?;
+    open_counted(folder, &lock, &mut record, pin)?;
+    record.failures = 0;
+    folder.save(&lock, &record)?;
+    Ok(record)
+}

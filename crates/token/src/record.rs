@@ -75,7 +75,7 @@ impl From<HashName> for String {
 /// A seed masked under one secret: the salt, the masked bytes, the check value.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Mask {
-    /// Argon2id salt, hex.
+    /// The key derivation's salt, hex.
     pub salt: String,
     /// `seed XOR mask`, hex.
     pub masked_seed: String,
@@ -143,7 +143,7 @@ impl Mask {
 pub struct Slot {
     /// The PIN Reset Code, 12 digits.
     pub reset_code: String,
-    /// The seed under Argon2id(unlock code).
+    /// The seed under KDF(unlock code).
     pub mask: Mask,
 }
 
@@ -166,7 +166,7 @@ pub struct TokenRecord {
     pub server: Option<String>,
     /// What codes the token makes.
     pub otp: OtpParams,
-    /// Argon2id parameters of every mask in this record.
+    /// The key derivation (Argon2id or PBKDF2) of every mask in this record.
     pub kdf: KdfParams,
     /// The seed length in bytes.
     pub seed_len: usize,

@@ -1,6 +1,7 @@
 //! HTTP: the self-service portal, the JSON API, health, readiness and metrics.
 
 mod api;
+mod app;
 mod helpdesk;
 mod ops;
 mod pages;
@@ -138,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+        .merge(app::routes())
 }
 
 /// Runs each request inside a span with a request id, its method and its

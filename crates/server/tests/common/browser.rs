@@ -19,6 +19,7 @@ pub struct Browser {
     agent: ureq::Agent,
     shots: PathBuf,
     step: usize,
+    downloads: tempfile::TempDir,
     _profile: tempfile::TempDir,
 }
 
@@ -47,6 +48,23 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium; screenshots go to
     /// `target/tmp/portal-screenshots/<journey>/`.
     pub fn start(journey: &str) -> Browser {
+        Browser::start_with(journey, None)
+    }
+
+    /// Like [`Browser::start`], but emulating a phone: a 390×844 CSS-pixel
+    /// screen at three device pixels per CSS pixel, with touch events and a
+    /// phone's user agent (Chromium's own mobile emulation).
+    pub fn start_phone(journey: &str) -> Browser {
+        Browser::start_with(
+            journey,
+            Some(json!({
+                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true, "mobile": true },
+                "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36"
+            })),
+        )
+    }
+
+    fn start_with(journey: &str, mobile_emulation: Option<Value>) -> Browser {
         let chromedriver = find_program("chromedriver", &["/usr/bin/chromedriver"]);
         let chromium = find_program("chromium", &["/usr/bin/chromium"]);
         let port = free_port();
@@ -80,18 +98,32 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().unwrap();
+        let downloads = tempfile::tempdir().unwrap();
+        let window = if mobile_emulation.is_some() {
+            "--window-size=390,844"
+        } else {
+            "--window-size=1000,900"
+        };
+        let mut options = json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", window,
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        });
+        options["prefs"] = json!({
+            "download.default_directory": downloads.path().display().to_string(),
+            "download.prompt_for_download": false,
+        });
+        if let Some(emulation) = mobile_emulation {
+            options["mobileEmulation"] = emulation;
+        }
         let capabilities = json!({
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": chromium,
-                    "args": [
-                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                        "--disable-quic", "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync", "--window-size=1000,900",
-                        format!("--user-data-dir={}", profile.path().display()),
-                    ]
-                }
+                "goog:chromeOptions": options
             }}
         });
         let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -106,6 +138,7 @@ impl Browser {
             agent,
             shots,
             step: 0,
+            downloads,
             _profile: profile,
         };
         let answer = browser.call("POST", "/session", Some(capabilities));
@@ -300,6 +333,100 @@ impl Browser {
         )
         .as_bool()
         .unwrap_or(true)
+    }
+
+    /// Runs `script` (a function body) in the page; what it returns.
+    pub fn execute(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// Runs `script` in the page and waits until it calls its last
+    /// argument (the WebDriver callback); the value it passed.
+    pub fn execute_async(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// Sets the script timeout (for `execute_async`), in milliseconds.
+    pub fn script_timeout(&self, ms: u64) {
+        self.call("POST", "/timeouts", Some(json!({ "script": ms })));
+    }
+
+    /// A Chrome DevTools Protocol command through chromedriver; its answer.
+    pub fn cdp(&self, command: &str, params: Value) -> Value {
+        self.call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": command, "params": params })),
+        )
+    }
+
+    /// Reloads the page (keeping the profile: IndexedDB, service workers).
+    pub fn refresh(&self) {
+        self.call("POST", "/refresh", None);
+    }
+
+    /// Gives a file input the file at `path`, as a person choosing it would.
+    pub fn choose_file(&self, css: &str, path: &Path) {
+        let element = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": path.display().to_string() })),
+        );
+    }
+
+    /// Waits up to `seconds` until `script` (a function body) returns
+    /// true in the page; whether it did.
+    pub fn wait_until(&self, script: &str, seconds: u64) -> bool {
+        let started = Instant::now();
+        loop {
+            if self.execute(script, json!([])).as_bool() == Some(true) {
+                return true;
+            }
+            if started.elapsed() > Duration::from_secs(seconds) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The file the page downloaded as `name`, waiting up to `seconds` for
+    /// it; removed from the downloads folder once read.
+    pub fn downloaded(&self, name: &str, seconds: u64) -> Vec<u8> {
+        let path = self.downloads.path().join(name);
+        let started = Instant::now();
+        loop {
+            if path.exists() {
+                let bytes = std::fs::read(&path).unwrap();
+                if !bytes.is_empty() {
+                    std::fs::remove_file(&path).unwrap();
+                    return bytes;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(seconds),
+                "no download {name}; the folder holds {:?}",
+                std::fs::read_dir(self.downloads.path())
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.file_name())
+                    .collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The folder the screenshots go to.
+    pub fn screenshot_folder(&self) -> &Path {
+        &self.shots
     }
 
     /// Saves a screenshot of the page as `NN-name.png`; its path.
