@@ -20,6 +20,10 @@ struct Cli {
     /// The vault folder [default: $LATCHKEY_TOKEN_HOME, else the platform's data folder]
     #[arg(long, value_name = "DIR")]
     vault: Option<PathBuf>,
+    /// An activation link to open (latchkey://activate?…): the desktop
+    /// entry registers the app for such links
+    #[arg(value_name = "LINK")]
+    link: Option<String>,
 }
 
 /// The icon the window shows in a task bar; the menu's comes with the `.desktop` file.
@@ -54,7 +58,13 @@ fn main() -> ExitCode {
     let result = eframe::run_native(
         TITLE,
         options,
-        Box::new(move |_| Ok(Box::new(App::new(folder, Clock::system())))),
+        Box::new(move |_| {
+            let mut app = App::new(folder, Clock::system());
+            if let Some(link) = &cli.link {
+                app.open_activation_link(link);
+            }
+            Ok(Box::new(app))
+        }),
     );
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -523,6 +523,17 @@ fn activate(ui: &mut Ui, screen: &mut ActivateScreen, focus_first: bool) -> Opti
          single-use activation code. Type them here and choose the PIN that will protect the token.",
     );
     ui.add_space(8.0);
+    ui.label("Or paste the activation link the portal shows (latchkey://activate?…):");
+    let link = secret_field(
+        ui,
+        "Activation link",
+        &mut screen.link,
+        "latchkey://activate?server=…",
+    );
+    if ui.button("Use the link").clicked() || entered(ui, &[link]) {
+        action = Some(Action::UseActivationLink);
+    }
+    ui.add_space(8.0);
     let server = field(
         ui,
         "Server address",

@@ -35,7 +35,16 @@ fn the_menu_entry_runs_this_program_with_its_icon() {
     let binary = Path::new(env!("CARGO_BIN_EXE_latchkey-desktop"));
     assert_eq!(value("Type"), "Application");
     assert_eq!(value("Name"), latchkey_desktop::TITLE);
-    assert_eq!(value("Exec"), binary.file_name().unwrap().to_string_lossy());
+    assert_eq!(
+        value("Exec"),
+        format!("{} %u", binary.file_name().unwrap().to_string_lossy()),
+        "the program, given the link it is opened with"
+    );
+    assert_eq!(
+        value("MimeType"),
+        "x-scheme-handler/latchkey;",
+        "the desktop opens latchkey:// activation links with it"
+    );
     assert_eq!(value("Terminal"), "false");
     assert_eq!(value("StartupWMClass"), latchkey_desktop::APP_ID);
     // The file's own name is the app id too, as Wayland desktops expect.

@@ -258,3 +258,85 @@ fn tab_moves_through_the_fields_in_reading_order() {
     press(&mut window, Key::Escape);
     assert_shows(&window, "Your tokens");
 }
+
+fn activation_link(server: &str, issued: &Issued) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("server", server)
+        .append_pair("serial", issued.serial.digits())
+        .append_pair("activation_code", "1234567890123452")
+        .finish();
+    format!("latchkey://activate?{query}")
+}
+
+/// Types the PIN twice after the three activation fields, from the server
+/// field (where the screen puts the focus), and submits.
+fn choose_pin_and_activate(window: &mut Window) {
+    for _ in 0..3 {
+        press(window, Key::Enter);
+    }
+    type_text(window, PIN);
+    press(window, Key::Enter);
+    type_text(window, PIN);
+    press(window, Key::Enter);
+}
+
+#[test]
+fn an_activation_link_on_the_command_line_fills_the_activation_and_activates() {
+    let home = Home::new();
+    let issued = Issued::new();
+    let server = stand_in_server(issued.activation_json());
+    let now = early_in_a_step();
+    let mut window = window(&home, &TestClock::at(now));
+    window
+        .state_mut()
+        .open_activation_link(&activation_link(&server, &issued));
+    settle(&mut window);
+    assert_shows(&window, "Activate a token");
+    assert_shows(&window, "The check digit matches.");
+    assert_focused(&window, "Server address");
+    choose_pin_and_activate(&mut window);
+    assert_shows(
+        &window,
+        "Example Corp: alice is activated, with 10 unlock codes.",
+    );
+    type_text(&mut window, PIN);
+    press(&mut window, Key::Enter);
+    assert_shows(&window, &group_otp(&issued.oathtool_code(now)));
+}
+
+#[test]
+fn a_pasted_activation_link_is_checked_before_it_fills_anything() {
+    let home = Home::new();
+    let issued = Issued::new();
+    let mut window = window(&home, &TestClock::at(early_in_a_step()));
+    click(&mut window, "Activate a token…");
+    window.get_by_label("Activation link").focus();
+    settle(&mut window);
+    type_text(
+        &mut window,
+        &activation_link("http://auth.example.org", &issued),
+    );
+    press(&mut window, Key::Enter);
+    assert_shows(
+        &window,
+        "which is not usable: a token is fetched only over https",
+    );
+    assert!(
+        !shows(&window, "The check digit matches."),
+        "nothing was filled in from the refused link"
+    );
+
+    let server = stand_in_server(issued.activation_json());
+    window.get_by_label("Activation link").focus();
+    settle(&mut window);
+    type_text(&mut window, &activation_link(&server, &issued));
+    click(&mut window, "Use the link");
+    assert_shows(&window, "The check digit matches.");
+    window.get_by_label("Server address").focus();
+    settle(&mut window);
+    choose_pin_and_activate(&mut window);
+    assert_shows(
+        &window,
+        "Example Corp: alice is activated, with 10 unlock codes.",
+    );
+}

@@ -15,7 +15,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::browser::Browser;
@@ -34,17 +34,11 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// The `latchkey-token` binary with this tree's verbs (import-vault,
-/// export-vault): built once per test run, a no-op when it is fresh.
+/// The `latchkey-token` binary. `cargo test --workspace` builds it with
+/// this tree's verbs (import-vault, export-vault) and the token tests' test
+/// hooks; building it again here without those features would replace the
+/// one the token's own tests run.
 fn fresh_token_binary() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "latchkey-token", "--bin", "latchkey-token"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building latchkey-token failed");
-    });
     token_binary();
 }
 

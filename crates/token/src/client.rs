@@ -101,7 +101,7 @@ impl From<wire::OtpDescription> for OtpDescription {
 /// The server's policy for the token: the wire type itself.
 pub type ServerPolicy = wire::TokenPolicy;
 
-fn endpoint(server: &str, path: &str) -> Result<String, ClientError> {
+pub(crate) fn endpoint(server: &str, path: &str) -> Result<String, ClientError> {
     let base = server.trim().trim_end_matches('/');
     let rest = base
         .strip_prefix("https://")

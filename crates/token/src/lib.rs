@@ -14,6 +14,7 @@ pub mod client;
 pub mod folder;
 mod hooks;
 pub mod kdf;
+pub mod link;
 pub mod ops;
 pub mod pin;
 pub mod record;

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use latchkey_oath::{ActivationCode, ResetCode, Serial, UnlockCode};
+use latchkey_token::link::{ActivationLink, LinkError};
 use latchkey_token::ops::{self, ChangePinError, EnrolError, OpenError, UnlockError};
 use latchkey_token::record::{FEW_SLOTS, TokenState};
 use latchkey_token::{Pin, PinPolicyError, VaultError, VaultFolder};
@@ -49,16 +50,26 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Fetch a new token from the server and protect it with a PIN
+    #[command(group(
+        clap::ArgGroup::new("from")
+            .args(["link", "server"])
+            .required(true)
+            .multiple(false)
+    ))]
     Activate {
+        /// The activation link the portal shows (latchkey://activate?server=…&serial=…&activation_code=…),
+        /// instead of --server, --serial and --activation-code
+        #[arg(long, value_name = "LINK", conflicts_with_all = ["serial", "activation_code"])]
+        link: Option<String>,
         /// The server's address, e.g. https://auth.example.org
-        #[arg(long)]
-        server: String,
+        #[arg(long, requires_all = ["serial", "activation_code"])]
+        server: Option<String>,
         /// The token's serial number
         #[arg(long)]
-        serial: String,
+        serial: Option<String>,
         /// The single-use activation code
         #[arg(long)]
-        activation_code: String,
+        activation_code: Option<String>,
     },
     /// Add a token from an otpauth:// URI (any service); prints its recovery code once
     Import {
@@ -245,6 +256,16 @@ fn policy_failure(error: PinPolicyError) -> Failure {
     ))
 }
 
+/// An error message as a sentence: capitalised, with a full stop.
+fn sentence(error: &dyn std::fmt::Display) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}
+
 /// The moment `--now` names, else the clock's.
 fn now(at: Option<u64>) -> u64 {
     if let Some(at) = at {
@@ -290,16 +311,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let mut secrets = Secrets::new(cli.pin_stdin);
     match cli.command {
         Command::Activate {
+            link,
             server,
             serial,
             activation_code,
         } => {
-            let serial: Serial = serial
-                .parse()
-                .map_err(|e| Failure::usage(format!("The serial is not valid: {e}.")))?;
-            let code: ActivationCode = activation_code
-                .parse()
-                .map_err(|e| Failure::usage(format!("The activation code is not valid: {e}.")))?;
+            let (server, serial, code) = match link {
+                Some(link) => {
+                    let link: ActivationLink = link
+                        .parse()
+                        .map_err(|e: LinkError| Failure::usage(sentence(&e)))?;
+                    (link.server, link.serial, link.activation_code)
+                }
+                None => {
+                    let serial: Serial = serial
+                        .unwrap_or_default()
+                        .parse()
+                        .map_err(|e| Failure::usage(format!("The serial is not valid: {e}.")))?;
+                    let code: ActivationCode =
+                        activation_code.unwrap_or_default().parse().map_err(|e| {
+                            Failure::usage(format!("The activation code is not valid: {e}."))
+                        })?;
+                    (server.unwrap_or_default(), serial, code)
+                }
+            };
             let pin = new_pin(&mut secrets)?;
             let record = ops::activate(&folder, &server, &serial, &code, &pin)?;
             eprintln!(

@@ -566,3 +566,67 @@ fn code_now_shows_the_code_for_the_moment_named_as_oathtool_now_does() {
         "a --now that is not a number is a usage error"
     );
 }
+
+fn activation_link(server: &str, serial: &str, code: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("server", server)
+        .append_pair("serial", serial)
+        .append_pair("activation_code", code)
+        .finish();
+    format!("latchkey://activate?{query}")
+}
+
+#[test]
+fn activate_takes_the_portals_activation_link() {
+    let home = TokenHome::new();
+    let token = IssuedToken::new(4);
+    let server = stand_in_server(&token);
+    let link = activation_link(&server.url, token.serial.digits(), "1234567890123452");
+    let out = home.run(&["activate", "--link", &link], &[PIN, PIN]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "activate --link: {}",
+        stderr(&out)
+    );
+    let out = code_with(&home, PIN);
+    assert_eq!(out.status.code(), Some(0), "code: {}", stderr(&out));
+    assert_eq!(stdout(&out).trim().len(), 8, "the activated token's code");
+}
+
+#[test]
+fn an_activation_link_to_a_plain_http_server_elsewhere_is_refused_with_the_reason() {
+    let home = TokenHome::new();
+    let token = IssuedToken::new(4);
+    let link = activation_link(
+        "http://auth.example.org",
+        token.serial.digits(),
+        "1234567890123452",
+    );
+    let out = home.run(&["activate", "--link", &link], &[PIN, PIN]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("only over https"),
+        "the reason is given: {}",
+        stderr(&out)
+    );
+    assert!(home.token_files().is_empty(), "nothing was stored");
+    let out = home.run(&["activate", "--link", "https://example.org/"], &[PIN, PIN]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a Latchkey activation link"));
+    let out = home.run(
+        &[
+            "activate",
+            "--link",
+            &link,
+            "--serial",
+            token.serial.digits(),
+        ],
+        &[PIN, PIN],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--link or the three parts, not both"
+    );
+}

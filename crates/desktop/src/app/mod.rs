@@ -71,6 +71,27 @@ impl App {
         app
     }
 
+    /// Opens the activation screen filled from an activation link (the
+    /// `latchkey://activate?…` the portal shows, given on the command line
+    /// when the desktop opens such a link); a link that cannot be used
+    /// opens the screen empty with the reason.
+    pub fn open_activation_link(&mut self, link: &str) {
+        let mut screen = ActivateScreen::empty();
+        screen.fill_from_link(link);
+        self.notice = None;
+        self.screen = Screen::Activate(screen);
+        self.focus_first = true;
+    }
+
+    fn use_activation_link(&mut self, ctx: &egui::Context) {
+        if let Screen::Activate(screen) = &mut self.screen {
+            let link = screen.link.as_str().to_owned();
+            let link = zeroize::Zeroizing::new(link);
+            screen.link.wipe(ctx);
+            screen.fill_from_link(&link);
+        }
+    }
+
     /// Whether an operation (a PIN check, an unlock, an activation) is
     /// under way; the screen's fields are disabled meanwhile.
     pub fn is_busy(&self) -> bool {
@@ -299,21 +320,10 @@ impl App {
                 }
             }
             Action::StartActivate => {
-                let (first, again) = pin_pair();
                 self.notice = None;
-                self.go(
-                    ctx,
-                    Screen::Activate(ActivateScreen {
-                        server: String::new(),
-                        serial: String::new(),
-                        code: SecretText::short("activation-code"),
-                        first,
-                        again,
-                        error: None,
-                        explain_policy: false,
-                    }),
-                );
+                self.go(ctx, Screen::Activate(ActivateScreen::empty()));
             }
+            Action::UseActivationLink => self.use_activation_link(ctx),
             Action::StartImport => {
                 let (first, again) = pin_pair();
                 self.notice = None;

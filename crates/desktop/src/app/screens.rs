@@ -1,6 +1,7 @@
 //! The screens' state and what a person can do on them.
 
 use latchkey_oath::{ResetCode, UnlockCode};
+use latchkey_token::link::ActivationLink;
 use latchkey_token::{PinPolicy, PinPolicyError};
 
 use crate::jobs::{CodeAt, Codes};
@@ -78,6 +79,8 @@ pub(crate) struct NewPinScreen {
 }
 
 pub(crate) struct ActivateScreen {
+    /// The activation link pasted (it carries the activation code).
+    pub(crate) link: SecretText,
     pub(crate) server: String,
     pub(crate) serial: String,
     pub(crate) code: SecretText,
@@ -117,6 +120,7 @@ pub(crate) enum Action {
     StartActivate,
     StartImport,
     SubmitActivate,
+    UseActivationLink,
     SubmitImport,
     Continue,
 }
@@ -139,6 +143,46 @@ impl LockedScreen {
             code: SecretText::short("unlock-code"),
             error: None,
         }
+    }
+}
+
+impl ActivateScreen {
+    pub(super) fn empty() -> Self {
+        let (first, again) = pin_pair();
+        ActivateScreen {
+            link: SecretText::new("activation-link", 1024),
+            server: String::new(),
+            serial: String::new(),
+            code: SecretText::short("activation-code"),
+            first,
+            again,
+            error: None,
+            explain_policy: false,
+        }
+    }
+
+    /// Fills the server, serial and activation code from `link`, every
+    /// part checked first; a link that cannot be used changes no field and
+    /// says why.
+    pub(super) fn fill_from_link(&mut self, link: &str) {
+        match link.parse::<ActivationLink>() {
+            Ok(link) => {
+                self.server = link.server.clone();
+                self.serial = link.serial.grouped();
+                let code = self.code.buffer();
+                code.clear();
+                code.push_str(&link.activation_code.grouped());
+                self.error = None;
+            }
+            Err(error) => {
+                let text = error.to_string();
+                let mut chars = text.chars();
+                self.error = chars
+                    .next()
+                    .map(|first| format!("{}{}.", first.to_uppercase(), chars.as_str()));
+            }
+        }
+        self.explain_policy = false;
     }
 }
 

@@ -403,7 +403,7 @@ pub(super) fn fields_of(screen: &mut Screen) -> Vec<&mut SecretText> {
         Screen::Pin(s) => vec![&mut s.pin],
         Screen::Locked(s) => vec![&mut s.code],
         Screen::NewPin(s) => vec![&mut s.first, &mut s.again],
-        Screen::Activate(s) => vec![&mut s.code, &mut s.first, &mut s.again],
+        Screen::Activate(s) => vec![&mut s.link, &mut s.code, &mut s.first, &mut s.again],
         Screen::Import(s) => vec![&mut s.uri, &mut s.first, &mut s.again],
         Screen::List | Screen::Code(_) | Screen::Recovery(_) => Vec::new(),
     }

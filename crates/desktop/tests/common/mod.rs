@@ -23,6 +23,7 @@ use latchkey_token::{Pin, TokenRecord, VaultFolder, ops};
 
 pub use latchkey_testkit::pins::PIN;
 use latchkey_testkit::pins::refused_pins;
+#[allow(unused_imports)] // each test binary uses a part of them
 pub use latchkey_testkit::token_cli::{StandInTokenApi, run_with_input, unix_now};
 pub const NEW_PIN: &str = "583920";
 

@@ -13,6 +13,7 @@ use latchkey_token::record::TokenRecord;
 
 pub use latchkey_testkit::pins::PIN;
 use latchkey_testkit::pins::refused_pins;
+#[allow(unused_imports)] // each test binary uses a part of them
 pub use latchkey_testkit::token_cli::{StandInTokenApi, reset_code_in, run_with_input, unix_now};
 pub const NEW_PIN: &str = "583920";
 
