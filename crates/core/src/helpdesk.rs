@@ -38,7 +38,7 @@ impl<S: Store> Latchkey<S> {
         Ok(())
     }
 
-    /// Clears a user's password throttle and every token lock.
+    /// Clears a user's password and answer throttles and every token lock.
     pub async fn clear_lockouts(
         &self,
         helpdesk: &Helpdesk,
@@ -46,6 +46,7 @@ impl<S: Store> Latchkey<S> {
     ) -> Result<(), AdminError> {
         let user = self.user(username).await?;
         self.store.clear_password_failures(user.id).await?;
+        self.store.clear_answer_failures(user.id).await?;
         self.store
             .append(self.event(
                 helpdesk.actor(),

@@ -487,6 +487,8 @@ mod tests {
             password_hash: None,
             password_failures: 0,
             password_blocked_until: 0,
+            answer_failures: 0,
+            answer_blocked_until: 0,
             created_at: 0,
         };
         let steps = judge

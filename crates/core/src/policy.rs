@@ -30,6 +30,9 @@ pub struct Policy {
     pub issuer: String,
     /// How wrong passwords slow an account down.
     pub password_throttle: Throttle,
+    /// How wrong security answers slow their own count down (S44), besides
+    /// the account's.
+    pub answer_throttle: Throttle,
     /// Sessions, security questions and recovery links.
     pub portal: PortalPolicy,
 }
@@ -49,6 +52,7 @@ impl Default for Policy {
             unlock_slots: 10,
             issuer: "Latchkey".into(),
             password_throttle: Throttle::default(),
+            answer_throttle: Throttle::default(),
             portal: PortalPolicy::default(),
         }
     }

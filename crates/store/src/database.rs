@@ -115,6 +115,19 @@ impl UserStore for Database {
     async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
         delegate!(self, s => s.clear_password_failures(id))
     }
+    async fn record_answer_failure(
+        &self,
+        id: i64,
+        now: i64,
+        account: Throttle,
+        answers: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        delegate!(self, s => s.record_answer_failure(id, now, account, answers, event))
+    }
+    async fn clear_answer_failures(&self, id: i64) -> StoreResult<()> {
+        delegate!(self, s => s.clear_answer_failures(id))
+    }
 }
 
 impl TokenStore for Database {

@@ -26,7 +26,7 @@ macro_rules! user_columns {
     };
     ($table:literal) => {
         columns!($table: id, username, email, role, status, password_hash, created_at,
-            password_failures, password_blocked_until)
+            password_failures, password_blocked_until, answer_failures, answer_blocked_until)
     };
 }
 
@@ -112,6 +112,17 @@ statements! {
          WHERE id = ?1 RETURNING password_failures";
     /// Until when user `?1` waits.
     SET_PASSWORD_BLOCKED_UNTIL = "UPDATE users SET password_blocked_until = ?2 WHERE id = ?1";
+    /// One more wrong answer, on the account's count and the answers' own;
+    /// both counts so far.
+    COUNT_ANSWER_FAILURE = "UPDATE users SET password_failures = password_failures + 1, \
+         answer_failures = answer_failures + 1 \
+         WHERE id = ?1 RETURNING password_failures, answer_failures";
+    /// Until when user `?1` waits for passwords (`?2`) and for answers (`?3`).
+    SET_ANSWER_BLOCKED_UNTIL = "UPDATE users SET password_blocked_until = ?2, \
+         answer_blocked_until = ?3 WHERE id = ?1";
+    /// The right answers or a complete sign-in clear the wrong-answer count.
+    CLEAR_ANSWER_FAILURES = "UPDATE users SET answer_failures = 0, answer_blocked_until = 0 \
+         WHERE id = ?1 AND answer_failures > 0";
     /// A complete sign-in clears the wrong-password count.
     CLEAR_PASSWORD_FAILURES = "UPDATE users SET password_failures = 0, password_blocked_until = 0 \
          WHERE id = ?1 AND password_failures > 0";

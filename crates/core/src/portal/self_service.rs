@@ -139,7 +139,7 @@ impl<S: Store> Latchkey<S> {
         check_password(&new, &user.username)
             .map_err(|e| PortalError::field("password", e.to_string()))?;
         if !self
-            .check_password_factor(&actor, &user.username, Some(&user), current, false)
+            .check_password_factor(&actor, &user.username, Some(&user), current)
             .await?
         {
             return Err(PortalError::field(
@@ -153,6 +153,7 @@ impl<S: Store> Latchkey<S> {
                 "The one-time password is not right. Type the code your token shows now.",
             ));
         }
+        self.complete_success(&user).await?;
         let hash = self.hasher.hash(new).await;
         let event = self.event(
             &actor,

@@ -45,7 +45,7 @@ impl<S: Store> Latchkey<S> {
         };
         let user = self.store.user_by_name(&name).await?;
         if !self
-            .check_password_factor(&actor, &name, user.as_ref(), password, false)
+            .check_password_factor(&actor, &name, user.as_ref(), password)
             .await?
         {
             return Err(PortalError::SignInRefused);
@@ -141,9 +141,7 @@ impl<S: Store> Latchkey<S> {
         {
             return Err(PortalError::SignInRefused);
         }
-        if session.user.password_failures > 0 {
-            self.store.clear_password_failures(session.user.id).await?;
-        }
+        self.complete_success(&session.user).await?;
         let event = self.event(
             &actor,
             "portal.sign-in",

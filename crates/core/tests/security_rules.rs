@@ -1,0 +1,282 @@
+//! The rules that close the findings of the black-box attack
+//! (SECURITY-REVIEW.md), on the in-memory fake of the store ports: each test
+//! is named after its finding and carries its SECURITY.md number (S44–…).
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use latchkey_core::oath::{Algorithm, Digits, Serial, Totp};
+use latchkey_core::*;
+use latchkey_testkit::{MemoryStore, T0, memory_app_on};
+use zeroize::Zeroizing;
+
+const SOURCE: &str = "127.0.0.1";
+const PASSWORD: &str = "correct horse battery";
+
+/// The domain on a store the test keeps a handle to, with the API key of
+/// the relying application that calls `authenticate`.
+struct App {
+    latchkey: Latchkey<MemoryStore>,
+    store: MemoryStore,
+    admin: Admin,
+    clock: ManualClock,
+    key: String,
+}
+
+async fn app(policy: Policy) -> App {
+    let store = MemoryStore::new();
+    let clock = ManualClock::at(T0);
+    let (latchkey, admin) = memory_app_on(store.clone(), clock.clone(), policy);
+    let key = latchkey
+        .create_api_key(&admin, "relying-app", ApiRole::Authenticate)
+        .await
+        .expect("an API key");
+    App {
+        latchkey,
+        store,
+        admin,
+        clock,
+        key: key.to_string(),
+    }
+}
+
+impl App {
+    /// A user with a password, an e-mail address and an activated soft
+    /// token; its serial and TOTP.
+    async fn user_with_soft_token(&self, name: &str, role: Role) -> (Serial, Totp) {
+        self.latchkey
+            .add_user(
+                &self.admin,
+                name,
+                Some(format!("{name}@example.invalid")),
+                role,
+                Some(Zeroizing::new(PASSWORD.into())),
+            )
+            .await
+            .unwrap();
+        let issued = self
+            .latchkey
+            .issue_token(&self.admin, name, TokenKind::Latchkey)
+            .await
+            .unwrap();
+        let code = issued.activation_code.unwrap();
+        let grant = self
+            .latchkey
+            .activate(issued.serial.digits(), code.digits(), SOURCE)
+            .await
+            .unwrap();
+        let totp = Totp::new(grant.secret.clone(), Algorithm::Sha256, Digits::EIGHT, 30).unwrap();
+        (issued.serial, totp)
+    }
+
+    async fn authenticate(&self, name: &str, password: Option<&str>, otp: &str) -> Decision {
+        self.latchkey
+            .authenticate(
+                &self.key,
+                SOURCE,
+                name,
+                password.map(|p| Zeroizing::new(p.to_owned())),
+                otp,
+            )
+            .await
+            .unwrap()
+            .expect("a valid key")
+    }
+
+    async fn user(&self, name: &str) -> User {
+        self.store
+            .user_by_name(&name.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn session(&self, id: &SessionId) -> PortalSession {
+        self.latchkey
+            .portal_session(id.expose())
+            .await
+            .unwrap()
+            .expect("the session is good")
+    }
+
+    /// A full portal session for `name`.
+    async fn full_session(&self, name: &str, totp: &Totp) -> FullSession {
+        let pending = self.pending_session(name).await;
+        self.clock.advance(30);
+        let id = self
+            .latchkey
+            .portal_second_factor(&pending, &totp.generate(self.clock.now()), SOURCE)
+            .await
+            .unwrap();
+        self.session(&id).await.full().unwrap()
+    }
+
+    async fn pending_session(&self, name: &str) -> PendingSession {
+        let id = self
+            .latchkey
+            .portal_sign_in(name, Zeroizing::new(PASSWORD.into()), SOURCE)
+            .await
+            .unwrap();
+        self.session(&id).await.pending().unwrap()
+    }
+
+    /// Gives `name` five answered questions ("answer 0" … "answer 4" to the
+    /// first five of the pool); their ids.
+    async fn set_answers(&self, name: &str, totp: &Totp) -> Vec<i64> {
+        let full = self.full_session(name, totp).await;
+        let pool = self.latchkey.portal_question_pool().await.unwrap();
+        let ids: Vec<i64> = pool[..5].iter().map(|q| q.id).collect();
+        let choices = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.to_string(), Zeroizing::new(format!("answer {i}"))))
+            .collect();
+        self.latchkey
+            .portal_set_answers(&full, choices, SOURCE)
+            .await
+            .unwrap();
+        ids
+    }
+}
+
+fn wrong_answers() -> Vec<Zeroizing<String>> {
+    vec![Zeroizing::new("wrong".to_owned()); 2]
+}
+
+fn right_answers(questions: &[Question], ids: &[i64]) -> Vec<Zeroizing<String>> {
+    questions
+        .iter()
+        .map(|q| {
+            let i = ids.iter().position(|id| *id == q.id).unwrap();
+            Zeroizing::new(format!("answer {i}"))
+        })
+        .collect()
+}
+
+/// An 8-digit code that no step in the window around `now` shows.
+fn wrong_code(totp: &Totp, now: u64) -> String {
+    (0..)
+        .map(|n: u32| format!("{:08}", n * 1_111_111 % 100_000_000))
+        .find(|code| (0..=4).all(|step| totp.generate(now + step * 30 - 60) != *code))
+        .unwrap()
+}
+
+// --- H1 (S44): a password alone never clears the failure count ---------------
+
+/// S44 (H1): the attack of the review — five free wrong answers on the
+/// portal, then the right password with a wrong OTP on the API, again and
+/// again — no longer resets the count: the sixth wrong answer makes the
+/// account wait, and during the wait even the right answers are refused.
+/// Only a complete success (password and accepted OTP) clears the counts.
+#[tokio::test]
+async fn h1_password_alone_never_clears_the_failure_count() {
+    let app = app(Policy::default()).await;
+    let (_, totp) = app.user_with_soft_token("alice", Role::User).await;
+    let ids = app.set_answers("alice", &totp).await;
+
+    let attacker = app.pending_session("alice").await;
+    let asked = app.latchkey.portal_challenge(&attacker).await.unwrap();
+    for _ in 0..5 {
+        let refused = app
+            .latchkey
+            .portal_answer_challenge(&attacker, wrong_answers(), SOURCE)
+            .await;
+        assert!(matches!(refused, Err(PortalError::AnswersRefused)));
+    }
+    // The reset of the review: the right password, a wrong OTP, on the API.
+    let otp = wrong_code(&totp, app.clock.now());
+    assert_eq!(
+        app.authenticate("alice", Some(PASSWORD), &otp).await,
+        Decision::Reject
+    );
+    // And the portal's password step again, for good measure.
+    let attacker = app.pending_session("alice").await;
+    let user = app.user("alice").await;
+    assert_eq!(
+        (user.password_failures, user.answer_failures),
+        (5, 5),
+        "neither the API's password nor the portal's clears a count"
+    );
+    // The sixth wrong answer is past the free ones: the account waits.
+    let refused = app
+        .latchkey
+        .portal_answer_challenge(&attacker, wrong_answers(), SOURCE)
+        .await;
+    assert!(matches!(refused, Err(PortalError::AnswersRefused)));
+    let user = app.user("alice").await;
+    let now = app.clock.now() as i64;
+    assert_eq!((user.password_failures, user.answer_failures), (6, 6));
+    assert!(user.answer_blocked_until > now, "answers wait");
+    assert!(user.password_blocked_until > now, "the account waits");
+    let refused = app
+        .latchkey
+        .portal_answer_challenge(&attacker, right_answers(&asked, &ids), SOURCE)
+        .await;
+    assert!(
+        matches!(refused, Err(PortalError::AnswersRefused)),
+        "even the right answers wait"
+    );
+
+    // An accepted OTP alone (no password) is not a complete success either.
+    app.clock.advance(30);
+    assert_eq!(
+        app.authenticate("alice", None, &totp.generate(app.clock.now()))
+            .await,
+        Decision::Accept
+    );
+    assert_eq!(app.user("alice").await.answer_failures, 6);
+
+    // The password and an accepted OTP are: both counts start again.
+    app.clock.advance(300);
+    assert_eq!(
+        app.authenticate("alice", Some(PASSWORD), &totp.generate(app.clock.now()))
+            .await,
+        Decision::Accept
+    );
+    let user = app.user("alice").await;
+    assert_eq!(
+        (
+            user.password_failures,
+            user.password_blocked_until,
+            user.answer_failures,
+            user.answer_blocked_until
+        ),
+        (0, 0, 0, 0)
+    );
+}
+
+/// S44 (H1): wrong answers have a count of their own, beside the account's:
+/// a helper that cleared only the password count (as the old API path did)
+/// would still leave the answers waiting; the right answers clear both.
+#[tokio::test]
+async fn h1_wrong_answers_have_a_count_of_their_own() {
+    let app = app(Policy::default()).await;
+    let (_, totp) = app.user_with_soft_token("bea", Role::User).await;
+    let ids = app.set_answers("bea", &totp).await;
+    let pending = app.pending_session("bea").await;
+    let asked = app.latchkey.portal_challenge(&pending).await.unwrap();
+    for _ in 0..6 {
+        let _ = app
+            .latchkey
+            .portal_answer_challenge(&pending, wrong_answers(), SOURCE)
+            .await;
+    }
+    let user = app.user("bea").await;
+    assert_eq!(user.answer_failures, 6);
+    // Below the domain, the password count alone is cleared.
+    app.store.clear_password_failures(user.id).await.unwrap();
+    let refused = app
+        .latchkey
+        .portal_answer_challenge(&pending, right_answers(&asked, &ids), SOURCE)
+        .await;
+    assert!(
+        matches!(refused, Err(PortalError::AnswersRefused)),
+        "the answers' own wait holds"
+    );
+    app.clock.advance(1);
+    app.latchkey
+        .portal_answer_challenge(&pending, right_answers(&asked, &ids), SOURCE)
+        .await
+        .unwrap();
+    let user = app.user("bea").await;
+    assert_eq!((user.password_failures, user.answer_failures), (0, 0));
+}
