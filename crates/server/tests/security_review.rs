@@ -6,6 +6,10 @@
 
 mod common;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
 use common::web::{Account, Visitor};
 use common::*;
 
@@ -124,4 +128,150 @@ fn h1_password_alone_never_clears_the_failure_count() {
         );
         assert_eq!(cleared, 0);
     }
+}
+
+// --- M5 (S50): slow and idle connections -------------------------------------
+
+/// `latchkey serve` on a database, as [`Database::serve`] starts it, but
+/// under an open-file limit (a small `LimitNOFILE`); stopped when dropped.
+struct LimitedServer {
+    child: std::process::Child,
+    address: String,
+}
+
+impl LimitedServer {
+    fn start(db: &Database, files: u32) -> LimitedServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -n {files} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_latchkey"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(db.dir.path())
+            .args(["--database", &db.url])
+            .env("LATCHKEY_MASTER_KEY", MASTER_KEY)
+            .env("LATCHKEY_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("latchkey serve starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line
+            .trim()
+            .strip_prefix("latchkey listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        LimitedServer { child, address }
+    }
+
+    fn healthz(&self, timeout: Duration) -> Result<u16, ureq::Error> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build()
+            .into();
+        let response = agent
+            .get(&format!("http://{}/healthz", self.address))
+            .call()?;
+        Ok(response.status().as_u16())
+    }
+}
+
+impl Drop for LimitedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads until the peer closes or `within` passes; what came, and whether
+/// it closed.
+fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (String, bool) {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return (String::from_utf8_lossy(&seen).into_owned(), true),
+            Ok(n) => seen.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (String::from_utf8_lossy(&seen).into_owned(), true);
+            }
+            Err(_) => return (String::from_utf8_lossy(&seen).into_owned(), false),
+        }
+    }
+}
+
+/// S50 (M5): the review's attack — 300 sockets that send nothing, half a
+/// header line, or 6 bytes of a 1,000-byte body, and keep trickling, held
+/// against a server under a 256-file limit — no longer stops `/healthz`:
+/// the listener cuts off idle and slow clients and caps its connections
+/// below its file limit. A kept-alive connection that sits idle is closed
+/// too.
+#[test]
+fn m5_idle_connections_do_not_stop_healthz() {
+    let db = Database::new(false);
+    let server = LimitedServer::start(&db, 256);
+    assert_eq!(server.healthz(Duration::from_secs(10)).unwrap(), 200);
+    let mut sockets = Vec::new();
+    for i in 0..300 {
+        let mut socket = TcpStream::connect(&server.address).unwrap();
+        match i % 3 {
+            0 => {}
+            1 => socket
+                .write_all(b"GET /login HTTP/1.1\r\nHost: x\r\nX-a: ")
+                .unwrap(),
+            _ => socket
+                .write_all(
+                    b"POST /api/v1/authenticate HTTP/1.1\r\nHost: x\r\n\
+                      Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":1",
+                )
+                .unwrap(),
+        }
+        sockets.push(socket);
+    }
+    // The tricklers send a byte a second, the whole time.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickling: Vec<TcpStream> = sockets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 != 0)
+        .map(|(_, s)| s.try_clone().unwrap())
+        .collect();
+    let trickler = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut trickling = trickling;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for socket in &mut trickling {
+                    let _ = socket.write_all(b"a");
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let status = server.healthz(Duration::from_secs(40));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    trickler.join().unwrap();
+    assert_eq!(
+        status.expect("/healthz answers while 300 slow sockets are held"),
+        200
+    );
+    assert!(started.elapsed() < Duration::from_secs(40));
+    // The first idle socket was closed by the server, not left open.
+    let (_, closed) = read_until_closed(&mut sockets[0], Duration::from_secs(20));
+    assert!(closed, "an idle connection is closed");
+    drop(sockets);
+
+    // A kept-alive connection that sits idle after its answer is closed.
+    let mut kept = TcpStream::connect(&server.address).unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let (seen, closed) = read_until_closed(&mut kept, Duration::from_secs(20));
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    assert!(closed, "an idle kept-alive connection is closed");
 }

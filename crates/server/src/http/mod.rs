@@ -2,12 +2,14 @@
 
 mod api;
 mod helpdesk;
+mod listener;
 mod ops;
 mod pages;
 mod portal;
 mod self_service;
 mod visit;
 
+pub use listener::ListenerLimits;
 pub use visit::PortalSettings;
 
 pub use crate::views::token_json;
@@ -195,12 +197,17 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight;
+/// slow and idle clients are cut off, and connections capped, as
+/// [`ListenerLimits::default`] says (S50).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    listener::serve(
+        listener,
+        router(state),
+        ListenerLimits::default(),
+        shutdown_signal(),
+    )
+    .await
 }
 
 async fn shutdown_signal() {
