@@ -530,6 +530,9 @@ pub trait PortalStore: Send + Sync {
         token_hash: Vec<u8>,
         now: i64,
     ) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
+    /// Voids every unused reset link of a user (they count toward the rate
+    /// limit still); the number voided.
+    fn void_reset_links(&self, user_id: i64) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// A mail to one user.

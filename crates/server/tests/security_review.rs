@@ -275,3 +275,107 @@ fn m5_idle_connections_do_not_stop_healthz() {
     assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
     assert!(closed, "an idle kept-alive connection is closed");
 }
+
+// --- M3 (S48): clean-up ends sessions ----------------------------------------
+
+/// The finished mails in the outbox, oldest first.
+fn outbox_mails(db: &Database) -> Vec<String> {
+    let mut mails: Vec<(std::path::PathBuf, String)> =
+        std::fs::read_dir(db.dir.path().join("outbox"))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| {
+                        let path = e.ok()?.path();
+                        if path.extension()? != "eml" {
+                            return None;
+                        }
+                        let text = std::fs::read_to_string(&path).ok()?;
+                        Some((path, text))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+    mails.sort();
+    mails.into_iter().map(|(_, text)| text).collect()
+}
+
+/// Waits for the background mail task (the answer does not wait for it).
+fn wait_for_mails(db: &Database, count: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let mails = outbox_mails(db);
+        if mails.len() >= count {
+            return mails;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    outbox_mails(db)
+}
+
+/// The path of the reset link in a mail (quoted-printable undone).
+fn reset_link(mail: &str) -> String {
+    let text = mail
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let start = text.find("/password/reset/").expect("a reset link");
+    let end = text[start..]
+        .find(char::is_whitespace)
+        .map_or(text.len(), |e| start + e);
+    text[start..end].to_owned()
+}
+
+fn admin_ok(db: &Database, args: &[&str], input: &str) {
+    let out = db.admin(args, input);
+    assert!(out.status.success(), "admin {args:?}: {}", stderr(&out));
+}
+
+/// S48 (M3): the review's clean-up — `admin user reset-password` — now
+/// signs the attacker out at once: the cookie is refused and no session row
+/// is left; a disable followed by an enable brings no session back; and
+/// the reset voids the reset links still outstanding (L3).
+#[test]
+fn m3_reset_password_ends_every_session() {
+    for postgres in [false, true] {
+        let db = Database::new(postgres);
+        let server = db.serve();
+        let mut account = Account::new(&db, "alice");
+        let mut attacker = Visitor::new(&server.url);
+        account.sign_in_with_answers(&mut attacker);
+        assert_eq!(attacker.get("/account").status, 200);
+        let mut other = Visitor::new(&server.url);
+        let otp = account.next_otp();
+        assert_eq!(other.sign_in("alice", PASSWORD, &otp).status, 303);
+        // A reset link the attacker asked for before the clean-up.
+        let mut asker = Visitor::new(&server.url);
+        asker.get("/password/forgot");
+        let page = asker.post("/password/forgot", &[("username", "alice")]);
+        assert!(page.status < 400, "{}", page.body);
+        let link = reset_link(&wait_for_mails(&db, 1)[0]);
+        assert_eq!(asker.get(&link).status, 200, "the link works before");
+
+        admin_ok(
+            &db,
+            &["user", "reset-password", "alice", "--password-stdin"],
+            "admin chosen phrase 2\n",
+        );
+        assert_ne!(attacker.get("/account").status, 200, "signed out at once");
+        assert_ne!(other.get("/account").status, 200);
+        let left = query_i64(
+            &db.url,
+            "SELECT COUNT(*) FROM sessions WHERE user_id = \
+             (SELECT id FROM users WHERE username = 'alice')",
+        );
+        assert_eq!(left, 0, "no session row is left");
+        assert_ne!(asker.get(&link).status, 200, "the reset voided the link");
+
+        // Disable, then enable, with no visit in between.
+        let mut again = Visitor::new(&server.url);
+        let otp = account.next_otp();
+        let page = again.sign_in("alice", "admin chosen phrase 2", &otp);
+        assert_eq!(page.status, 303, "{}", page.body);
+        assert_eq!(again.get("/account").status, 200);
+        admin_ok(&db, &["user", "disable", "alice"], "");
+        admin_ok(&db, &["user", "enable", "alice"], "");
+        assert_ne!(again.get("/account").status, 200, "no session comes back");
+    }
+}

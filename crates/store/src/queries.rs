@@ -216,6 +216,8 @@ statements! {
     /// Whose unused, unexpired link this is.
     RESET_LINK_USER = "SELECT user_id FROM password_resets \
          WHERE token_hash = ?1 AND NOT used AND expires_at > ?2";
+    /// Every unused link of user `?1` voided.
+    VOID_RESET_LINKS = "UPDATE password_resets SET used = TRUE WHERE user_id = ?1 AND NOT used";
     /// The link used up, if it still could be; whose it was.
     TAKE_RESET_LINK = "UPDATE password_resets SET used = TRUE \
          WHERE token_hash = ?1 AND NOT used AND expires_at > ?2 RETURNING user_id";

@@ -166,6 +166,8 @@ impl<S: Store> Latchkey<S> {
         self.store
             .delete_sessions_of_user(user.id, Some(session.id_hash.clone()))
             .await?;
+        // A link someone else asked for must not undo the change (S48).
+        self.store.void_reset_links(user.id).await?;
         Ok(user.email.as_ref().map(|to| password_changed_mail(to)))
     }
 }

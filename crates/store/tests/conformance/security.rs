@@ -3,7 +3,10 @@
 
 use super::*;
 
-both_backends!(h1_s44_wrong_answers_count_on_the_account_and_on_their_own,);
+both_backends!(
+    h1_s44_wrong_answers_count_on_the_account_and_on_their_own,
+    m3_s48_voiding_a_users_reset_links_spares_other_users,
+);
 
 /// S44 (H1): a wrong answer counts once on the account's count and once on
 /// the answers' own, each with its own wait; each count is cleared apart.
@@ -60,4 +63,55 @@ async fn h1_s44_wrong_answers_count_on_the_account_and_on_their_own(postgres: bo
     h.store.clear_answer_failures(id).await.unwrap();
     let user = ada().await;
     assert_eq!((user.answer_failures, user.answer_blocked_until), (0, 0));
+}
+
+/// S48 (M3, L3): voiding a user's reset links voids every unused one of
+/// theirs, and no one else's.
+async fn m3_s48_voiding_a_users_reset_links_spares_other_users(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    user_with_token(&h, "bo").await;
+    user_with_token(&h, "cy").await;
+    let mut ids = Vec::new();
+    for name in ["bo", "cy"] {
+        let user = h.store.user_by_name(&name.parse().unwrap()).await.unwrap();
+        ids.push(user.unwrap().id);
+    }
+    let (bo, cy) = (ids[0], ids[1]);
+    let now = h.clock.now() as i64;
+    for (hash, user) in [
+        (vec![1u8; 32], bo),
+        (vec![2u8; 32], bo),
+        (vec![3u8; 32], cy),
+    ] {
+        let stored = h
+            .store
+            .insert_reset_link(
+                hash,
+                user,
+                now + 3600,
+                now - 3600,
+                10,
+                event_for("password.reset-request", "x", ""),
+            )
+            .await
+            .unwrap();
+        assert!(stored);
+    }
+    assert_eq!(
+        h.store.take_reset_link(vec![1u8; 32], now).await.unwrap(),
+        Some(bo)
+    );
+    assert_eq!(
+        h.store.void_reset_links(bo).await.unwrap(),
+        1,
+        "the used one is not counted"
+    );
+    assert_eq!(
+        h.store.reset_link_user(vec![2u8; 32], now).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        h.store.reset_link_user(vec![3u8; 32], now).await.unwrap(),
+        Some(cy)
+    );
 }
