@@ -414,6 +414,14 @@ pub trait AuditLog: Send + Sync {
         serial: &str,
         since: i64,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// How many refreshes failed for the serial `serial` (known or not)
+    /// since `since` (failed `token.refresh` events): the refresh's own
+    /// throttle (S46).
+    fn count_refresh_failures(
+        &self,
+        serial: &str,
+        since: i64,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
 }
 
 /// A session about to be stored.

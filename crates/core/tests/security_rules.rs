@@ -414,3 +414,143 @@ async fn m3_a_reset_or_password_change_voids_every_outstanding_reset_link() {
         .unwrap();
     assert!(!app.latchkey.portal_reset_link_works(&fourth).await.unwrap());
 }
+
+// --- M1 (S46): strangers cannot lock a token for good ------------------------
+
+/// S46 (M1): the review's ten wrong refreshes with a known serial and no
+/// credentials no longer lock the token: refresh failures do not count
+/// toward the token's lock; they have a throttle of their own, per serial,
+/// which an unknown serial meets alike; and the owner's codes still work.
+#[tokio::test]
+async fn m1_strangers_cannot_lock_a_token_through_refresh() {
+    let app = app(Policy::default()).await;
+    let (serial, totp) = app.user_with_soft_token("fay", Role::User).await;
+    let stranger = "203.0.113.9";
+    let wrong = wrong_code(&totp, app.clock.now());
+    for _ in 0..20 {
+        let refused = app
+            .latchkey
+            .refresh(serial.digits(), &wrong, stranger)
+            .await;
+        assert!(matches!(refused, Err(RefreshError::Refused)));
+    }
+    let token = app
+        .latchkey
+        .show_token(&app.admin, serial.digits())
+        .await
+        .unwrap();
+    assert_eq!(
+        (token.failures, token.locked),
+        (0, false),
+        "nothing counted"
+    );
+    app.clock.advance(30);
+    let otp = totp.generate(app.clock.now());
+    assert_eq!(
+        app.authenticate("fay", Some(PASSWORD), &otp).await,
+        Decision::Accept,
+        "the owner signs in"
+    );
+    // The refresh's own throttle: ten failures an hour, then even a right
+    // code is refused unchecked until the hour has passed.
+    app.clock.advance(30);
+    let right = totp.generate(app.clock.now());
+    assert!(
+        app.latchkey
+            .refresh(serial.digits(), &right, stranger)
+            .await
+            .is_err()
+    );
+    app.clock.advance(3600);
+    let right = totp.generate(app.clock.now());
+    assert!(
+        app.latchkey
+            .refresh(serial.digits(), &right, SOURCE)
+            .await
+            .is_ok()
+    );
+    // Unknown serials are audited and throttled the same way.
+    let unknown = "1234567897";
+    for _ in 0..11 {
+        assert!(
+            app.latchkey
+                .refresh(unknown, &wrong, stranger)
+                .await
+                .is_err()
+        );
+    }
+    let audit = app.store.audit_events();
+    let outcomes = |subject: &str, outcome: &str| {
+        audit
+            .iter()
+            .filter(|e| e.action == "token.refresh" && e.subject == subject && e.outcome == outcome)
+            .count()
+    };
+    assert_eq!(
+        (outcomes(unknown, "failure"), outcomes(unknown, "denied")),
+        (10, 1)
+    );
+}
+
+/// S46 (M1): a token locked on the server by wrong codes can be unlocked
+/// by its owner in a recovery session (password and security answers),
+/// audited and mailed, as DESIGN.md promises; not someone else's token.
+#[tokio::test]
+async fn m1_a_recovery_session_clears_its_own_tokens_server_lock() {
+    let app = app(Policy::default()).await;
+    let (serial, totp) = app.user_with_soft_token("gus", Role::User).await;
+    let ids = app.set_answers("gus", &totp).await;
+    let (other, _) = app.user_with_soft_token("hal", Role::User).await;
+    let wrong = wrong_code(&totp, app.clock.now());
+    for _ in 0..10 {
+        app.authenticate("gus", None, &wrong).await;
+    }
+    assert!(
+        app.latchkey
+            .show_token(&app.admin, serial.digits())
+            .await
+            .unwrap()
+            .locked
+    );
+
+    let pending = app.pending_session("gus").await;
+    let asked = app.latchkey.portal_challenge(&pending).await.unwrap();
+    let id = app
+        .latchkey
+        .portal_answer_challenge(&pending, right_answers(&asked, &ids), SOURCE)
+        .await
+        .unwrap();
+    let recovery = app.session(&id).await.recovery().unwrap();
+    let refused = app
+        .latchkey
+        .portal_reset_own_token(&recovery, other.digits(), SOURCE)
+        .await;
+    assert!(
+        matches!(refused, Err(PortalError::Field { .. })),
+        "not hal's"
+    );
+    let mail = app
+        .latchkey
+        .portal_reset_own_token(&recovery, serial.digits(), SOURCE)
+        .await
+        .unwrap()
+        .expect("the user is told");
+    assert!(mail.body.contains(serial.digits()));
+    let token = app
+        .latchkey
+        .show_token(&app.admin, serial.digits())
+        .await
+        .unwrap();
+    assert_eq!((token.failures, token.locked), (0, false));
+    assert!(
+        app.store
+            .audit_events()
+            .iter()
+            .any(|e| e.action == "token.reset"
+                && e.subject == serial.digits()
+                && e.detail == "by its user in self-service")
+    );
+    app.clock.advance(30);
+    let otp = totp.generate(app.clock.now());
+    assert_eq!(app.authenticate("gus", None, &otp).await, Decision::Accept);
+}

@@ -379,3 +379,115 @@ fn m3_reset_password_ends_every_session() {
         assert_ne!(again.get("/account").status, 200, "no session comes back");
     }
 }
+
+// --- M1 (S46): strangers cannot lock a token for good ------------------------
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// S46 (M1): the review's attack — ten wrong refreshes with nothing but a
+/// serial — no longer locks the token: it stays unlocked and the owner's
+/// code is accepted; and a known serial answers in the same time as an
+/// unknown one.
+#[test]
+fn m1_strangers_cannot_lock_the_token_through_refresh() {
+    use latchkey_oath::{Algorithm, Digits, Secret, Totp};
+    let db = Database::new(false);
+    let server = db.serve();
+    let key = db.api_key("app", "authenticate");
+    db.add_user("ivy");
+    let issued = db.admin_json(&["token", "issue", "ivy", "--kind", "latchkey"]);
+    let serial = issued["serial"].as_str().unwrap().replace('-', "");
+    let body = serde_json::json!({
+        "serial": serial,
+        "activation_code": issued["activation_code"].as_str().unwrap(),
+    });
+    let grant = server.post("/api/v1/tokens/activate", None, &body.to_string());
+    assert_eq!(grant.status, 200, "{:?}", grant.body);
+    let secret = Secret::from_base32(grant.body["secret"].as_str().unwrap()).unwrap();
+    let totp = Totp::new(secret, Algorithm::Sha256, Digits::EIGHT, 30).unwrap();
+
+    let refresh = |serial: &str| {
+        let body = serde_json::json!({ "serial": serial, "otp": "00000000" });
+        let started = std::time::Instant::now();
+        let answer = server.post("/api/v1/tokens/refresh", None, &body.to_string());
+        assert_eq!(answer.status, 403, "{:?}", answer.body);
+        started.elapsed()
+    };
+    for _ in 0..10 {
+        refresh(&serial);
+    }
+    let locked = query_i64(
+        &db.url,
+        &format!("SELECT failures * 10 + locked FROM tokens WHERE serial = '{serial}'"),
+    );
+    assert_eq!(locked, 0, "no failure counted, no lock");
+    let otp = totp.generate(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    );
+    assert_eq!(server.authenticate(&key, "ivy", &otp), "accept");
+
+    // Known and unknown serials, interleaved: the same time.
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        known.push(refresh(&serial));
+        unknown.push(refresh("1234567897"));
+    }
+    let (known, unknown) = (median(known), median(unknown));
+    let gap = known.abs_diff(unknown);
+    assert!(
+        gap < Duration::from_millis(4),
+        "known {known:?}, unknown {unknown:?}"
+    );
+}
+
+/// S46 (M1): a token the server locked after wrong codes is unlocked by
+/// its owner in a recovery session (password and answers), with a mail and
+/// an audit row; before, only the help desk could.
+#[test]
+fn m1_a_recovery_session_unlocks_its_own_token() {
+    let db = Database::new(false);
+    let server = db.serve();
+    let key = db.api_key("app", "authenticate");
+    let mut account = Account::new(&db, "jon");
+    account.sign_in_with_answers(&mut Visitor::new(&server.url));
+    for _ in 0..10 {
+        let body = serde_json::json!({ "username": "jon", "otp": "000000" });
+        server.post("/api/v1/authenticate", Some(&key), &body.to_string());
+    }
+    let serial = format!(
+        "{:010}",
+        query_i64(
+            &db.url,
+            "SELECT CAST(serial AS BIGINT) FROM tokens WHERE locked = TRUE"
+        )
+    );
+    let mails_before = outbox_mails(&db).len();
+
+    let mut recovering = Visitor::new(&server.url);
+    recovering.post("/login", &[("username", "jon"), ("password", PASSWORD)]);
+    let answers = challenge_answers(&mut recovering);
+    let page = recovering.post("/login/questions", &borrowed(&answers));
+    assert_eq!(page.location(), Some("/self-service"), "{}", page.body);
+    let page = recovering.get("/self-service/tokens");
+    assert!(
+        page.body.contains("/self-service/tokens/reset"),
+        "an Unlock button"
+    );
+    let page = recovering.post("/self-service/tokens/reset", &[("serial", &serial)]);
+    assert_eq!(page.status, 303, "{}", page.body);
+    let locked = query_i64(
+        &db.url,
+        &format!("SELECT failures * 10 + locked FROM tokens WHERE serial = '{serial}'"),
+    );
+    assert_eq!(locked, 0, "unlocked");
+    let mails = wait_for_mails(&db, mails_before + 1);
+    assert!(mails.len() > mails_before, "the user is told");
+    let otp = account.next_otp();
+    assert_eq!(server.authenticate(&key, "jon", &otp), "accept");
+}

@@ -232,6 +232,9 @@ impl AuditLog for Database {
     async fn count_unlock_issues(&self, serial: &str, since: i64) -> StoreResult<i64> {
         delegate!(self, s => s.count_unlock_issues(serial, since))
     }
+    async fn count_refresh_failures(&self, serial: &str, since: i64) -> StoreResult<i64> {
+        delegate!(self, s => s.count_refresh_failures(serial, since))
+    }
 }
 
 mod portal;

@@ -177,6 +177,10 @@ statements! {
     /// and outcome let the partial index `audit_unlock_issues` serve it.
     COUNT_UNLOCK_ISSUES = "SELECT COUNT(*) FROM audit \
          WHERE action = 'unlock.issue' AND outcome = 'success' AND subject = ?1 AND at >= ?2";
+    /// Failed refreshes for serial `?1` since `?2` (the literal action and
+    /// outcome let the partial index serve it).
+    COUNT_REFRESH_FAILURES = "SELECT COUNT(*) FROM audit \
+         WHERE action = 'token.refresh' AND outcome = 'failure' AND subject = ?1 AND at >= ?2";
 
     /// A new portal session.
     INSERT_SESSION = "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen) \

@@ -69,6 +69,42 @@ impl<S: Store> Latchkey<S> {
         Ok((code, mail))
     }
 
+    /// "My token is locked on the server": clears the failure count and the
+    /// server-side lock of one of the user's own tokens, as the help desk
+    /// can (S46; DESIGN: "until the user recovers it in self-service"). A
+    /// recovery session suffices, since a locked token cannot give the OTP
+    /// of a full one. Audited; the mail tells the user.
+    pub async fn portal_reset_own_token(
+        &self,
+        session: &RecoverySession,
+        serial: &str,
+        source: &str,
+    ) -> Result<Option<Mail>, PortalError> {
+        let token = self.own_token(session, serial).await?;
+        if !token.locked && token.failures == 0 {
+            return Err(PortalError::field("serial", "That token is not locked."));
+        }
+        let event = self.event(
+            &session.actor(source),
+            "token.reset",
+            &token.serial,
+            "success",
+            "by its user in self-service",
+        );
+        self.store.reset_token(token.id, event).await?;
+        Ok(session.user.email.as_ref().map(|to| Mail {
+            to: to.clone(),
+            subject: "Your token was unlocked".into(),
+            body: format!(
+                "Your token {} was unlocked on the self-service portal after too many wrong\n\
+                 one-time passwords.\n\n\
+                 If this was not you, tell your help desk at once: someone knows your password\n\
+                 and your security answers.\n",
+                token.serial
+            ),
+        }))
+    }
+
     /// Reports one of the user's tokens lost: it is suspended at once.
     pub async fn portal_report_lost(
         &self,

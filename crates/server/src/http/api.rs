@@ -209,6 +209,9 @@ async fn activate(
     }))
 }
 
+/// The least time a refresh takes to answer: more than its work takes.
+const REFRESH_ANSWER_TIME: std::time::Duration = std::time::Duration::from_millis(50);
+
 async fn refresh(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -216,7 +219,12 @@ async fn refresh(
     ApiJson(body): ApiJson<wire::RefreshRequest>,
 ) -> Result<Json<wire::RefreshResponse>, ApiError> {
     let source = client_address(&state, peer, &headers);
-    match state.app.refresh(&body.serial, &body.otp, &source).await {
+    // Every answer takes at least this long, so a known serial and an
+    // unknown one cannot be told apart by time (S46).
+    let answer_at = tokio::time::Instant::now() + REFRESH_ANSWER_TIME;
+    let result = state.app.refresh(&body.serial, &body.otp, &source).await;
+    tokio::time::sleep_until(answer_at).await;
+    match result {
         Ok(unlock_secret) => Ok(Json(wire::RefreshResponse { unlock_secret })),
         Err(RefreshError::Refused) => Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -6,6 +6,7 @@ use super::*;
 both_backends!(
     h1_s44_wrong_answers_count_on_the_account_and_on_their_own,
     m3_s48_voiding_a_users_reset_links_spares_other_users,
+    m1_s46_failed_refreshes_are_counted_per_serial_since_a_time,
 );
 
 /// S44 (H1): a wrong answer counts once on the account's count and once on
@@ -113,5 +114,59 @@ async fn m3_s48_voiding_a_users_reset_links_spares_other_users(postgres: bool) {
     assert_eq!(
         h.store.reset_link_user(vec![3u8; 32], now).await.unwrap(),
         Some(cy)
+    );
+}
+
+/// S46 (M1): the refresh's own throttle counts failed `token.refresh`
+/// events per serial since a time, and nothing else.
+async fn m1_s46_failed_refreshes_are_counted_per_serial_since_a_time(postgres: bool) {
+    let h = harness(postgres, Policy::default()).await;
+    let at = |at: i64, subject: &str, outcome: &str| AuditEvent {
+        at,
+        outcome: outcome.into(),
+        ..event_for("token.refresh", subject, "")
+    };
+    let t = T0 as i64;
+    for event in [
+        at(t - 10, "1234567897", "failure"),
+        at(t, "1234567897", "failure"),
+        at(t, "1234567897", "failure"),
+        at(t, "1234567897", "success"),
+        at(t, "1234567897", "denied"),
+        at(t, "0000000018", "failure"),
+        AuditEvent {
+            outcome: "failure".into(),
+            ..event_for("token.activate", "1234567897", "")
+        },
+    ] {
+        h.store.append(event).await.unwrap();
+    }
+    assert_eq!(
+        h.store
+            .count_refresh_failures("1234567897", t)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        h.store
+            .count_refresh_failures("1234567897", t - 60)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        h.store
+            .count_refresh_failures("0000000018", t)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        h.store
+            .count_refresh_failures("5555555555", 0)
+            .await
+            .unwrap(),
+        0
     );
 }

@@ -624,6 +624,20 @@ impl AuditLog for MemoryStore {
             })
             .count() as i64)
     }
+
+    async fn count_refresh_failures(&self, serial: &str, since: i64) -> StoreResult<i64> {
+        Ok(self
+            .lock()
+            .audit
+            .iter()
+            .filter(|r| {
+                r.event.action == "token.refresh"
+                    && r.event.outcome == "failure"
+                    && r.event.subject == serial
+                    && r.event.at >= since
+            })
+            .count() as i64)
+    }
 }
 
 mod portal;
