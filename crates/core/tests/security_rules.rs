@@ -554,3 +554,133 @@ async fn m1_a_recovery_session_clears_its_own_tokens_server_lock() {
     let otp = totp.generate(app.clock.now());
     assert_eq!(app.authenticate("gus", None, &otp).await, Decision::Accept);
 }
+
+// --- M4 (S49): the help desk's reach -----------------------------------------
+
+/// A help-desk user's right, from a full sign-in.
+async fn helpdesk_of(app: &App, name: &str, totp: &Totp) -> Helpdesk {
+    let full = app.full_session(name, totp).await;
+    app.latchkey
+        .portal_helpdesk(&full, SOURCE)
+        .expect("a help-desk user")
+}
+
+/// S49 (M4): a help-desk user can no longer enrol a token for an admin
+/// (or another help-desk user), clear their throttle, remove their answers,
+/// reset their tokens or issue their unlock codes; users they still help,
+/// and an administrator's help-desk right reaches everyone.
+#[tokio::test]
+async fn m4_the_help_desk_cannot_act_on_admin_or_help_desk_accounts() {
+    let app = app(Policy::default()).await;
+    let (_, bob_totp) = app.user_with_soft_token("bob", Role::Helpdesk).await;
+    let (carol_serial, _) = app.user_with_soft_token("carol", Role::Admin).await;
+    let (dan_serial, _) = app.user_with_soft_token("dan", Role::Helpdesk).await;
+    let (eve_serial, _) = app.user_with_soft_token("eve", Role::User).await;
+    let bob = helpdesk_of(&app, "bob", &bob_totp).await;
+    let tokens_before = app
+        .store
+        .tokens_of_user(app.user("carol").await.id)
+        .await
+        .unwrap()
+        .len();
+    for (name, serial) in [("carol", &carol_serial), ("dan", &dan_serial)] {
+        let beyond = |r: Result<(), AdminError>| matches!(r, Err(AdminError::BeyondHelpdesk(_)));
+        assert!(beyond(
+            app.latchkey
+                .helpdesk_issue_token(&bob, name)
+                .await
+                .map(|_| ())
+        ));
+        assert!(beyond(app.latchkey.clear_lockouts(&bob, name).await));
+        assert!(beyond(app.latchkey.reset_answers(&bob, name).await));
+        assert!(beyond(
+            app.latchkey.reset_token(&bob, serial.digits()).await
+        ));
+        assert!(beyond(
+            app.latchkey
+                .issue_unlock_code(&bob, serial.digits(), "123456789012")
+                .await
+                .map(|_| ())
+        ));
+    }
+    assert_eq!(
+        app.store
+            .tokens_of_user(app.user("carol").await.id)
+            .await
+            .unwrap()
+            .len(),
+        tokens_before,
+        "no token was added to the admin"
+    );
+    // A plain user is helped as before.
+    app.latchkey.clear_lockouts(&bob, "eve").await.unwrap();
+    app.latchkey
+        .reset_token(&bob, eve_serial.digits())
+        .await
+        .unwrap();
+    // An administrator reaches every account.
+    let admin_desk = app.admin.helpdesk();
+    app.latchkey
+        .clear_lockouts(&admin_desk, "carol")
+        .await
+        .unwrap();
+    app.latchkey
+        .reset_token(&admin_desk, dan_serial.digits())
+        .await
+        .unwrap();
+}
+
+/// S49 (M4): a token the help desk issues sends its activation code to the
+/// user by mail, and the help desk gets only the serial; every new token
+/// tells its user; self-service keeps at most two tokens waiting (L4).
+#[tokio::test]
+async fn m4_every_new_token_mails_the_user_and_help_desk_activations_go_to_the_user() {
+    let app = app(Policy::default()).await;
+    let (_, bob_totp) = app.user_with_soft_token("bob", Role::Helpdesk).await;
+    let (_, eve_totp) = app.user_with_soft_token("eve", Role::User).await;
+    let bob = helpdesk_of(&app, "bob", &bob_totp).await;
+    let (serial, mail) = app
+        .latchkey
+        .helpdesk_issue_token(&bob, "eve")
+        .await
+        .unwrap();
+    assert_eq!(mail.to, "eve@example.invalid");
+    let code: String = mail
+        .body
+        .lines()
+        .find(|l| l.starts_with("Activation code:"))
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert!(
+        app.latchkey
+            .activate(serial.digits(), &code, SOURCE)
+            .await
+            .is_ok(),
+        "the mailed code activates the token"
+    );
+    // An administrator's token tells the user too.
+    let issued = app
+        .latchkey
+        .issue_token(&app.admin, "eve", TokenKind::Totp)
+        .await
+        .unwrap();
+    let notice = issued.notice.expect("a notice");
+    assert_eq!(notice.to, "eve@example.invalid");
+    assert!(notice.body.contains(&issued.serial.grouped()));
+    // Self-service: told, and at most two waiting.
+    let full = app.full_session("eve", &eve_totp).await;
+    for _ in 0..2 {
+        let issued = app
+            .latchkey
+            .portal_issue_token(&full, SOURCE)
+            .await
+            .unwrap();
+        assert!(issued.notice.is_some());
+    }
+    assert!(matches!(
+        app.latchkey.portal_issue_token(&full, SOURCE).await,
+        Err(PortalError::TooMany(_))
+    ));
+}

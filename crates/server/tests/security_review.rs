@@ -491,3 +491,71 @@ fn m1_a_recovery_session_unlocks_its_own_token() {
     let otp = account.next_otp();
     assert_eq!(server.authenticate(&key, "jon", &otp), "accept");
 }
+
+// --- M4 (S49): the help desk's reach -----------------------------------------
+
+/// Adds `name` with `role`, an address and an HOTP token; its code maker.
+fn staff(db: &Database, name: &str, role: &str) -> latchkey_oath::Hotp {
+    admin_ok(
+        db,
+        &[
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--email",
+            &format!("{name}@example.org"),
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    let issued = db.admin_json(&["token", "issue", name, "--kind", "hotp"]);
+    latchkey_oath::KeyUri::parse(issued["otpauth_uri"].as_str().unwrap())
+        .unwrap()
+        .hotp()
+        .unwrap()
+}
+
+/// S49 (M4): the review's attack — bob of the help desk issues a token for
+/// carol, an admin, and reads its activation code off the page — is
+/// refused; for a plain user the activation code goes to the user's mail
+/// and the page shows none.
+#[test]
+fn m4_the_help_desk_cannot_enrol_a_token_for_an_admin() {
+    let db = Database::new(false);
+    let server = db.serve();
+    let bob = staff(&db, "bob", "helpdesk");
+    staff(&db, "carol", "admin");
+    let mut una = Account::new(&db, "una");
+    una.sign_in_with_answers(&mut Visitor::new(&server.url));
+    let tokens_of = |name: &str| {
+        query_i64(
+            &db.url,
+            &format!(
+                "SELECT COUNT(*) FROM tokens WHERE user_id = \
+                 (SELECT id FROM users WHERE username = '{name}')"
+            ),
+        )
+    };
+    let carol_tokens = tokens_of("carol");
+    let mut desk = Visitor::new(&server.url);
+    assert_eq!(desk.sign_in("bob", PASSWORD, &bob.generate(0)).status, 303);
+    let page = desk.post("/helpdesk/issue-token", &[("username", "carol")]);
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert_eq!(tokens_of("carol"), carol_tokens, "no token for the admin");
+    let page = desk.post("/helpdesk/clear-lockouts", &[("username", "carol")]);
+    assert_eq!(page.status, 403);
+
+    let mails_before = outbox_mails(&db).len();
+    let page = desk.post("/helpdesk/issue-token", &[("username", "una")]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        !page.body.contains("activation-code"),
+        "no activation code on the help desk's screen"
+    );
+    let mails = wait_for_mails(&db, mails_before + 1);
+    let mail = mails.last().unwrap();
+    assert!(mail.contains("una@example.org"));
+    assert!(mail.contains("Activation code:"), "{mail}");
+}

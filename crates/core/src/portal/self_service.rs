@@ -11,6 +11,9 @@ use crate::passwords::check_password;
 use crate::ports::{Mail, Store};
 use crate::tokens::IssuedToken;
 
+/// Soft tokens a user may have waiting for activation at once (L4).
+const PENDING_TOKENS: usize = 2;
+
 impl<S: Store> Latchkey<S> {
     /// The user's tokens.
     pub async fn portal_tokens(
@@ -133,12 +136,26 @@ impl<S: Store> Latchkey<S> {
     }
 
     /// A new soft token for the signed-in user, waiting for activation
-    /// (full sessions only: the questions must not enrol a token).
+    /// (full sessions only: the questions must not enrol a token), and the
+    /// notice the user gets by mail in it (S49). At most `PENDING_TOKENS`
+    /// may wait for activation at once (L4).
     pub async fn portal_issue_token(
         &self,
         session: &FullSession,
         source: &str,
     ) -> Result<IssuedToken, PortalError> {
+        let pending = self
+            .store
+            .tokens_of_user(session.user.id)
+            .await?
+            .iter()
+            .filter(|t| t.state == TokenState::New)
+            .count();
+        if pending >= PENDING_TOKENS {
+            return Err(PortalError::TooMany(format!(
+                "You have {pending} soft tokens waiting for activation. Activate one, or report it lost, before you ask for another."
+            )));
+        }
         Ok(self
             .issue_token_for(
                 &session.actor(source),

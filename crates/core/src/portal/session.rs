@@ -3,7 +3,7 @@
 use zeroize::Zeroizing;
 
 use super::{FullSession, PendingSession, PortalError, PortalSession, SessionId, digest};
-use crate::capability::{Actor, Helpdesk};
+use crate::capability::{Actor, Helpdesk, Reach};
 use crate::context::Latchkey;
 use crate::model::{AuditEvent, Role, SessionStage, User, UserStatus, Username};
 use crate::ports::{NewSession, Store};
@@ -159,9 +159,14 @@ impl<S: Store> Latchkey<S> {
         .await
     }
 
-    /// Help-desk rights, for a helpdesk or admin user who signed in fully.
+    /// Help-desk rights, for a helpdesk or admin user who signed in fully:
+    /// a help-desk user's reach only users (S49), an admin's everyone.
     pub fn portal_helpdesk(&self, session: &FullSession, source: &str) -> Option<Helpdesk> {
-        matches!(session.user.role, Role::Helpdesk | Role::Admin)
-            .then(|| Helpdesk(session.actor(source)))
+        let reach = match session.user.role {
+            Role::Helpdesk => Reach::Users,
+            Role::Admin => Reach::Everyone,
+            Role::User => return None,
+        };
+        Some(Helpdesk(session.actor(source), reach))
     }
 }

@@ -139,6 +139,7 @@ fn admin_error(error: AdminError) -> ApiError {
         AdminErrorKind::Conflict => StatusCode::CONFLICT,
         AdminErrorKind::Malformed => StatusCode::BAD_REQUEST,
         AdminErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        AdminErrorKind::Forbidden => StatusCode::FORBIDDEN,
         // The cause chain goes to the log; the caller hears nothing of it.
         AdminErrorKind::Unexpected => return ApiError::internal(&error),
     };
@@ -334,6 +335,8 @@ async fn issue_token(
         .issue_token(&admin, &body.username, kind)
         .await
         .map_err(admin_error)?;
+    // Every new token tells its user (S49).
+    super::send_mail(&state, issued.notice.clone());
     Ok((StatusCode::CREATED, Json(issued_view(&issued))))
 }
 

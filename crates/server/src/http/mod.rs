@@ -114,6 +114,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Sends a mail in the background (the answer does not wait for it).
+pub(crate) fn send_mail(state: &AppState, mail: Option<latchkey_core::Mail>) {
+    if let Some(mail) = mail {
+        let mailer = state.portal.mailer.clone();
+        tokio::spawn(async move {
+            if let Err(e) = mailer.send(mail).await {
+                tracing::warn!(error = %e, "a mail was not delivered");
+            }
+        });
+    }
+}
+
 /// The client's address: the peer, or `X-Forwarded-For` from a trusted proxy.
 pub fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
     if state.trusted_proxies.contains(&peer.ip())

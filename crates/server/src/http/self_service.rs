@@ -343,7 +343,10 @@ async fn new_token(
         .portal_issue_token(&session, &visit.source)
         .await
     {
-        Ok(issued) => issued_page(visit, issued),
+        Ok(mut issued) => {
+            visit.send_mail(issued.notice.take());
+            issued_page(visit, issued)
+        }
         Err(error) => match refusal(&error) {
             Some(status) => {
                 visit.message(status, "A new soft token", vec![error.to_string()], None)
