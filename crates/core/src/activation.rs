@@ -148,7 +148,10 @@ impl<S: Store> Latchkey<S> {
         })
     }
 
-    /// Gives an active soft token its unlock secret again, against a current OTP.
+    /// Gives an active soft token its unlock secret again, against a current
+    /// OTP. Anyone who knows a serial may call it, so its failures do not
+    /// count toward the token's lock (S46): they have a throttle of their
+    /// own, per serial whether it exists or not, and are audited alike.
     #[tracing::instrument(level = "debug", skip_all, fields(serial = %serial, source = %source))]
     pub async fn refresh(
         &self,
@@ -160,28 +163,51 @@ impl<S: Store> Latchkey<S> {
         let Ok(serial) = serial.parse::<Serial>() else {
             return Err(RefreshError::Refused);
         };
-        let Some(token) = self.store.token_by_serial(serial.digits()).await? else {
+        let subject = serial.digits();
+        let now = self.now();
+        let failed = self
+            .store
+            .count_refresh_failures(subject, now - 3600)
+            .await?;
+        if failed >= self.policy.refresh_failures_per_hour {
+            self.store
+                .append(self.event(
+                    &actor,
+                    "token.refresh",
+                    subject,
+                    "denied",
+                    "too many failed refreshes this hour",
+                ))
+                .await?;
             return Err(RefreshError::Refused);
-        };
-        let Some(sealed) = token.sealed_unlock_secret.clone() else {
+        }
+        let refuse = |detail: &str| self.event(&actor, "token.refresh", subject, "failure", detail);
+        let token = self.store.token_by_serial(subject).await?;
+        let Some(token) = token.filter(|t| t.sealed_unlock_secret.is_some()) else {
+            self.store
+                .append(refuse("unknown serial or not a soft token"))
+                .await?;
             return Err(RefreshError::Refused);
         };
         // The owner is read only to name the tokens the store's one OTP
         // transaction locks; the token is judged as that transaction reads it.
         let Some(owner) = self.store.user_by_id(token.user_id).await? else {
+            self.store.append(refuse("no owner")).await?;
             return Err(RefreshError::Refused);
         };
         // A seed that will not open refuses, as a wrong code does.
         let ok = self
-            .check_own_otp(&owner, Some(token.id), otp, &actor)
+            .check_own_otp_counting(&owner, Some(token.id), otp, &actor, false)
             .await?
             .unwrap_or(false);
         if !ok {
+            self.store.append(refuse("wrong code")).await?;
             return Err(RefreshError::Refused);
         }
         self.store
             .append(self.event(&actor, "token.refresh", &token.serial, "success", ""))
             .await?;
+        let sealed = token.sealed_unlock_secret.clone().unwrap_or_default();
         let secret = self.cipher.open(&unlock_aad(&token.serial), &sealed)?;
         UnlockSecret::from_slice(&secret).ok_or(RefreshError::Refused)
     }

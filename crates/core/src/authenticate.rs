@@ -46,6 +46,9 @@ impl<S: Store> Latchkey<S> {
             return Ok(None);
         };
         let name = username.parse::<Username>().ok();
+        // The user whose right password was checked here: only an accepted
+        // OTP after it completes the sign-in and clears the count (S44).
+        let mut password_passed = None;
         if password.is_some() || name.is_none() {
             // A password's failures count against the account (S16), so
             // only a valid caller may make them: the key is checked first,
@@ -63,11 +66,12 @@ impl<S: Store> Latchkey<S> {
             if let Some(password) = password {
                 let user = self.store.user_by_name(name).await?;
                 if !self
-                    .check_password_factor(&caller.actor(), name, user.as_ref(), password, true)
+                    .check_password_factor(&caller.actor(), name, user.as_ref(), password)
                     .await?
                 {
                     return Ok(Some(Decision::Reject));
                 }
+                password_passed = user;
             }
         }
         let Some(name) = name else {
@@ -95,7 +99,12 @@ impl<S: Store> Latchkey<S> {
             })
             .await?;
         match checked {
-            Ok(true) => Ok(Some(Decision::Accept)),
+            Ok(true) => {
+                if let Some(user) = password_passed {
+                    self.complete_success(&user).await?;
+                }
+                Ok(Some(Decision::Accept))
+            }
             Ok(false) => Ok(Some(Decision::Reject)),
             Err(OtpCheckError::BadKey) => Ok(None),
             Err(OtpCheckError::Cipher(error)) => Err(error.into()),

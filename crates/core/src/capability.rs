@@ -4,7 +4,8 @@
 //! full portal sign-in) or by the composition root that opened the
 //! database itself ([`crate::Latchkey::with_local_operator`]).
 
-use crate::model::ApiRole;
+use crate::error::AdminError;
+use crate::model::{ApiRole, Role, User};
 
 /// Who is acting and from where, for the audit log.
 #[derive(Debug, Clone)]
@@ -32,21 +33,40 @@ impl Actor {
 #[derive(Debug, Clone)]
 pub struct Admin(pub(crate) Actor);
 
-/// The capability to help users (unlock codes, lock resets): admins have it too.
+/// The capability to help users (unlock codes, lock resets): admins have it
+/// too. A help-desk user's reaches only users: not admins, not other help
+/// desk users (S49); an admin's reaches every account.
 #[derive(Debug, Clone)]
-pub struct Helpdesk(pub(crate) Actor);
+pub struct Helpdesk(pub(crate) Actor, pub(crate) Reach);
+
+/// Whose accounts a [`Helpdesk`] right may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Accounts with the role `user` only.
+    Users,
+    /// Every account.
+    Everyone,
+}
 
 impl Helpdesk {
     /// Who acts.
     pub fn actor(&self) -> &Actor {
         &self.0
     }
+
+    /// Whether this right reaches `user`'s account (S49).
+    pub(crate) fn reaches(&self, user: &User) -> Result<(), AdminError> {
+        match (self.1, user.role) {
+            (Reach::Everyone, _) | (Reach::Users, Role::User) => Ok(()),
+            _ => Err(AdminError::BeyondHelpdesk(user.username.to_string())),
+        }
+    }
 }
 
 impl Admin {
     /// Help-desk rights follow from admin rights.
     pub fn helpdesk(&self) -> Helpdesk {
-        Helpdesk(self.0.clone())
+        Helpdesk(self.0.clone(), Reach::Everyone)
     }
     /// Who acts.
     pub fn actor(&self) -> &Actor {

@@ -67,6 +67,17 @@ pub enum AdminError {
     /// Retiring it would leave fewer active questions than a user chooses.
     #[error("users choose {0} questions: the pool keeps at least that many active (add one first)")]
     PoolTooSmall(usize),
+    /// A help-desk user may not act on this account (an admin's or another
+    /// help-desk user's, S49).
+    #[error(
+        "the help desk cannot act on the account {0}: it belongs to an administrator or the help desk; ask an administrator"
+    )]
+    BeyondHelpdesk(String),
+    /// The user has no e-mail address to send an activation code to.
+    #[error(
+        "{0} has no e-mail address for the activation code: add one, or let them enrol a token in the portal"
+    )]
+    NoMailAddress(String),
     /// Too many unlock codes for this token today.
     #[error(
         "too many unlock codes were issued for this token today; try again tomorrow or reset the token"
@@ -92,6 +103,8 @@ pub enum AdminErrorKind {
     Malformed,
     /// A rate limit was reached.
     RateLimited,
+    /// The caller's right does not reach it.
+    Forbidden,
     /// Storage or a sealed secret failed: not the caller's doing.
     Unexpected,
 }
@@ -109,7 +122,8 @@ impl AdminError {
             | AdminError::NotASoftToken(_)
             | AdminError::NotActive { .. }
             | AdminError::QuestionRetired(_)
-            | AdminError::PoolTooSmall(_) => AdminErrorKind::Conflict,
+            | AdminError::PoolTooSmall(_)
+            | AdminError::NoMailAddress(_) => AdminErrorKind::Conflict,
             AdminError::BadUsername(_)
             | AdminError::BadSerial(_)
             | AdminError::BadResetCode(_)
@@ -117,6 +131,7 @@ impl AdminError {
             | AdminError::BadQuestionText
             | AdminError::Password(_) => AdminErrorKind::Malformed,
             AdminError::RateLimited => AdminErrorKind::RateLimited,
+            AdminError::BeyondHelpdesk(_) => AdminErrorKind::Forbidden,
             AdminError::Store(_) | AdminError::Cipher(_) => AdminErrorKind::Unexpected,
         }
     }

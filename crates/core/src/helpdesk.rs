@@ -4,8 +4,8 @@ use crate::capability::Helpdesk;
 use crate::context::Latchkey;
 use crate::error::AdminError;
 use crate::model::{Token, TokenKind, User, Username};
-use crate::ports::{Store, StoreError};
-use crate::tokens::IssuedToken;
+use crate::ports::{Mail, Store, StoreError};
+use latchkey_oath::Serial;
 
 /// A user as the help desk sees them.
 #[derive(Debug, Clone)]
@@ -27,6 +27,7 @@ impl<S: Store> Latchkey<S> {
         username: &str,
     ) -> Result<(), AdminError> {
         let user = self.user(username).await?;
+        helpdesk.reaches(&user)?;
         let event = self.event(
             helpdesk.actor(),
             "questions.reset",
@@ -38,14 +39,16 @@ impl<S: Store> Latchkey<S> {
         Ok(())
     }
 
-    /// Clears a user's password throttle and every token lock.
+    /// Clears a user's password and answer throttles and every token lock.
     pub async fn clear_lockouts(
         &self,
         helpdesk: &Helpdesk,
         username: &str,
     ) -> Result<(), AdminError> {
         let user = self.user(username).await?;
+        helpdesk.reaches(&user)?;
         self.store.clear_password_failures(user.id).await?;
+        self.store.clear_answer_failures(user.id).await?;
         self.store
             .append(self.event(
                 helpdesk.actor(),
@@ -63,14 +66,44 @@ impl<S: Store> Latchkey<S> {
         Ok(())
     }
 
-    /// Issues a soft token for a user from the help-desk pages.
+    /// Issues a soft token for a user from the help-desk pages. Its
+    /// activation code goes to the user, by mail, never to the help desk's
+    /// screen (S49): whoever activates it holds a second factor of the
+    /// account. The serial, and the mail to send.
     pub async fn helpdesk_issue_token(
         &self,
         helpdesk: &Helpdesk,
         username: &str,
-    ) -> Result<IssuedToken, AdminError> {
-        self.issue_token_for(helpdesk.actor(), username, TokenKind::Latchkey)
-            .await
+    ) -> Result<(Serial, Mail), AdminError> {
+        let user = self.user(username).await?;
+        helpdesk.reaches(&user)?;
+        let Some(to) = user.email.clone() else {
+            return Err(AdminError::NoMailAddress(user.username.to_string()));
+        };
+        let issued = self
+            .issue_token_for(helpdesk.actor(), username, TokenKind::Latchkey)
+            .await?;
+        let code = issued
+            .activation_code
+            .as_ref()
+            .map(|c| c.grouped())
+            .unwrap_or_default();
+        let days = self.policy.activation_ttl / (24 * 3600);
+        let mail = Mail {
+            to,
+            subject: "Activate your new soft token".into(),
+            body: format!(
+                "The help desk ({}) added a soft token to your account {}.\n\n\
+                 Serial:          {}\n\
+                 Activation code: {code}\n\n\
+                 Activate it with latchkey-token within {days} days; the code works once.\n\
+                 If you did not ask for a token, tell your help desk at once.\n",
+                helpdesk.actor().name,
+                user.username,
+                issued.serial.grouped(),
+            ),
+        };
+        Ok((issued.serial, mail))
     }
 
     /// The user named `name` as the help desk sees them: the account, its

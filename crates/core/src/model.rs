@@ -165,6 +165,11 @@ pub struct User {
     pub password_failures: u32,
     /// Until when (Unix seconds) passwords are not checked at all.
     pub password_blocked_until: i64,
+    /// Wrong security answers in a row: a count of their own (S44), which
+    /// only the right answers or a complete sign-in clear.
+    pub answer_failures: u32,
+    /// Until when (Unix seconds) answers are not checked at all.
+    pub answer_blocked_until: i64,
     /// Unix seconds.
     pub created_at: i64,
 }

@@ -213,6 +213,22 @@ impl<S: Store> Latchkey<S> {
         otp: &str,
         actor: &Actor,
     ) -> Result<Result<bool, CipherError>, StoreError> {
+        self.check_own_otp_counting(user, only, otp, actor, true)
+            .await
+    }
+
+    /// As [`Latchkey::check_own_otp`], but with `counted` false a failure
+    /// is recorded and not counted toward the token's lock: for an entry
+    /// point anyone who knows a serial may call, whose failures must not
+    /// let a stranger lock the owner out (S46). A replay is still refused.
+    pub(crate) async fn check_own_otp_counting(
+        &self,
+        user: &User,
+        only: Option<i64>,
+        otp: &str,
+        actor: &Actor,
+        counted: bool,
+    ) -> Result<Result<bool, CipherError>, StoreError> {
         let judge = self.otp_judge(actor);
         let user_id = user.id;
         let otp = Zeroizing::new(otp.to_owned());
@@ -223,12 +239,38 @@ impl<S: Store> Latchkey<S> {
                 if found.is_none_or(|found| found.id != user_id) {
                     return Ok(Vec::new());
                 }
-                judge.tokens_steps(
+                let steps = judge.tokens_steps(
                     tokens.iter().filter(|t| only.is_none_or(|id| t.id == id)),
                     &otp,
-                )
+                )?;
+                Ok(if counted {
+                    steps
+                } else {
+                    steps.into_iter().map(uncounted).collect()
+                })
             })
             .await
+    }
+}
+
+/// `step` with a counted failure recorded as its event alone (S46).
+fn uncounted(step: OtpStep) -> OtpStep {
+    match step {
+        OtpStep::Fail { event, .. } => OtpStep::Record(event),
+        OtpStep::Accept {
+            token_id,
+            used,
+            drift,
+            event,
+            lost,
+        } => OtpStep::Accept {
+            token_id,
+            used,
+            drift,
+            event,
+            lost: Box::new(uncounted(*lost)),
+        },
+        other => other,
     }
 }
 
@@ -487,6 +529,8 @@ mod tests {
             password_hash: None,
             password_failures: 0,
             password_blocked_until: 0,
+            answer_failures: 0,
+            answer_blocked_until: 0,
             created_at: 0,
         };
         let steps = judge

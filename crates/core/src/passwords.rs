@@ -57,17 +57,18 @@ pub fn check_password(password: &str, username: &Username) -> Result<(), Passwor
 impl<S: Store> Latchkey<S> {
     /// The first factor: the password, under the S16 throttle. Unknown users
     /// cost a hash too, so timing says nothing; every outcome is audited.
-    /// `clear` says whether a right password ends the run of failures; the
-    /// portal clears only after the second factor or the questions, so that
-    /// someone who has the password cannot reset the count of wrong answers
-    /// by signing in again.
+    ///
+    /// A right password never clears the account's failure count, on any
+    /// entry point (S44): someone who has the password must not be able to
+    /// reset the count of wrong answers or wrong passwords by passing this
+    /// step again. Only a complete success clears it, and the entry point
+    /// that reaches one says so with [`Latchkey::complete_success`].
     pub(crate) async fn check_password_factor(
         &self,
         actor: &Actor,
         name: &Username,
         user: Option<&User>,
         password: Zeroizing<String>,
-        clear: bool,
     ) -> Result<bool, StoreError> {
         let ok = self
             .hasher
@@ -93,12 +94,7 @@ impl<S: Store> Latchkey<S> {
                     .await?;
                 Ok(false)
             }
-            Some(u) => {
-                if clear && u.password_failures > 0 {
-                    self.store.clear_password_failures(u.id).await?;
-                }
-                Ok(true)
-            }
+            Some(_) => Ok(true),
             None => {
                 self.store
                     .append(self.event(actor, "password.verify", name.as_str(), "failure", ""))
@@ -106,5 +102,21 @@ impl<S: Store> Latchkey<S> {
                 Ok(false)
             }
         }
+    }
+
+    /// The one rule that ends a run of failures (S44): `user` proved
+    /// themselves completely — a password and an accepted OTP, or a
+    /// password and the right security answers — so the account's
+    /// wrong-password count and the wrong-answer count start again. Nothing
+    /// less calls this: not a password alone, not an OTP alone. Every entry
+    /// point (portal, API, and those to come) goes through here.
+    pub(crate) async fn complete_success(&self, user: &User) -> Result<(), StoreError> {
+        if user.password_failures > 0 || user.password_blocked_until > 0 {
+            self.store.clear_password_failures(user.id).await?;
+        }
+        if user.answer_failures > 0 || user.answer_blocked_until > 0 {
+            self.store.clear_answer_failures(user.id).await?;
+        }
+        Ok(())
     }
 }

@@ -20,6 +20,10 @@ pub struct Policy {
     pub activation_attempts: u32,
     /// Unlock codes issued per token per day.
     pub unlock_codes_per_day: i64,
+    /// Failed refreshes per serial per hour before refreshes of it are
+    /// refused unchecked for the rest of the hour (S46): the refresh's own
+    /// throttle, since its failures do not count toward the token's lock.
+    pub refresh_failures_per_hour: i64,
     /// Wrong PINs that lock a soft token.
     pub pin_max_failures: u32,
     /// Fewest digits in a soft token PIN.
@@ -30,6 +34,9 @@ pub struct Policy {
     pub issuer: String,
     /// How wrong passwords slow an account down.
     pub password_throttle: Throttle,
+    /// How wrong security answers slow their own count down (S44), besides
+    /// the account's.
+    pub answer_throttle: Throttle,
     /// Sessions, security questions and recovery links.
     pub portal: PortalPolicy,
 }
@@ -44,11 +51,13 @@ impl Default for Policy {
             activation_ttl: 7 * 24 * 3600,
             activation_attempts: 5,
             unlock_codes_per_day: 5,
+            refresh_failures_per_hour: 10,
             pin_max_failures: 5,
             pin_min_length: 6,
             unlock_slots: 10,
             issuer: "Latchkey".into(),
             password_throttle: Throttle::default(),
+            answer_throttle: Throttle::default(),
             portal: PortalPolicy::default(),
         }
     }

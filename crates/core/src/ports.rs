@@ -151,8 +151,24 @@ pub trait UserStore: Send + Sync {
         throttle: Throttle,
         event: AuditEvent,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
-    /// Clears the count after a right password.
+    /// Clears the count after a complete success (never after a password
+    /// alone, S44).
     fn clear_password_failures(&self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Counts a wrong security answer, atomically: once on the account's
+    /// count as a wrong password does (S30), with the wait `account` says,
+    /// and once on the answers' own count, with the wait `answers` says
+    /// (S44). Returns until when answers wait.
+    fn record_answer_failure(
+        &self,
+        id: i64,
+        now: i64,
+        account: Throttle,
+        answers: Throttle,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Clears the wrong-answer count after the right answers or a complete
+    /// sign-in.
+    fn clear_answer_failures(&self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// How wrong passwords slow an account down (SECURITY.md S16): a growing
@@ -398,6 +414,14 @@ pub trait AuditLog: Send + Sync {
         serial: &str,
         since: i64,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// How many refreshes failed for the serial `serial` (known or not)
+    /// since `since` (failed `token.refresh` events): the refresh's own
+    /// throttle (S46).
+    fn count_refresh_failures(
+        &self,
+        serial: &str,
+        since: i64,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
 }
 
 /// A session about to be stored.
@@ -514,6 +538,9 @@ pub trait PortalStore: Send + Sync {
         token_hash: Vec<u8>,
         now: i64,
     ) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
+    /// Voids every unused reset link of a user (they count toward the rate
+    /// limit still); the number voided.
+    fn void_reset_links(&self, user_id: i64) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// A mail to one user.

@@ -10,7 +10,7 @@ use crate::capability::{Actor, Admin, Helpdesk};
 use crate::context::{Latchkey, seed_aad, unlock_aad};
 use crate::error::AdminError;
 use crate::model::{Token, TokenKind, TokenState, User};
-use crate::ports::{CipherError, NewToken, Store, StoreError};
+use crate::ports::{CipherError, Mail, NewToken, Store, StoreError};
 
 /// A token just issued: what the user needs to activate it.
 pub struct IssuedToken {
@@ -20,6 +20,24 @@ pub struct IssuedToken {
     pub activation_code: Option<ActivationCode>,
     /// A key URI for generic apps (TOTP and HOTP tokens).
     pub otpauth_uri: Option<Zeroizing<String>>,
+    /// The mail that tells the user a token was added (S49), if they have
+    /// an address; the caller sends it.
+    pub notice: Option<Mail>,
+}
+
+/// The notice every new token sends its user (S49), saying who issued it.
+fn new_token_mail(user: &User, serial: &Serial, by: &str) -> Option<Mail> {
+    user.email.as_ref().map(|to| Mail {
+        to: to.clone(),
+        subject: "A new token was added to your account".into(),
+        body: format!(
+            "The token {} was added to your account {} by {by}.\n\n\
+             If this was not you or your help desk at your request, tell your help desk at\n\
+             once.\n",
+            serial.grouped(),
+            user.username
+        ),
+    })
 }
 
 impl<S: Store> Latchkey<S> {
@@ -116,10 +134,12 @@ impl<S: Store> Latchkey<S> {
                     .to_uri(),
                 ),
             };
+            let notice = new_token_mail(&user, &serial, &actor.name);
             return Ok(IssuedToken {
                 serial,
                 activation_code,
                 otpauth_uri,
+                notice,
             });
         }
         Err(AdminError::Exists(
@@ -179,6 +199,7 @@ impl<S: Store> Latchkey<S> {
     /// Clears a token's failure count and server-side lock (S15).
     pub async fn reset_token(&self, helpdesk: &Helpdesk, serial: &str) -> Result<(), AdminError> {
         let token = self.token(serial).await?;
+        self.helpdesk_reaches_owner(helpdesk, &token).await?;
         let event = self.event(
             helpdesk.actor(),
             "token.reset",
@@ -200,8 +221,22 @@ impl<S: Store> Latchkey<S> {
         serial: &str,
         reset_code: &str,
     ) -> Result<UnlockCode, AdminError> {
+        let token = self.token(serial).await?;
+        self.helpdesk_reaches_owner(helpdesk, &token).await?;
         self.issue_unlock_code_for(helpdesk.actor(), serial, reset_code)
             .await
+    }
+
+    /// Whether `helpdesk` reaches the owner of `token` (S49).
+    async fn helpdesk_reaches_owner(
+        &self,
+        helpdesk: &Helpdesk,
+        token: &Token,
+    ) -> Result<(), AdminError> {
+        match self.store.user_by_id(token.user_id).await? {
+            Some(owner) => helpdesk.reaches(&owner),
+            None => Ok(()),
+        }
     }
 
     /// The unlock code, recorded as `actor`'s doing. Capability-free: the

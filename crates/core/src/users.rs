@@ -51,7 +51,8 @@ impl<S: Store> Latchkey<S> {
         self.user(username.as_str()).await
     }
 
-    /// Enables or disables a user.
+    /// Enables or disables a user. A disable ends every session of the
+    /// user at once (S48), so enabling again later brings none back.
     pub async fn set_user_status(
         &self,
         admin: &Admin,
@@ -66,10 +67,15 @@ impl<S: Store> Latchkey<S> {
         };
         let event = self.event(admin.actor(), action, user.username.as_str(), "success", "");
         self.store.set_user_status(user.id, status, event).await?;
+        if status == UserStatus::Disabled {
+            self.store.delete_sessions_of_user(user.id, None).await?;
+        }
         Ok(())
     }
 
-    /// Sets a new password.
+    /// Sets a new password: every session of the user ends at once and
+    /// every outstanding reset link is void (S48), since a reset is how a
+    /// compromised account is cleaned up.
     #[tracing::instrument(level = "debug", skip_all, fields(name = %name))]
     pub async fn reset_password(
         &self,
@@ -88,6 +94,8 @@ impl<S: Store> Latchkey<S> {
             "",
         );
         self.store.set_password_hash(user.id, hash, event).await?;
+        self.store.delete_sessions_of_user(user.id, None).await?;
+        self.store.void_reset_links(user.id).await?;
         Ok(())
     }
 

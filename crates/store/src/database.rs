@@ -115,6 +115,19 @@ impl UserStore for Database {
     async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
         delegate!(self, s => s.clear_password_failures(id))
     }
+    async fn record_answer_failure(
+        &self,
+        id: i64,
+        now: i64,
+        account: Throttle,
+        answers: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        delegate!(self, s => s.record_answer_failure(id, now, account, answers, event))
+    }
+    async fn clear_answer_failures(&self, id: i64) -> StoreResult<()> {
+        delegate!(self, s => s.clear_answer_failures(id))
+    }
 }
 
 impl TokenStore for Database {
@@ -218,6 +231,9 @@ impl AuditLog for Database {
     }
     async fn count_unlock_issues(&self, serial: &str, since: i64) -> StoreResult<i64> {
         delegate!(self, s => s.count_unlock_issues(serial, since))
+    }
+    async fn count_refresh_failures(&self, serial: &str, since: i64) -> StoreResult<i64> {
+        delegate!(self, s => s.count_refresh_failures(serial, since))
     }
 }
 

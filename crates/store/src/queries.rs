@@ -26,7 +26,7 @@ macro_rules! user_columns {
     };
     ($table:literal) => {
         columns!($table: id, username, email, role, status, password_hash, created_at,
-            password_failures, password_blocked_until)
+            password_failures, password_blocked_until, answer_failures, answer_blocked_until)
     };
 }
 
@@ -112,6 +112,17 @@ statements! {
          WHERE id = ?1 RETURNING password_failures";
     /// Until when user `?1` waits.
     SET_PASSWORD_BLOCKED_UNTIL = "UPDATE users SET password_blocked_until = ?2 WHERE id = ?1";
+    /// One more wrong answer, on the account's count and the answers' own;
+    /// both counts so far.
+    COUNT_ANSWER_FAILURE = "UPDATE users SET password_failures = password_failures + 1, \
+         answer_failures = answer_failures + 1 \
+         WHERE id = ?1 RETURNING password_failures, answer_failures";
+    /// Until when user `?1` waits for passwords (`?2`) and for answers (`?3`).
+    SET_ANSWER_BLOCKED_UNTIL = "UPDATE users SET password_blocked_until = ?2, \
+         answer_blocked_until = ?3 WHERE id = ?1";
+    /// The right answers or a complete sign-in clear the wrong-answer count.
+    CLEAR_ANSWER_FAILURES = "UPDATE users SET answer_failures = 0, answer_blocked_until = 0 \
+         WHERE id = ?1 AND answer_failures > 0";
     /// A complete sign-in clears the wrong-password count.
     CLEAR_PASSWORD_FAILURES = "UPDATE users SET password_failures = 0, password_blocked_until = 0 \
          WHERE id = ?1 AND password_failures > 0";
@@ -166,6 +177,10 @@ statements! {
     /// and outcome let the partial index `audit_unlock_issues` serve it.
     COUNT_UNLOCK_ISSUES = "SELECT COUNT(*) FROM audit \
          WHERE action = 'unlock.issue' AND outcome = 'success' AND subject = ?1 AND at >= ?2";
+    /// Failed refreshes for serial `?1` since `?2` (the literal action and
+    /// outcome let the partial index serve it).
+    COUNT_REFRESH_FAILURES = "SELECT COUNT(*) FROM audit \
+         WHERE action = 'token.refresh' AND outcome = 'failure' AND subject = ?1 AND at >= ?2";
 
     /// A new portal session.
     INSERT_SESSION = "INSERT INTO sessions (id_hash, user_id, stage, created_at, last_seen) \
@@ -205,6 +220,8 @@ statements! {
     /// Whose unused, unexpired link this is.
     RESET_LINK_USER = "SELECT user_id FROM password_resets \
          WHERE token_hash = ?1 AND NOT used AND expires_at > ?2";
+    /// Every unused link of user `?1` voided.
+    VOID_RESET_LINKS = "UPDATE password_resets SET used = TRUE WHERE user_id = ?1 AND NOT used";
     /// The link used up, if it still could be; whose it was.
     TAKE_RESET_LINK = "UPDATE password_resets SET used = TRUE \
          WHERE token_hash = ?1 AND NOT used AND expires_at > ?2 RETURNING user_id";

@@ -72,8 +72,10 @@ impl<S: Store> Latchkey<S> {
 
     /// Checks the answers to the challenge, in the order of
     /// [`Latchkey::portal_challenge`]. All must match. Success opens a
-    /// recovery session (S28); failure counts toward the account's
-    /// throttle like a wrong password (S30).
+    /// recovery session (S28) and is a complete success (S44); failure
+    /// counts toward the account's throttle like a wrong password (S30),
+    /// and toward the answers' own count, which nothing but the right
+    /// answers or a complete sign-in clears (S44).
     #[tracing::instrument(level = "debug", skip_all, fields(source = %source))]
     pub async fn portal_answer_challenge(
         &self,
@@ -102,8 +104,9 @@ impl<S: Store> Latchkey<S> {
         if asked.is_empty() {
             return Err(PortalError::NoAnswers);
         }
-        if user.password_blocked_until > now {
-            let detail = format!("throttled for {} s more", user.password_blocked_until - now);
+        let blocked_until = user.password_blocked_until.max(user.answer_blocked_until);
+        if blocked_until > now {
+            let detail = format!("throttled for {} s more", blocked_until - now);
             self.store
                 .append(self.event(&actor, "questions.verify", subject, "denied", detail))
                 .await?;
@@ -126,13 +129,17 @@ impl<S: Store> Latchkey<S> {
         if !all_match {
             let event = self.event(&actor, "questions.verify", subject, "failure", "");
             self.store
-                .record_password_failure(user.id, now, self.policy.password_throttle, event)
+                .record_answer_failure(
+                    user.id,
+                    now,
+                    self.policy.password_throttle,
+                    self.policy.answer_throttle,
+                    event,
+                )
                 .await?;
             return Err(PortalError::AnswersRefused);
         }
-        if user.password_failures > 0 {
-            self.store.clear_password_failures(user.id).await?;
-        }
+        self.complete_success(&user).await?;
         self.store
             .clear_asked(
                 user.id,

@@ -161,6 +161,8 @@ impl<S: Store> Latchkey<S> {
             .set_password_hash(user.id, password_hash, event)
             .await?;
         self.store.delete_sessions_of_user(user.id, None).await?;
+        // The other links sent before this one are void too (S48).
+        self.store.void_reset_links(user.id).await?;
         Ok(user.email.as_ref().map(|to| password_changed_mail(to)))
     }
 }

@@ -11,6 +11,9 @@ use crate::passwords::check_password;
 use crate::ports::{Mail, Store};
 use crate::tokens::IssuedToken;
 
+/// Soft tokens a user may have waiting for activation at once (L4).
+const PENDING_TOKENS: usize = 2;
+
 impl<S: Store> Latchkey<S> {
     /// The user's tokens.
     pub async fn portal_tokens(
@@ -69,6 +72,42 @@ impl<S: Store> Latchkey<S> {
         Ok((code, mail))
     }
 
+    /// "My token is locked on the server": clears the failure count and the
+    /// server-side lock of one of the user's own tokens, as the help desk
+    /// can (S46; DESIGN: "until the user recovers it in self-service"). A
+    /// recovery session suffices, since a locked token cannot give the OTP
+    /// of a full one. Audited; the mail tells the user.
+    pub async fn portal_reset_own_token(
+        &self,
+        session: &RecoverySession,
+        serial: &str,
+        source: &str,
+    ) -> Result<Option<Mail>, PortalError> {
+        let token = self.own_token(session, serial).await?;
+        if !token.locked && token.failures == 0 {
+            return Err(PortalError::field("serial", "That token is not locked."));
+        }
+        let event = self.event(
+            &session.actor(source),
+            "token.reset",
+            &token.serial,
+            "success",
+            "by its user in self-service",
+        );
+        self.store.reset_token(token.id, event).await?;
+        Ok(session.user.email.as_ref().map(|to| Mail {
+            to: to.clone(),
+            subject: "Your token was unlocked".into(),
+            body: format!(
+                "Your token {} was unlocked on the self-service portal after too many wrong\n\
+                 one-time passwords.\n\n\
+                 If this was not you, tell your help desk at once: someone knows your password\n\
+                 and your security answers.\n",
+                token.serial
+            ),
+        }))
+    }
+
     /// Reports one of the user's tokens lost: it is suspended at once.
     pub async fn portal_report_lost(
         &self,
@@ -97,12 +136,26 @@ impl<S: Store> Latchkey<S> {
     }
 
     /// A new soft token for the signed-in user, waiting for activation
-    /// (full sessions only: the questions must not enrol a token).
+    /// (full sessions only: the questions must not enrol a token), and the
+    /// notice the user gets by mail in it (S49). At most `PENDING_TOKENS`
+    /// may wait for activation at once (L4).
     pub async fn portal_issue_token(
         &self,
         session: &FullSession,
         source: &str,
     ) -> Result<IssuedToken, PortalError> {
+        let pending = self
+            .store
+            .tokens_of_user(session.user.id)
+            .await?
+            .iter()
+            .filter(|t| t.state == TokenState::New)
+            .count();
+        if pending >= PENDING_TOKENS {
+            return Err(PortalError::TooMany(format!(
+                "You have {pending} soft tokens waiting for activation. Activate one, or report it lost, before you ask for another."
+            )));
+        }
         Ok(self
             .issue_token_for(
                 &session.actor(source),
@@ -139,7 +192,7 @@ impl<S: Store> Latchkey<S> {
         check_password(&new, &user.username)
             .map_err(|e| PortalError::field("password", e.to_string()))?;
         if !self
-            .check_password_factor(&actor, &user.username, Some(&user), current, false)
+            .check_password_factor(&actor, &user.username, Some(&user), current)
             .await?
         {
             return Err(PortalError::field(
@@ -153,6 +206,7 @@ impl<S: Store> Latchkey<S> {
                 "The one-time password is not right. Type the code your token shows now.",
             ));
         }
+        self.complete_success(&user).await?;
         let hash = self.hasher.hash(new).await;
         let event = self.event(
             &actor,
@@ -165,6 +219,8 @@ impl<S: Store> Latchkey<S> {
         self.store
             .delete_sessions_of_user(user.id, Some(session.id_hash.clone()))
             .await?;
+        // A link someone else asked for must not undo the change (S48).
+        self.store.void_reset_links(user.id).await?;
         Ok(user.email.as_ref().map(|to| password_changed_mail(to)))
     }
 }

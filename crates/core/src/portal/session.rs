@@ -3,7 +3,7 @@
 use zeroize::Zeroizing;
 
 use super::{FullSession, PendingSession, PortalError, PortalSession, SessionId, digest};
-use crate::capability::{Actor, Helpdesk};
+use crate::capability::{Actor, Helpdesk, Reach};
 use crate::context::Latchkey;
 use crate::model::{AuditEvent, Role, SessionStage, User, UserStatus, Username};
 use crate::ports::{NewSession, Store};
@@ -45,7 +45,7 @@ impl<S: Store> Latchkey<S> {
         };
         let user = self.store.user_by_name(&name).await?;
         if !self
-            .check_password_factor(&actor, &name, user.as_ref(), password, false)
+            .check_password_factor(&actor, &name, user.as_ref(), password)
             .await?
         {
             return Err(PortalError::SignInRefused);
@@ -141,9 +141,7 @@ impl<S: Store> Latchkey<S> {
         {
             return Err(PortalError::SignInRefused);
         }
-        if session.user.password_failures > 0 {
-            self.store.clear_password_failures(session.user.id).await?;
-        }
+        self.complete_success(&session.user).await?;
         let event = self.event(
             &actor,
             "portal.sign-in",
@@ -161,9 +159,14 @@ impl<S: Store> Latchkey<S> {
         .await
     }
 
-    /// Help-desk rights, for a helpdesk or admin user who signed in fully.
+    /// Help-desk rights, for a helpdesk or admin user who signed in fully:
+    /// a help-desk user's reach only users (S49), an admin's everyone.
     pub fn portal_helpdesk(&self, session: &FullSession, source: &str) -> Option<Helpdesk> {
-        matches!(session.user.role, Role::Helpdesk | Role::Admin)
-            .then(|| Helpdesk(session.actor(source)))
+        let reach = match session.user.role {
+            Role::Helpdesk => Reach::Users,
+            Role::Admin => Reach::Everyone,
+            Role::User => return None,
+        };
+        Some(Helpdesk(session.actor(source), reach))
     }
 }

@@ -139,6 +139,7 @@ fn admin_error(error: AdminError) -> ApiError {
         AdminErrorKind::Conflict => StatusCode::CONFLICT,
         AdminErrorKind::Malformed => StatusCode::BAD_REQUEST,
         AdminErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        AdminErrorKind::Forbidden => StatusCode::FORBIDDEN,
         // The cause chain goes to the log; the caller hears nothing of it.
         AdminErrorKind::Unexpected => return ApiError::internal(&error),
     };
@@ -209,6 +210,9 @@ async fn activate(
     }))
 }
 
+/// The least time a refresh takes to answer: more than its work takes.
+const REFRESH_ANSWER_TIME: std::time::Duration = std::time::Duration::from_millis(50);
+
 async fn refresh(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -216,7 +220,12 @@ async fn refresh(
     ApiJson(body): ApiJson<wire::RefreshRequest>,
 ) -> Result<Json<wire::RefreshResponse>, ApiError> {
     let source = client_address(&state, peer, &headers);
-    match state.app.refresh(&body.serial, &body.otp, &source).await {
+    // Every answer takes at least this long, so a known serial and an
+    // unknown one cannot be told apart by time (S46).
+    let answer_at = tokio::time::Instant::now() + REFRESH_ANSWER_TIME;
+    let result = state.app.refresh(&body.serial, &body.otp, &source).await;
+    tokio::time::sleep_until(answer_at).await;
+    match result {
         Ok(unlock_secret) => Ok(Json(wire::RefreshResponse { unlock_secret })),
         Err(RefreshError::Refused) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -326,6 +335,8 @@ async fn issue_token(
         .issue_token(&admin, &body.username, kind)
         .await
         .map_err(admin_error)?;
+    // Every new token tells its user (S49).
+    super::send_mail(&state, issued.notice.clone());
     Ok((StatusCode::CREATED, Json(issued_view(&issued))))
 }
 

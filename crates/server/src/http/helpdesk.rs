@@ -139,17 +139,15 @@ async fn helpdesk_action(
                 None,
             )
         }),
-        "issue-token" => app.helpdesk_issue_token(&helpdesk, &username).await.map(|issued| {
-            let code = issued
-                .activation_code
-                .map(|c| c.grouped())
-                .unwrap_or_default();
+        "issue-token" => app.helpdesk_issue_token(&helpdesk, &username).await.map(|(serial, mail)| {
+            // The activation code goes to the user, never to this screen (S49).
+            visit.send_mail(Some(mail));
             (
                 format!(
-                    "Soft token {} is issued for {username}. Give them the serial and this activation code; it works once, for seven days.",
-                    issued.serial
+                    "Soft token {} is issued for {username}. Its activation code was mailed to them; they activate the token themselves.",
+                    serial.grouped()
                 ),
-                Some((code, "activation-code")),
+                None,
             )
         }),
         _ => {
@@ -181,6 +179,7 @@ async fn helpdesk_action(
             let status = match error.kind() {
                 AdminErrorKind::NotFound => StatusCode::NOT_FOUND,
                 AdminErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                AdminErrorKind::Forbidden => StatusCode::FORBIDDEN,
                 AdminErrorKind::Malformed => StatusCode::UNPROCESSABLE_ENTITY,
                 // Unexpected errors were answered above.
                 AdminErrorKind::Conflict | AdminErrorKind::Unexpected => StatusCode::CONFLICT,

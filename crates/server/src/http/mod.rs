@@ -3,12 +3,14 @@
 mod api;
 mod app;
 mod helpdesk;
+mod listener;
 mod ops;
 mod pages;
 mod portal;
 mod self_service;
 mod visit;
 
+pub use listener::ListenerLimits;
 pub use visit::PortalSettings;
 
 pub use crate::views::token_json;
@@ -113,6 +115,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Sends a mail in the background (the answer does not wait for it).
+pub(crate) fn send_mail(state: &AppState, mail: Option<latchkey_core::Mail>) {
+    if let Some(mail) = mail {
+        let mailer = state.portal.mailer.clone();
+        tokio::spawn(async move {
+            if let Err(e) = mailer.send(mail).await {
+                tracing::warn!(error = %e, "a mail was not delivered");
+            }
+        });
+    }
+}
+
 /// The client's address: the peer, or `X-Forwarded-For` from a trusted proxy.
 pub fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
     if state.trusted_proxies.contains(&peer.ip())
@@ -197,12 +211,17 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight;
+/// slow and idle clients are cut off, and connections capped, as
+/// [`ListenerLimits::default`] says (S50).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    listener::serve(
+        listener,
+        router(state),
+        ListenerLimits::default(),
+        shutdown_signal(),
+    )
+    .await
 }
 
 async fn shutdown_signal() {

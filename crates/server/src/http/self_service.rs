@@ -22,6 +22,7 @@ pub fn routes() -> Router<super::AppState> {
         .route("/self-service/unlock", get(unlock_page).post(unlock))
         .route("/self-service/tokens", get(tokens_page))
         .route("/self-service/tokens/lost", post(report_lost))
+        .route("/self-service/tokens/reset", post(reset_own_token))
         .route("/self-service/tokens/new", post(new_token))
         .route(
             "/self-service/questions",
@@ -249,9 +250,11 @@ async fn tokens_page(visit: Visit, Query(done): Query<Done>) -> Response {
         Err(response) => return response,
     };
     let mut chrome = visit.chrome("My tokens");
-    if done.done.as_deref() == Some("lost") {
-        chrome.notice = Some("The token is reported lost and no longer works.".into());
-    }
+    chrome.notice = match done.done.as_deref() {
+        Some("lost") => Some("The token is reported lost and no longer works.".into()),
+        Some("reset") => Some("The token is unlocked: its codes work again.".into()),
+        _ => None,
+    };
     visit.page(
         StatusCode::OK,
         TokensPage {
@@ -291,6 +294,40 @@ async fn report_lost(
     }
 }
 
+/// "My token is locked": a recovery session clears its own token's
+/// server-side lock (S46).
+async fn reset_own_token(
+    PostedForm {
+        visit,
+        fields: form,
+    }: PostedForm,
+) -> Response {
+    let Some(session) = visit.recovery_session() else {
+        return visit.wrong_stage();
+    };
+    let serial = form.get("serial").map(String::as_str).unwrap_or("");
+    match visit
+        .state
+        .app
+        .portal_reset_own_token(&session, serial, &visit.source)
+        .await
+    {
+        Ok(mail) => {
+            visit.send_mail(mail);
+            visit.redirect("/self-service/tokens?done=reset")
+        }
+        Err(error) => match refusal(&error) {
+            Some(status) => visit.message(
+                status,
+                "Unlock a token",
+                vec![error.to_string()],
+                Some(("/self-service/tokens", "Back to My tokens")),
+            ),
+            None => server_error(&error),
+        },
+    }
+}
+
 async fn new_token(
     PostedForm {
         visit,
@@ -306,7 +343,10 @@ async fn new_token(
         .portal_issue_token(&session, &visit.source)
         .await
     {
-        Ok(issued) => issued_page(visit, issued),
+        Ok(mut issued) => {
+            visit.send_mail(issued.notice.take());
+            issued_page(visit, issued)
+        }
         Err(error) => match refusal(&error) {
             Some(status) => {
                 visit.message(status, "A new soft token", vec![error.to_string()], None)

@@ -276,14 +276,7 @@ impl Visit {
 
     /// Sends a mail in the background; a failure is logged, never shown.
     pub fn send_mail(&self, mail: Option<Mail>) {
-        if let Some(mail) = mail {
-            let mailer = self.state.portal.mailer.clone();
-            tokio::spawn(async move {
-                if let Err(e) = mailer.send(mail).await {
-                    tracing::warn!(error = %e, "a mail was not delivered");
-                }
-            });
-        }
+        super::send_mail(&self.state, mail);
     }
 }
 

@@ -72,4 +72,7 @@ impl PortalStore for Database {
     async fn take_reset_link(&self, token_hash: Vec<u8>, now: i64) -> StoreResult<Option<i64>> {
         delegate!(self, s => s.take_reset_link(token_hash, now))
     }
+    async fn void_reset_links(&self, user_id: i64) -> StoreResult<u64> {
+        delegate!(self, s => s.void_reset_links(user_id))
+    }
 }

@@ -4,7 +4,7 @@ use latchkey_core::*;
 use sqlx::Row;
 
 use super::{PostgresStore, append_in, fail};
-use crate::queries::{AUDIT_ROWS, COUNT_UNLOCK_ISSUES};
+use crate::queries::{AUDIT_ROWS, COUNT_REFRESH_FAILURES, COUNT_UNLOCK_ISSUES};
 
 impl AuditLog for PostgresStore {
     async fn append(&self, event: AuditEvent) -> StoreResult<()> {
@@ -43,6 +43,16 @@ impl AuditLog for PostgresStore {
     async fn count_unlock_issues(&self, serial: &str, since: i64) -> StoreResult<i64> {
         // The literal action and outcome let the partial index serve it.
         let row = sqlx::query(COUNT_UNLOCK_ISSUES.postgres())
+            .bind(serial.to_owned())
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(fail)?;
+        row.try_get::<i64, _>(0).map_err(fail)
+    }
+
+    async fn count_refresh_failures(&self, serial: &str, since: i64) -> StoreResult<i64> {
+        let row = sqlx::query(COUNT_REFRESH_FAILURES.postgres())
             .bind(serial.to_owned())
             .bind(since)
             .fetch_one(&self.pool)

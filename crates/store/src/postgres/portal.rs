@@ -9,6 +9,7 @@ use crate::queries::{
     ANSWERS_OF, CLEAR_ASKED, COUNT_ASKED, COUNT_RESET_LINKS, DELETE_ANSWERS, DELETE_OTHER_SESSIONS,
     DELETE_SESSION, INSERT_ANSWER, INSERT_QUESTION, INSERT_RESET_LINK, INSERT_SESSION, MARK_ASKED,
     QUESTIONS, RESET_LINK_USER, RETIRE_QUESTION, SESSION_BY_ID, TAKE_RESET_LINK, TOUCH_SESSION,
+    VOID_RESET_LINKS,
 };
 
 fn session_from(row: &PgRow) -> StoreResult<WebSession> {
@@ -270,5 +271,14 @@ impl PortalStore for PostgresStore {
             .map_err(fail)?;
         row.map(|row| row.try_get::<i64, _>(0).map_err(fail))
             .transpose()
+    }
+
+    async fn void_reset_links(&self, user_id: i64) -> StoreResult<u64> {
+        let done = sqlx::query(VOID_RESET_LINKS.postgres())
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        Ok(done.rows_affected())
     }
 }

@@ -73,6 +73,14 @@ pub(super) fn user_from_columns(row: &PgRow, prefix: &str) -> Result<User, Store
         password_blocked_until: row
             .try_get(column("password_blocked_until").as_str())
             .map_err(fail)?,
+        answer_failures: u32::try_from(
+            row.try_get::<i64, _>(column("answer_failures").as_str())
+                .map_err(fail)?,
+        )
+        .unwrap_or(u32::MAX),
+        answer_blocked_until: row
+            .try_get(column("answer_blocked_until").as_str())
+            .map_err(fail)?,
         created_at: row.try_get(column("created_at").as_str()).map_err(fail)?,
     })
 }
@@ -82,6 +90,7 @@ pub(super) fn user_from_columns(row: &PgRow, prefix: &str) -> Result<User, Store
 pub(super) const USER_COLUMNS_AS_U: &str = "u.id AS u_id, u.username AS u_username, u.email AS u_email, \
      u.role AS u_role, u.status AS u_status, u.password_hash AS u_password_hash, \
      u.password_failures AS u_password_failures, u.password_blocked_until AS u_password_blocked_until, \
+     u.answer_failures AS u_answer_failures, u.answer_blocked_until AS u_answer_blocked_until, \
      u.created_at AS u_created_at";
 
 pub(super) fn token_from(row: &PgRow) -> Result<Token, StoreError> {

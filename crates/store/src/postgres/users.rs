@@ -5,8 +5,9 @@ use sqlx::Row;
 
 use super::{PostgresStore, append_in, fail, user_from, user_named};
 use crate::queries::{
-    CLEAR_PASSWORD_FAILURES, COUNT_PASSWORD_FAILURE, INSERT_USER, LIST_USERS,
-    SET_PASSWORD_BLOCKED_UNTIL, SET_PASSWORD_HASH, SET_USER_STATUS, USER_BY_ID,
+    CLEAR_ANSWER_FAILURES, CLEAR_PASSWORD_FAILURES, COUNT_ANSWER_FAILURE, COUNT_PASSWORD_FAILURE,
+    INSERT_USER, LIST_USERS, SET_ANSWER_BLOCKED_UNTIL, SET_PASSWORD_BLOCKED_UNTIL,
+    SET_PASSWORD_HASH, SET_USER_STATUS, USER_BY_ID,
 };
 
 impl UserStore for PostgresStore {
@@ -113,6 +114,54 @@ impl UserStore for PostgresStore {
 
     async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
         sqlx::query(CLEAR_PASSWORD_FAILURES.postgres())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    async fn record_answer_failure(
+        &self,
+        id: i64,
+        now: i64,
+        account: Throttle,
+        answers: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        // The UPDATE takes the row lock, as for a wrong password.
+        let row = sqlx::query(COUNT_ANSWER_FAILURE.postgres())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let (account_count, answer_count) = match row {
+            Some(row) => (
+                row.try_get::<i64, _>(0).map_err(fail)?,
+                row.try_get::<i64, _>(1).map_err(fail)?,
+            ),
+            None => (0, 0),
+        };
+        let wait = |throttle: Throttle, count: i64| {
+            let delay = throttle.delay(u32::try_from(count).unwrap_or(u32::MAX));
+            if delay > 0 { now + delay } else { 0 }
+        };
+        let answers_until = wait(answers, answer_count);
+        sqlx::query(SET_ANSWER_BLOCKED_UNTIL.postgres())
+            .bind(id)
+            .bind(wait(account, account_count))
+            .bind(answers_until)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(answers_until)
+    }
+
+    async fn clear_answer_failures(&self, id: i64) -> StoreResult<()> {
+        sqlx::query(CLEAR_ANSWER_FAILURES.postgres())
             .bind(id)
             .execute(&self.pool)
             .await

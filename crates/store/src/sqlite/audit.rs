@@ -1,7 +1,7 @@
 //! The audit log on SQLite.
 
 use super::{SqliteStore, append_in, fail, get, query_all};
-use crate::queries::{AUDIT_ROWS, COUNT_UNLOCK_ISSUES};
+use crate::queries::{AUDIT_ROWS, COUNT_REFRESH_FAILURES, COUNT_UNLOCK_ISSUES};
 use latchkey_core::*;
 use rusqlite::params;
 
@@ -36,6 +36,18 @@ impl AuditLog for SqliteStore {
         let serial = serial.to_owned();
         self.read(move |conn| {
             conn.prepare_cached(COUNT_UNLOCK_ISSUES.sqlite())
+                .and_then(|mut statement| {
+                    statement.query_row(params![serial, since], |row| row.get(0))
+                })
+                .map_err(fail)
+        })
+        .await
+    }
+
+    async fn count_refresh_failures(&self, serial: &str, since: i64) -> StoreResult<i64> {
+        let serial = serial.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(COUNT_REFRESH_FAILURES.sqlite())
                 .and_then(|mut statement| {
                     statement.query_row(params![serial, since], |row| row.get(0))
                 })

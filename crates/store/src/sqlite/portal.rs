@@ -8,6 +8,7 @@ use crate::queries::{
     ANSWERS_OF, CLEAR_ASKED, COUNT_ASKED, COUNT_RESET_LINKS, DELETE_ANSWERS, DELETE_OTHER_SESSIONS,
     DELETE_SESSION, INSERT_ANSWER, INSERT_QUESTION, INSERT_RESET_LINK, INSERT_SESSION, MARK_ASKED,
     QUESTIONS, RESET_LINK_USER, RETIRE_QUESTION, SESSION_BY_ID, TAKE_RESET_LINK, TOUCH_SESSION,
+    VOID_RESET_LINKS,
 };
 
 impl PortalStore for SqliteStore {
@@ -218,6 +219,16 @@ impl PortalStore for SqliteStore {
             tx.prepare_cached(TAKE_RESET_LINK.sqlite())?
                 .query_row(params![token_hash, now], |row| row.get(0))
                 .optional()
+        })
+        .await
+    }
+
+    async fn void_reset_links(&self, user_id: i64) -> StoreResult<u64> {
+        self.write(move |tx| {
+            let voided = tx
+                .prepare_cached(VOID_RESET_LINKS.sqlite())?
+                .execute(params![user_id])?;
+            Ok(voided as u64)
         })
         .await
     }

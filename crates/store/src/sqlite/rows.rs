@@ -48,7 +48,7 @@ pub(super) fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, index: usize) -> S
 
 /// How many columns `user_columns!()` names: where a joined row's next
 /// table starts.
-pub(super) const USER_COLUMN_COUNT: usize = 9;
+pub(super) const USER_COLUMN_COUNT: usize = 11;
 
 pub(super) fn user_from(row: &Row<'_>) -> StoreResult<User> {
     Ok(User {
@@ -61,6 +61,8 @@ pub(super) fn user_from(row: &Row<'_>) -> StoreResult<User> {
         created_at: get(row, 6)?,
         password_failures: u32::try_from(get::<i64>(row, 7)?).unwrap_or(u32::MAX),
         password_blocked_until: get(row, 8)?,
+        answer_failures: u32::try_from(get::<i64>(row, 9)?).unwrap_or(u32::MAX),
+        answer_blocked_until: get(row, 10)?,
     })
 }
 

@@ -2,8 +2,9 @@
 
 use super::{SqliteStore, append_in, query_all, query_one, update_and_audit, user_from};
 use crate::queries::{
-    CLEAR_PASSWORD_FAILURES, COUNT_PASSWORD_FAILURE, INSERT_USER, LIST_USERS,
-    SET_PASSWORD_BLOCKED_UNTIL, SET_PASSWORD_HASH, SET_USER_STATUS, USER_BY_ID, USER_BY_NAME,
+    CLEAR_ANSWER_FAILURES, CLEAR_PASSWORD_FAILURES, COUNT_ANSWER_FAILURE, COUNT_PASSWORD_FAILURE,
+    INSERT_USER, LIST_USERS, SET_ANSWER_BLOCKED_UNTIL, SET_PASSWORD_BLOCKED_UNTIL,
+    SET_PASSWORD_HASH, SET_USER_STATUS, USER_BY_ID, USER_BY_NAME,
 };
 use latchkey_core::*;
 use rusqlite::{OptionalExtension, params};
@@ -98,6 +99,42 @@ impl UserStore for SqliteStore {
     async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
         self.write(move |tx| {
             tx.prepare_cached(CLEAR_PASSWORD_FAILURES.sqlite())?
+                .execute(params![id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_answer_failure(
+        &self,
+        id: i64,
+        now: i64,
+        account: Throttle,
+        answers: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        self.write(move |tx| {
+            let counts: Option<(i64, i64)> = tx
+                .prepare_cached(COUNT_ANSWER_FAILURE.sqlite())?
+                .query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            let (account_count, answer_count) = counts.unwrap_or((0, 0));
+            let wait = |throttle: Throttle, count: i64| {
+                let delay = throttle.delay(u32::try_from(count).unwrap_or(u32::MAX));
+                if delay > 0 { now + delay } else { 0 }
+            };
+            let answers_until = wait(answers, answer_count);
+            tx.prepare_cached(SET_ANSWER_BLOCKED_UNTIL.sqlite())?
+                .execute(params![id, wait(account, account_count), answers_until])?;
+            append_in(tx, &event)?;
+            Ok(answers_until)
+        })
+        .await
+    }
+
+    async fn clear_answer_failures(&self, id: i64) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(CLEAR_ANSWER_FAILURES.sqlite())?
                 .execute(params![id])?;
             Ok(())
         })

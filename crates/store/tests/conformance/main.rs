@@ -165,5 +165,6 @@ mod api_keys;
 mod audit;
 mod checks;
 mod portal;
+mod security;
 mod tokens;
 mod users;

@@ -226,6 +226,8 @@ impl UserStore for MemoryStore {
                 password_hash: user.password_hash,
                 password_failures: 0,
                 password_blocked_until: 0,
+                answer_failures: 0,
+                answer_blocked_until: 0,
                 created_at: event.at,
             },
         );
@@ -298,6 +300,38 @@ impl UserStore for MemoryStore {
         if let Some(user) = self.lock().users.get_mut(&id) {
             user.password_failures = 0;
             user.password_blocked_until = 0;
+        }
+        Ok(())
+    }
+
+    async fn record_answer_failure(
+        &self,
+        id: i64,
+        now: i64,
+        account: Throttle,
+        answers: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        let mut s = self.lock();
+        let blocked_until = match s.users.get_mut(&id) {
+            Some(user) => {
+                user.password_failures += 1;
+                user.answer_failures += 1;
+                let wait = |delay: i64| if delay > 0 { now + delay } else { 0 };
+                user.password_blocked_until = wait(account.delay(user.password_failures));
+                user.answer_blocked_until = wait(answers.delay(user.answer_failures));
+                user.answer_blocked_until
+            }
+            None => 0,
+        };
+        s.append(event);
+        Ok(blocked_until)
+    }
+
+    async fn clear_answer_failures(&self, id: i64) -> StoreResult<()> {
+        if let Some(user) = self.lock().users.get_mut(&id) {
+            user.answer_failures = 0;
+            user.answer_blocked_until = 0;
         }
         Ok(())
     }
@@ -585,6 +619,20 @@ impl AuditLog for MemoryStore {
             .filter(|r| {
                 r.event.action == "unlock.issue"
                     && r.event.outcome == "success"
+                    && r.event.subject == serial
+                    && r.event.at >= since
+            })
+            .count() as i64)
+    }
+
+    async fn count_refresh_failures(&self, serial: &str, since: i64) -> StoreResult<i64> {
+        Ok(self
+            .lock()
+            .audit
+            .iter()
+            .filter(|r| {
+                r.event.action == "token.refresh"
+                    && r.event.outcome == "failure"
                     && r.event.subject == serial
                     && r.event.at >= since
             })

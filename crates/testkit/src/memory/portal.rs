@@ -225,4 +225,15 @@ impl PortalStore for MemoryStore {
                 l.user_id
             }))
     }
+
+    async fn void_reset_links(&self, user_id: i64) -> StoreResult<u64> {
+        let mut voided = 0;
+        for link in self.lock().reset_links.values_mut() {
+            if link.user_id == user_id && !link.used {
+                link.used = true;
+                voided += 1;
+            }
+        }
+        Ok(voided)
+    }
 }

@@ -1,0 +1,221 @@
+//! The listener's guard against slow and idle clients (SECURITY.md S50):
+//! every connection must send a request's head within a deadline (which
+//! also ends idle kept-alive connections), its body within another, and
+//! have it answered within a third; and only so many connections are
+//! served at once, fewer than the process may open files, so that a few
+//! hundred idle or trickling sockets cannot starve `/healthz` of a slot.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::sync::Semaphore;
+
+use super::ApiError;
+
+/// How long a client may take, and how many may be served at once.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenerLimits {
+    /// From when a request's head is awaited (a new connection's first, or
+    /// a kept-alive connection's next) until it has all arrived: idle and
+    /// trickling connections are closed after it.
+    pub header_read_timeout: Duration,
+    /// From when the handler starts reading a body until it has all
+    /// arrived.
+    pub body_read_timeout: Duration,
+    /// From the end of the head until the answer.
+    pub request_timeout: Duration,
+    /// Connections served at once; the rest wait in the kernel's queue,
+    /// holding no file of the process.
+    pub max_connections: usize,
+}
+
+/// Files the process keeps for itself whatever the clients do: the
+/// database, its pool, the log, the outbox, mail connections.
+const RESERVED_FILES: usize = 64;
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        ListenerLimits {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: connection_cap(open_file_limit()),
+        }
+    }
+}
+
+/// At most 1,024 connections, and never so many that the clients' sockets
+/// could use the files the server needs for itself.
+fn connection_cap(open_files: Option<usize>) -> usize {
+    let room = open_files.map_or(1024, |limit| limit.saturating_sub(RESERVED_FILES));
+    room.clamp(16, 1024)
+}
+
+/// The soft limit on open files (`RLIMIT_NOFILE`), read from
+/// `/proc/self/limits` where there is one.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` ends,
+/// then lets the requests in flight finish (30 s at most).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ListenerLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let router = router.layer(axum::middleware::from_fn(move |request, next| {
+        deadlines(limits, request, next)
+    }));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        // A slot first, then the connection: at the cap, new connections
+        // wait in the kernel's queue rather than in the process's files.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of files or a reset before accept: wait a moment
+                    // rather than spin.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request
+                .extensions_mut()
+                .insert(ConnectInfo::<SocketAddr>(peer));
+            let mut router = router.clone();
+            async move { tower_service::Service::call(&mut router, request.map(Body::new)).await }
+        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A timed-out, reset or malformed connection is the client's
+            // doing: nothing to log.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(30)) => {
+            tracing::warn!("requests still in flight after 30 s; stopping anyway");
+        }
+    }
+    Ok(())
+}
+
+/// Puts the body under its read deadline and the whole answer under the
+/// request's.
+async fn deadlines(
+    limits: ListenerLimits,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let request = request.map(|body| {
+        Body::new(DeadlineBody {
+            inner: body,
+            timeout: limits.body_read_timeout,
+            deadline: None,
+        })
+    });
+    match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request took too long; send it again",
+        )
+        .into_response(),
+    }
+}
+
+/// A body that fails once `timeout` has passed since it was first read.
+struct DeadlineBody {
+    inner: Body,
+    timeout: Duration,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// The body did not arrive in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+struct BodyTimedOut;
+
+impl http_body::Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let timeout = self.timeout;
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(Box::new(BodyTimedOut))));
+        }
+        Pin::new(&mut self.inner)
+            .poll_frame(cx)
+            .map_err(axum::BoxError::from)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_leaves_room_for_the_servers_own_files() {
+        assert_eq!(connection_cap(Some(256)), 192);
+        assert_eq!(connection_cap(Some(1_048_576)), 1024);
+        assert_eq!(connection_cap(Some(20)), 16);
+        assert_eq!(connection_cap(None), 1024);
+    }
+}
