@@ -19,6 +19,21 @@ fn text_of(page: &Page, id: &str) -> Option<String> {
     Some(rest[open..open + close].trim().to_owned())
 }
 
+/// The `href` of the link with this id, its HTML escapes undone.
+fn href_of(page: &Page, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\" href=\"");
+    let start = page.body.find(&marker)? + marker.len();
+    let end = page.body[start..].find('"')?;
+    Some(
+        page.body[start..start + end]
+            .replace("&#x2f;", "/")
+            .replace("&#x3d;", "=")
+            .replace("&#61;", "=")
+            .replace("&#47;", "/")
+            .replace("&amp;", "&"),
+    )
+}
+
 fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
 }
@@ -49,20 +64,25 @@ fn a_user_activates_a_new_soft_token_and_reports_one_lost() {
     );
     let serial = digits(&text_of(&page, "serial").expect("the serial"));
     let code = digits(&text_of(&page, "activation-code").expect("the activation code"));
-    let token = SoftToken::new();
-    let out = token.run(
-        &[
-            "activate",
-            "--server",
-            &server.url,
-            "--serial",
-            &serial,
-            "--activation-code",
-            &code,
-        ],
-        &[PIN, PIN],
+    // The phone's link (the QR code) and the desktop's, with this token's
+    // serial and code; the token opens the desktop one.
+    let phone = href_of(&page, "phone-link").expect("a link for phones");
+    assert_eq!(
+        phone,
+        format!(
+            "{}/app/#activate?serial={serial}&activation_code={code}",
+            server.url
+        )
     );
-    assert!(out.status.success(), "activate: {}", stderr(&out));
+    let link = href_of(&page, "desktop-link").expect("a link for the desktop app");
+    assert!(link.starts_with("latchkey://activate?"), "{link}");
+    let token = SoftToken::new();
+    let out = token.run(&["activate", "--link", &link], &[PIN, PIN]);
+    assert!(
+        out.status.success(),
+        "activate --link {link}: {}",
+        stderr(&out)
+    );
     let shown = db.admin_json(&["token", "show", &serial]);
     assert_eq!(shown["state"], "active");
 

@@ -110,6 +110,8 @@ pub struct TokenIssuedPage {
     pub activation_digits: String,
     pub server: String,
     pub qr_svg: String,
+    pub phone_link: String,
+    pub desktop_link: String,
 }
 
 /// One question to choose and answer.

@@ -356,7 +356,10 @@ async fn new_token(
     }
 }
 
-/// The serial, the activation code and a QR code of the activation link.
+/// The serial and the activation code, with the two ways to open them: a
+/// QR code of the phone app's link (`/app/#activate?…`: the fragment never
+/// reaches a server log) and the `latchkey://activate?…` link the desktop
+/// app and `latchkey-token activate --link` open.
 fn issued_page(visit: Visit, issued: IssuedToken) -> Response {
     let Some(code) = issued.activation_code else {
         return server_error(&std::io::Error::other(
@@ -369,8 +372,13 @@ fn issued_page(visit: Visit, issued: IssuedToken) -> Response {
         .append_pair("serial", issued.serial.digits())
         .append_pair("activation_code", code.digits())
         .finish();
-    let link = format!("latchkey://activate?{query}");
-    let qr_svg = match qrcode::QrCode::new(link.as_bytes()) {
+    let desktop_link = format!("latchkey://activate?{query}");
+    let phone_link = format!(
+        "{server}/app/#activate?serial={}&activation_code={}",
+        issued.serial.digits(),
+        code.digits()
+    );
+    let qr_svg = match qrcode::QrCode::new(phone_link.as_bytes()) {
         Ok(qr) => qr
             .render::<qrcode::render::svg::Color<'_>>()
             .min_dimensions(192, 192)
@@ -386,6 +394,8 @@ fn issued_page(visit: Visit, issued: IssuedToken) -> Response {
         activation_digits: code.digits().to_owned(),
         server,
         qr_svg,
+        phone_link,
+        desktop_link,
     };
     visit.page(StatusCode::OK, page)
 }
