@@ -285,25 +285,6 @@ pub trait TokenStore: Send + Sync {
         limit: u32,
         event: AuditEvent,
     ) -> impl Future<Output = StoreResult<u32>> + Send;
-    /// Accepts an OTP for step or counter `used`, only if it is later than
-    /// the last one accepted and the token is active and not locked
-    /// (`UPDATE … WHERE last_used < used`). False when another request won.
-    fn accept_otp(
-        &self,
-        id: i64,
-        used: i64,
-        drift: i64,
-        event: AuditEvent,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Counts a failed OTP unless the token is locked already; locks it at
-    /// `limit`. Returns the count and whether this failure locked it.
-    fn record_otp_failure(
-        &self,
-        id: i64,
-        limit: u32,
-        event: AuditEvent,
-        lock_event: AuditEvent,
-    ) -> impl Future<Output = StoreResult<(u32, bool)>> + Send;
     /// Clears the failure count and the lock.
     fn reset_token(
         &self,
@@ -331,7 +312,8 @@ pub trait TokenStore: Send + Sync {
 pub enum OtpStep {
     /// Appends an event and nothing else.
     Record(AuditEvent),
-    /// What [`TokenStore::record_otp_failure`] does.
+    /// Counts a failed OTP unless the token is locked already, and locks
+    /// it at `limit` (recording `lock_event` too then).
     Fail {
         /// The token.
         token_id: i64,
@@ -342,7 +324,9 @@ pub enum OtpStep {
         /// Recorded too if this failure locks the token.
         lock_event: AuditEvent,
     },
-    /// What [`TokenStore::accept_otp`] does; if the token no longer takes
+    /// Accepts the OTP for step or counter `used`, only if it is later than
+    /// the last one accepted and the token is active and not locked
+    /// (`UPDATE … WHERE last_used < used`); if the token no longer takes
     /// `used` (another request won), `lost` is recorded instead. Nothing
     /// after an acceptance is recorded.
     Accept {

@@ -168,24 +168,6 @@ impl TokenStore for Database {
     ) -> StoreResult<u32> {
         delegate!(self, s => s.record_activation_failure(id, limit, event))
     }
-    async fn accept_otp(
-        &self,
-        id: i64,
-        used: i64,
-        drift: i64,
-        event: AuditEvent,
-    ) -> StoreResult<bool> {
-        delegate!(self, s => s.accept_otp(id, used, drift, event))
-    }
-    async fn record_otp_failure(
-        &self,
-        id: i64,
-        limit: u32,
-        event: AuditEvent,
-        lock_event: AuditEvent,
-    ) -> StoreResult<(u32, bool)> {
-        delegate!(self, s => s.record_otp_failure(id, limit, event, lock_event))
-    }
     async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
         delegate!(self, s => s.reset_token(id, event))
     }

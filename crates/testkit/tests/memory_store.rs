@@ -96,6 +96,37 @@ async fn unique_names_serials_key_names_and_prefixes_conflict_and_change_nothing
     assert_eq!(store.list_users().await.unwrap().len(), 1);
 }
 
+/// Records `steps` through the one OTP check, for `username`'s tokens;
+/// whether an acceptance was recorded.
+async fn record(store: &MemoryStore, username: &str, steps: Vec<OtpStep>) -> bool {
+    store
+        .check_user_otp(None, &username.parse().unwrap(), move |_, _, _| {
+            Ok::<_, ()>(steps)
+        })
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn accept(token_id: i64, used: i64, drift: i64) -> OtpStep {
+    OtpStep::Accept {
+        token_id,
+        used,
+        drift,
+        event: ev("accept"),
+        lost: Box::new(OtpStep::Record(ev("lost"))),
+    }
+}
+
+fn fail(token_id: i64, limit: u32) -> OtpStep {
+    OtpStep::Fail {
+        token_id,
+        limit,
+        event: ev("f"),
+        lock_event: ev("lock"),
+    }
+}
+
 #[tokio::test]
 async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_token() {
     let store = MemoryStore::new();
@@ -105,46 +136,42 @@ async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_t
         .await
         .unwrap();
     let before = audit_len(&store).await;
-    assert!(store.accept_otp(id, 5, 1, ev("accept")).await.unwrap());
+    assert!(record(&store, "bo", vec![accept(id, 5, 1)]).await);
     assert!(
-        !store.accept_otp(id, 5, 1, ev("accept")).await.unwrap(),
+        !record(&store, "bo", vec![accept(id, 5, 1)]).await,
         "a replay"
     );
     assert!(
-        !store.accept_otp(id, 4, 1, ev("accept")).await.unwrap(),
+        !record(&store, "bo", vec![accept(id, 4, 1)]).await,
         "an older one"
     );
+    let actions: Vec<String> = store.audit_events().into_iter().map(|e| e.action).collect();
     assert_eq!(
-        audit_len(&store).await,
-        before + 1,
-        "only the change is audited"
+        actions[before..],
+        ["accept", "lost", "lost"],
+        "the acceptance, and what the two that lost recorded instead"
     );
     let token = store.token_by_serial("2001").await.unwrap().unwrap();
     assert_eq!((token.last_used, token.drift), (5, 1));
+    assert!(!record(&store, "bo", vec![fail(id, 2)]).await);
+    let token = store.token_by_serial("2001").await.unwrap().unwrap();
+    assert_eq!((token.failures, token.locked), (1, false));
+    record(&store, "bo", vec![fail(id, 2)]).await;
+    record(&store, "bo", vec![fail(id, 2)]).await;
+    let token = store.token_by_serial("2001").await.unwrap().unwrap();
     assert_eq!(
-        store
-            .record_otp_failure(id, 2, ev("f"), ev("lock"))
-            .await
-            .unwrap(),
-        (1, false)
-    );
-    assert_eq!(
-        store
-            .record_otp_failure(id, 2, ev("f"), ev("lock"))
-            .await
-            .unwrap(),
-        (2, true)
-    );
-    assert_eq!(
-        store
-            .record_otp_failure(id, 2, ev("f"), ev("lock"))
-            .await
-            .unwrap(),
-        (2, false),
+        (token.failures, token.locked),
+        (2, true),
         "not counted once locked"
     );
+    let locks = store
+        .audit_events()
+        .into_iter()
+        .filter(|e| e.action == "lock")
+        .count();
+    assert_eq!(locks, 1, "the lock is recorded once");
     assert!(
-        !store.accept_otp(id, 6, 0, ev("accept")).await.unwrap(),
+        !record(&store, "bo", vec![accept(id, 6, 0)]).await,
         "locked"
     );
     assert!(store.reset_token(id, ev("reset")).await.unwrap());
@@ -153,14 +180,14 @@ async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_t
         .await
         .unwrap();
     assert!(
-        !store.accept_otp(id, 6, 0, ev("accept")).await.unwrap(),
+        !record(&store, "bo", vec![accept(id, 6, 0)]).await,
         "suspended"
     );
     store
         .set_token_state(id, TokenState::Active, ev("s"))
         .await
         .unwrap();
-    assert!(store.accept_otp(id, 6, 0, ev("accept")).await.unwrap());
+    assert!(record(&store, "bo", vec![accept(id, 6, 0)]).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -89,22 +89,8 @@ pub(crate) async fn append_all_in(
 }
 
 /// Accepts step or counter `used` if it is later than the last one
-/// accepted and the token is active and unlocked, and records `event` if so.
-pub(super) async fn accept_otp_in(
-    tx: &mut Transaction<'static, Postgres>,
-    id: i64,
-    used: i64,
-    drift: i64,
-    event: &AuditEvent,
-) -> Result<bool, StoreError> {
-    let changed = accept_otp_row(tx, id, used, drift).await?;
-    if changed {
-        append_in(tx, event).await?;
-    }
-    Ok(changed)
-}
-
-/// [`accept_otp_in`]'s change of the token row alone.
+/// accepted and the token is active and unlocked: the token row's change
+/// (the caller records the event).
 pub(super) async fn accept_otp_row(
     tx: &mut Transaction<'static, Postgres>,
     id: i64,
@@ -122,25 +108,9 @@ pub(super) async fn accept_otp_row(
         > 0)
 }
 
-/// Counts a failed OTP unless the token is locked, locks it at `limit`, and
-/// records `event` (and `lock_event` if this failure locked it).
-pub(super) async fn otp_failure_in(
-    tx: &mut Transaction<'static, Postgres>,
-    id: i64,
-    limit: u32,
-    event: &AuditEvent,
-    lock_event: &AuditEvent,
-) -> Result<(u32, bool), StoreError> {
-    let (count, locked_now) = otp_failure_row(tx, id, limit).await?;
-    append_in(tx, event).await?;
-    if locked_now {
-        append_in(tx, lock_event).await?;
-    }
-    Ok((count, locked_now))
-}
-
-/// [`otp_failure_in`]'s change of the token row alone: the count, and
-/// whether this failure locked the token.
+/// Counts a failed OTP unless the token is locked and locks it at `limit`:
+/// the token row's change, giving the count and whether this failure
+/// locked the token (the caller records the events).
 pub(super) async fn otp_failure_row(
     tx: &mut Transaction<'static, Postgres>,
     id: i64,

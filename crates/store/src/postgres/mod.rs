@@ -21,9 +21,7 @@ mod portal;
 mod rows;
 mod tokens;
 mod users;
-use self::changes::{
-    accept_otp_in, accept_otp_row, append_all_in, append_in, otp_failure_in, otp_failure_row,
-};
+use self::changes::{accept_otp_row, append_all_in, append_in, otp_failure_row};
 use self::rows::{
     USER_COLUMNS_AS_U, api_key_from, api_key_with_prefix, parse, token_from, user_from,
     user_from_columns, user_named,

@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use tokio::sync::oneshot;
 
-use super::{PostgresStore, accept_otp_in, append_in, checks, fail, otp_failure_in, token_from};
+use super::{PostgresStore, append_in, checks, fail, token_from};
 use crate::queries::{
     ACTIVATE_TOKEN, COUNT_ACTIVATION_FAILURE, INSERT_TOKEN, LIST_TOKENS, RESET_TOKEN,
     RESYNC_COUNTER, SET_TOKEN_STATE, TOKEN_BY_SERIAL, TOKENS_OF_USER,
@@ -124,32 +124,6 @@ impl TokenStore for PostgresStore {
         append_in(&mut tx, &event).await?;
         tx.commit().await.map_err(fail)?;
         Ok(count)
-    }
-
-    async fn accept_otp(
-        &self,
-        id: i64,
-        used: i64,
-        drift: i64,
-        event: AuditEvent,
-    ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let changed = accept_otp_in(&mut tx, id, used, drift, &event).await?;
-        tx.commit().await.map_err(fail)?;
-        Ok(changed)
-    }
-
-    async fn record_otp_failure(
-        &self,
-        id: i64,
-        limit: u32,
-        event: AuditEvent,
-        lock_event: AuditEvent,
-    ) -> StoreResult<(u32, bool)> {
-        let mut tx = self.begin().await?;
-        let counted = otp_failure_in(&mut tx, id, limit, &event, &lock_event).await?;
-        tx.commit().await.map_err(fail)?;
-        Ok(counted)
     }
 
     async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {

@@ -62,7 +62,7 @@ pub(super) fn update_and_audit(
 
 /// Accepts step or counter `used` if it is later than the last one
 /// accepted and the token is active and unlocked, and records `event` if so.
-pub(super) fn accept_otp_in(
+fn accept_otp_in(
     tx: &Batch<'_>,
     id: i64,
     used: i64,
@@ -74,7 +74,7 @@ pub(super) fn accept_otp_in(
 
 /// Counts a failed OTP unless the token is locked, locks it at `limit`, and
 /// records `event` (and `lock_event` if this failure locked it).
-pub(super) fn otp_failure_in(
+fn otp_failure_in(
     tx: &Batch<'_>,
     id: i64,
     limit: u32,

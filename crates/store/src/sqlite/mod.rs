@@ -32,7 +32,7 @@ mod tokens;
 mod url;
 mod users;
 
-use self::changes::{accept_otp_in, append_in, otp_failure_in, record_otp_steps, update_and_audit};
+use self::changes::{append_in, record_otp_steps, update_and_audit};
 use self::engine::{Batch, BatchFailed, Head, Message, Op, Pending, write_loop};
 use self::key_cache::{KEY_CACHE_LIMIT, KeyCache};
 use self::open::{open_reader, open_writer, wal_path};

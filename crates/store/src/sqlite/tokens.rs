@@ -1,8 +1,8 @@
 //! Tokens on SQLite.
 
 use super::{
-    SqliteStore, accept_otp_in, append_in, otp_failure_in, query_all, query_one, record_otp_steps,
-    token_from, update_and_audit, user_with_tokens,
+    SqliteStore, append_in, query_all, query_one, record_otp_steps, token_from, update_and_audit,
+    user_with_tokens,
 };
 use crate::queries::{
     ACTIVATE_TOKEN, COUNT_ACTIVATION_FAILURE, INSERT_TOKEN, LIST_TOKENS, RESET_TOKEN,
@@ -112,28 +112,6 @@ impl TokenStore for SqliteStore {
             Ok(count.map_or(0, |count| count as u32))
         })
         .await
-    }
-
-    async fn accept_otp(
-        &self,
-        id: i64,
-        used: i64,
-        drift: i64,
-        event: AuditEvent,
-    ) -> StoreResult<bool> {
-        self.write(move |tx| accept_otp_in(tx, id, used, drift, &event))
-            .await
-    }
-
-    async fn record_otp_failure(
-        &self,
-        id: i64,
-        limit: u32,
-        event: AuditEvent,
-        lock_event: AuditEvent,
-    ) -> StoreResult<(u32, bool)> {
-        self.write(move |tx| otp_failure_in(tx, id, limit, &event, &lock_event))
-            .await
     }
 
     async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {

@@ -475,26 +475,6 @@ impl TokenStore for MemoryStore {
         Ok(count)
     }
 
-    async fn accept_otp(
-        &self,
-        id: i64,
-        used: i64,
-        drift: i64,
-        event: AuditEvent,
-    ) -> StoreResult<bool> {
-        Ok(self.lock().accept_otp(id, used, drift, event))
-    }
-
-    async fn record_otp_failure(
-        &self,
-        id: i64,
-        limit: u32,
-        event: AuditEvent,
-        lock_event: AuditEvent,
-    ) -> StoreResult<(u32, bool)> {
-        Ok(self.lock().otp_failure(id, limit, event, lock_event))
-    }
-
     async fn reset_token(&self, id: i64, event: AuditEvent) -> StoreResult<bool> {
         let mut s = self.lock();
         let changed = s
