@@ -222,3 +222,4 @@ impl AuditLog for Database {
 }
 
 mod portal;
+mod radius;

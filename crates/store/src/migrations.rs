@@ -48,11 +48,12 @@ macro_rules! migrations {
 }
 
 /// SQLite's migrations, in order.
-pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_initial", 2 "0002_booleans");
+pub(crate) const SQLITE: &[Migration] =
+    migrations!("sqlite": 1 "0001_initial", 2 "0002_booleans", 4 "0004_radius");
 
 /// PostgreSQL's migrations, in order.
 pub(crate) const POSTGRES: &[Migration] =
-    migrations!("postgres": 1 "0001_initial", 2 "0002_booleans");
+    migrations!("postgres": 1 "0001_initial", 2 "0002_booleans", 4 "0004_radius");
 
 /// The table of applied migrations, created before any is applied. The same
 /// text serves both backends (`BLOB` is PostgreSQL's `bytea` only by name,

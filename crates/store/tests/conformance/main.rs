@@ -165,5 +165,6 @@ mod api_keys;
 mod audit;
 mod checks;
 mod portal;
+mod radius;
 mod tokens;
 mod users;

@@ -62,6 +62,7 @@ struct State {
     /// By (user, question).
     answers: BTreeMap<(i64, i64), Answer>,
     reset_links: HashMap<Vec<u8>, ResetLink>,
+    radius: radius::RadiusState,
 }
 
 struct ResetLink {
@@ -593,3 +594,4 @@ impl AuditLog for MemoryStore {
 }
 
 mod portal;
+mod radius;
