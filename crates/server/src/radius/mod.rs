@@ -332,8 +332,10 @@ impl Listener {
         }
         match self.decide(&packet, client, from).await {
             Some(reply) => {
+                // Kept before it is sent, so that a retransmission sent the
+                // moment the reply arrives finds it.
+                self.cache.finish(key, reply.clone());
                 self.send(&reply, from).await;
-                self.cache.finish(key, reply);
             }
             None => self.cache.abandon(key),
         }
