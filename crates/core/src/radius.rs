@@ -442,17 +442,24 @@ impl<S: Store + RadiusStore> Latchkey<S> {
         typed: Zeroizing<String>,
     ) -> Result<Option<Option<Zeroizing<String>>>, StoreError> {
         let mut candidates: Vec<(Zeroizing<String>, Option<Zeroizing<String>>)> = Vec::new();
-        if mode == RadiusMode::OneStep
-            && let Some(user) = user
-        {
-            let mut digits: Vec<usize> = self
-                .store
-                .tokens_of_user(user.id)
-                .await?
-                .iter()
-                .filter(|t| t.state == TokenState::Active)
-                .map(|t| usize::from(t.digits))
-                .collect();
+        if mode == RadiusMode::OneStep {
+            let mut digits: Vec<usize> = match user {
+                Some(user) => self
+                    .store
+                    .tokens_of_user(user.id)
+                    .await?
+                    .iter()
+                    .filter(|t| t.state == TokenState::Active)
+                    .map(|t| usize::from(t.digits))
+                    .collect(),
+                None => Vec::new(),
+            };
+            // Unknown users and users without a token are split as if they
+            // had a 6-digit one, so that they cost as many hashes as a user
+            // with one (STYLE rule 5: timing says nothing).
+            if digits.is_empty() {
+                digits.push(6);
+            }
             digits.sort_unstable_by(|a, b| b.cmp(a));
             digits.dedup();
             for d in digits {

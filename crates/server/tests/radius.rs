@@ -35,7 +35,42 @@ both_backends!(
     pyrad2_verifies_every_reply_and_untrusted_requests_get_none,
     malformed_packets_are_dropped_and_the_server_keeps_serving,
     a_retransmit_gets_the_identical_cached_reply_and_one_audit_row,
+    a_legacy_client_is_answered_without_message_authenticator_and_only_it,
 );
+
+/// Two nodes on one PostgreSQL database: the State is in the database.
+#[test]
+fn two_nodes_on_postgresql_a_challenge_from_node_a_is_completed_on_node_b() {
+    let node = node(true, &[("vpn", "127.0.0.1", "two-step")]);
+    let (_node_b, port_b) = node.another_node();
+    let challenge = radclient(node.port, "auth", &pap("alice", PASSWORD), 5);
+    assert_eq!(
+        challenge.code.as_deref(),
+        Some("Access-Challenge"),
+        "{}",
+        challenge.output
+    );
+    let state = challenge.attribute("State").expect("a State");
+    let mut answer = pap("alice", &node.code(0));
+    answer.push(format!("State = {state}"));
+    let accept = radclient(port_b, "auth", &answer, 5);
+    assert_eq!(
+        accept.code.as_deref(),
+        Some("Access-Accept"),
+        "node B completes node A's challenge: {}",
+        accept.output
+    );
+    // And the State is spent for node A as well.
+    let mut again = pap("alice", &node.code(1));
+    again.push(format!("State = {state}"));
+    let reject = radclient(node.port, "auth", &again, 5);
+    assert_eq!(
+        reject.code.as_deref(),
+        Some("Access-Reject"),
+        "{}",
+        reject.output
+    );
+}
 
 const SECRET: &str = "radius-test-secret";
 
@@ -94,6 +129,15 @@ fn node(postgres: bool, clients: &[(&str, &str, &str)]) -> Node {
 impl Node {
     fn code(&self, counter: u64) -> String {
         self.hotp.generate(counter)
+    }
+
+    /// Another node on the same database, answering RADIUS on its own port.
+    fn another_node(&self) -> (Server, u16) {
+        let port = free_udp_port();
+        let server = self
+            .db
+            .serve_with(&[("LATCHKEY_RADIUS_LISTEN", &format!("127.0.0.1:{port}"))]);
+        (server, port)
     }
 
     fn audit(&self) -> Vec<Value> {
@@ -754,4 +798,70 @@ fn a_retransmit_gets_the_identical_cached_reply_and_one_audit_row(postgres: bool
     )
     .expect("a reply");
     assert_eq!(Packet::decode(&reply).unwrap().code(), Code::ACCESS_REJECT);
+}
+
+fn a_legacy_client_is_answered_without_message_authenticator_and_only_it(postgres: bool) {
+    let node = node(postgres, &[("vpn", "127.0.0.1", "otp-only")]);
+    let out = node.db.admin(
+        &[
+            "radius-client",
+            "add",
+            "old-ap",
+            "--address",
+            "127.0.0.3",
+            "--mode",
+            "otp-only",
+            "--secret-stdin",
+            "--legacy-no-message-authenticator",
+        ],
+        &format!("{SECRET}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Blast-RADIUS"),
+        "said loudly: {}",
+        stderr(&out)
+    );
+    let listed = node.db.admin_json(&["radius-client", "list"]);
+    let old = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "old-ap")
+        .unwrap()
+        .clone();
+    assert_eq!(old["message_authenticator_required"], false);
+
+    let secret = SharedSecret::new(SECRET).unwrap();
+    let (mut request, authenticator) = access_request(5, "alice", &node.code(0), None);
+    request.without_message_authenticator();
+    let datagram = request.encode(&secret).unwrap();
+    // The running node reads the new client when its address is seen (at
+    // most once a second): the device retransmits, as devices do.
+    let socket = socket_on("127.0.0.3");
+    let reply = (0..5)
+        .find_map(|_| exchange(&socket, node.port, &datagram, Duration::from_secs(2)))
+        .expect("the exempted device is answered");
+    let reply = Packet::decode(&reply).unwrap();
+    reply
+        .verify_reply(
+            &authenticator,
+            &secret,
+            MessageAuthenticatorPolicy::Required,
+        )
+        .unwrap();
+    assert_eq!(reply.code(), Code::ACCESS_ACCEPT);
+    assert!(reply.message_authenticator_is_first());
+    // Every other client still needs one.
+    let (mut request, _) = access_request(6, "alice", &node.code(1), None);
+    request.without_message_authenticator();
+    assert!(
+        exchange(
+            &socket_on("127.0.0.1"),
+            node.port,
+            &request.encode(&secret).unwrap(),
+            Duration::from_secs(1)
+        )
+        .is_none()
+    );
 }
