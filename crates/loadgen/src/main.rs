@@ -373,6 +373,13 @@ async fn drive_radius(
             return tally;
         }
     };
+    // Latchkey signs every reply; a static PAP server for comparison
+    // (FreeRADIUS 3.2.1) may not, and its Response Authenticator still
+    // has to verify.
+    let policy = match work {
+        Work::Pap(..) => MessageAuthenticatorPolicy::IfPresent,
+        _ => MessageAuthenticatorPolicy::Required,
+    };
     let mut buffer = vec![0u8; 4096];
     let (mut due, mut turn, mut identifier) = (first_due, 0usize, 0u8);
     while Instant::now() < deadline {
@@ -427,9 +434,7 @@ async fn drive_radius(
         match Packet::decode(&buffer[..length]) {
             Ok(reply)
                 if reply.identifier() == identifier
-                    && reply
-                        .verify_reply(&authenticator, secret, MessageAuthenticatorPolicy::Required)
-                        .is_ok() =>
+                    && reply.verify_reply(&authenticator, secret, policy).is_ok() =>
             {
                 if reply.code() == Code::ACCESS_ACCEPT {
                     tally.accepted += 1;
