@@ -18,12 +18,15 @@ cargo build --release -q -p latchkey-server -p latchkey-loadgen
 server_bin=./target/release/latchkey
 load_bin=./target/release/latchkey-load
 data=$(mktemp -d)
+# FreeRADIUS drops to its own user, which must read its folder.
+frdir=$(mktemp -d)
+chmod 755 "$frdir"
 fr=""
 cleanup() {
     kill "$server" 2>/dev/null || true
     [ -n "$fr" ] && kill "$fr" 2>/dev/null || true
     wait 2>/dev/null || true
-    rm -rf "$data"
+    rm -rf "$data" "$frdir"
 }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -38,8 +41,9 @@ url=$(head -n 1 "$data/serve.out" | awk '{print $4}')
 
 # FreeRADIUS: the Debian configuration, copied, with one static user and
 # the default site listening on a free loopback port.
-frdir="$data/freeradius"
+rmdir "$frdir"
 cp -a /etc/freeradius/3.0 "$frdir"
+chmod 755 "$frdir"
 fr_port=$(port)
 sed -i "s|^raddbdir = .*|raddbdir = $frdir|" "$frdir/radiusd.conf"
 printf 'bench\tCleartext-Password := "bench-password"\n\n' | cat - "$frdir/mods-config/files/authorize" > "$data/authorize"
@@ -58,9 +62,10 @@ chown -R freerad:freerad "$frdir" 2>/dev/null || true
 freeradius -f -d "$frdir" -l "$data/freeradius.log" &
 fr=$!
 sleep 2
+kill -0 "$fr" 2>/dev/null || { cat "$data/freeradius.log" >&2; exit 1; }
 
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== FreeRADIUS $(freeradius -v | head -n1 | awk '{print $4}'), static PAP"
+echo "== FreeRADIUS $(freeradius -v | head -n1 | awk '{print $4}' | tr -d ,), static PAP"
 "$load_bin" --server "$url" --admin-key "$key" --radius "127.0.0.1:$fr_port" --radius-secret "$secret" \
     --pap-user bench --pap-password bench-password --concurrency "$CONCURRENCY" --duration "$DURATION" --json
 echo "== Latchkey RADIUS, otp-only, fresh valid codes"
