@@ -31,6 +31,7 @@ mod policy;
 mod portal;
 pub mod ports;
 mod questions;
+pub mod radius;
 mod tokens;
 mod users;
 

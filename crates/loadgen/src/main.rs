@@ -13,6 +13,14 @@
 //! per connection, requests written as bytes and answers read with
 //! `httparse`, no JSON library on the hot path. `--healthz` sends
 //! `GET /healthz` instead, the same way: the ceiling without a database.
+//!
+//! With `--radius HOST:PORT` the same tokens are driven over RADIUS
+//! instead: one Access-Request in flight per worker, each with a fresh
+//! code in User-Password (a client registered `--mode otp-only`) and a
+//! Message-Authenticator, every reply verified. `--pap-user` and
+//! `--pap-password` send that one static PAP password instead and seed
+//! nothing: the ceiling of any RADIUS server (FreeRADIUS answering from its
+//! `users` file), for comparison.
 
 use std::io::Write as _;
 use std::time::{Duration, Instant};
@@ -55,6 +63,18 @@ struct Args {
     /// Print one JSON line instead of text
     #[arg(long)]
     json: bool,
+    /// Send RADIUS Access-Requests to this UDP address instead of HTTP
+    #[arg(long, value_name = "HOST:PORT")]
+    radius: Option<std::net::SocketAddr>,
+    /// The RADIUS shared secret
+    #[arg(long, env = "LATCHKEY_LOAD_RADIUS_SECRET", default_value = "")]
+    radius_secret: String,
+    /// With --radius: send this user with --pap-password, seeding nothing
+    #[arg(long, requires = "pap_password")]
+    pap_user: Option<String>,
+    /// The static PAP password for --pap-user
+    #[arg(long)]
+    pap_password: Option<String>,
 }
 
 struct Seeded {
@@ -67,6 +87,10 @@ struct Seeded {
 enum Work {
     Authenticate(Vec<Seeded>),
     Healthz,
+    /// Access-Requests with the tokens' fresh codes.
+    Radius(Vec<Seeded>),
+    /// Access-Requests with one static user and password.
+    Pap(String, String),
 }
 
 fn new_agent() -> ureq::Agent {
@@ -229,6 +253,8 @@ fn micros(since: Instant) -> u32 {
 struct Target {
     host: String,
     auth_key: String,
+    /// RADIUS: the server and the secret.
+    radius: Option<(std::net::SocketAddr, latchkey_radius::SharedSecret)>,
 }
 
 fn target(server: &str, auth_key: String) -> Result<Target, String> {
@@ -242,6 +268,7 @@ fn target(server: &str, auth_key: String) -> Result<Target, String> {
     Ok(Target {
         host: host.to_owned(),
         auth_key,
+        radius: None,
     })
 }
 
@@ -256,6 +283,7 @@ fn next_request(work: &mut Work, turn: usize, target: &Target, out: &mut Vec<u8>
                 target.host
             );
         }
+        Work::Radius(_) | Work::Pap(..) => {}
         Work::Authenticate(tokens) => {
             let count = tokens.len();
             let token = &mut tokens[turn % count];
@@ -316,6 +344,110 @@ async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<(), S
     Ok(())
 }
 
+/// One RADIUS worker: a UDP socket of its own, one Access-Request in
+/// flight, each reply verified (Response Authenticator and
+/// Message-Authenticator) before it counts.
+async fn drive_radius(
+    mut work: Work,
+    target: &Target,
+    deadline: Instant,
+    first_due: Instant,
+    interval: Option<Duration>,
+) -> Tally {
+    use latchkey_radius::{Code, MessageAuthenticatorPolicy, Packet, PacketBuilder};
+    let mut tally = Tally::default();
+    let Some((server, secret)) = &target.radius else {
+        tally.errors += 1;
+        return tally;
+    };
+    let socket = match tokio::net::UdpSocket::bind(if server.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    })
+    .await
+    {
+        Ok(socket) if socket.connect(server).await.is_ok() => socket,
+        _ => {
+            tally.errors += 1;
+            return tally;
+        }
+    };
+    // Latchkey signs every reply; a static PAP server for comparison
+    // (FreeRADIUS 3.2.1) may not, and its Response Authenticator still
+    // has to verify.
+    let policy = match work {
+        Work::Pap(..) => MessageAuthenticatorPolicy::IfPresent,
+        _ => MessageAuthenticatorPolicy::Required,
+    };
+    let mut buffer = vec![0u8; 4096];
+    let (mut due, mut turn, mut identifier) = (first_due, 0usize, 0u8);
+    while Instant::now() < deadline {
+        if interval.is_some() {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let mut authenticator = [0u8; 16];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut authenticator);
+        identifier = identifier.wrapping_add(1);
+        let (user, password) = match &mut work {
+            Work::Radius(tokens) => {
+                let count = tokens.len();
+                let token = &mut tokens[turn % count];
+                let otp = token.hotp.generate(token.counter);
+                token.counter += 1;
+                (token.username.clone(), otp)
+            }
+            Work::Pap(user, password) => (user.clone(), password.clone()),
+            _ => break,
+        };
+        turn += 1;
+        let mut request = PacketBuilder::request(Code::ACCESS_REQUEST, identifier, authenticator);
+        let encoded = request
+            .user_name(user.as_bytes())
+            .and_then(|r| r.user_password(password.as_bytes()))
+            .and_then(|r| r.nas_identifier(b"latchkey-load"))
+            .and_then(|r| r.encode(secret));
+        let Ok(encoded) = encoded else {
+            tally.errors += 1;
+            break;
+        };
+        let sent = Instant::now();
+        if interval.is_none() {
+            due = sent;
+        }
+        let answer = match socket.send(&encoded).await {
+            Ok(_) => tokio::time::timeout(Duration::from_secs(3), socket.recv(&mut buffer)).await,
+            Err(_) => {
+                tally.errors += 1;
+                break;
+            }
+        };
+        tally.service_us.push(micros(sent));
+        tally.due_us.push(micros(due));
+        if let Some(interval) = interval {
+            due += interval;
+        }
+        let Ok(Ok(length)) = answer else {
+            tally.errors += 1;
+            continue;
+        };
+        match Packet::decode(&buffer[..length]) {
+            Ok(reply)
+                if reply.identifier() == identifier
+                    && reply.verify_reply(&authenticator, secret, policy).is_ok() =>
+            {
+                if reply.code() == Code::ACCESS_ACCEPT {
+                    tally.accepted += 1;
+                } else {
+                    tally.rejected += 1;
+                }
+            }
+            _ => tally.errors += 1,
+        }
+    }
+    tally
+}
+
 /// One connection: sends until `deadline`, one request in flight, paced by
 /// `interval` from `first_due` when given.
 async fn drive(
@@ -325,6 +457,9 @@ async fn drive(
     first_due: Instant,
     interval: Option<Duration>,
 ) -> Tally {
+    if matches!(work, Work::Radius(_) | Work::Pap(..)) {
+        return drive_radius(work, target, deadline, first_due, interval).await;
+    }
     let mut tally = Tally::default();
     let mut stream = match TcpStream::connect(&target.host).await {
         Ok(stream) => stream,
@@ -390,7 +525,7 @@ fn main() {
             % 0xffff_ffff
     );
     let seeding = Instant::now();
-    let (auth_key, tokens) = if args.healthz {
+    let (auth_key, tokens) = if args.healthz || args.pap_user.is_some() {
         (String::new(), Vec::new())
     } else {
         match seed(&args, &run) {
@@ -403,28 +538,40 @@ fn main() {
     };
     let seed_seconds = seeding.elapsed().as_secs_f64();
     let target = match target(&args.server, auth_key) {
-        Ok(target) => target,
+        Ok(mut target) => {
+            if let Some(server) = args.radius {
+                match latchkey_radius::SharedSecret::new(args.radius_secret.as_bytes()) {
+                    Ok(secret) => target.radius = Some((server, secret)),
+                    Err(_) => {
+                        eprintln!("latchkey-load: --radius needs --radius-secret");
+                        std::process::exit(2);
+                    }
+                }
+            }
+            target
+        }
         Err(e) => {
             eprintln!("latchkey-load: {e}");
             std::process::exit(2);
         }
     };
-    let workers = if args.healthz {
+    let workers = if args.healthz || args.pap_user.is_some() {
         args.concurrency.max(1)
     } else {
         args.concurrency.max(1).min(tokens.len().max(1))
     };
     let mut slices: Vec<Work> = (0..workers)
-        .map(|_| {
-            if args.healthz {
-                Work::Healthz
-            } else {
-                Work::Authenticate(Vec::new())
+        .map(|_| match (&args.pap_user, &args.pap_password) {
+            (Some(user), Some(password)) if args.radius.is_some() => {
+                Work::Pap(user.clone(), password.clone())
             }
+            _ if args.healthz => Work::Healthz,
+            _ if args.radius.is_some() => Work::Radius(Vec::new()),
+            _ => Work::Authenticate(Vec::new()),
         })
         .collect();
     for (i, token) in tokens.into_iter().enumerate() {
-        if let Work::Authenticate(mine) = &mut slices[i % workers] {
+        if let Work::Authenticate(mine) | Work::Radius(mine) = &mut slices[i % workers] {
             mine.push(token);
         }
     }
@@ -480,7 +627,12 @@ fn main() {
     service_us.sort_unstable();
     due_us.sort_unstable();
     let report = json!({
-        "target": if args.healthz { "GET /healthz" } else { "POST /api/v1/authenticate" },
+        "target": match (args.radius, args.healthz, &args.pap_user) {
+            (Some(_), _, Some(_)) => "RADIUS static PAP",
+            (Some(_), _, None) => "RADIUS Access-Request (otp-only)",
+            (None, true, _) => "GET /healthz",
+            (None, false, _) => "POST /api/v1/authenticate",
+        },
         "tokens": if args.healthz { 0 } else { args.tokens },
         "concurrency": workers,
         "threads": args.threads.max(1),

@@ -38,6 +38,16 @@ pub struct Config {
     pub issuer: String,
     /// Consecutive OTP failures that lock a token.
     pub otp_failure_limit: u32,
+    /// The RADIUS listener (`[radius]`).
+    pub radius: RadiusConfig,
+}
+
+/// `[radius]`: where RADIUS is answered (DESIGN.md, "RADIUS").
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RadiusConfig {
+    /// UDP address to answer RADIUS on (e.g. `0.0.0.0:1812`); none: no RADIUS.
+    pub listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -59,6 +69,7 @@ impl Default for Config {
             hash_parallelism: 4,
             issuer: "Latchkey".into(),
             otp_failure_limit: 10,
+            radius: RadiusConfig::default(),
         }
     }
 }
@@ -81,6 +92,7 @@ impl std::fmt::Debug for Config {
             .field("hash_parallelism", &self.hash_parallelism)
             .field("issuer", &self.issuer)
             .field("otp_failure_limit", &self.otp_failure_limit)
+            .field("radius", &self.radius)
             .finish()
     }
 }
@@ -170,6 +182,14 @@ impl Config {
         }
         if let Ok(value) = std::env::var("LATCHKEY_LOG_JSON") {
             config.log_json = matches!(value.as_str(), "1" | "true" | "yes");
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_RADIUS_LISTEN") {
+            config.radius.listen = Some(value.parse().map_err(|_| {
+                ConfigError::Env(
+                    "LATCHKEY_RADIUS_LISTEN",
+                    "not an address like 0.0.0.0:1812".into(),
+                )
+            })?);
         }
         if let Some(dir) = &flags.data_dir {
             config.data_dir = dir.clone();

@@ -86,6 +86,11 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
+    if let Some(radius) = config.radius.listen {
+        latchkey_server::radius::start(radius, app.clone())
+            .await
+            .map_err(|e| format!("cannot answer RADIUS on {radius}: {e}"))?;
+    }
     println!("latchkey listening on http://{address}");
     if let Some(admin) = operator {
         print_demo(&app, &admin, &base).await?;

@@ -220,3 +220,4 @@ impl AuditLog for Database {
 }
 
 mod portal;
+mod radius;

@@ -225,6 +225,24 @@ statements! {
     /// The link used up, if it still could be; whose it was.
     TAKE_RESET_LINK = "UPDATE password_resets SET used = TRUE \
          WHERE token_hash = ?1 AND NOT used AND expires_at > ?2 RETURNING user_id";
+
+    /// A new RADIUS client; its id.
+    INSERT_RADIUS_CLIENT = "INSERT INTO radius_clients \
+         (name, address, mode, sealed_secret, require_message_authenticator, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+    /// Every RADIUS client, by name.
+    LIST_RADIUS_CLIENTS = "SELECT id, name, address, mode, sealed_secret, \
+         require_message_authenticator, created_at FROM radius_clients ORDER BY name";
+    /// The RADIUS client named `?1` removed (its states go with it).
+    DELETE_RADIUS_CLIENT = "DELETE FROM radius_clients WHERE name = ?1";
+    /// The states expired at `?1` forgotten.
+    DELETE_EXPIRED_RADIUS_STATES = "DELETE FROM radius_states WHERE expires_at <= ?1";
+    /// A new Access-Challenge state.
+    INSERT_RADIUS_STATE = "INSERT INTO radius_states (state_hash, client_id, user_id, expires_at) \
+         VALUES (?1, ?2, ?3, ?4)";
+    /// A state used up, if it is this client's and unexpired at `?3`; whose it was.
+    TAKE_RADIUS_STATE = "DELETE FROM radius_states \
+         WHERE state_hash = ?1 AND client_id = ?2 AND expires_at > ?3 RETURNING user_id";
 }
 
 #[cfg(test)]

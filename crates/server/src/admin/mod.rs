@@ -13,12 +13,14 @@ mod api_keys;
 mod audit;
 mod import;
 mod questions;
+mod radius;
 mod tokens;
 mod users;
 
 pub use api_keys::ApiKeyCommand;
 pub use audit::AuditCommand;
 pub use questions::QuestionsCommand;
+pub use radius::RadiusClientCommand;
 pub use tokens::TokenCommand;
 pub use users::UserCommand;
 
@@ -40,6 +42,9 @@ pub enum AdminCommand {
     /// The audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// RADIUS clients (VPNs, firewalls, Wi-Fi controllers)
+    #[command(subcommand)]
+    RadiusClient(RadiusClientCommand),
     /// Import users with a TOTP/HOTP token each from JSON lines (known seeds)
     Import(import::ImportArgs),
 }
@@ -152,6 +157,7 @@ pub async fn run(
         AdminCommand::Apikey(command) => api_keys::run(app, &admin, command).await?,
         AdminCommand::Import(args) => import::run(operator, config, args).await?,
         AdminCommand::Audit(command) => audit::run(app, &admin, command).await?,
+        AdminCommand::RadiusClient(command) => radius::run(app, &admin, command).await?,
     }
     Ok(())
 }

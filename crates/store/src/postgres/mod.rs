@@ -18,6 +18,7 @@ mod api_keys;
 mod audit;
 pub(crate) mod changes;
 mod portal;
+mod radius;
 mod rows;
 mod tokens;
 mod users;

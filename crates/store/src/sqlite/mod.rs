@@ -24,6 +24,7 @@ mod engine;
 mod key_cache;
 mod open;
 mod portal;
+mod radius;
 mod readers;
 mod rows;
 #[cfg(test)]

@@ -62,6 +62,7 @@ struct State {
     /// By (user, question).
     answers: BTreeMap<(i64, i64), Answer>,
     reset_links: HashMap<Vec<u8>, ResetLink>,
+    radius: radius::RadiusState,
 }
 
 struct ResetLink {
@@ -621,3 +622,4 @@ impl AuditLog for MemoryStore {
 }
 
 mod portal;
+mod radius;
