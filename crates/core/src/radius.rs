@@ -405,11 +405,15 @@ impl<S: Store + RadiusStore> Latchkey<S> {
                     .await?;
                 return Ok(RadiusAnswer::Reject);
             };
-            return self.radius_otp(&actor, &name, Some(user_id), typed).await;
+            // The State was made after a right password: a complete proof.
+            return self
+                .radius_otp(&actor, &name, Some(user_id), typed, true)
+                .await;
         }
 
         match request.peer.mode {
-            RadiusMode::OtpOnly => self.radius_otp(&actor, &name, None, typed).await,
+            // The device checked the password: Latchkey saw only the OTP.
+            RadiusMode::OtpOnly => self.radius_otp(&actor, &name, None, typed, false).await,
             mode => {
                 let user = self.store.user_by_name(&name).await?;
                 let Some(otp) = self
@@ -419,7 +423,7 @@ impl<S: Store + RadiusStore> Latchkey<S> {
                     return Ok(RadiusAnswer::Reject);
                 };
                 match (otp, user) {
-                    (Some(otp), _) => self.radius_otp(&actor, &name, None, otp).await,
+                    (Some(otp), _) => self.radius_otp(&actor, &name, None, otp, true).await,
                     (None, Some(user)) => self.radius_challenge(&actor, &request, &user).await,
                     // A right password implies a user.
                     (None, None) => Ok(RadiusAnswer::Reject),
@@ -492,7 +496,7 @@ impl<S: Store + RadiusStore> Latchkey<S> {
         // A right password alone never ends a run of failures: only a
         // right OTP after it does (see `radius_otp`).
         let ok = self
-            .check_password_factor(actor, name, user, password, false)
+            .check_password_factor(actor, name, user, password)
             .await?;
         Ok(ok.then_some(otp))
     }
@@ -531,12 +535,17 @@ impl<S: Store + RadiusStore> Latchkey<S> {
 
     /// The OTP factor in the store's one transaction, as `authenticate`
     /// does it; `only_user` binds it to the user a State was made for.
+    /// `password_proved` says this request (or the one that made its State)
+    /// passed the password factor too, so that an accepted OTP completes the
+    /// sign-in and ends the runs of failures (S44); in `otp-only` mode the
+    /// device checked the password and an OTP alone clears nothing.
     async fn radius_otp(
         &self,
         actor: &Actor,
         name: &Username,
         only_user: Option<i64>,
         otp: Zeroizing<String>,
+        password_proved: bool,
     ) -> Result<RadiusAnswer, AdminError> {
         let judge = self.otp_judge(actor);
         let subject = name.as_str().to_owned();
@@ -569,8 +578,8 @@ impl<S: Store + RadiusStore> Latchkey<S> {
                 let Some(user) = found.get() else {
                     return Ok(RadiusAnswer::Reject);
                 };
-                if user.password_failures > 0 {
-                    self.store.clear_password_failures(user.id).await?;
+                if password_proved {
+                    self.complete_success(user).await?;
                 }
                 Ok(RadiusAnswer::Accept { role: user.role })
             }

@@ -32,8 +32,7 @@ fn documented_keys() -> Vec<(String, String)> {
 /// serde names all of them when it refuses an unknown one.
 fn config_keys() -> BTreeSet<String> {
     let error = toml::from_str::<latchkey_server::Config>("no_such_key_for_the_test = 1")
-        .err()
-        .expect("an unknown key is refused");
+        .expect_err("an unknown key is refused");
     let message = error.to_string();
     let expected = message
         .split("expected one of ")
