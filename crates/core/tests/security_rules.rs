@@ -684,3 +684,76 @@ async fn m4_every_new_token_mails_the_user_and_help_desk_activations_go_to_the_u
         Err(PortalError::TooMany(_))
     ));
 }
+
+/// S44 over RADIUS, the entry point that came after the rule: wrong
+/// passwords count; an accepted OTP in `otp-only` mode (the device checked
+/// the password, Latchkey saw only the OTP) clears nothing; a one-step
+/// password and OTP, a complete proof, clears the count.
+#[tokio::test]
+async fn h1_radius_clears_the_failure_count_only_after_its_own_password_and_an_otp() {
+    use latchkey_core::radius::{RadiusAnswer, RadiusMode, RadiusRequest};
+    let app = app(Policy::default()).await;
+    let (_, totp) = app.user_with_soft_token("alice", Role::User).await;
+    for (name, mode) in [("vpn", RadiusMode::OneStep), ("fw", RadiusMode::OtpOnly)] {
+        app.latchkey
+            .add_radius_client(
+                &app.admin,
+                name,
+                "127.0.0.1",
+                mode,
+                Some(Zeroizing::new(b"a shared secret".to_vec())),
+                true,
+            )
+            .await
+            .unwrap();
+    }
+    let peers = app.latchkey.radius_peers().await.unwrap();
+    let peer = |name: &str| peers.iter().find(|p| p.name == name).unwrap().clone();
+    let (vpn, fw) = (peer("vpn"), peer("fw"));
+    let ask = |peer: &latchkey_core::radius::RadiusPeer, password: String| {
+        let latchkey = &app.latchkey;
+        let peer = peer.clone();
+        async move {
+            latchkey
+                .radius_access(RadiusRequest {
+                    peer: &peer,
+                    source: "127.0.0.1".parse().unwrap(),
+                    nas_identifier: None,
+                    username: b"alice",
+                    password: password.as_bytes(),
+                    state: None,
+                })
+                .await
+                .unwrap()
+        }
+    };
+
+    for _ in 0..3 {
+        let code = totp.generate(app.clock.now());
+        assert_eq!(
+            ask(&vpn, format!("wrong password{code}")).await,
+            RadiusAnswer::Reject
+        );
+    }
+    assert_eq!(app.user("alice").await.password_failures, 3);
+
+    let code = totp.generate(app.clock.now());
+    assert!(matches!(ask(&fw, code).await, RadiusAnswer::Accept { .. }));
+    assert_eq!(
+        app.user("alice").await.password_failures,
+        3,
+        "an OTP alone (otp-only) clears nothing"
+    );
+
+    app.clock.advance(30);
+    let code = totp.generate(app.clock.now());
+    assert!(matches!(
+        ask(&vpn, format!("{PASSWORD}{code}")).await,
+        RadiusAnswer::Accept { .. }
+    ));
+    assert_eq!(
+        app.user("alice").await.password_failures,
+        0,
+        "the password and an accepted OTP clear the count"
+    );
+}
