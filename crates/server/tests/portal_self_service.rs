@@ -24,14 +24,38 @@ fn href_of(page: &Page, id: &str) -> Option<String> {
     let marker = format!("id=\"{id}\" href=\"");
     let start = page.body.find(&marker)? + marker.len();
     let end = page.body[start..].find('"')?;
-    Some(
-        page.body[start..start + end]
-            .replace("&#x2f;", "/")
-            .replace("&#x3d;", "=")
-            .replace("&#61;", "=")
-            .replace("&#47;", "/")
-            .replace("&amp;", "&"),
-    )
+    Some(unescape_html(&page.body[start..start + end]))
+}
+
+/// `&amp;`, `&quot;` and numeric character references (`&#38;`, `&#x2f;`)
+/// made plain again.
+fn unescape_html(text: &str) -> String {
+    let mut plain = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        plain.push_str(&rest[..at]);
+        let entity = &rest[at..];
+        let end = entity.find(';').expect("an entity ends with ;");
+        let name = &entity[1..end];
+        let decoded = match name {
+            "amp" => '&',
+            "quot" => '"',
+            "lt" => '<',
+            "gt" => '>',
+            _ => {
+                let code = match name.strip_prefix("#x") {
+                    Some(hex) => u32::from_str_radix(hex, 16),
+                    None => name.trim_start_matches('#').parse(),
+                }
+                .unwrap_or_else(|_| panic!("an entity the test knows: {name}"));
+                char::from_u32(code).unwrap()
+            }
+        };
+        plain.push(decoded);
+        rest = &entity[end + 1..];
+    }
+    plain.push_str(rest);
+    plain
 }
 
 fn digits(text: &str) -> String {
