@@ -183,13 +183,27 @@ fn shown_code(browser: &Browser) -> String {
 /// again if a step boundary fell in between).
 fn code_and_step(browser: &Browser) -> (String, u64) {
     loop {
-        let before = now() / 30;
-        let code = shown_code(browser);
-        if now() / 30 == before && before * 30 + 29 > now() {
-            return (code, before);
+        let started = now();
+        // The app changes its code within a second of a step's start, so
+        // a code read in a step's first seconds may still be the last
+        // step's; one read in its last second may be the next step's.
+        if started % 30 < 3 || started % 30 > 27 {
+            std::thread::sleep(Duration::from_millis(500));
+            continue;
         }
-        std::thread::sleep(Duration::from_millis(1200));
+        let code = shown_code(browser);
+        if now() / 30 == started / 30 && now() % 30 <= 28 {
+            return (code, started / 30);
+        }
     }
+}
+
+/// `latchkey-token code` at the middle of TOTP step `step`.
+fn code_in_step(token: &SoftToken, step: u64) -> String {
+    let now = (step * 30 + 15).to_string();
+    let out = token.run(&["--now", &now, "code"], &[PIN]);
+    assert!(out.status.success(), "code: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// Waits until the app shows a code of a later step than `spent`.
@@ -654,14 +668,9 @@ fn records_cross_between_the_app_and_latchkey_token() {
     let cli = SoftToken::new();
     let out = cli.run(&["import-vault", file.to_str().unwrap()], &[]);
     assert!(out.status.success(), "import-vault: {}", stderr(&out));
-    loop {
-        let (app_code, step) = code_and_step(&browser);
-        let cli_code = cli.otp();
-        if now() / 30 == step {
-            assert_eq!(cli_code, app_code, "latchkey-token shows the app's code");
-            break;
-        }
-    }
+    let (app_code, step) = code_and_step(&browser);
+    let cli_code = code_in_step(&cli, step);
+    assert_eq!(cli_code, app_code, "latchkey-token shows the app's code");
 
     // A PBKDF2 record from latchkey-token opens in the app, beside the first.
     let second = db.admin_json(&["token", "issue", "alice"]);
@@ -708,14 +717,9 @@ fn records_cross_between_the_app_and_latchkey_token() {
     browser.screenshot("two-tokens");
     open_token(&browser, &server, &id);
     assert!(matches!(try_pin(&browser, PIN), Outcome::Code(_)));
-    loop {
-        let (app_code, step) = code_and_step(&browser);
-        let cli_code = other.otp();
-        if now() / 30 == step {
-            assert_eq!(app_code, cli_code, "the app shows latchkey-token's code");
-            break;
-        }
-    }
+    let (app_code, step) = code_and_step(&browser);
+    let cli_code = code_in_step(&other, step);
+    assert_eq!(app_code, cli_code, "the app shows latchkey-token's code");
     // Wrong PINs on one token leave the other alone.
     open_token(&browser, &server, &id);
     assert!(matches!(
