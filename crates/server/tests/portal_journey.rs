@@ -1,7 +1,7 @@
 //! The journey the portal exists for, in headless Chromium against a real
 //! `latchkey serve`, with the real `latchkey-token`: the token locks after
 //! five wrong PINs and shows its PIN Reset Code; the user signs in with the
-//! password, follows "I have misplaced my token", answers the security
+//! password, follows "My token is locked, lost, or I forgot its PIN", answers the security
 //! questions, chooses "My soft token is locked", types the reset code, gets
 //! the unlock code, opens the token with it, sets a new PIN and signs in
 //! with the token again. Each step is saved as a screenshot under
@@ -114,9 +114,14 @@ fn a_user_unlocks_a_locked_soft_token_without_the_help_desk() {
     let reset_code = token.reset_code();
     assert_eq!(reset_code, shown);
 
-    // Password, then "I have misplaced my token", then the questions.
+    // Password, then "My token is locked, lost, or I forgot its PIN", then the questions.
     sign_in(&browser, &server);
     browser.screenshot("second-factor");
+    // Named in the words the locked token itself uses.
+    assert_eq!(
+        browser.text("#misplaced"),
+        "My token is locked, lost, or I forgot its PIN"
+    );
     browser.click("#misplaced");
     assert_eq!(
         browser.wait_for_path("/login/questions"),
@@ -152,13 +157,13 @@ fn a_user_unlocks_a_locked_soft_token_without_the_help_desk() {
     );
     browser.goto(&format!("{}/self-service", server.url));
 
-    // "My soft token is locked": the token, the confirmation, the reset code.
+    // "My soft token is locked": the user's only soft token is chosen
+    // already, so the reset code is all there is to type.
     browser.click("#action-unlock");
     assert_eq!(
         browser.wait_for_path("/self-service/unlock"),
         "/self-service/unlock"
     );
-    browser.click("#confirm");
     browser.type_into("#reset_code", &reset_code);
     browser.screenshot("reset-code");
     browser.click("form[action='/self-service/unlock'] button[type=submit]");
@@ -174,6 +179,18 @@ fn a_user_unlocks_a_locked_soft_token_without_the_help_desk() {
     // Usable at phone width: nothing runs off the side.
     browser.resize(390, 844);
     assert!(!browser.scrolls_sideways(), "the unlock page fits a phone");
+    // The code on one line: its check digit is not left alone on a second.
+    let lines = browser.execute(
+        "const range = document.createRange();
+         range.selectNodeContents(document.getElementById('unlock-code'));
+         return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;",
+        serde_json::json!([]),
+    );
+    assert_eq!(
+        lines,
+        serde_json::json!(1),
+        "the unlock code wraps at 390 px"
+    );
     browser.screenshot("unlock-code-phone");
     browser.goto(&format!("{}/self-service", server.url));
     assert!(

@@ -459,3 +459,79 @@ fn the_admin_api_keeps_the_question_pool_and_removes_answers() {
     assert_eq!(by_ops("questions.reset", "wren"), 1, "{rows}");
     assert_eq!(by_ops("questions.retire", question), 1, "{rows}");
 }
+
+#[test]
+fn the_tokens_own_link_fills_in_the_reset_code_and_a_typo_says_which_kind() {
+    let db = Database::new(false);
+    let server = db.serve();
+    let mut account = Account::new(&db, "erin");
+    let issued = db.admin_json(&["token", "issue", "erin"]);
+    let token = SoftToken::new();
+    token.activate(&server, &issued);
+    let serial = issued["serial"].as_str().unwrap();
+    let reset_code = token.reset_code();
+    let mut visitor = Visitor::new(&server.url);
+    account.sign_in_with_answers(&mut visitor);
+
+    // The link the locked token shows brings the code along, and only the
+    // characters a reset code has are shown back.
+    let page = visitor.get(&format!(
+        "/self-service/unlock?serial={serial}&reset_code={reset_code}%22%3E%3Cb%3E"
+    ));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(&format!(
+            "name=\"reset_code\" inputmode=\"numeric\" autocomplete=\"off\" value=\"{reset_code}\""
+        )),
+        "the reset code is filled in: {}",
+        page.body
+    );
+    assert!(!page.body.contains("<b>"));
+    assert!(!page.body.contains("id=\"confirm\""), "no confirmation box");
+
+    // One digit wrong: the message says so, and nothing is issued.
+    let mut typo: Vec<u8> = reset_code.bytes().filter(u8::is_ascii_digit).collect();
+    typo[3] = if typo[3] == b'9' { b'0' } else { typo[3] + 1 };
+    let typo = String::from_utf8(typo).unwrap();
+    let page = visitor.post(
+        "/self-service/unlock",
+        &[("serial", serial), ("reset_code", typo.as_str())],
+    );
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("One digit is wrong"), "{}", page.body);
+    assert!(!page.body.contains("id=\"unlock-code\""));
+    // Too few digits: says how many a code has and how many were typed.
+    let page = visitor.post(
+        "/self-service/unlock",
+        &[("serial", serial), ("reset_code", &typo[..11])],
+    );
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("has 12 digits"), "{}", page.body);
+    assert!(page.body.contains("11 were typed"), "{}", page.body);
+    assert!(
+        !audit(&db).to_string().contains("unlock.issue"),
+        "no unlock code was issued for a typo"
+    );
+
+    // The right code, with no box to tick: the unlock code.
+    let page = visitor.post(
+        "/self-service/unlock",
+        &[("serial", serial), ("reset_code", reset_code.as_str())],
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(text_of(&page, "unlock-code").is_some_and(|code| digits(&code).len() == 16));
+}
+
+#[test]
+fn an_unknown_page_is_a_page_with_the_way_in_and_an_unknown_api_path_is_a_bare_404() {
+    let db = Database::new(false);
+    let server = db.serve();
+    let mut visitor = Visitor::new(&server.url);
+    let page = visitor.get("/no-such-page");
+    assert_eq!(page.status, 404);
+    assert!(page.body.contains("There is no such page"), "{}", page.body);
+    assert!(page.body.contains("href=\"/login\""), "{}", page.body);
+    let page = visitor.get("/api/v1/no-such-thing");
+    assert_eq!(page.status, 404);
+    assert!(page.body.is_empty(), "{}", page.body);
+}

@@ -75,6 +75,19 @@ pub enum PortalError {
 }
 
 impl PortalError {
+    /// A new password that breaks a rule, said as the portal's other
+    /// field messages are (a sentence; the CLI's words are its own).
+    fn password_rule(rule: crate::PasswordRuleError) -> Self {
+        use crate::PasswordRuleError as Rule;
+        let message = match rule {
+            Rule::TooShort => "A password needs at least 8 characters.",
+            Rule::TooLong => "A password has at most 1024 characters.",
+            Rule::TooCommon => "That password is too common. Choose another.",
+            Rule::ContainsUsername => "A password may not contain your user name.",
+        };
+        Self::field("password", message)
+    }
+
     fn field(field: &'static str, message: impl Into<String>) -> Self {
         PortalError::Field {
             field,

@@ -142,8 +142,7 @@ impl<S: Store> Latchkey<S> {
                 "The two passwords differ. Type the same password twice.",
             ));
         }
-        check_password(&new, &user.username)
-            .map_err(|e| PortalError::field("password", e.to_string()))?;
+        check_password(&new, &user.username).map_err(PortalError::password_rule)?;
         // Taken only now, when the new password is acceptable: a typo in
         // the form does not spend the link.
         if self.store.take_reset_link(hash, now).await? != Some(user.id) {

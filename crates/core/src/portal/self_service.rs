@@ -1,7 +1,7 @@
 //! What a signed-in user does with their own account: see their tokens,
 //! unlock a soft token, report one lost, enrol a new one, change the password.
 
-use latchkey_oath::{ResetCode, UnlockCode};
+use latchkey_oath::{CodeError, ResetCode, UnlockCode};
 use zeroize::Zeroizing;
 
 use super::{FullSession, PortalError, RecoverySession, password_changed_mail};
@@ -50,11 +50,8 @@ impl<S: Store> Latchkey<S> {
     ) -> Result<(UnlockCode, Option<Mail>), PortalError> {
         let token = self.own_token(session, serial).await?;
         let reset_code = reset_code.trim();
-        if reset_code.parse::<ResetCode>().is_err() {
-            return Err(PortalError::field(
-                "reset_code",
-                "That is not a PIN Reset Code: it has 12 digits, shown by the locked token as 1234-5678-9012. Check each digit and type it again.",
-            ));
+        if let Err(typo) = reset_code.parse::<ResetCode>() {
+            return Err(PortalError::field("reset_code", reset_code_typo(&typo)));
         }
         let code = self
             .issue_unlock_code_for(&session.actor(source), &token.serial, reset_code)
@@ -189,8 +186,7 @@ impl<S: Store> Latchkey<S> {
                 "The two new passwords differ. Type the same password twice.",
             ));
         }
-        check_password(&new, &user.username)
-            .map_err(|e| PortalError::field("password", e.to_string()))?;
+        check_password(&new, &user.username).map_err(PortalError::password_rule)?;
         if !self
             .check_password_factor(&actor, &user.username, Some(&user), current)
             .await?
@@ -222,5 +218,27 @@ impl<S: Store> Latchkey<S> {
         // A link someone else asked for must not undo the change (S48).
         self.store.void_reset_links(user.id).await?;
         Ok(user.email.as_ref().map(|to| password_changed_mail(to)))
+    }
+}
+
+/// What to tell someone whose typed PIN Reset Code is not one, by what is
+/// wrong with it: a single wrong digit is the usual case, and telling them
+/// the code "has 12 digits" when they typed 12 reads as a contradiction.
+fn reset_code_typo(typo: &CodeError) -> String {
+    match typo {
+        CodeError::Empty { .. } => {
+            "Type the PIN Reset Code your locked token shows, like 1234-5678-9012.".into()
+        }
+        CodeError::InvalidCharacter => {
+            "A PIN Reset Code has digits only (spaces and dashes are fine), like 1234-5678-9012."
+                .into()
+        }
+        CodeError::WrongLength { expected, found } => format!(
+            "A PIN Reset Code has {expected} digits, like 1234-5678-9012; {found} were typed. Compare each group with the token."
+        ),
+        CodeError::CheckDigit => {
+            "One digit is wrong, or two are swapped (the last digit checks the others). Compare each group with the token and type it again."
+                .into()
+        }
     }
 }

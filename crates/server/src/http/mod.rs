@@ -149,11 +149,26 @@ pub fn router(state: AppState) -> Router {
         .merge(helpdesk::routes())
         .merge(api::routes())
         .merge(ops::routes())
+        .fallback(not_found)
         .route_layer(axum::middleware::from_fn(request_span))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
         .merge(app::routes())
+}
+
+/// An unknown path: a page with the way in for people, an empty 404 for
+/// programs under `/api/`.
+async fn not_found(uri: axum::http::Uri, visit: visit::Visit) -> Response {
+    if uri.path().starts_with("/api/") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    visit.message(
+        StatusCode::NOT_FOUND,
+        "There is no such page",
+        vec!["The address may be mistyped, or the page has moved.".into()],
+        Some(("/login", "Go to the sign-in page")),
+    )
 }
 
 /// Runs each request inside a span with a request id, its method and its

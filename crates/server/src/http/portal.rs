@@ -149,11 +149,21 @@ async fn otp(
         Err(error) => match refusal(&error) {
             Some(status) => {
                 let mut chrome = visit.chrome("One-time password");
-                chrome.alert = Some(error.to_string());
+                chrome.alert = Some(otp_step_refusal(&error));
                 visit.page(status, OtpPage { chrome })
             }
             None => server_error(&error),
         },
+    }
+}
+
+/// The OTP step's refusal. The password is proved by now, so the message
+/// may say what is usually wrong: a code already used (signing in twice
+/// within one step) or mistyped, and that the next code will do.
+fn otp_step_refusal(error: &PortalError) -> String {
+    match error {
+        PortalError::SignInRefused => "That one-time password is not right, or it was used already. Wait for the next code your token shows and type that one; after several wrong codes, wait a few minutes.".into(),
+        other => other.to_string(),
     }
 }
 
@@ -301,7 +311,9 @@ fn link_gone(visit: Visit) -> Response {
     visit.message(
         StatusCode::GONE,
         "This link does not work any more",
-        vec![PortalError::LinkInvalid.to_string()],
+        vec![
+            "It was used already, it expired, or a newer link was sent. Ask for a new one.".into(),
+        ],
         Some(("/password/forgot", "Ask for a new link")),
     )
 }

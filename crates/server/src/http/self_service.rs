@@ -76,19 +76,34 @@ async fn self_service(visit: Visit) -> Response {
     let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
-    let chrome = visit.chrome("Manage my account");
-    visit.page(
-        StatusCode::OK,
-        SelfServicePage {
-            chrome,
-            recovery: session.stage() == SessionStage::Recovery,
-        },
-    )
+    let recovery = session.stage() == SessionStage::Recovery;
+    let chrome = visit.chrome(if recovery {
+        "Get back in"
+    } else {
+        "Manage my account"
+    });
+    visit.page(StatusCode::OK, SelfServicePage { chrome, recovery })
 }
 
 #[derive(serde::Deserialize)]
 struct Chosen {
     serial: Option<String>,
+    /// Filled in by the token's own "Get an unlock code" link, so the code
+    /// the locked token shows is not typed twice. A reset code is no
+    /// secret: it yields nothing without a signed-in recovery session.
+    reset_code: Option<String>,
+}
+
+/// A reset code from a link, shown back only as the digits and separators
+/// a reset code can have.
+fn reset_code_from_link(text: Option<String>) -> String {
+    text.map(|text| {
+        text.chars()
+            .filter(|c| c.is_ascii_digit() || *c == '-' || *c == ' ')
+            .take(20)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 fn soft_tokens(tokens: &[Token]) -> Vec<TokenRow> {
@@ -136,7 +151,7 @@ fn unlock_form(
     )
 }
 
-async fn unlock_page(visit: Visit, Query(chosen): Query<Chosen>) -> Response {
+async fn unlock_page(visit: Visit, Query(query): Query<Chosen>) -> Response {
     let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
@@ -145,15 +160,16 @@ async fn unlock_page(visit: Visit, Query(chosen): Query<Chosen>) -> Response {
         Err(response) => return response,
     };
     // With one soft token there is nothing to choose.
-    let chosen = chosen
+    let chosen = query
         .serial
+        .clone()
         .or_else(|| (tokens.len() == 1).then(|| tokens[0].serial.clone()));
     unlock_form(
         visit,
         StatusCode::OK,
         tokens,
         chosen,
-        String::new(),
+        reset_code_from_link(query.reset_code),
         FieldErrors::default(),
         None,
     )
@@ -174,21 +190,6 @@ async fn unlock(
     };
     let serial = form.get("serial").cloned().unwrap_or_default();
     let reset_code = form.get("reset_code").cloned().unwrap_or_default();
-    if form.get("confirm").map(String::as_str) != Some("yes") {
-        let errors = FieldErrors::one(
-            "confirm",
-            "Tick the box to confirm the token is locked and shows a PIN Reset Code.",
-        );
-        return unlock_form(
-            visit,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            tokens,
-            Some(serial),
-            reset_code,
-            errors,
-            None,
-        );
-    }
     let result = visit
         .state
         .app
