@@ -404,6 +404,12 @@ fn locked(
                 }
             });
             ui.label(RichText::new("To unlock it:").strong());
+            if let Some(page) = &row.unlock_page {
+                // Opens the portal's unlock page in the browser with the
+                // serial and this code filled in: nothing is typed twice.
+                ui.hyperlink_to("Get an unlock code", page)
+                    .on_hover_text("Opens the self-service portal's unlock page in your browser");
+            }
             ui.label(
                 "1. Sign in to the self-service portal and choose \"My soft token is locked\", \
                  or call your help desk.",

@@ -47,6 +47,9 @@ fn five_wrong_pins_lock_the_token_and_the_unlock_code_opens_it_with_a_new_pin() 
     let reset = reset_code_on_screen(&window);
     assert_eq!(Some(&reset), home.record().reset_code().as_ref());
     assert_shows(&window, "My soft token is locked");
+    // The way to the portal's unlock page with this code filled in.
+    assert!(home.record().unlock_page_link().is_some());
+    assert_shows(&window, "Get an unlock code");
     assert_focused(&window, "Unlock code");
 
     // The server's side: the unlock code for that reset code.

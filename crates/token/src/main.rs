@@ -373,12 +373,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 );
             } else {
                 match record.reset_code() {
-                    Some(code) => eprintln!(
-                        "PIN Reset Code: {}\n\
-                         Sign in to the self-service portal, choose \"My soft token is locked\" and enter this code\n\
-                         (or read it to your help desk). Then run `latchkey-token unlock` with the unlock code you get.",
-                        code.grouped()
-                    ),
+                    Some(code) => {
+                        eprintln!(
+                            "PIN Reset Code: {}\n\
+                             Sign in to the self-service portal, choose \"My soft token is locked\" and enter this code\n\
+                             (or read it to your help desk). Then run `latchkey-token unlock` with the unlock code you get.",
+                            code.grouped()
+                        );
+                        if let Some(link) = record.unlock_page_link() {
+                            eprintln!(
+                                "The portal's unlock page, with this code filled in:\n  {link}"
+                            );
+                        }
+                    }
                     None => {
                         return Err(Failure::error(
                             "This token has no unlock codes left. Ask your help desk for a new activation code.",
@@ -508,6 +515,7 @@ fn list(folder: &VaultFolder, json: bool) -> Result<(), Failure> {
                     "serial": r.serial,
                     "label": r.label,
                     "issuer": r.issuer,
+                    "server": r.server,
                     "state": if r.state() == TokenState::Locked { "locked" } else { "active" },
                     "attempts_left": r.attempts_left(),
                     "unlock_slots": r.slots.len(),

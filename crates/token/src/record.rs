@@ -278,6 +278,27 @@ impl TokenRecord {
             .and_then(|slot| slot.reset_code.parse().ok())
     }
 
+    /// The portal's unlock page for this token's PIN Reset Code, with the
+    /// serial and the code filled in (`…/self-service/unlock?serial=…&reset_code=…`),
+    /// so the code the locked token shows is not typed by hand. A reset
+    /// code is no secret: the page yields an unlock code only to a
+    /// recovery sign-in. `None` without a server, a serial or a slot.
+    pub fn unlock_page_link(&self) -> Option<String> {
+        let server = self.server.as_deref()?;
+        let serial = self.serial.as_deref()?;
+        let reset_code = self.reset_code()?;
+        // Joined below the server's own path, so a portal under a prefix keeps it.
+        let base = format!("{}/", server.trim_end_matches('/'));
+        let mut page = url::Url::parse(&base)
+            .ok()?
+            .join("self-service/unlock")
+            .ok()?;
+        page.query_pairs_mut()
+            .append_pair("serial", serial)
+            .append_pair("reset_code", &reset_code.grouped());
+        Some(page.into())
+    }
+
     /// The name people see: `Issuer: label` or the label alone.
     pub fn display_name(&self) -> String {
         match &self.issuer {

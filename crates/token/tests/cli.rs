@@ -179,6 +179,30 @@ fn s18_exactly_the_fifth_wrong_pin_locks_and_the_right_pin_is_refused() {
 }
 
 #[test]
+fn forgot_pin_links_to_the_portals_unlock_page_with_the_code_filled_in() {
+    let (home, token) = activated(10);
+    let out = home.run(&["forgot-pin"], &[]);
+    assert_eq!(out.status.code(), Some(0), "forgot-pin: {}", stderr(&out));
+    let message = stderr(&out);
+    let shown = reset_code_in(&message).expect("a reset code");
+    let record = &home.list_json()[0];
+    let server = record["server"].as_str().expect("the token's server");
+    let link = message
+        .split_whitespace()
+        .find(|word| word.contains("/self-service/unlock?"))
+        .unwrap_or_else(|| panic!("no link to the unlock page: {message}"));
+    assert_eq!(
+        link,
+        format!(
+            "{}/self-service/unlock?serial={}&reset_code={}",
+            server.trim_end_matches('/'),
+            token.serial.digits(),
+            shown.grouped()
+        )
+    );
+}
+
+#[test]
 fn s19_the_failure_is_on_disk_before_the_pin_is_checked() {
     let (home, _) = activated(10);
     let mut child = home

@@ -145,6 +145,7 @@ impl App {
                             slots_left: record.slots.len(),
                             imported: record.recovery.is_some(),
                             reset_code: record.reset_code(),
+                            unlock_page: record.unlock_page_link(),
                             period: match record.otp {
                                 OtpParams::Totp { period, .. } => Some(period),
                                 OtpParams::Hotp { .. } => None,

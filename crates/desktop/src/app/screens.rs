@@ -25,6 +25,8 @@ pub(crate) struct TokenRow {
     pub(crate) slots_left: usize,
     pub(crate) imported: bool,
     pub(crate) reset_code: Option<ResetCode>,
+    /// The portal's unlock page with the serial and reset code filled in.
+    pub(crate) unlock_page: Option<String>,
     pub(crate) period: Option<u64>,
     pub(crate) policy: PinPolicy,
 }
