@@ -71,6 +71,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         let (app, lifecycle, operator) = latchkey_server::open_as_operator(&config)
             .await
             .map_err(|e| error_chain(&e))?;
+        refuse_demo_on_a_used_database(&app, &operator.admin).await?;
         (app, lifecycle, Some(operator.admin))
     } else {
         let (app, lifecycle) = latchkey_server::open(&config)
@@ -122,6 +123,51 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// `--demo` sets up an empty database only: left in a service unit, it
+/// would otherwise add a known account with a printed password at every
+/// start (UX-REVIEW F3).
+async fn refuse_demo_on_a_used_database(
+    app: &latchkey_server::App,
+    admin: &Admin,
+) -> Result<(), String> {
+    let users = app.list_users(admin).await.map_err(|e| error_chain(&e))?;
+    if users.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "--demo sets up an empty database only, and this one has {} user{}: \
+         start without --demo, or give a new data folder (--data-dir DIR)",
+        users.len(),
+        if users.len() == 1 { "" } else { "s" }
+    ))
+}
+
+/// How to run `latchkey-token` as printed: the binary beside this one when
+/// it was built (`cargo build` makes both), else through cargo, since after
+/// the README's `cargo run` it is not on the PATH (UX-REVIEW F1).
+fn token_command() -> String {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("latchkey-token")))
+        .filter(|path| path.is_file());
+    match beside {
+        Some(path) => shell_quote(&path.display().to_string()),
+        None => "cargo run -q -p latchkey-token --".into(),
+    }
+}
+
+/// `text` as one word for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 #[allow(
     clippy::expect_used,
     reason = "each expect here names the invariant that makes it unreachable"
@@ -155,14 +201,16 @@ async fn print_demo(app: &latchkey_server::App, admin: &Admin, base: &str) -> Re
     println!(
         "\nDemo user {name} with password {pw}\n\
          1. Activate the soft token (choose a PIN of 6+ digits):\n   \
-            latchkey-token activate --server {base} --serial {serial} --activation-code {code}\n\
+            {token} activate --server {base} --serial {serial} --activation-code {code}\n\
          2. Show a one-time password:\n   \
-            latchkey-token code\n\
-         3. Authenticate as a relying application would:\n   \
+            {token} code\n\
+         3. Authenticate as a relying application would (it asks for the PIN):\n   \
             curl -s {base}/api/v1/authenticate -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n     \
-            -d '{{\"username\": \"{name}\", \"password\": \"{pw}\", \"otp\": \"OTP\"}}'\n\
+            -d '{{\"username\": \"{name}\", \"password\": \"{pw}\", \"otp\": \"'\"$({token} code)\"'\"}}'\n\
          4. Sign in to the self-service portal at {base}/login with the password and an OTP;\n   \
-            then lock the token with five wrong PINs and unlock it there (\"I have misplaced my token\").\n",
+            then lock the token with five wrong PINs and unlock it there\n   \
+            (\"My token is locked, lost, or I forgot its PIN\").\n",
+        token = token_command(),
         pw = password.as_str(),
         serial = issued.serial,
         code = code.grouped(),
