@@ -166,6 +166,17 @@ impl<S: Store> Latchkey<S> {
         self.token(serial).await
     }
 
+    /// One token and whose it is.
+    pub async fn show_token_with_owner(
+        &self,
+        _admin: &Admin,
+        serial: &str,
+    ) -> Result<(Token, Option<User>), AdminError> {
+        let token = self.token(serial).await?;
+        let owner = self.store.user_by_id(token.user_id).await?;
+        Ok((token, owner))
+    }
+
     /// Suspends, resumes or revokes a token.
     pub async fn set_token_state(
         &self,

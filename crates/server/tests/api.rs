@@ -453,4 +453,30 @@ fn the_cli_and_the_api_show_users_tokens_and_keys_alike(postgres: bool) {
     }
     let users = db.admin_json(&["user", "list"]);
     assert!(users[0]["created_at"].is_i64(), "{users}");
+    // One token: both name its owner (UX-REVIEW F8: `token show` said null).
+    let tokens = db.admin_json(&["token", "list"]);
+    let serial = tokens[0]["serial"].as_str().unwrap();
+    let shown = db.admin_json(&["token", "show", serial]);
+    assert_eq!(shown["user"], "nina", "{shown}");
+    let answer = server.get(&format!("/api/v1/tokens/{serial}"), Some(&key));
+    assert_eq!(answer.body, shown);
+
+    // For people: a header, the serial grouped, times in UTC ISO 8601.
+    let text = |args: &[&str]| String::from_utf8(db.admin(args, "").stdout).unwrap();
+    let grouped = format!("{}-{}", &serial[..5], &serial[5..]);
+    let list = text(&["token", "list"]);
+    assert!(list.starts_with("Serial"), "{list}");
+    assert!(list.contains(&grouped) && list.contains("nina"), "{list}");
+    let show = text(&["token", "show", serial]);
+    assert!(show.contains(&format!("Serial: {grouped}")), "{show}");
+    assert!(show.contains("User: nina"), "{show}");
+    let audit = text(&["audit", "list"]);
+    let mut lines = audit.lines();
+    assert!(lines.next().unwrap().starts_with("Row"), "{audit}");
+    let first = lines.next().unwrap();
+    let time = first.split_whitespace().nth(1).unwrap();
+    assert!(
+        time.len() == 20 && time.ends_with('Z') && time.as_bytes()[10] == b'T',
+        "an ISO 8601 time: {first}"
+    );
 }

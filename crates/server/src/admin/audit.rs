@@ -4,7 +4,7 @@ use clap::Subcommand;
 use latchkey_core::Admin;
 use serde_json::Value;
 
-use super::{Failure, audit_json, print};
+use super::{Failure, audit_json, print, text};
 use crate::App;
 
 /// `admin audit …`
@@ -37,23 +37,35 @@ pub(super) async fn run(app: &App, admin: &Admin, command: AuditCommand) -> Resu
                 json,
                 Value::Array(rows.iter().map(audit_json).collect()),
                 || {
-                    rows.iter()
+                    let rows: Vec<Vec<String>> = rows
+                        .iter()
                         .map(|r| {
                             let e = &r.event;
-                            format!(
-                                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                                r.id,
-                                e.at,
-                                e.actor,
-                                e.action,
-                                e.subject,
-                                e.source,
-                                e.outcome,
-                                e.detail
-                            )
+                            vec![
+                                r.id.to_string(),
+                                text::time(e.at),
+                                e.actor.to_string(),
+                                e.action.to_string(),
+                                e.subject.to_string(),
+                                e.source.to_string(),
+                                e.outcome.to_string(),
+                                e.detail.to_string(),
+                            ]
                         })
-                        .collect::<Vec<_>>()
-                        .join("\n")
+                        .collect();
+                    text::table(
+                        &[
+                            "Row",
+                            "Time (UTC)",
+                            "Actor",
+                            "Action",
+                            "Subject",
+                            "Source",
+                            "Outcome",
+                            "Detail",
+                        ],
+                        &rows,
+                    )
                 },
             );
         }

@@ -14,6 +14,7 @@ mod audit;
 mod import;
 mod questions;
 mod radius;
+mod text;
 mod tokens;
 mod users;
 

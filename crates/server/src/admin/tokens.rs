@@ -4,7 +4,7 @@ use clap::Subcommand;
 use latchkey_core::{Admin, TokenKind, TokenState};
 use serde_json::{Value, json};
 
-use super::{Failure, issued_json, print, usage};
+use super::{Failure, issued_json, print, text, usage};
 use crate::App;
 
 /// `admin token …`
@@ -97,28 +97,36 @@ pub(super) async fn run(app: &App, admin: &Admin, command: TokenCommand) -> Resu
                     .collect(),
             );
             print(json, value, || {
-                tokens
+                let rows: Vec<Vec<String>> = tokens
                     .iter()
                     .map(|(t, u)| {
-                        let user = u.as_ref().map_or("?", |u| u.username.as_str());
-                        format!(
-                            "{}\t{}\t{}\t{}{}",
-                            t.serial,
-                            user,
-                            t.kind,
-                            t.state,
-                            if t.locked { "\tlocked" } else { "" }
-                        )
+                        vec![
+                            text::serial(&t.serial),
+                            u.as_ref().map_or("-", |u| u.username.as_str()).to_owned(),
+                            t.kind.to_string(),
+                            t.state.to_string(),
+                            if t.locked { "locked" } else { "-" }.to_owned(),
+                        ]
                     })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                    .collect();
+                text::table(&["Serial", "User", "Kind", "State", "Server lock"], &rows)
             });
         }
         TokenCommand::Show { serial, json } => {
-            let token = app.show_token(admin, &serial).await?;
-            let value = crate::http::token_json(&token, None);
-            print(json, value.clone(), || {
-                serde_json::to_string_pretty(&value).unwrap_or_default()
+            let (token, owner) = app.show_token_with_owner(admin, &serial).await?;
+            let owner = owner.as_ref().map(|u| u.username.as_str());
+            let value = crate::http::token_json(&token, owner);
+            print(json, value, || {
+                format!(
+                    "Serial: {}\nUser: {}\nKind: {}\nState: {}\nFailures: {}\nServer lock: {}\nCreated: {}",
+                    text::serial(&token.serial),
+                    owner.unwrap_or("-"),
+                    token.kind,
+                    token.state,
+                    token.failures,
+                    if token.locked { "locked" } else { "no" },
+                    text::time(token.created_at),
+                )
             });
         }
         TokenCommand::Suspend { serial } => {

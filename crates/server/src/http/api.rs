@@ -345,12 +345,15 @@ async fn show_token(
     AdminCaller(admin): AdminCaller,
     Path(serial): Path<String>,
 ) -> Result<Json<wire::TokenView>, ApiError> {
-    let token = state
+    let (token, owner) = state
         .app
-        .show_token(&admin, &serial)
+        .show_token_with_owner(&admin, &serial)
         .await
         .map_err(admin_error)?;
-    Ok(Json(token_view(&token, None)))
+    Ok(Json(token_view(
+        &token,
+        owner.as_ref().map(|u| u.username.as_str()),
+    )))
 }
 
 async fn token_action(
