@@ -130,15 +130,21 @@ where
     Ok(buffer)
 }
 
-/// AES key unwrap: RFC 3394 (`padded` false) or RFC 5649 (`padded` true).
+/// The check value RFC 3394 §2.2.3.1 puts in front of the key data.
+const RFC_3394_IV: [u8; 8] = [0xa6; 8];
+
+/// AES key unwrap: RFC 3394 for `kw-aes*`, RFC 5649 for `kw-aes-*-pad`.
+///
+/// python-pskc writes `kw-aes*` values the RFC 3394 way when they are whole
+/// 64-bit blocks and the RFC 5649 way (padded) when not, and a single block
+/// as one AES block under RFC 3394's check value; so `kw-aes*` values are
+/// opened by whichever of these checks out. Each carries a 64-bit check
+/// value, so trying two costs one bit of forgery resistance at most.
 fn kw_unwrap<C>(key: &[u8], data: &[u8], padded: bool) -> Result<Zeroizing<Vec<u8>>, ValueError>
 where
-    C: aes::cipher::BlockCipherDecrypt<BlockSize = aes::cipher::consts::U16> + KeyInit,
+    C: aes::cipher::BlockCipherDecrypt<BlockSize = aes::cipher::consts::U16> + KeyInit + Clone,
 {
-    // RFC 3394 §2: at least two 64-bit blocks of key data, so three with the
-    // check value; RFC 5649 §4.2 allows one block of key data (two wrapped).
-    let minimum = if padded { 16 } else { 24 };
-    if data.len() < minimum || !data.len().is_multiple_of(aes_kw::IV_LEN) {
+    if data.len() < 2 * aes_kw::IV_LEN || !data.len().is_multiple_of(aes_kw::IV_LEN) {
         return Err(ValueError::CipherLength { length: data.len() });
     }
     let cipher = C::new_from_slice(key).map_err(|_| ValueError::KeyLength {
@@ -147,17 +153,31 @@ where
         actual: key.len(),
     })?;
     let mut buffer = Zeroizing::new(vec![0u8; data.len() - aes_kw::IV_LEN]);
-    let length = if padded {
-        aes_kw::AesKwp::inner_init(cipher)
-            .unwrap_key(data, &mut buffer)
-            .map_err(|_| ValueError::DoesNotDecrypt)?
-            .len()
-    } else {
-        aes_kw::AesKw::inner_init(cipher)
-            .unwrap_key(data, &mut buffer)
-            .map_err(|_| ValueError::DoesNotDecrypt)?
-            .len()
-    };
+    if !padded {
+        if data.len() == BLOCK {
+            let mut block = Array::from(
+                <[u8; BLOCK]>::try_from(data)
+                    .map_err(|_| ValueError::CipherLength { length: data.len() })?,
+            );
+            cipher.decrypt_block(&mut block);
+            if block[..aes_kw::IV_LEN] == RFC_3394_IV {
+                buffer.copy_from_slice(&block[aes_kw::IV_LEN..]);
+                zeroize::Zeroize::zeroize(block.as_mut_slice());
+                return Ok(buffer);
+            }
+            zeroize::Zeroize::zeroize(block.as_mut_slice());
+        } else if let Ok(unwrapped) =
+            aes_kw::AesKw::inner_init(cipher.clone()).unwrap_key(data, &mut buffer)
+        {
+            let length = unwrapped.len();
+            buffer.truncate(length);
+            return Ok(buffer);
+        }
+    }
+    let length = aes_kw::AesKwp::inner_init(cipher)
+        .unwrap_key(data, &mut buffer)
+        .map_err(|_| ValueError::DoesNotDecrypt)?
+        .len();
     buffer.truncate(length);
     Ok(buffer)
 }

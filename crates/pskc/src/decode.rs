@@ -218,7 +218,7 @@ fn derive_key(
 }
 
 /// The algorithm and key of the file's `ValueMAC`s.
-type MacKey = (MacAlgorithm, Zeroizing<Vec<u8>>);
+type MacKey = (Option<MacAlgorithm>, Zeroizing<Vec<u8>>);
 
 /// The MAC algorithm and key the `ValueMAC`s are checked with (RFC 6030
 /// §6.1.1): the `MACKey` is encrypted with the file's key.
@@ -230,10 +230,18 @@ fn mac_key(
     let Some(method) = root.child("MACMethod") else {
         return Ok(None);
     };
-    let uri = method.attribute("Algorithm").unwrap_or_default();
-    let algorithm = MacAlgorithm::from_uri(uri).ok_or_else(|| DecodeError::UnsupportedMac {
-        algorithm: quote(uri),
-    })?;
+    // python-pskc writes a MACMethod without an Algorithm beside key-wrapped
+    // values, which carry no ValueMAC; only a ValueMAC needs the algorithm.
+    let algorithm = match method.attribute("Algorithm").map(str::trim) {
+        None | Some("") => None,
+        Some(uri) => {
+            Some(
+                MacAlgorithm::from_uri(uri).ok_or_else(|| DecodeError::UnsupportedMac {
+                    algorithm: quote(uri),
+                })?,
+            )
+        }
+    };
     let encrypted = method.child("MACKey").ok_or(DecodeError::MissingMacKey)?;
     let Some(file_key) = file_key else {
         return Err(DecodeError::MacKey(ValueError::NoKey));
@@ -252,7 +260,7 @@ fn mac_key(
 /// What opens the encrypted values.
 struct Opener<'a> {
     key: Option<&'a [u8]>,
-    mac: Option<(MacAlgorithm, &'a [u8])>,
+    mac: Option<(Option<MacAlgorithm>, &'a [u8])>,
 }
 
 /// A value as the file has it: the text of a `PlainValue`, or the bytes an
@@ -276,6 +284,7 @@ impl Opener<'_> {
         match field.child("ValueMAC") {
             Some(tag) => {
                 let (algorithm, mac_key) = self.mac.ok_or(ValueError::MissingMacKey)?;
+                let algorithm = algorithm.ok_or(ValueError::NoMacAlgorithm)?;
                 let tag = base64(tag.text()).map_err(|_| ValueError::Base64)?;
                 // RFC 6030 §6.1.1: the MAC is over the encrypted value, IV
                 // included.

@@ -223,6 +223,9 @@ pub enum ValueError {
     /// A `ValueMAC` but no `MACMethod` to key it.
     #[error("it carries a ValueMAC, but the file has no MACMethod")]
     MissingMacKey,
+    /// A `ValueMAC` but a `MACMethod` with no `Algorithm`.
+    #[error("it carries a ValueMAC, but the file's MACMethod names no Algorithm")]
+    NoMacAlgorithm,
     /// The `ValueMAC` does not match the encrypted value.
     #[error("its ValueMAC does not match: the file was altered, or the password or key is wrong")]
     MacMismatch,
