@@ -52,7 +52,7 @@ impl Encryption {
         !matches!(self, Encryption::Cbc { .. })
     }
 
-    fn key_len(self) -> usize {
+    pub fn key_len(self) -> usize {
         match self {
             Encryption::Cbc { key_len }
             | Encryption::KeyWrap { key_len }
@@ -114,7 +114,7 @@ where
     let mut decryptor =
         cbc::Decryptor::<C>::new_from_slices(key, iv).map_err(|_| ValueError::KeyLength {
             algorithm: "AES-CBC",
-            expected: 16,
+            expected: C::key_size(),
             actual: key.len(),
         })?;
     let mut buffer = Zeroizing::new(ciphertext.to_vec());
@@ -149,7 +149,7 @@ where
     }
     let cipher = C::new_from_slice(key).map_err(|_| ValueError::KeyLength {
         algorithm: "AES key wrap",
-        expected: 16,
+        expected: C::key_size(),
         actual: key.len(),
     })?;
     let mut buffer = Zeroizing::new(vec![0u8; data.len() - aes_kw::IV_LEN]);

@@ -15,8 +15,8 @@ const PBKDF2_URIS: [&str; 2] = [
     "http://www.w3.org/2009/xmlenc11#pbkdf2",
 ];
 
-/// The key length PBKDF2 derives when the file gives no `KeyLength`: an
-/// AES-128 key, RFC 6030 §6.2's example.
+/// The key length PBKDF2 derives when the file gives no `KeyLength` and
+/// names no algorithm it knows: an AES-128 key, RFC 6030 §6.2's example.
 const DEFAULT_DERIVED_KEY_LEN: usize = 16;
 
 /// Longest text quoted back in an error message.
@@ -143,7 +143,7 @@ fn file_key(
             let Unlock::Password(password) = unlock else {
                 return Err(DecodeError::PasswordRequired);
             };
-            derive_key(derived, password.expose(), limits).map(Some)
+            derive_key(root, derived, password.expose(), limits).map(Some)
         }
         None => {
             let Unlock::PreSharedKey(key) = unlock else {
@@ -156,6 +156,7 @@ fn file_key(
 
 /// PBKDF2 (PKCS #5 v2.0) with the file's `PBKDF2-params` (RFC 6030 §6.2).
 fn derive_key(
+    root: &Element,
     derived: &Element,
     password: &[u8],
     limits: &Limits,
@@ -196,17 +197,19 @@ fn derive_key(
         }
     };
     let key_len = match params.child("KeyLength") {
-        None => DEFAULT_DERIVED_KEY_LEN,
+        None => key_len_in_use(root),
         Some(length) => match length.text().parse::<usize>() {
             Ok(length @ (16 | 24 | 32)) => length,
             _ => return Err(bad("the KeyLength is not 16, 24 or 32 bytes")),
         },
     };
-    let prf = match params
-        .child("PRF")
-        .and_then(|prf| prf.attribute("Algorithm"))
-        .map(str::trim)
-    {
+    // PKCS #5's schema names the PRF in an Algorithm attribute; python-pskc
+    // writes it as the element's text.
+    let prf = match params.child("PRF").map(|prf| {
+        prf.attribute("Algorithm")
+            .unwrap_or_else(|| prf.text())
+            .trim()
+    }) {
         None | Some("") => MacAlgorithm::HmacSha1,
         Some(uri) => {
             MacAlgorithm::from_uri(uri).ok_or(bad("the PRF is not HMAC-SHA1 or HMAC-SHA256"))?
@@ -215,6 +218,15 @@ fn derive_key(
     let mut key = Zeroizing::new(vec![0u8; key_len]);
     prf.pbkdf2(password, &salt, iterations, &mut key);
     Ok(key)
+}
+
+/// The key size of the first encryption algorithm the file uses (its
+/// `MACKey` comes first), for a `DerivedKey` that gives no `KeyLength`.
+fn key_len_in_use(root: &Element) -> usize {
+    root.find("EncryptionMethod")
+        .and_then(|method| method.attribute("Algorithm"))
+        .and_then(Encryption::from_uri)
+        .map_or(DEFAULT_DERIVED_KEY_LEN, Encryption::key_len)
 }
 
 /// The algorithm and key of the file's `ValueMAC`s.

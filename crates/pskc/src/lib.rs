@@ -17,8 +17,9 @@
 //!   carries its own integrity check. The encryption key is a pre-shared key
 //!   (§6.1, `KeyName`) or derived from a password with PBKDF2 (§6.2,
 //!   `DerivedKey`, PKCS #5 v2.0). Asymmetric key transport (§6.3, X.509) is
-//!   refused; so are digital signatures' claims, which this reader neither
-//!   checks nor needs: the MACs protect the secrets.
+//!   refused. A digital signature (§7) is not checked: the MACs and the key
+//!   wrap already protect each secret, and a plain file is only as good as
+//!   the channel it came by, signed or not.
 //! - **All or nothing** by default: the first bad key package fails the
 //!   whole file with its position and why ([`DecodeError::Package`]). With
 //!   [`Options::skip_invalid`] the good packages come back with the reasons

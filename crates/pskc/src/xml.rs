@@ -118,11 +118,20 @@ impl Element {
         self.text.trim()
     }
 
+    /// The first element named `name` in this subtree, depth first.
+    pub fn find(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find_map(|child| {
+            if child.name == name {
+                Some(child)
+            } else {
+                child.find(name)
+            }
+        })
+    }
+
     /// Whether any element in this subtree is named `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.children
-            .iter()
-            .any(|child| child.name == name || child.contains(name))
+        self.find(name).is_some()
     }
 }
 
@@ -149,8 +158,7 @@ pub(crate) fn parse(input: &str, max_elements: usize) -> Result<Element, XmlErro
         };
         match event {
             Event::DocType(_) => return Err(XmlError::DocumentType),
-            Event::Start(start) | Event::Empty(start) if root.is_some() => {
-                let _ = start;
+            Event::Start(_) | Event::Empty(_) if root.is_some() => {
                 return Err(XmlError::ContentAfterRoot);
             }
             Event::Start(start) => {

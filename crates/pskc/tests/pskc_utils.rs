@@ -146,6 +146,23 @@ container.write(out)
     }
 }
 
+/// python-pskc's module writing one HOTP token under a password with AES-256-CBC
+/// and PBKDF2 over HMAC-SHA256 (csv2pskc has options for neither).
+fn python_pskc_pbkdf2_sha256(out: &Path) {
+    let script = r#"
+import sys
+import pskc
+container = pskc.PSKC()
+container.add_key(serial='40001', secret=b'12345678901234567890123456789012',
+                  algorithm='urn:ietf:params:xml:ns:keyprov:pskc:hotp',
+                  response_length=6, counter=3)
+container.encryption.setup_pbkdf2(sys.argv[2], algorithm='aes256-cbc',
+                                  iterations=2000, prf='hmac-sha256')
+container.write(sys.argv[1])
+"#;
+    run(tool("python3").arg("-c").arg(script).arg(out).arg(PASSWORD));
+}
+
 fn decode_file(path: &Path, unlock: &Unlock) -> Result<Decoded, DecodeError> {
     decode(&std::fs::read(path).unwrap(), unlock, &Options::default())
 }
@@ -340,4 +357,32 @@ fn rfc_6030_figures_agree_with_pskc2csv() {
         let decoded = decode_file(&file, &unlock).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(ours(&decoded), pskc2csv(&file, &arguments), "{name}");
     }
+}
+
+#[test]
+fn pbkdf2_over_hmac_sha256_with_aes_256_gives_the_secret_written() {
+    let work = Workspace::new();
+    let file = work.path("pbkdf2-sha256.xml");
+    python_pskc_pbkdf2_sha256(&file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("xmldsig-more#hmac-sha256") && text.contains("xmlenc#aes256-cbc"));
+    // python-pskc writes the PRF as the element's text, where its own reader
+    // (and so pskc2csv) looks for an Algorithm attribute and falls back to
+    // HMAC-SHA1: the secret written is the check here.
+    let decoded = decode_file(&file, &password()).unwrap();
+    assert_eq!(
+        decoded.keys[0].secret.expose(),
+        b"12345678901234567890123456789012"
+    );
+    assert_eq!(decoded.keys[0].serial.as_deref(), Some("40001"));
+    assert_eq!(decoded.keys[0].counter, Some(3));
+
+    // Without its KeyLength the key is as long as the cipher's (AES-256).
+    let without_length = text.replace("<KeyLength>32</KeyLength>", "");
+    assert_ne!(without_length, text);
+    let decoded = decode(without_length.as_bytes(), &password(), &Options::default()).unwrap();
+    assert_eq!(
+        decoded.keys[0].secret.expose(),
+        b"12345678901234567890123456789012"
+    );
 }
