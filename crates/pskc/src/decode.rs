@@ -9,7 +9,7 @@ use crate::secret::Secret;
 use crate::xml::{self, Element};
 use crate::{Algorithm, Decoded, KeyPackage, Limits, Options, OtpHash, Skipped, Unlock};
 
-/// RFC 6030 §6.2 and XML Encryption 1.1 §5.4.2 name PBKDF2 by these URIs.
+/// RFC 6030 §6.2 and XML Encryption 1.1 name PBKDF2 by these URIs.
 const PBKDF2_URIS: [&str; 2] = [
     "http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#pbkdf2",
     "http://www.w3.org/2009/xmlenc11#pbkdf2",
@@ -43,7 +43,7 @@ pub(crate) fn decode(
             root: quote(&root.name),
         });
     }
-    // RFC 6030 §4: "Version ... MUST be set to 1.0 for this specification".
+    // RFC 6030 §4: a container of this specification is version 1.0.
     if let Some(version) = root.attribute("Version")
         && version.trim() != "1.0"
     {

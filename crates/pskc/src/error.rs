@@ -140,7 +140,8 @@ pub enum PackageError {
         /// The suite text.
         suite: String,
     },
-    /// A `ResponseFormat` `Length` outside 6 to 10 digits (RFC 4226 §5.3).
+    /// A `ResponseFormat` `Length` outside 6 to 10 digits (RFC 4226 §5.3
+    /// asks for 6 at least; 31 bits give no more than 10).
     #[error("its response length {length:?} is not 6 to 10 digits")]
     Digits {
         /// The length given.
