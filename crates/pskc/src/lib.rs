@@ -29,6 +29,30 @@
 //!   [`Limits`] on the size, the number of key packages and the PBKDF2
 //!   iterations, so that a crafted file costs neither memory nor minutes.
 //!
+//! ```
+//! use latchkey_pskc::{Algorithm, Options, Unlock, decode};
+//!
+//! let file = br#"<?xml version="1.0" encoding="UTF-8"?>
+//! <KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+//!   <KeyPackage>
+//!     <DeviceInfo><SerialNo>987654321</SerialNo></DeviceInfo>
+//!     <Key Id="12345678" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
+//!       <AlgorithmParameters><ResponseFormat Length="8" Encoding="DECIMAL"/></AlgorithmParameters>
+//!       <Data>
+//!         <Secret><PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</PlainValue></Secret>
+//!         <Counter><PlainValue>0</PlainValue></Counter>
+//!       </Data>
+//!     </Key>
+//!   </KeyPackage>
+//! </KeyContainer>"#;
+//! let decoded = decode(file, &Unlock::Nothing, &Options::default()).unwrap();
+//! let token = &decoded.keys[0];
+//! assert_eq!(token.serial_or_key_id(), Some("987654321"));
+//! assert_eq!(token.algorithm, Algorithm::Hotp);
+//! assert_eq!((token.digits, token.counter), (Some(8), Some(0)));
+//! assert_eq!(token.secret.expose(), b"12345678901234567890");
+//! ```
+//!
 //! Secrets come back as [`Secret`], whose `Debug` shows only the length and
 //! which is zeroized on drop; the plain text of the parsed file is zeroized
 //! as well. `Policy` elements (PIN policy, start and expiry dates, key

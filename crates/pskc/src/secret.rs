@@ -3,15 +3,25 @@
 
 use std::fmt;
 
+use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// A token's shared secret (its seed), as the file carries it.
 ///
 /// Any length above zero is accepted here, since RFC 6030's own examples
 /// carry 4-byte secrets; the minimum for enrolment is the importer's policy.
-/// `Debug` shows only the length; the bytes are zeroized on drop.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+/// `Debug` shows only the length; the bytes are zeroized on drop; equality
+/// is constant-time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Secret(Vec<u8>);
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for Secret {}
 
 impl Secret {
     pub(crate) fn from_vec(bytes: Vec<u8>) -> Secret {
