@@ -338,14 +338,20 @@ impl Opener<'_> {
             Value::Plain(text) => text
                 .parse()
                 .map_err(|_| ValueError::Number { text: quote(text) }),
-            Value::Decrypted(bytes) => {
-                let (value, bits) = big_endian(&bytes)?;
-                // Sign-extend from the width the file used.
-                let shift = 64 - bits;
-                Ok(((value << shift) as i64) >> shift)
-            }
+            Value::Decrypted(bytes) => signed_big_endian(&bytes),
         }
     }
+}
+
+/// Two's complement in 1 to 8 big-endian octets, sign-extended from the
+/// width the file used.
+fn signed_big_endian(bytes: &[u8]) -> Result<i64, ValueError> {
+    let (value, bits) = big_endian(bytes)?;
+    let shift = 64 - bits;
+    // Reinterpreting the bits is the point: the top bit is the sign.
+    #[allow(clippy::cast_possible_wrap)]
+    let value = (value << shift) as i64;
+    Ok(value >> shift)
 }
 
 /// The value and bit width of 1 to 8 big-endian octets.
@@ -515,4 +521,26 @@ fn base64(text: &str) -> Result<Zeroizing<Vec<u8>>, data_encoding::DecodeError> 
 /// Text from the file, cut to a length fit for a message.
 fn quote(text: &str) -> String {
     text.trim().chars().take(QUOTE_LEN).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encrypted_numbers_are_big_endian() {
+        assert_eq!(big_endian(&[0, 0, 0, 0, 0, 0, 1, 0]).unwrap(), (256, 64));
+        assert_eq!(signed_big_endian(&[0xfe]).unwrap(), -2);
+        assert_eq!(signed_big_endian(&[0x7f]).unwrap(), 127);
+        assert_eq!(signed_big_endian(&[0xff; 8]).unwrap(), -1);
+        assert_eq!(signed_big_endian(&[0x00, 0x80]).unwrap(), 128);
+        assert!(big_endian(&[]).is_err());
+        assert!(big_endian(&[0; 9]).is_err());
+    }
+
+    #[test]
+    fn base64_takes_white_space_anywhere() {
+        assert_eq!(&*base64(" MTIz\n NA==\t").unwrap(), b"1234");
+        assert!(base64("MTIzNA").is_err());
+    }
 }
