@@ -119,6 +119,9 @@ wire_enum!(
         Revoke = "revoke",
         /// Answer a soft token's reset code with an unlock code.
         UnlockCode = "unlock-code",
+        /// Move an HOTP token's counter to where two consecutive codes
+        /// (`otp1`, `otp2`) are (RFC 4226 §7.4).
+        Resync = "resync",
     }
 );
 
@@ -210,9 +213,15 @@ pub struct IssuedToken {
 /// needs one.
 #[derive(Default, Serialize, Deserialize)]
 pub struct TokenActionRequest {
-    /// The reset code the soft token shows.
+    /// The reset code the soft token shows (`unlock-code`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_code: Option<Zeroizing<String>>,
+    /// The first of two consecutive codes from an HOTP token (`resync`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp1: Option<Zeroizing<String>>,
+    /// The code after it (`resync`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp2: Option<Zeroizing<String>>,
 }
 
 /// What a token action other than `unlock-code` answers.

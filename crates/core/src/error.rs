@@ -61,6 +61,19 @@ pub enum AdminError {
         /// Its state now.
         state: TokenState,
     },
+    /// Only HOTP counters are resynchronised.
+    #[error("token {0} is not an HOTP token; only HOTP counters are resynchronised")]
+    NotHotp(String),
+    /// The two codes are not consecutive codes of the token in the window.
+    #[error(
+        "those two codes are not consecutive codes of token {serial} within the next {window} counters: press the token's button twice, type both new codes in order and try again"
+    )]
+    ResyncNoMatch {
+        /// The token.
+        serial: String,
+        /// Counters searched past the last accepted one.
+        window: u64,
+    },
     /// The question is retired already.
     #[error("question {0} is retired already")]
     QuestionRetired(i64),
@@ -121,6 +134,7 @@ impl AdminError {
             | AdminError::StateChangeRefused { .. }
             | AdminError::NotASoftToken(_)
             | AdminError::NotActive { .. }
+            | AdminError::NotHotp(_)
             | AdminError::QuestionRetired(_)
             | AdminError::PoolTooSmall(_)
             | AdminError::NoMailAddress(_) => AdminErrorKind::Conflict,
@@ -129,6 +143,7 @@ impl AdminError {
             | AdminError::BadResetCode(_)
             | AdminError::BadApiKeyName
             | AdminError::BadQuestionText
+            | AdminError::ResyncNoMatch { .. }
             | AdminError::Password(_) => AdminErrorKind::Malformed,
             AdminError::RateLimited => AdminErrorKind::RateLimited,
             AdminError::BeyondHelpdesk(_) => AdminErrorKind::Forbidden,

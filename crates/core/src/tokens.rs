@@ -222,6 +222,93 @@ impl<S: Store> Latchkey<S> {
         Ok(())
     }
 
+    /// HOTP resynchronisation (RFC 4226 §7.4): finds the counter at which
+    /// the token makes `first` and then `second`, among the
+    /// `hotp_resync_window` counters after the last one accepted, and moves
+    /// the token there, so its next code is accepted again. Two consecutive
+    /// codes make a chance match about one in 10^(2·digits) per counter,
+    /// where one code alone would be one in 10^digits. The move happens
+    /// only if no code was accepted past it meanwhile (the store's
+    /// `last_used < new` rule); the failure count is cleared, the lock is
+    /// not. Audited either way; returns the counter the next code is at.
+    #[tracing::instrument(level = "debug", skip_all, fields(serial = %serial))]
+    pub async fn resync_hotp(
+        &self,
+        helpdesk: &Helpdesk,
+        serial: &str,
+        first: &str,
+        second: &str,
+    ) -> Result<u64, AdminError> {
+        let token = self.token(serial).await?;
+        self.helpdesk_reaches_owner(helpdesk, &token).await?;
+        if token.kind != TokenKind::Hotp {
+            return Err(AdminError::NotHotp(token.serial));
+        }
+        if token.state != TokenState::Active {
+            return Err(AdminError::StateChangeRefused {
+                serial: token.serial,
+                state: token.state,
+            });
+        }
+        let window = self.policy.hotp_resync_window;
+        let seed = self
+            .cipher
+            .open(&seed_aad(&token.serial), &token.sealed_seed)?;
+        let algorithm: Algorithm = token.algorithm.parse().map_err(|_| CipherError)?;
+        let digits = Digits::new(token.digits).map_err(|_| CipherError)?;
+        let hotp = latchkey_oath::Hotp::new(Secret::from_bytes(seed.to_vec()), algorithm, digits)
+            .map_err(|_| CipherError)?;
+        let start = u64::try_from(token.last_used + 1).unwrap_or(0);
+        let last = start + window.saturating_sub(1);
+        let mut found = None;
+        let mut from = start;
+        while from <= last {
+            match hotp.find_counter(first, from..=last) {
+                Ok(Some(counter)) => {
+                    if hotp.find_counter(second, counter + 1..=counter + 1) == Ok(Some(counter + 1))
+                    {
+                        found = Some(counter + 1);
+                        break;
+                    }
+                    from = counter + 1;
+                }
+                _ => break,
+            }
+        }
+        let moved = match found {
+            Some(second_counter) => {
+                let event = self.event(
+                    helpdesk.actor(),
+                    "token.resync",
+                    &token.serial,
+                    "success",
+                    format!("counter {} -> {}", token.last_used, second_counter),
+                );
+                self.store
+                    .resync_counter(token.id, second_counter as i64, event)
+                    .await?
+            }
+            None => false,
+        };
+        match (found, moved) {
+            (Some(second_counter), true) => Ok(second_counter + 1),
+            _ => {
+                let event = self.event(
+                    helpdesk.actor(),
+                    "token.resync",
+                    &token.serial,
+                    "failure",
+                    format!("no consecutive pair within {window} counters"),
+                );
+                self.store.append(event).await?;
+                Err(AdminError::ResyncNoMatch {
+                    serial: token.serial,
+                    window,
+                })
+            }
+        }
+    }
+
     /// The unlock code for a soft token showing `reset_code` (the help-desk
     /// path; self-service calls it after the user proved who they are).
     /// Rate-limited per token and audited.

@@ -229,6 +229,8 @@ fn the_openapi_document_describes_what_the_wire_types_write() {
             "TokenAction",
             value(wire::TokenActionRequest {
                 reset_code: Some(secret("123456789012")),
+                otp1: Some(secret("755224")),
+                otp2: Some(secret("287082")),
             }),
             value(wire::TokenActionRequest::default()),
         ),

@@ -65,6 +65,16 @@ pub enum TokenCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Move an HOTP token's counter to where two consecutive codes are
+    /// (RFC 4226 §7.4), after it ran ahead of the server
+    Resync {
+        /// Serial
+        serial: String,
+        /// A code from the token
+        otp1: String,
+        /// The code after it
+        otp2: String,
+    },
 }
 
 /// Runs one `TokenCommand` with the operator's rights.
@@ -159,6 +169,15 @@ pub(super) async fn run(app: &App, admin: &Admin, command: TokenCommand) -> Resu
             print(json, json!({ "unlock_code": code.digits() }), || {
                 format!("Unlock code: {}", code.grouped())
             });
+        }
+        TokenCommand::Resync { serial, otp1, otp2 } => {
+            let next = app
+                .resync_hotp(&admin.helpdesk(), &serial, &otp1, &otp2)
+                .await?;
+            println!(
+                "Token {}: in step again; its next code is number {next}.",
+                text::serial(&serial)
+            );
         }
     }
     Ok(())

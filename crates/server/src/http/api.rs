@@ -376,7 +376,7 @@ async fn token_action(
     let Ok(action) = action.parse::<wire::TokenAction>() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "the action must be reset, suspend, resume, revoke or unlock-code",
+            "the action must be reset, suspend, resume, revoke, unlock-code or resync",
         ));
     };
     let app = &state.app;
@@ -403,6 +403,17 @@ async fn token_action(
                 .await
                 .map_err(admin_error)?;
             return Ok(Json(to_json(&wire::UnlockCodeIssued { unlock_code })));
+        }
+        wire::TokenAction::Resync => {
+            let (Some(first), Some(second)) = (&body.otp1, &body.otp2) else {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "send {\"otp1\": \"…\", \"otp2\": \"…\"}: two consecutive codes from the token",
+                ));
+            };
+            app.resync_hotp(&admin.helpdesk(), &serial, first, second)
+                .await
+                .map(|_| ())
         }
     }
     .map_err(admin_error)?;
