@@ -106,6 +106,18 @@ pub trait ConsoleStore: Send + Sync {
         &self,
         user_id: i64,
     ) -> impl Future<Output = StoreResult<Vec<WebSession>>> + Send;
+    /// When the session `session_hash` last confirmed a console action
+    /// with a fresh OTP, if it did.
+    fn console_confirmed_at(
+        &self,
+        session_hash: &[u8],
+    ) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
+    /// The session `session_hash` confirmed a console action at `at`.
+    fn set_console_confirmed(
+        &self,
+        session_hash: &[u8],
+        at: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Role `role` for user `id`, with `event`; whether a row changed.
     fn set_user_role(
         &self,
@@ -320,6 +332,14 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         self.store
             .search_audit(search, before, limit.clamp(1, 10_000))
             .await
+    }
+
+    /// Verifies the whole audit chain; the number of rows, or where it breaks.
+    pub async fn console_verify_audit(
+        &self,
+        _auditor: &Auditor,
+    ) -> Result<Result<u64, crate::audit::ChainError>, StoreError> {
+        self.verify_audit().await
     }
 
     /// The console's front page.

@@ -274,6 +274,11 @@ statements! {
          WHERE user_id = ?1 ORDER BY created_at DESC, last_seen DESC";
     /// Role `?1` for user `?2`.
     SET_USER_ROLE = "UPDATE users SET role = ?1 WHERE id = ?2";
+    /// When session `?1` last confirmed a console action with an OTP.
+    CONSOLE_CONFIRMED_AT = "SELECT confirmed_at FROM console_confirmations WHERE session_hash = ?1";
+    /// Session `?1` confirmed a console action with an OTP at `?2`.
+    SET_CONSOLE_CONFIRMED = "INSERT INTO console_confirmations (session_hash, confirmed_at) \
+         VALUES (?1, ?2) ON CONFLICT (session_hash) DO UPDATE SET confirmed_at = excluded.confirmed_at";
 }
 
 /// A `LIKE … ESCAPE '\'` pattern for text containing `part`, in which

@@ -34,6 +34,12 @@ impl ConsoleStore for Database {
     async fn sessions_of_user(&self, user_id: i64) -> StoreResult<Vec<WebSession>> {
         delegate!(self, s => s.sessions_of_user(user_id))
     }
+    async fn console_confirmed_at(&self, session_hash: &[u8]) -> StoreResult<Option<i64>> {
+        delegate!(self, s => s.console_confirmed_at(session_hash))
+    }
+    async fn set_console_confirmed(&self, session_hash: &[u8], at: i64) -> StoreResult<()> {
+        delegate!(self, s => s.set_console_confirmed(session_hash, at))
+    }
     async fn set_user_role(&self, id: i64, role: Role, event: AuditEvent) -> StoreResult<bool> {
         delegate!(self, s => s.set_user_role(id, role, event))
     }

@@ -7,8 +7,9 @@ use sqlx::postgres::PgRow;
 
 use super::{PostgresStore, fail, parse, token_from, user_from};
 use crate::queries::{
-    SEARCH_AUDIT, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER, SET_USER_ROLE, TOKEN_STATE_COUNTS,
-    USERS_WITHOUT_SECOND_FACTOR, contains_pattern,
+    CONSOLE_CONFIRMED_AT, SEARCH_AUDIT, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER,
+    SET_CONSOLE_CONFIRMED, SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR,
+    contains_pattern,
 };
 
 fn audit_row_from(row: &PgRow) -> StoreResult<AuditRow> {
@@ -123,6 +124,26 @@ impl ConsoleStore for PostgresStore {
             .await
             .map_err(fail)?;
         rows.iter().map(session_from).collect()
+    }
+
+    async fn console_confirmed_at(&self, session_hash: &[u8]) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(CONSOLE_CONFIRMED_AT.postgres())
+            .bind(session_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
+        row.map(|row| row.try_get::<i64, _>(0).map_err(fail))
+            .transpose()
+    }
+
+    async fn set_console_confirmed(&self, session_hash: &[u8], at: i64) -> StoreResult<()> {
+        sqlx::query(SET_CONSOLE_CONFIRMED.postgres())
+            .bind(session_hash.to_vec())
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        Ok(())
     }
 
     async fn set_user_role(&self, id: i64, role: Role, event: AuditEvent) -> StoreResult<bool> {

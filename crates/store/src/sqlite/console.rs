@@ -4,10 +4,13 @@ use latchkey_core::console::{AuditSearch, ConsoleStore, TokenSearch};
 use latchkey_core::*;
 use rusqlite::{Row, params};
 
-use super::{SqliteStore, get, parse, query_all, token_from, update_and_audit, user_from};
+use super::{
+    SqliteStore, get, parse, query_all, query_one, token_from, update_and_audit, user_from,
+};
 use crate::queries::{
-    SEARCH_AUDIT, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER, SET_USER_ROLE, TOKEN_STATE_COUNTS,
-    USERS_WITHOUT_SECOND_FACTOR, contains_pattern,
+    CONSOLE_CONFIRMED_AT, SEARCH_AUDIT, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER,
+    SET_CONSOLE_CONFIRMED, SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR,
+    contains_pattern,
 };
 
 fn audit_row_from(row: &Row<'_>) -> StoreResult<AuditRow> {
@@ -117,6 +120,26 @@ impl ConsoleStore for SqliteStore {
                     last_seen: get(row, 4)?,
                 })
             })
+        })
+        .await
+    }
+
+    async fn console_confirmed_at(&self, session_hash: &[u8]) -> StoreResult<Option<i64>> {
+        let session_hash = session_hash.to_vec();
+        self.read(move |conn| {
+            query_one(conn, CONSOLE_CONFIRMED_AT.sqlite(), [session_hash], |row| {
+                get(row, 0)
+            })
+        })
+        .await
+    }
+
+    async fn set_console_confirmed(&self, session_hash: &[u8], at: i64) -> StoreResult<()> {
+        let session_hash = session_hash.to_vec();
+        self.write(move |tx| {
+            tx.prepare_cached(SET_CONSOLE_CONFIRMED.sqlite())?
+                .execute(params![session_hash, at])?;
+            Ok(())
         })
         .await
     }

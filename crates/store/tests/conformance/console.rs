@@ -303,6 +303,18 @@ async fn dashboard_counts_and_a_users_sessions_and_role(postgres: bool) {
     );
     let judy = h.store.user_by_id(judy.id).await.unwrap().unwrap();
     assert_eq!(judy.role, Role::Auditor);
+
+    // A fresh-OTP confirmation belongs to one session and ends with it.
+    assert_eq!(h.store.console_confirmed_at(&[1; 32]).await.unwrap(), None);
+    h.store.set_console_confirmed(&[1; 32], 100).await.unwrap();
+    h.store.set_console_confirmed(&[1; 32], 200).await.unwrap();
+    assert_eq!(
+        h.store.console_confirmed_at(&[1; 32]).await.unwrap(),
+        Some(200)
+    );
+    assert_eq!(h.store.console_confirmed_at(&[2; 32]).await.unwrap(), None);
+    h.store.delete_session(&[1; 32]).await.unwrap();
+    assert_eq!(h.store.console_confirmed_at(&[1; 32]).await.unwrap(), None);
     let last = h.store.audit_rows(0, 100_000).await.unwrap().pop().unwrap();
     assert_eq!(last.event.action, "user.role");
 }
