@@ -29,7 +29,8 @@ pub struct TokenSearch {
 }
 
 /// Which audit rows a search wants: every non-empty field must match
-/// exactly, and the time lies in `from..until`.
+/// exactly (`user` by the row's subject being the user or one of their
+/// tokens), and the time lies in `from..until`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditSearch {
     /// Unix seconds, inclusive.
@@ -38,7 +39,7 @@ pub struct AuditSearch {
     pub until: i64,
     /// Who acted.
     pub actor: String,
-    /// The subject, as a user name.
+    /// A user name: rows about the user or about one of their tokens.
     pub user: String,
     /// The subject, as a serial's digits.
     pub serial: String,
@@ -193,7 +194,7 @@ impl ConsoleRight {
 }
 
 /// How many audit rows a user's page shows.
-const RECENT_ROWS: usize = 20;
+const RECENT_ROWS: i64 = 20;
 /// How many users without a second factor the dashboard lists.
 const DASHBOARD_USERS: i64 = 50;
 
@@ -248,7 +249,7 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         }
         let has_answers = !self.store.answers_of(user.id).await?.is_empty();
         let sessions = self.store.sessions_of_user(user.id).await?;
-        let mut recent = self
+        let recent = self
             .console_audit(
                 auditor,
                 &AuditSearch {
@@ -256,23 +257,9 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
                     ..AuditSearch::default()
                 },
                 i64::MAX,
-                RECENT_ROWS as i64,
+                RECENT_ROWS,
             )
             .await?;
-        for status in &tokens {
-            let search = AuditSearch {
-                serial: status.token.serial.clone(),
-                ..AuditSearch::default()
-            };
-            recent.extend(
-                self.console_audit(auditor, &search, i64::MAX, RECENT_ROWS as i64)
-                    .await?,
-            );
-        }
-        recent.sort_by_key(|row| std::cmp::Reverse(row.id));
-        // A user name may be all digits, and then also some serial.
-        recent.dedup_by_key(|row| row.id);
-        recent.truncate(RECENT_ROWS);
         Ok(Some(UserPage {
             user,
             tokens,

@@ -383,7 +383,10 @@ fn audit_filters_return_exactly_the_matching_rows_and_the_exports_equal_them(pos
             "actor=root&action=token.resume".into(),
             newest_first(&|r| r["actor"] == "root" && r["action"] == "token.resume"),
         ),
-        ("user=GUS".into(), newest_first(&|r| r["subject"] == "gus")),
+        (
+            "user=GUS".into(),
+            newest_first(&|r| r["subject"] == "gus" || r["subject"] == gus.as_str()),
+        ),
         (
             "outcome=success&action=session.end-all".into(),
             newest_first(&|r| r["action"] == "session.end-all"),

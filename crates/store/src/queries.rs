@@ -255,11 +255,14 @@ statements! {
          WHERE serial LIKE ?1 AND (?2 = '' OR kind = ?2) AND (?3 = '' OR state = ?3) \
          AND (user_id = ?4 OR ?4 = 0) AND serial > ?5 ORDER BY serial LIMIT ?6");
     /// Up to `?10` audit rows below id `?1`, newest first, at in `?2..?3`,
-    /// with actor `?4`, subject `?5` and `?6`, action `?7`, outcome `?8`
-    /// and source `?9` (an empty text matching any).
+    /// with actor `?4`, about user `?5` (the user or one of their tokens),
+    /// subject `?6`, action `?7`, outcome `?8` and source `?9` (an empty
+    /// text matching any).
     SEARCH_AUDIT = concat!("SELECT ", audit_columns!(), " FROM audit \
          WHERE id < ?1 AND at >= ?2 AND at < ?3 AND (?4 = '' OR actor = ?4) \
-         AND (?5 = '' OR subject = ?5) AND (?6 = '' OR subject = ?6) \
+         AND (?5 = '' OR subject = ?5 OR subject IN (SELECT tokens.serial FROM tokens \
+         JOIN users ON users.id = tokens.user_id WHERE users.username = ?5)) \
+         AND (?6 = '' OR subject = ?6) \
          AND (?7 = '' OR action = ?7) AND (?8 = '' OR outcome = ?8) \
          AND (?9 = '' OR source = ?9) ORDER BY id DESC LIMIT ?10");
     /// How many tokens are in each state.

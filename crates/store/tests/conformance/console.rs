@@ -216,6 +216,25 @@ async fn audit_search_filters_exactly_and_pages_without_gaps(postgres: bool) {
         ids(h.store.search_audit(&by_time, i64::MAX, 100).await.unwrap()),
         expect(&|r| (T0 as i64 + 300..T0 as i64 + 600).contains(&r.event.at))
     );
+    // A user's rows are about the user or one of their tokens.
+    let (kims, _, _) = user_with_token(&h, "kim").await;
+    let every = h.store.audit_rows(0, 100_000).await.unwrap();
+    let about_kim: Vec<i64> = every
+        .iter()
+        .rev()
+        .filter(|r| r.event.subject == "kim" || r.event.subject == kims.digits())
+        .map(|r| r.id)
+        .collect();
+    assert!(
+        about_kim
+            .iter()
+            .any(|id| every[(*id - 1) as usize].event.subject != "kim")
+    );
+    let by_kim = search(|s| s.user = "kim".into());
+    assert_eq!(
+        ids(h.store.search_audit(&by_kim, i64::MAX, 100).await.unwrap()),
+        about_kim
+    );
     let hostile = search(|s| {
         s.actor = "' OR 1=1 --".into();
         s.source = "%".into();
