@@ -27,6 +27,7 @@ both_backends!(
     others_are_kept_out_and_a_form_without_its_csrf_token_is_refused,
     audit_filters_return_exactly_the_matching_rows_and_the_exports_equal_them,
     audit_pages_follow_each_other_without_duplicates_or_gaps,
+    an_unlock_code_from_the_console_opens_the_real_soft_token_and_its_lock_shows,
 );
 
 /// A signed-in account with `role`, and its visitor.
@@ -495,4 +496,64 @@ fn audit_pages_follow_each_other_without_duplicates_or_gaps(postgres: bool) {
         "no row twice"
     );
     assert_eq!(seen, expected, "every row, newest first, none left out");
+}
+
+/// The text of the element with this id (`<output id="…">text</output>`).
+fn text_of(page: &Page, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\"");
+    let start = page.body.find(&marker)?;
+    let rest = &page.body[start..];
+    let open = rest.find('>')? + 1;
+    let close = rest[open..].find('<')?;
+    Some(rest[open..open + close].trim().to_owned())
+}
+
+fn an_unlock_code_from_the_console_opens_the_real_soft_token_and_its_lock_shows(postgres: bool) {
+    let db = Database::new(postgres);
+    let server = db.spawn_app();
+    db.add_user("una");
+    let issued = db.admin_json(&["token", "issue", "una"]);
+    let serial = issued["serial"].as_str().unwrap().to_owned();
+    let soft = SoftToken::following(&server);
+    soft.activate(&server, &issued);
+    let (_root, mut visitor) = signed_in(&db, &server, "root", "admin");
+
+    let page = visitor.get("/admin/users/una");
+    assert!(page.body.contains("not reported"), "{}", page.body);
+    soft.lock_with_wrong_pins();
+    let reset_code = soft.reset_code();
+    let page = visitor.post(
+        &format!("/admin/tokens/{serial}/unlock"),
+        &[("reset_code", &reset_code)],
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let unlock = text_of(&page, "unlock-code").expect("an unlock code");
+
+    let page = visitor.get("/admin/users/una");
+    assert!(
+        page.body.contains("locked: unlock code issued"),
+        "the PIN lock shows as far as the server knows: {}",
+        page.body
+    );
+    let out = soft.run(&["unlock"], &[&unlock, PIN, PIN]);
+    assert!(
+        out.status.success(),
+        "the soft token takes it: {}",
+        stderr(&out)
+    );
+    let mut una = Visitor::new(&server.url);
+    let signed = una.sign_in("una", PASSWORD, &soft.otp());
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let page = visitor.get("/admin/users/una");
+    assert!(
+        !page.body.contains("locked: unlock code issued") && page.body.contains("was used"),
+        "a code accepted since shows the unlock code used: {}",
+        page.body
+    );
+    let issued = audit_rows(&db)
+        .into_iter()
+        .filter(|r| r["action"] == "unlock.issue" && r["subject"] == serial.as_str())
+        .map(|r| (r["actor"].clone(), r["outcome"].clone()))
+        .collect::<Vec<_>>();
+    assert_eq!(issued, [("root".into(), "success".into())]);
 }
