@@ -321,6 +321,28 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
             .await
     }
 
+    /// Records that `auditor` exported `rows` audit rows as `format`, with
+    /// the filter they gave (as text, cut to 200 characters): who took a
+    /// copy of the log is itself a security event.
+    pub async fn console_record_export(
+        &self,
+        auditor: &Auditor,
+        format: &str,
+        rows: usize,
+        filter: &str,
+    ) -> Result<(), StoreError> {
+        let filter: String = filter.chars().take(200).collect();
+        self.store
+            .append(self.event(
+                auditor.actor(),
+                "audit.export",
+                "audit",
+                "success",
+                format!("{format} rows={rows} filter={filter}"),
+            ))
+            .await
+    }
+
     /// Verifies the whole audit chain; the number of rows, or where it breaks.
     pub async fn console_verify_audit(
         &self,

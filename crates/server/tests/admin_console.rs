@@ -411,7 +411,32 @@ fn audit_filters_return_exactly_the_matching_rows_and_the_exports_equal_them(pos
     }
     assert!(!cases[0].1.is_empty() && !cases[1].1.is_empty() && !cases[2].1.is_empty());
 
-    // A time range: from the first suspension on, to before the last row.
+    // Each export is on record, with its filter.
+    let rows = audit_rows(&db);
+    let exports: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["action"] == "audit.export")
+        .map(|r| r["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(exports.len(), 2 * cases.len());
+    assert_eq!(
+        exports[1],
+        format!(
+            "jsonl rows={} filter=serial={fay}&action=token.suspend",
+            cases[0].1.len()
+        )
+    );
+    let newest_first = |keep: &dyn Fn(&serde_json::Value) -> bool| {
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect();
+        ids.reverse();
+        ids
+    };
+
+    // A time range: from the first suspension on.
     let first = rows
         .iter()
         .find(|r| r["action"] == "token.suspend")

@@ -192,10 +192,23 @@ async fn export(visit: Visit, filter: Filter, format: Format) -> Response {
             );
         }
     };
-    let rows = match every_row(&visit.state.app, &right.auditor(), &search).await {
+    let auditor = right.auditor();
+    let rows = match every_row(&visit.state.app, &auditor, &search).await {
         Ok(rows) => rows,
         Err(e) => return server_error(&e),
     };
+    let name = match format {
+        Format::Csv => "csv",
+        Format::JsonLines => "jsonl",
+    };
+    if let Err(e) = visit
+        .state
+        .app
+        .console_record_export(&auditor, name, rows.len(), &filter.query())
+        .await
+    {
+        return server_error(&e);
+    }
     let (body, content_type, file) = match format {
         Format::Csv => (csv(&rows), "text/csv; charset=utf-8", "audit.csv"),
         Format::JsonLines => (
