@@ -582,3 +582,64 @@ fn an_unlock_code_from_the_console_opens_the_real_soft_token_and_its_lock_shows(
         .collect::<Vec<_>>();
     assert_eq!(issued, [("root".into(), "success".into())]);
 }
+
+/// The console's pages in headless Chromium at 1280 and 390 CSS pixels,
+/// saved under `target/tmp/portal-screenshots/admin-console/`: none
+/// scrolls sideways (wide tables scroll inside their card), and the
+/// suspend button and the fresh-OTP prompt work without script.
+#[test]
+fn the_console_in_a_browser_at_desktop_and_phone_widths() {
+    use common::browser::Browser;
+    let db = Database::new(false);
+    let server = db.spawn_app();
+    Account::new(&db, "alice");
+    let (mut root, _visit) = signed_in(&db, &server, "root", "admin");
+    let mut browser = Browser::start("admin-console");
+    browser.goto(&format!("{}/login", server.url));
+    browser.type_into("#username", "root");
+    browser.type_into("#password", PASSWORD);
+    browser.click("form[action='/login'] button[type=submit]");
+    assert_eq!(browser.wait_for_path("/login/otp"), "/login/otp");
+    browser.type_into("#otp", &root.next_otp());
+    browser.click("form[action='/login/otp'] button[type=submit]");
+    assert_eq!(browser.wait_for_path("/account"), "/account");
+    browser.click("header a[href='/admin']");
+    assert_eq!(browser.wait_for_path("/admin"), "/admin");
+
+    for (width, label) in [(1280, "1280"), (390, "390")] {
+        browser.resize(width, 900);
+        for (path, name) in [
+            ("/admin".to_owned(), "dashboard"),
+            ("/admin/users?q=example".to_owned(), "users"),
+            ("/admin/users/alice".to_owned(), "user"),
+            ("/admin/tokens".to_owned(), "tokens"),
+            ("/admin/audit?actor=cli".to_owned(), "audit"),
+        ] {
+            browser.goto(&format!("{}{path}", server.url));
+            assert!(!browser.scrolls_sideways(), "{path} at {width} px");
+            browser.screenshot(&format!("{name}-{label}"));
+        }
+    }
+    browser.resize(1280, 900);
+    browser.goto(&format!("{}/admin/users/alice", server.url));
+    browser.click("form[action$='/suspend'] button[type=submit]");
+    assert!(browser.wait_find("#done", 10).is_some());
+    assert!(browser.text("#done").contains("suspended"));
+    browser.screenshot("token-suspended");
+    browser.goto(&format!("{}/admin/users/alice", server.url));
+    browser.click("form[action$='/revoke'] button[type=submit]");
+    assert!(
+        browser
+            .text("h1")
+            .contains("Confirm with a one-time password")
+    );
+    browser.screenshot("fresh-otp-before-revoke");
+    browser.type_into("#otp", &root.next_otp());
+    browser.click("form[action$='/revoke'] button[type=submit]");
+    assert!(
+        browser.wait_find("#done", 10).is_some(),
+        "{}",
+        browser.text("body")
+    );
+    assert!(browser.text("#done").contains("revoked"));
+}
