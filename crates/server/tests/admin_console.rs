@@ -215,6 +215,21 @@ fn destructive_actions_ask_for_a_fresh_otp_and_a_wrong_one_changes_nothing(postg
     let replayed = visitor.post("/admin/users/carol/disable", &[("otp", &otp)]);
     assert_eq!(replayed.status, 401, "a used code is refused");
     assert_eq!(user_status(&db, "carol"), "active");
+    let confirmations: Vec<(String, String)> = audit_rows(&db)
+        .iter()
+        .filter(|r| r["action"] == "console.confirm")
+        .map(|r| {
+            (
+                r["actor"].as_str().unwrap().to_owned(),
+                r["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let root = |outcome: &str| ("root".to_owned(), outcome.to_owned());
+    assert_eq!(
+        confirmations,
+        [root("failure"), root("success"), root("failure")]
+    );
 }
 
 /// Every console page an auditor reads, for a user and token that exist.

@@ -22,7 +22,8 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
 
     /// Checks `otp` from one of the session's user's own tokens and, if it
     /// is right, remembers the confirmation for the session. A wrong code
-    /// is audited and counted like any other wrong OTP.
+    /// is audited and counted like any other wrong OTP; either way a
+    /// `console.confirm` row records what the code was for.
     pub async fn console_confirm_otp(
         &self,
         session: &FullSession,
@@ -33,15 +34,26 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
             name: session.user.username.to_string(),
             source: source.to_owned(),
         };
-        if !self
+        let right = self
             .check_own_otp(&session.user, None, otp, &actor)
-            .await??
-        {
-            return Ok(false);
-        }
+            .await??;
+        // The OTP check recorded its verdict on the token; this row says
+        // what the code was given for.
+        let outcome = if right { "success" } else { "failure" };
         self.store
-            .set_console_confirmed(&session.id_hash, self.now())
+            .append(self.event(
+                &actor,
+                "console.confirm",
+                session.user.username.as_str(),
+                outcome,
+                "fresh OTP before a destructive console action",
+            ))
             .await?;
-        Ok(true)
+        if right {
+            self.store
+                .set_console_confirmed(&session.id_hash, self.now())
+                .await?;
+        }
+        Ok(right)
     }
 }
