@@ -332,3 +332,62 @@ pub(super) async fn verify(visit: Visit) -> Response {
     };
     visit.page(StatusCode::OK, page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_core::AuditEvent;
+
+    fn row(id: i64, actor: &str, detail: &str) -> AuditRow {
+        AuditRow {
+            id,
+            event: AuditEvent {
+                at: 1_700_000_000,
+                actor: actor.into(),
+                action: "portal.password".into(),
+                subject: "alice".into(),
+                source: "192.0.2.1".into(),
+                outcome: "failure".into(),
+                detail: detail.into(),
+            },
+            prev_hash: Vec::new(),
+            hash: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_keeps_formulas_text() {
+        let text = csv(&[
+            row(1, "plain", "a, \"quoted\"\nline"),
+            row(2, "=HYPERLINK(\"x\")", "-1+1"),
+            row(3, "@cmd", "+sum"),
+        ]);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(lines[0], CSV_HEADER);
+        assert_eq!(
+            lines[1],
+            "1,2023-11-14 22:13:20,1700000000,plain,portal.password,alice,192.0.2.1,failure,\"a, \"\"quoted\"\"\nline\""
+        );
+        assert_eq!(
+            lines[2],
+            "2,2023-11-14 22:13:20,1700000000,\"'=HYPERLINK(\"\"x\"\")\",portal.password,alice,192.0.2.1,failure,\"'-1+1\""
+        );
+        assert_eq!(
+            lines[3],
+            "3,2023-11-14 22:13:20,1700000000,\"'@cmd\",portal.password,alice,192.0.2.1,failure,\"'+sum\""
+        );
+        assert_eq!(lines[4], "", "every line ends with CRLF");
+    }
+
+    #[test]
+    fn json_lines_hold_one_row_each_with_every_field() {
+        let text = json_lines(&[row(7, "<b>", "x\ny")]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1);
+        let value: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(value["id"], 7);
+        assert_eq!(value["actor"], "<b>");
+        assert_eq!(value["detail"], "x\ny");
+        assert_eq!(value["time_utc"], "2023-11-14 22:13:20");
+    }
+}
