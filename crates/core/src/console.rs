@@ -6,13 +6,12 @@
 
 use std::future::Future;
 
-use crate::capability::{Actor, Admin, Auditor};
+use crate::capability::{Admin, Auditor};
 use crate::context::Latchkey;
 use crate::error::AdminError;
 use crate::model::{
     AuditEvent, AuditRow, Role, Token, TokenKind, TokenState, User, Username, WebSession,
 };
-use crate::portal::FullSession;
 use crate::ports::{Store, StoreError, StoreResult};
 
 /// Which tokens a search wants: every set field must match.
@@ -199,20 +198,6 @@ const RECENT_ROWS: i64 = 20;
 const DASHBOARD_USERS: i64 = 50;
 
 impl<S: Store + ConsoleStore> Latchkey<S> {
-    /// Console rights for an admin or auditor user who signed in fully
-    /// (password and OTP); none for anyone else.
-    pub fn portal_console(&self, session: &FullSession, source: &str) -> Option<ConsoleRight> {
-        let actor = Actor {
-            name: session.user().username.to_string(),
-            source: source.to_owned(),
-        };
-        match session.user().role {
-            Role::Admin => Some(ConsoleRight::Admin(Admin(actor))),
-            Role::Auditor => Some(ConsoleRight::Auditor(Auditor(actor))),
-            Role::User | Role::Helpdesk => None,
-        }
-    }
-
     /// Users whose name or mail address contains `part`, by name, after
     /// `after`, at most `limit` (1–500).
     pub async fn console_search_users(

@@ -11,8 +11,8 @@
 //! `policy`, `capability`, `error` and `context` (the [`Latchkey`] value
 //! and its shared helpers); the operation modules (`users`, `tokens`,
 //! `activation`, `api_keys`, `passwords`, `otp`, `authenticate`, [`audit`],
-//! `questions`, `helpdesk`, `portal`) each add an `impl Latchkey` block and
-//! use only modules below them.
+//! `questions`, `helpdesk`, [`console`], `portal`) each add an `impl
+//! Latchkey` block and use only modules below them.
 
 mod activation;
 mod api_keys;

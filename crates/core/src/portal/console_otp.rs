@@ -1,15 +1,29 @@
-//! The fresh OTP the admin console asks for before a destructive action
-//! (disabling a user, revoking a token, removing answers): checked on the
-//! one OTP path, so it counts toward the token's lock like any other, and
-//! remembered for the session for a few minutes.
+//! The admin console from a portal session: the console right an admin or
+//! auditor user's full sign-in gives, and the fresh OTP the console asks
+//! for before a destructive action (disabling a user, revoking a token,
+//! removing answers): checked on the one OTP path, so it counts toward the
+//! token's lock like any other, and remembered for the session for a few
+//! minutes.
 
 use super::{FullSession, PortalError};
-use crate::capability::Actor;
-use crate::console::ConsoleStore;
+use crate::capability::{Admin, Auditor};
+use crate::console::{ConsoleRight, ConsoleStore};
 use crate::context::Latchkey;
+use crate::model::Role;
 use crate::ports::{Store, StoreError};
 
 impl<S: Store + ConsoleStore> Latchkey<S> {
+    /// Console rights for an admin or auditor user who signed in fully
+    /// (password and OTP); none for anyone else.
+    pub fn portal_console(&self, session: &FullSession, source: &str) -> Option<ConsoleRight> {
+        let actor = session.actor(source);
+        match session.user().role {
+            Role::Admin => Some(ConsoleRight::Admin(Admin(actor))),
+            Role::Auditor => Some(ConsoleRight::Auditor(Auditor(actor))),
+            Role::User | Role::Helpdesk => None,
+        }
+    }
+
     /// Whether this session confirmed a console action with a fresh OTP
     /// within the last [`crate::PortalPolicy::console_confirm_ttl`] seconds.
     pub async fn console_recently_confirmed(
@@ -30,10 +44,7 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         otp: &str,
         source: &str,
     ) -> Result<bool, PortalError> {
-        let actor = Actor {
-            name: session.user.username.to_string(),
-            source: source.to_owned(),
-        };
+        let actor = session.actor(source);
         let right = self
             .check_own_otp(&session.user, None, otp, &actor)
             .await??;
