@@ -387,6 +387,32 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         Ok(ended)
     }
 
+    /// Ends the one portal session of the user named `name` whose id hash
+    /// is `id_hash`; whether there was one (it may have ended meanwhile).
+    pub async fn end_user_session(
+        &self,
+        admin: &Admin,
+        name: &str,
+        id_hash: &[u8],
+    ) -> Result<bool, AdminError> {
+        let user = self.user(name).await?;
+        let sessions = self.store.sessions_of_user(user.id).await?;
+        if !sessions.iter().any(|s| s.id_hash == id_hash) {
+            return Ok(false);
+        }
+        self.store.delete_session(id_hash).await?;
+        self.store
+            .append(self.event(
+                admin.actor(),
+                "session.end",
+                user.username.as_str(),
+                "success",
+                "one session",
+            ))
+            .await?;
+        Ok(true)
+    }
+
     async fn token_status(
         &self,
         token: Token,

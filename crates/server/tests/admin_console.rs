@@ -28,6 +28,7 @@ both_backends!(
     audit_filters_return_exactly_the_matching_rows_and_the_exports_equal_them,
     audit_pages_follow_each_other_without_duplicates_or_gaps,
     an_unlock_code_from_the_console_opens_the_real_soft_token_and_its_lock_shows,
+    an_admin_ends_one_session_of_a_user_or_all_of_them,
 );
 
 /// A signed-in account with `role`, and its visitor.
@@ -254,6 +255,7 @@ fn console_actions(serial: &str) -> Vec<(String, Vec<(&'static str, &'static str
         (user("disable"), vec![]),
         (user("enable"), vec![]),
         (user("end-sessions"), vec![]),
+        (user("end-session"), vec![("session", "00")]),
         (user("reset-failures"), vec![]),
         (user("remove-answers"), vec![]),
         (user("role"), vec![("role", "admin")]),
@@ -638,23 +640,102 @@ fn the_console_in_a_browser_at_desktop_and_phone_widths() {
     browser.resize(1280, 900);
     browser.goto(&format!("{}/admin/users/alice", server.url));
     browser.click("form[action$='/suspend'] button[type=submit]");
-    assert!(browser.wait_find("#done", 10).is_some());
-    assert!(browser.text("#done").contains("suspended"));
+    assert!(
+        shows(&browser, "done", "suspended"),
+        "{}",
+        browser.text("body")
+    );
     browser.screenshot("token-suspended");
     browser.goto(&format!("{}/admin/users/alice", server.url));
     browser.click("form[action$='/revoke'] button[type=submit]");
     assert!(
-        browser
-            .text("h1")
-            .contains("Confirm with a one-time password")
+        shows(&browser, "confirm", "Confirm with a one-time password"),
+        "{}",
+        browser.text("body")
     );
     browser.screenshot("fresh-otp-before-revoke");
     browser.type_into("#otp", &root.next_otp());
     browser.click("form[action$='/revoke'] button[type=submit]");
     assert!(
-        browser.wait_find("#done", 10).is_some(),
+        shows(&browser, "done", "revoked"),
         "{}",
         browser.text("body")
     );
-    assert!(browser.text("#done").contains("revoked"));
+}
+
+/// Whether the page that a click led to shows `text` in the element `id`
+/// (a click does not wait for the page it leads to).
+fn shows(browser: &common::browser::Browser, id: &str, text: &str) -> bool {
+    browser.wait_until(
+        &format!(
+            "const e = document.getElementById('{id}'); \
+             return document.readyState === 'complete' && !!e && e.textContent.includes('{text}');"
+        ),
+        10,
+    )
+}
+
+/// The `value`s of the hidden `session` fields on a page.
+fn session_references(page: &Page) -> Vec<String> {
+    let marker = "name=\"session\" value=\"";
+    page.body
+        .match_indices(marker)
+        .map(|(at, _)| {
+            let rest = &page.body[at + marker.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+fn an_admin_ends_one_session_of_a_user_or_all_of_them(postgres: bool) {
+    let db = Database::new(postgres);
+    let server = db.spawn_app();
+    let (mut kim, mut first) = signed_in(&db, &server, "kim", "user");
+    // The second session begins a second later: sessions list newest first.
+    server.clock().advance(1);
+    let mut second = Visitor::new(&server.url);
+    let otp = kim.next_otp();
+    assert_eq!(second.sign_in("kim", PASSWORD, &otp).status, 303);
+    let (_root, mut root) = signed_in(&db, &server, "root", "admin");
+
+    let page = root.get("/admin/users/kim");
+    let references = session_references(&page);
+    assert_eq!(references.len(), 2, "two sessions: {}", page.body);
+    // The newest first: the second visitor's.
+    let ended = root.post(
+        "/admin/users/kim/end-session",
+        &[("session", &references[0])],
+    );
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    assert!(ended.body.contains("has ended"));
+    assert_eq!(second.get("/account").status, 303, "signed out");
+    assert_eq!(first.get("/account").status, 200, "still signed in");
+    let again = root.post(
+        "/admin/users/kim/end-session",
+        &[("session", &references[0])],
+    );
+    assert!(again.body.contains("had ended already"));
+    let not_hers = root.post(
+        "/admin/users/root/end-session",
+        &[("session", &references[1])],
+    );
+    assert!(
+        not_hers.body.contains("had ended already"),
+        "only kim's own session ends by kim's name"
+    );
+    assert_eq!(first.get("/account").status, 200);
+
+    let all = root.post("/admin/users/kim/end-sessions", &[]);
+    assert!(
+        all.body.contains("1 sessions of kim have ended"),
+        "{}",
+        all.body
+    );
+    assert_eq!(first.get("/account").status, 303);
+    let actions: Vec<String> = audit_rows(&db)
+        .iter()
+        .filter(|r| r["actor"] == "root" && r["subject"] == "kim")
+        .map(|r| r["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions, ["session.end", "session.end-all"]);
 }

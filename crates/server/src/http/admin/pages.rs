@@ -75,6 +75,9 @@ pub struct AuditLine {
 }
 
 pub struct SessionLine {
+    /// The session id's hash in hex: names the session in the end-session
+    /// form (a hash cannot be made into a cookie).
+    pub reference: String,
     pub stage: String,
     pub created: String,
     pub last_seen: String,

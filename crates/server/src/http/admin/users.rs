@@ -113,6 +113,7 @@ fn user_page(chrome: crate::http::pages::Chrome, nav: Nav, data: UserData) -> Us
             .sessions
             .iter()
             .map(|session| SessionLine {
+                reference: data_encoding::HEXLOWER.encode(&session.id_hash),
                 stage: session.stage.to_string(),
                 created: utc(session.created_at),
                 last_seen: utc(session.last_seen),
@@ -207,6 +208,21 @@ pub(super) async fn act(
             .end_user_sessions(&admin, &name)
             .await
             .map(|ended| format!("{ended} sessions of {name} have ended.")),
+        "end-session" => {
+            let reference = fields.get("session").map_or("", String::as_str);
+            let id_hash = data_encoding::HEXLOWER
+                .decode(reference.as_bytes())
+                .unwrap_or_default();
+            app.end_user_session(&admin, &name, &id_hash)
+                .await
+                .map(|ended| {
+                    if ended {
+                        format!("That session of {name} has ended.")
+                    } else {
+                        format!("That session of {name} had ended already.")
+                    }
+                })
+        }
         "reset-failures" => app
             .clear_lockouts(&helpdesk, &name)
             .await
