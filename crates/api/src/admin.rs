@@ -57,6 +57,8 @@ wire_enum!(
         Helpdesk = "helpdesk",
         /// Also administers users, tokens and keys.
         Admin = "admin",
+        /// Reads every page of the admin console and changes nothing.
+        Auditor = "auditor",
     }
 );
 

@@ -1,8 +1,9 @@
 //! Who acts, and the capabilities that admit them to operations (STYLE rule
-//! 7): [`Admin`] and [`Helpdesk`] cannot be made outside this crate except
-//! from a verified principal ([`ApiPrincipal::admin`], a help-desk user's
-//! full portal sign-in) or by the composition root that opened the
-//! database itself ([`crate::Latchkey::with_local_operator`]).
+//! 7): [`Admin`], [`Helpdesk`] and [`Auditor`] cannot be made outside this
+//! crate except from a verified principal ([`ApiPrincipal::admin`], a
+//! help-desk, auditor or admin user's full portal sign-in) or by the
+//! composition root that opened the database itself
+//! ([`crate::Latchkey::with_local_operator`]).
 
 use crate::error::AdminError;
 use crate::model::{ApiRole, Role, User};
@@ -39,6 +40,19 @@ pub struct Admin(pub(crate) Actor);
 #[derive(Debug, Clone)]
 pub struct Helpdesk(pub(crate) Actor, pub(crate) Reach);
 
+/// The right to read what the admin console shows — users, tokens, the
+/// audit log — and to change nothing: an `auditor` user's, after a full
+/// portal sign-in, and every admin's ([`Admin::auditor`]).
+#[derive(Debug, Clone)]
+pub struct Auditor(pub(crate) Actor);
+
+impl Auditor {
+    /// Who reads.
+    pub fn actor(&self) -> &Actor {
+        &self.0
+    }
+}
+
 /// Whose accounts a [`Helpdesk`] right may act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reach {
@@ -67,6 +81,10 @@ impl Admin {
     /// Help-desk rights follow from admin rights.
     pub fn helpdesk(&self) -> Helpdesk {
         Helpdesk(self.0.clone(), Reach::Everyone)
+    }
+    /// Whoever may change everything may read everything.
+    pub fn auditor(&self) -> Auditor {
+        Auditor(self.0.clone())
     }
     /// Who acts.
     pub fn actor(&self) -> &Actor {

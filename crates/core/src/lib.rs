@@ -11,14 +11,15 @@
 //! `policy`, `capability`, `error` and `context` (the [`Latchkey`] value
 //! and its shared helpers); the operation modules (`users`, `tokens`,
 //! `activation`, `api_keys`, `passwords`, `otp`, `authenticate`, [`audit`],
-//! `questions`, `helpdesk`, `portal`) each add an `impl Latchkey` block and
-//! use only modules below them.
+//! `questions`, `helpdesk`, [`console`], `portal`) each add an `impl
+//! Latchkey` block and use only modules below them.
 
 mod activation;
 mod api_keys;
 pub mod audit;
 mod authenticate;
 mod capability;
+pub mod console;
 mod context;
 mod error;
 mod helpdesk;
@@ -39,7 +40,7 @@ pub use latchkey_oath as oath;
 
 pub use activation::{ActivateError, ActivationGrant, RefreshError};
 pub use authenticate::Decision;
-pub use capability::{Actor, Admin, ApiPrincipal, Helpdesk};
+pub use capability::{Actor, Admin, ApiPrincipal, Auditor, Helpdesk};
 pub use context::Latchkey;
 pub use error::{AdminError, AdminErrorKind, PasswordRuleError};
 pub use helpdesk::UserOverview;

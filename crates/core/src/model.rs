@@ -97,6 +97,8 @@ text_enum!(
         Helpdesk = "helpdesk",
         /// Also administers users, tokens and keys.
         Admin = "admin",
+        /// Reads every page of the admin console and changes nothing.
+        Auditor = "auditor",
     }
 );
 

@@ -80,6 +80,9 @@ pub struct PortalPolicy {
     pub reset_link_ttl: i64,
     /// Reset links per account per hour (S34).
     pub reset_links_per_hour: i64,
+    /// Seconds a fresh OTP, given before a destructive admin-console
+    /// action, stands for the next ones in the same session.
+    pub console_confirm_ttl: i64,
 }
 
 impl Default for PortalPolicy {
@@ -92,6 +95,7 @@ impl Default for PortalPolicy {
             questions_asked: 2,
             reset_link_ttl: 3600,
             reset_links_per_hour: 3,
+            console_confirm_ttl: 5 * 60,
         }
     }
 }

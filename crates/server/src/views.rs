@@ -24,6 +24,7 @@ pub fn wire_role(role: Role) -> wire::Role {
         Role::User => wire::Role::User,
         Role::Helpdesk => wire::Role::Helpdesk,
         Role::Admin => wire::Role::Admin,
+        Role::Auditor => wire::Role::Auditor,
     }
 }
 

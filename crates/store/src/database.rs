@@ -219,5 +219,6 @@ impl AuditLog for Database {
     }
 }
 
+mod console;
 mod portal;
 mod radius;

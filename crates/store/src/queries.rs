@@ -243,6 +243,60 @@ statements! {
     /// A state used up, if it is this client's and unexpired at `?3`; whose it was.
     TAKE_RADIUS_STATE = "DELETE FROM radius_states \
          WHERE state_hash = ?1 AND client_id = ?2 AND expires_at > ?3 RETURNING user_id";
+
+    /// Up to `?3` users whose name or lower-cased address is like `?1`
+    /// (escaped with `\`), by name, after the name `?2`.
+    SEARCH_USERS = concat!("SELECT ", user_columns!(), " FROM users \
+         WHERE (username LIKE ?1 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE ?1 ESCAPE '\\') \
+         AND username > ?2 ORDER BY username LIMIT ?3");
+    /// Up to `?6` tokens by serial after `?5`: serial like `?1`, kind `?2`,
+    /// state `?3`, owner `?4` (an empty text or 0 matching any).
+    SEARCH_TOKENS = concat!("SELECT ", token_columns!(), " FROM tokens \
+         WHERE serial LIKE ?1 AND (?2 = '' OR kind = ?2) AND (?3 = '' OR state = ?3) \
+         AND (user_id = ?4 OR ?4 = 0) AND serial > ?5 ORDER BY serial LIMIT ?6");
+    /// Up to `?10` audit rows below id `?1`, newest first, at in `?2..?3`,
+    /// with actor `?4`, about user `?5` (the user or one of their tokens),
+    /// subject `?6`, action `?7`, outcome `?8` and source `?9` (an empty
+    /// text matching any).
+    SEARCH_AUDIT = concat!("SELECT ", audit_columns!(), " FROM audit \
+         WHERE id < ?1 AND at >= ?2 AND at < ?3 AND (?4 = '' OR actor = ?4) \
+         AND (?5 = '' OR subject = ?5 OR subject IN (SELECT tokens.serial FROM tokens \
+         JOIN users ON users.id = tokens.user_id WHERE users.username = ?5)) \
+         AND (?6 = '' OR subject = ?6) \
+         AND (?7 = '' OR action = ?7) AND (?8 = '' OR outcome = ?8) \
+         AND (?9 = '' OR source = ?9) ORDER BY id DESC LIMIT ?10");
+    /// How many tokens are in each state.
+    TOKEN_STATE_COUNTS = "SELECT state, COUNT(*) FROM tokens GROUP BY state ORDER BY state";
+    /// Up to `?1` active users with no active, unlocked token, by name.
+    USERS_WITHOUT_SECOND_FACTOR = concat!("SELECT ", user_columns!(), " FROM users \
+         WHERE status = 'active' AND NOT EXISTS (SELECT 1 FROM tokens \
+         WHERE tokens.user_id = users.id AND tokens.state = 'active' AND NOT tokens.locked) \
+         ORDER BY username LIMIT ?1");
+    /// A user's portal sessions, newest first.
+    SESSIONS_OF_USER = "SELECT id_hash, user_id, stage, created_at, last_seen FROM sessions \
+         WHERE user_id = ?1 ORDER BY created_at DESC, last_seen DESC";
+    /// Role `?1` for user `?2`.
+    SET_USER_ROLE = "UPDATE users SET role = ?1 WHERE id = ?2";
+    /// When session `?1` last confirmed a console action with an OTP.
+    CONSOLE_CONFIRMED_AT = "SELECT confirmed_at FROM console_confirmations WHERE session_hash = ?1";
+    /// Session `?1` confirmed a console action with an OTP at `?2`.
+    SET_CONSOLE_CONFIRMED = "INSERT INTO console_confirmations (session_hash, confirmed_at) \
+         VALUES (?1, ?2) ON CONFLICT (session_hash) DO UPDATE SET confirmed_at = excluded.confirmed_at";
+}
+
+/// A `LIKE … ESCAPE '\'` pattern for text containing `part`, in which
+/// `%`, `_` and `\` are plain characters.
+pub(crate) fn contains_pattern(part: &str) -> String {
+    let mut pattern = String::with_capacity(part.len() + 2);
+    pattern.push('%');
+    for c in part.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 #[cfg(test)]

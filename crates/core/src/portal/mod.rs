@@ -10,6 +10,7 @@
 //! (unlock a soft token, report a token lost) and nothing else.
 
 mod challenge;
+mod console_otp;
 mod recovery;
 mod self_service;
 mod session;

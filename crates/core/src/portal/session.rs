@@ -165,7 +165,7 @@ impl<S: Store> Latchkey<S> {
         let reach = match session.user.role {
             Role::Helpdesk => Reach::Users,
             Role::Admin => Reach::Everyone,
-            Role::User => return None,
+            Role::User | Role::Auditor => return None,
         };
         Some(Helpdesk(session.actor(source), reach))
     }

@@ -17,7 +17,7 @@ pub enum UserCommand {
         /// Mail address
         #[arg(long)]
         email: Option<String>,
-        /// user, helpdesk or admin
+        /// user, helpdesk, auditor or admin
         #[arg(long, default_value = "user")]
         role: String,
         /// Read the password from standard input
@@ -62,7 +62,16 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Give a user another role
+    SetRole {
+        /// User name
+        name: String,
+        /// user, helpdesk, auditor or admin
+        role: String,
+    },
 }
+
+const ROLE_USAGE: &str = "the role must be user, helpdesk, auditor or admin";
 
 /// Runs one `UserCommand` with the operator's rights.
 pub(super) async fn run(app: &App, admin: &Admin, command: UserCommand) -> Result<(), Failure> {
@@ -75,9 +84,7 @@ pub(super) async fn run(app: &App, admin: &Admin, command: UserCommand) -> Resul
             no_password,
             json,
         } => {
-            let role: Role = role
-                .parse()
-                .map_err(|_| usage("--role must be user, helpdesk or admin"))?;
+            let role: Role = role.parse().map_err(|_| usage(ROLE_USAGE))?;
             let password = if no_password {
                 None
             } else {
@@ -142,6 +149,11 @@ pub(super) async fn run(app: &App, admin: &Admin, command: UserCommand) -> Resul
             app.reset_password(admin, &name, read_password(password_stdin)?)
                 .await?;
             println!("The password of {name} is changed.");
+        }
+        UserCommand::SetRole { name, role } => {
+            let role: Role = role.parse().map_err(|_| usage(ROLE_USAGE))?;
+            app.set_user_role(admin, &name, role).await?;
+            println!("{name} has the role {role}.");
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! HTTP: the self-service portal, the JSON API, health, readiness and metrics.
 
+mod admin;
 mod api;
 mod app;
 mod helpdesk;
@@ -147,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .merge(portal::routes())
         .merge(self_service::routes())
         .merge(helpdesk::routes())
+        .merge(admin::routes())
         .merge(api::routes())
         .merge(ops::routes())
         .fallback(not_found)

@@ -1,0 +1,184 @@
+//! The console's pages: one struct per template in
+//! `crates/server/templates/admin`, rendered by askama with HTML escaping on.
+
+use askama::Template;
+
+use crate::http::pages::Chrome;
+
+/// The console's own navigation: which page is open, and whether the
+/// visitor may change anything (an auditor sees no action buttons).
+pub struct Nav {
+    pub here: &'static str,
+    pub read_only: bool,
+}
+
+pub struct StateCount {
+    pub state: String,
+    pub count: i64,
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+pub struct DashboardPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub tokens_by_state: Vec<StateCount>,
+    pub users_without_second_factor: Vec<String>,
+}
+
+/// A user as a list of users shows them.
+pub struct UserLine {
+    pub username: String,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+pub struct UsersPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub query: String,
+    pub users: Vec<UserLine>,
+    /// The link to the next page, if there may be one.
+    pub next: Option<String>,
+}
+
+/// A token as the console lists it.
+pub struct TokenLine {
+    pub serial: String,
+    pub serial_grouped: String,
+    pub kind: String,
+    pub state: String,
+    pub owner: String,
+    pub failures: u32,
+    pub locked: bool,
+    pub soft: bool,
+    pub pin_locked: bool,
+    pub unlock_issued: String,
+    pub can_suspend: bool,
+    pub can_resume: bool,
+    pub can_revoke: bool,
+}
+
+/// One audit row as a page shows it.
+pub struct AuditLine {
+    pub id: i64,
+    pub time: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub source: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+pub struct SessionLine {
+    /// The session id's hash in hex: names the session in the end-session
+    /// form (a hash cannot be made into a cookie).
+    pub reference: String,
+    pub stage: String,
+    pub created: String,
+    pub last_seen: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+pub struct UserPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub username: String,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub active: bool,
+    pub created: String,
+    pub has_answers: bool,
+    pub password_failures: u32,
+    pub password_blocked_until: String,
+    pub answer_failures: u32,
+    pub tokens: Vec<TokenLine>,
+    pub sessions: Vec<SessionLine>,
+    pub recent: Vec<AuditLine>,
+    pub roles: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/tokens.html")]
+pub struct TokensPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub serial: String,
+    pub kind: String,
+    pub state: String,
+    pub owner: String,
+    pub kinds: Vec<&'static str>,
+    pub states: Vec<&'static str>,
+    pub tokens: Vec<TokenLine>,
+    pub next: Option<String>,
+}
+
+/// The audit filters as the form shows them.
+#[derive(Default, Clone)]
+pub struct AuditFields {
+    pub from: String,
+    pub until: String,
+    pub actor: String,
+    pub user: String,
+    pub serial: String,
+    pub action: String,
+    pub outcome: String,
+    pub source: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+pub struct AuditPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub fields: AuditFields,
+    pub outcomes: Vec<&'static str>,
+    pub rows: Vec<AuditLine>,
+    /// The filter as a query string, for the export links.
+    pub query: String,
+    pub next: Option<String>,
+    pub first_page: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/verify.html")]
+pub struct VerifyPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub intact: bool,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/done.html")]
+pub struct DonePage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub text: String,
+    pub code: Option<String>,
+    pub back: String,
+}
+
+/// The fields of a form that asked for a fresh OTP, carried through the
+/// prompt unchanged (the CSRF token is the page's own).
+pub struct Carried {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/confirm.html")]
+pub struct ConfirmPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub what: String,
+    pub action: String,
+    pub carried: Vec<Carried>,
+    pub back: String,
+}

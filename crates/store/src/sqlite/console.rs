@@ -1,0 +1,158 @@
+//! The admin console's reads (and a user's role) on SQLite.
+
+use latchkey_core::console::{AuditSearch, ConsoleStore, TokenSearch};
+use latchkey_core::*;
+use rusqlite::{Row, params};
+
+use super::{
+    SqliteStore, get, parse, query_all, query_one, token_from, update_and_audit, user_from,
+};
+use crate::queries::{
+    CONSOLE_CONFIRMED_AT, SEARCH_AUDIT, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER,
+    SET_CONSOLE_CONFIRMED, SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR,
+    contains_pattern,
+};
+
+fn audit_row_from(row: &Row<'_>) -> StoreResult<AuditRow> {
+    Ok(AuditRow {
+        id: get(row, 0)?,
+        event: AuditEvent {
+            at: get(row, 1)?,
+            actor: get(row, 2)?,
+            action: get(row, 3)?,
+            subject: get(row, 4)?,
+            source: get(row, 5)?,
+            outcome: get(row, 6)?,
+            detail: get(row, 7)?,
+        },
+        prev_hash: get(row, 8)?,
+        hash: get(row, 9)?,
+    })
+}
+
+impl ConsoleStore for SqliteStore {
+    async fn search_users(&self, part: &str, after: &str, limit: i64) -> StoreResult<Vec<User>> {
+        let pattern = contains_pattern(part);
+        let after = after.to_owned();
+        self.read(move |conn| {
+            query_all(
+                conn,
+                SEARCH_USERS.sqlite(),
+                params![pattern, after, limit],
+                user_from,
+            )
+        })
+        .await
+    }
+
+    async fn search_tokens(
+        &self,
+        search: &TokenSearch,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Token>> {
+        let pattern = contains_pattern(&search.serial_part);
+        let kind = search.kind.map_or("", TokenKind::as_str);
+        let state = search.state.map_or("", TokenState::as_str);
+        let owner = search.owner_id.unwrap_or(0);
+        let after = after.to_owned();
+        self.read(move |conn| {
+            query_all(
+                conn,
+                SEARCH_TOKENS.sqlite(),
+                params![pattern, kind, state, owner, after, limit],
+                token_from,
+            )
+        })
+        .await
+    }
+
+    async fn search_audit(
+        &self,
+        search: &AuditSearch,
+        before: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRow>> {
+        let s = search.clone();
+        self.read(move |conn| {
+            query_all(
+                conn,
+                SEARCH_AUDIT.sqlite(),
+                params![
+                    before, s.from, s.until, s.actor, s.user, s.serial, s.action, s.outcome,
+                    s.source, limit
+                ],
+                audit_row_from,
+            )
+        })
+        .await
+    }
+
+    async fn token_state_counts(&self) -> StoreResult<Vec<(TokenState, i64)>> {
+        self.read(|conn| {
+            query_all(conn, TOKEN_STATE_COUNTS.sqlite(), [], |row| {
+                Ok((parse(get(row, 0)?, "token state")?, get(row, 1)?))
+            })
+        })
+        .await
+    }
+
+    async fn users_without_second_factor(&self, limit: i64) -> StoreResult<Vec<User>> {
+        self.read(move |conn| {
+            query_all(
+                conn,
+                USERS_WITHOUT_SECOND_FACTOR.sqlite(),
+                [limit],
+                user_from,
+            )
+        })
+        .await
+    }
+
+    async fn sessions_of_user(&self, user_id: i64) -> StoreResult<Vec<WebSession>> {
+        self.read(move |conn| {
+            query_all(conn, SESSIONS_OF_USER.sqlite(), [user_id], |row| {
+                Ok(WebSession {
+                    id_hash: get(row, 0)?,
+                    user_id: get(row, 1)?,
+                    stage: parse(get(row, 2)?, "session stage")?,
+                    created_at: get(row, 3)?,
+                    last_seen: get(row, 4)?,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn console_confirmed_at(&self, session_hash: &[u8]) -> StoreResult<Option<i64>> {
+        let session_hash = session_hash.to_vec();
+        self.read(move |conn| {
+            query_one(conn, CONSOLE_CONFIRMED_AT.sqlite(), [session_hash], |row| {
+                get(row, 0)
+            })
+        })
+        .await
+    }
+
+    async fn set_console_confirmed(&self, session_hash: &[u8], at: i64) -> StoreResult<()> {
+        let session_hash = session_hash.to_vec();
+        self.write(move |tx| {
+            tx.prepare_cached(SET_CONSOLE_CONFIRMED.sqlite())?
+                .execute(params![session_hash, at])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_user_role(&self, id: i64, role: Role, event: AuditEvent) -> StoreResult<bool> {
+        self.write(move |tx| {
+            update_and_audit(
+                tx,
+                SET_USER_ROLE.sqlite(),
+                params![role.as_str(), id],
+                &event,
+            )
+        })
+        .await
+    }
+}
