@@ -64,14 +64,13 @@ impl<S: Store> Latchkey<S> {
                 return Ok(Some(Decision::Reject));
             };
             if let Some(password) = password {
-                let user = self.store.user_by_name(name).await?;
-                if !self
-                    .check_password_factor(&caller.actor(), name, user.as_ref(), password)
+                let Some(user) = self
+                    .password_factor(&caller.actor(), name, password)
                     .await?
-                {
+                else {
                     return Ok(Some(Decision::Reject));
-                }
-                password_passed = user;
+                };
+                password_passed = Some(user);
             }
         }
         let Some(name) = name else {

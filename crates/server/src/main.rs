@@ -91,6 +91,15 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot answer RADIUS on {radius}: {e}"))?;
     }
+    if let Some(every) = lifecycle
+        .directory()
+        .and_then(|port| port.directory().sync_interval())
+    {
+        tokio::spawn(latchkey_server::directory::sync_on_schedule(
+            app.clone(),
+            every,
+        ));
+    }
     println!("latchkey listening on http://{address}");
     if let Some(admin) = operator {
         print_demo(&app, &admin, &base).await?;

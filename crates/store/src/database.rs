@@ -219,5 +219,6 @@ impl AuditLog for Database {
     }
 }
 
+mod directory;
 mod portal;
 mod radius;

@@ -243,6 +243,20 @@ statements! {
     /// A state used up, if it is this client's and unexpired at `?3`; whose it was.
     TAKE_RADIUS_STATE = "DELETE FROM radius_states \
          WHERE state_hash = ?1 AND client_id = ?2 AND expires_at > ?3 RETURNING user_id";
+    /// The directory id user `?1` is linked to.
+    DIRECTORY_ID_OF = "SELECT directory_id FROM directory_links WHERE user_id = ?1";
+    /// The user linked to directory id `?1`.
+    USER_BY_DIRECTORY_ID = concat!("SELECT ", user_columns!("users."), " FROM users \
+         JOIN directory_links ON directory_links.user_id = users.id \
+         WHERE directory_links.directory_id = ?1");
+    /// Links user `?1` to directory id `?2`.
+    INSERT_DIRECTORY_LINK = "INSERT INTO directory_links (user_id, directory_id) VALUES (?1, ?2)";
+    /// A linked user's name `?1`, mail `?2` and role `?3`, for user `?4`.
+    UPDATE_DIRECTORY_USER = "UPDATE users SET username = ?1, email = ?2, role = ?3 WHERE id = ?4";
+    /// Every linked user, by name, with the directory id after the user's columns.
+    DIRECTORY_USERS = concat!("SELECT ", user_columns!("users."), ", directory_links.directory_id \
+         FROM users JOIN directory_links ON directory_links.user_id = users.id \
+         ORDER BY users.username");
 }
 
 #[cfg(test)]

@@ -138,6 +138,12 @@ impl Database {
     /// captured ([`Server::mail`]): the same domain, router and database as
     /// `latchkey serve`, so a scenario moves time instead of sleeping.
     pub fn spawn_app(&self) -> Server {
+        self.spawn_app_with(|_| {})
+    }
+
+    /// [`Database::spawn_app`] with the configuration changed first (a
+    /// `[directory]` table, say).
+    pub fn spawn_app_with(&self, configure: impl FnOnce(&mut latchkey_server::Config)) -> Server {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -151,6 +157,8 @@ impl Database {
             master_key: Some(MASTER_KEY.to_owned()),
             ..latchkey_server::Config::default()
         };
+        let mut config = config;
+        configure(&mut config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -19,6 +19,7 @@ use crate::errors::{corrupt, from_sqlite as fail};
 mod api_keys;
 mod audit;
 pub(crate) mod changes;
+mod directory;
 mod durable;
 mod engine;
 mod key_cache;

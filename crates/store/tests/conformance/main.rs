@@ -164,6 +164,7 @@ fn event_for(action: &str, subject: &str, detail: &str) -> AuditEvent {
 mod api_keys;
 mod audit;
 mod checks;
+mod directory;
 mod portal;
 mod radius;
 mod security;

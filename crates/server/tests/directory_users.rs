@@ -1,0 +1,355 @@
+//! Directory users end to end against a real slapd (the
+//! `latchkey_directory::slapd` fixture: a throwaway OpenLDAP with the
+//! memberof overlay on free loopback ports; nothing is mocked): accounts
+//! made at first use and linked by entryUUID, the portal and the
+//! authenticate API with the directory's password, renames, groups, the
+//! throttle before the directory, the directory down, and sync. Each
+//! scenario on a fresh SQLite file and on a fresh PostgreSQL database.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::web::Visitor;
+use common::*;
+use latchkey_directory::slapd::{PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD, Slapd};
+use latchkey_oath::{Hotp, KeyUri};
+use serde_json::json;
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[test] fn $name() { super::$name(false) } )* }
+        mod postgres { $( #[test] fn $name() { super::$name(true) } )* }
+    };
+}
+
+both_backends!(
+    a_directory_user_gets_a_token_by_name_and_signs_in_with_the_directory_password,
+    a_renamed_entry_keeps_its_account_and_a_same_named_local_account_stays_local,
+    sync_follows_groups_and_disables_a_deleted_entry,
+    the_directory_down_refuses_its_users_and_local_admins_still_sign_in,
+    a_flood_of_wrong_passwords_is_throttled_before_the_directory_is_asked,
+);
+
+const DANA_DN: &str = "uid=dana,ou=people,dc=example,dc=org";
+const DANA_PASSWORD: &str = "dana directory secret";
+const HELPDESK_GROUP: &str = "cn=helpdesk,ou=groups,dc=example,dc=org";
+
+const PEOPLE: &str = "\
+dn: uid=dana,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: dana
+cn: Dana Example
+sn: Example
+mail: dana@example.org
+userPassword: dana directory secret
+
+dn: uid=erik,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: erik
+cn: Erik Example
+sn: Example
+mail: erik@example.org
+userPassword: erik directory secret
+";
+
+/// A slapd with dana and erik, and a database whose admin CLI and nodes
+/// know it.
+struct Setup {
+    slapd: Slapd,
+    db: Database,
+    config_file: PathBuf,
+}
+
+fn setup(postgres: bool) -> Setup {
+    let slapd = Slapd::start_with(PEOPLE).expect("slapd starts");
+    slapd
+        .add(&format!(
+            "dn: {HELPDESK_GROUP}\nobjectClass: groupOfNames\ncn: helpdesk\nmember: {SERVICE_DN}\n"
+        ))
+        .unwrap();
+    let db = Database::new(postgres);
+    let config_file = db.dir.path().join("latchkey.toml");
+    std::fs::write(
+        &config_file,
+        format!(
+            "[directory]\nurl = {url:?}\nbind_dn = {SERVICE_DN:?}\nbind_password = {SERVICE_PASSWORD:?}\n\
+             base_dn = {PEOPLE_DN:?}\ntimeout_seconds = 2\n\n[directory.group_roles]\n{HELPDESK_GROUP:?} = \"helpdesk\"\n",
+            url = slapd.ldap_url(),
+        ),
+    )
+    .unwrap();
+    Setup {
+        slapd,
+        db,
+        config_file,
+    }
+}
+
+impl Setup {
+    /// `latchkey admin --config (the directory) …`.
+    fn admin(&self, args: &[&str]) -> std::process::Output {
+        let mut all = vec!["--config", self.config_file.to_str().unwrap()];
+        all.extend_from_slice(args);
+        self.db.admin(&all, "")
+    }
+
+    fn admin_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.admin(&all);
+        assert!(out.status.success(), "admin {args:?}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+    }
+
+    /// An HOTP token for `name`, issued by name (a directory user's account
+    /// is made by this, at first use).
+    fn hotp_for(&self, name: &str) -> Hotp {
+        let issued = self.admin_json(&["token", "issue", name, "--kind", "hotp"]);
+        KeyUri::parse(issued["otpauth_uri"].as_str().unwrap())
+            .unwrap()
+            .hotp()
+            .unwrap()
+    }
+
+    /// An in-process node with the `[directory]` table.
+    fn node(&self) -> Server {
+        let mut table = self.slapd.config();
+        table.timeout_seconds = 2;
+        table
+            .group_roles
+            .insert(HELPDESK_GROUP.into(), latchkey_directory::Role::Helpdesk);
+        self.db
+            .spawn_app_with(move |config| config.directory = Some(table))
+    }
+
+    fn user(&self, name: &str) -> serde_json::Value {
+        self.admin_json(&["user", "show", name])
+    }
+}
+
+/// The password step's answer: 303 to the OTP step when the password was right.
+fn password_step(server: &Server, user: &str, password: &str) -> (Visitor, u16) {
+    let mut visitor = Visitor::new(&server.url);
+    visitor.get("/login");
+    let page = visitor.post("/login", &[("username", user), ("password", password)]);
+    (visitor, page.status)
+}
+
+fn authenticate(server: &Server, key: &str, user: &str, password: &str, otp: &str) -> String {
+    let body = json!({ "username": user, "password": password, "otp": otp }).to_string();
+    let response = server.post("/api/v1/authenticate", Some(key), &body);
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    response.body["result"].as_str().unwrap().to_owned()
+}
+
+fn a_directory_user_gets_a_token_by_name_and_signs_in_with_the_directory_password(postgres: bool) {
+    let s = setup(postgres);
+    let hotp = s.hotp_for("dana");
+    let shown = s.user("dana");
+    assert_eq!(shown["email"], "dana@example.org", "{shown}");
+    let server = s.node();
+
+    // The portal: the directory's password, then the OTP.
+    let mut visitor = Visitor::new(&server.url);
+    visitor.get("/login");
+    let page = visitor.sign_in("dana", DANA_PASSWORD, &hotp.generate(0));
+    assert_eq!(page.status, 303, "OTP step: {}", page.body);
+    assert_ne!(page.location(), Some("/login"), "{:?}", page.location());
+
+    // The authenticate API with the password.
+    let key = s.db.api_key("vpn", "authenticate");
+    assert_eq!(
+        authenticate(&server, &key, "dana", DANA_PASSWORD, &hotp.generate(1)),
+        "accept"
+    );
+    assert_eq!(
+        authenticate(&server, &key, "dana", "not her password", &hotp.generate(2)),
+        "reject"
+    );
+
+    // Refused, and no bind asked for: an empty or blank password, names
+    // with filter metacharacters.
+    let binds = s.slapd.bind_count(DANA_DN).unwrap();
+    for (user, password) in [
+        ("dana", ""),
+        ("dana", "   "),
+        ("*", DANA_PASSWORD),
+        (")(uid=*", DANA_PASSWORD),
+        ("dana)(uid=*", DANA_PASSWORD),
+    ] {
+        let (_, status) = password_step(&server, user, password);
+        assert_ne!(status, 303, "{user:?} / {password:?} is refused");
+    }
+    assert_eq!(
+        s.slapd.bind_count(DANA_DN).unwrap(),
+        binds,
+        "no bind as dana for a blank password or a crafted name"
+    );
+    // A wrong password is refused too (one bind: the count above is the
+    // real one), and the account still works.
+    let (_, status) = password_step(&server, "dana", "not her password");
+    assert_ne!(status, 303);
+    assert_eq!(s.slapd.bind_count(DANA_DN).unwrap(), binds + 1);
+    let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
+    assert_eq!(status, 303);
+}
+
+fn a_renamed_entry_keeps_its_account_and_a_same_named_local_account_stays_local(postgres: bool) {
+    let s = setup(postgres);
+    let hotp = s.hotp_for("dana");
+    let before = s.user("dana");
+    let serial = before["tokens"][0]["serial"].as_str().unwrap().to_owned();
+
+    // A local erik exists before the directory's erik signs in.
+    s.db.add_user("erik");
+    let tested = s.admin_json(&["directory", "test", "erik"]);
+    assert_eq!(tested["account"], "local-same-name", "{tested}");
+
+    s.slapd
+        .modify(&format!(
+            "dn: {DANA_DN}\nchangetype: modrdn\nnewrdn: uid=dana.smith\ndeleteoldrdn: 1\n"
+        ))
+        .unwrap();
+    let server = s.node();
+    let mut visitor = Visitor::new(&server.url);
+    visitor.get("/login");
+    let page = visitor.sign_in("dana.smith", DANA_PASSWORD, &hotp.generate(0));
+    assert_eq!(
+        page.status, 303,
+        "the renamed entry signs in: {}",
+        page.body
+    );
+    let after = s.user("dana.smith");
+    assert_eq!(
+        after["created_at"], before["created_at"],
+        "the same account"
+    );
+    assert_eq!(
+        after["tokens"][0]["serial"],
+        serial.as_str(),
+        "the same token"
+    );
+    assert!(
+        !s.admin(&["user", "show", "dana"]).status.success(),
+        "the old name is gone"
+    );
+
+    // The local erik keeps his own password; the directory's is not his.
+    let (_, status) = password_step(&server, "erik", "erik directory secret");
+    assert_ne!(
+        status, 303,
+        "the directory's password does not open a local account"
+    );
+    let (_, status) = password_step(&server, "erik", PASSWORD);
+    assert_eq!(status, 303, "the local password does");
+}
+
+fn sync_follows_groups_and_disables_a_deleted_entry(postgres: bool) {
+    let s = setup(postgres);
+    let hotp = s.hotp_for("dana");
+    assert_eq!(s.user("dana")["role"], "user");
+
+    s.slapd
+        .modify(&format!(
+            "dn: {HELPDESK_GROUP}\nchangetype: modify\nadd: member\nmember: {DANA_DN}\n"
+        ))
+        .unwrap();
+    let synced = s.admin_json(&["directory", "sync"]);
+    assert_eq!(synced["changes"][0]["change"], "updated", "{synced}");
+    assert_eq!(s.user("dana")["role"], "helpdesk");
+
+    // Signed in, then deleted in the directory: sync disables her and
+    // ends her session; the API refuses her.
+    let server = s.node();
+    let mut visitor = Visitor::new(&server.url);
+    visitor.get("/login");
+    let page = visitor.sign_in("dana", DANA_PASSWORD, &hotp.generate(0));
+    assert_eq!(page.status, 303, "{}", page.body);
+    s.slapd
+        .modify(&format!("dn: {DANA_DN}\nchangetype: delete\n"))
+        .unwrap();
+    let synced = s.admin_json(&["directory", "sync"]);
+    assert_eq!(synced["changes"][0]["change"], "disabled-gone", "{synced}");
+    assert_eq!(s.user("dana")["status"], "disabled");
+    let page = visitor.get("/self-service");
+    assert_ne!(page.status, 200, "her session ended");
+    let key = s.db.api_key("vpn", "authenticate");
+    assert_eq!(
+        authenticate(&server, &key, "dana", DANA_PASSWORD, &hotp.generate(1)),
+        "reject"
+    );
+}
+
+fn the_directory_down_refuses_its_users_and_local_admins_still_sign_in(postgres: bool) {
+    let mut s = setup(postgres);
+    let hotp = s.hotp_for("dana");
+    let admin = common::web::Account::new(&s.db, "root");
+    let mut admin = admin;
+    let server = s.node();
+
+    s.slapd.stop();
+    let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
+    assert_ne!(status, 303, "a directory user is refused while it is down");
+    let mut visitor = Visitor::new(&server.url);
+    visitor.get("/login");
+    let otp = admin.next_otp();
+    let page = visitor.sign_in("root", PASSWORD, &otp);
+    assert_eq!(
+        page.status, 303,
+        "the local account signs in: {}",
+        page.body
+    );
+    let ready = ureq::get(&format!("{}/readyz", server.url)).call().unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    let body = ready.into_body().read_to_string().unwrap();
+    assert!(body.contains("directory: down"), "{body}");
+    let metrics = server.get("/metrics", None);
+    let text = metrics.body.as_str().unwrap_or_default().to_owned();
+    assert!(text.contains("latchkey_directory_up 0"), "{text}");
+
+    // Back: the next sign-in works without restarting Latchkey.
+    s.slapd.start_again().unwrap();
+    let mut visitor = Visitor::new(&server.url);
+    visitor.get("/login");
+    let page = visitor.sign_in("dana", DANA_PASSWORD, &hotp.generate(0));
+    assert_eq!(page.status, 303, "{}", page.body);
+    let ready = ureq::get(&format!("{}/readyz", server.url)).call().unwrap();
+    let body = ready.into_body().read_to_string().unwrap();
+    assert!(body.contains("directory: up"), "{body}");
+}
+
+fn a_flood_of_wrong_passwords_is_throttled_before_the_directory_is_asked(postgres: bool) {
+    let s = setup(postgres);
+    let _hotp = s.hotp_for("dana");
+    let server = s.node();
+    for _ in 0..20 {
+        let (_, status) = password_step(&server, "dana", "a wrong guess");
+        assert_ne!(status, 303);
+    }
+    let binds = s.slapd.bind_count(DANA_DN).unwrap();
+    // Five wrong passwords cost nothing, the sixth starts the wait
+    // (SECURITY.md S16's default throttle); the rest bind nothing.
+    assert_eq!(
+        binds, 6,
+        "the throttle refused the flood before binding: {binds} binds"
+    );
+    for _ in 0..10 {
+        password_step(&server, "dana", "a wrong guess");
+    }
+    assert_eq!(
+        s.slapd.bind_count(DANA_DN).unwrap(),
+        binds,
+        "while the account waits, the directory is not asked"
+    );
+    // The right password waits too (S16), without a bind.
+    let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
+    assert_ne!(status, 303);
+    assert_eq!(s.slapd.bind_count(DANA_DN).unwrap(), binds);
+    // Once the wait is over, she signs in.
+    server.clock().advance(24 * 3600);
+    let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
+    assert_eq!(status, 303);
+}
