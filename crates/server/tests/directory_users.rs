@@ -12,6 +12,7 @@ mod common;
 
 use std::path::PathBuf;
 
+use common::radius::{SECRET, free_udp_port, pap, radclient};
 use common::web::Visitor;
 use common::*;
 use latchkey_directory::slapd::{PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD, Slapd};
@@ -31,6 +32,7 @@ both_backends!(
     sync_follows_groups_and_disables_a_deleted_entry,
     the_directory_down_refuses_its_users_and_local_admins_still_sign_in,
     a_flood_of_wrong_passwords_is_throttled_before_the_directory_is_asked,
+    radius_one_step_takes_the_directory_password_and_the_otp,
 );
 
 const DANA_DN: &str = "uid=dana,ou=people,dc=example,dc=org";
@@ -352,4 +354,138 @@ fn a_flood_of_wrong_passwords_is_throttled_before_the_directory_is_asked(postgre
     server.clock().advance(24 * 3600);
     let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
     assert_eq!(status, 303);
+}
+
+/// A `[directory]` table with a mistake stops the start with a message
+/// that names the key, before anything is opened or changed.
+#[test]
+fn a_bad_directory_table_stops_the_start_with_its_message() {
+    let db = Database::new(false);
+    let file = db.dir.path().join("latchkey.toml");
+    for (table, expected) in [
+        (
+            "[directory]\nurl = \"ldap://127.0.0.1:1\"\nbase_dn = \"dc=example\"\nbind_pasword = \"x\"\n",
+            "unknown field `bind_pasword`",
+        ),
+        (
+            "[directory]\nurl = \"http://ldap.example.org\"\nbase_dn = \"dc=example\"\n",
+            "directory.url: \"http://ldap.example.org\" has the scheme \"http\"",
+        ),
+        (
+            "[directory]\nurl = \"ldap://\"\nbase_dn = \"dc=example\"\n",
+            "directory.url",
+        ),
+        (
+            "[directory]\nurl = \"ldaps://127.0.0.1:1\"\nbase_dn = \"dc=example\"\nca_file = \"/nonexistent/ca.pem\"\n",
+            "directory.ca_file: cannot read /nonexistent/ca.pem",
+        ),
+        (
+            "[directory]\nurl = \"ldap://127.0.0.1:1\"\n",
+            "directory.base_dn is required",
+        ),
+    ] {
+        std::fs::write(&file, table).unwrap();
+        let out = db.admin(
+            &["--config", file.to_str().unwrap(), "directory", "test"],
+            "",
+        );
+        assert!(!out.status.success(), "{table}");
+        assert!(stderr(&out).contains(expected), "{table}: {}", stderr(&out));
+    }
+    // The environment, too.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["admin", "--data-dir"])
+        .arg(db.dir.path())
+        .args(["--database", &db.url, "directory", "test"])
+        .env("LATCHKEY_MASTER_KEY", MASTER_KEY)
+        .env("LATCHKEY_DIRECTORY_BASE_DN", "dc=example")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("LATCHKEY_DIRECTORY_BASE_DN")
+            && stderr(&out).contains("LATCHKEY_DIRECTORY_URL"),
+        "{}",
+        stderr(&out)
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["admin", "--data-dir"])
+        .arg(db.dir.path())
+        .args(["--database", &db.url, "directory", "test"])
+        .env("LATCHKEY_MASTER_KEY", MASTER_KEY)
+        .env("LATCHKEY_DIRECTORY_URL", "ldap://127.0.0.1:1")
+        .env("LATCHKEY_DIRECTORY_BASE_DN", "dc=example")
+        .env("LATCHKEY_DIRECTORY_TIMEOUT_SECONDS", "soon")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("LATCHKEY_DIRECTORY_TIMEOUT_SECONDS"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// RADIUS one-step (a real `latchkey serve`, configured by its
+/// environment, and FreeRADIUS's radclient): the directory's password
+/// followed by the OTP is accepted; the password alone is challenged; a
+/// wrong one is rejected.
+fn radius_one_step_takes_the_directory_password_and_the_otp(postgres: bool) {
+    let s = setup(postgres);
+    let hotp = s.hotp_for("dana");
+    let out = s.db.admin(
+        &[
+            "radius-client",
+            "add",
+            "vpn",
+            "--address",
+            "127.0.0.1",
+            "--mode",
+            "one-step",
+            "--secret-stdin",
+        ],
+        &format!("{SECRET}\n"),
+    );
+    assert!(out.status.success(), "radius-client add: {}", stderr(&out));
+    let port = free_udp_port();
+    let url = s.slapd.ldap_url();
+    let _server = s.db.serve_with(&[
+        ("LATCHKEY_RADIUS_LISTEN", &format!("127.0.0.1:{port}")),
+        ("LATCHKEY_DIRECTORY_URL", &url),
+        ("LATCHKEY_DIRECTORY_BIND_DN", SERVICE_DN),
+        ("LATCHKEY_DIRECTORY_BIND_PASSWORD", SERVICE_PASSWORD),
+        ("LATCHKEY_DIRECTORY_BASE_DN", PEOPLE_DN),
+        ("LATCHKEY_DIRECTORY_TIMEOUT_SECONDS", "2"),
+    ]);
+    let accept = radclient(
+        port,
+        "auth",
+        &pap("dana", &format!("{DANA_PASSWORD}{}", hotp.generate(0))),
+        5,
+    );
+    assert_eq!(
+        accept.code.as_deref(),
+        Some("Access-Accept"),
+        "{}",
+        accept.output
+    );
+    let challenge = radclient(port, "auth", &pap("dana", DANA_PASSWORD), 5);
+    assert_eq!(
+        challenge.code.as_deref(),
+        Some("Access-Challenge"),
+        "{}",
+        challenge.output
+    );
+    let reject = radclient(
+        port,
+        "auth",
+        &pap("dana", &format!("not her password{}", hotp.generate(1))),
+        5,
+    );
+    assert_eq!(
+        reject.code.as_deref(),
+        Some("Access-Reject"),
+        "{}",
+        reject.output
+    );
 }

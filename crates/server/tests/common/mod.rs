@@ -12,6 +12,8 @@ use latchkey_core::ManualClock;
 use latchkey_testkit::CapturedMail;
 use latchkey_testkit::token_cli::run_with_input;
 
+pub mod radius;
+
 pub const MASTER_KEY: &str = "6c6174636b6b65792d746573742d6d61737465722d6b65792d30313233343536";
 pub const PASSWORD: &str = "correct horse battery";
 pub use latchkey_testkit::pins::PIN;
