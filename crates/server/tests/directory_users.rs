@@ -55,6 +55,15 @@ cn: Erik Example
 sn: Example
 mail: erik@example.org
 userPassword: erik directory secret
+
+dn: uid=frank,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+objectClass: latchkeyAdAccount
+uid: frank
+cn: Frank Disabled
+sn: Disabled
+userAccountControl: 514
+userPassword: frank directory secret
 ";
 
 /// A slapd with dana and erik, and a database whose admin CLI and nodes
@@ -197,6 +206,28 @@ fn a_directory_user_gets_a_token_by_name_and_signs_in_with_the_directory_passwor
     assert_eq!(s.slapd.bind_count(DANA_DN).unwrap(), binds + 1);
     let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
     assert_eq!(status, 303);
+
+    // A name with no entry costs a bind too (as a wrong password does), so
+    // timing does not tell which names exist.
+    let nobody = format!("cn=latchkey-no-such-entry,{PEOPLE_DN}");
+    let before = s.slapd.bind_count(&nobody).unwrap();
+    let (_, status) = password_step(&server, "nobody", "some password");
+    assert_ne!(status, 303);
+    assert_eq!(s.slapd.bind_count(&nobody).unwrap(), before + 1);
+
+    // AD's account state (userAccountControl 0x2, disabled) refuses with
+    // the usual answer, binds nothing, and the audit log says why.
+    let frank = format!("uid=frank,{PEOPLE_DN}");
+    let (_, status) = password_step(&server, "frank", "frank directory secret");
+    assert_ne!(status, 303, "a disabled AD account is refused");
+    assert_eq!(s.slapd.bind_count(&frank).unwrap(), 0);
+    let audit =
+        s.db.admin(&["audit", "list", "--limit", "1000", "--json"], "");
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        audit.contains("the account is disabled in the directory"),
+        "{audit}"
+    );
 }
 
 fn a_renamed_entry_keeps_its_account_and_a_same_named_local_account_stays_local(postgres: bool) {
@@ -325,7 +356,7 @@ fn the_directory_down_refuses_its_users_and_local_admins_still_sign_in(postgres:
 
 fn a_flood_of_wrong_passwords_is_throttled_before_the_directory_is_asked(postgres: bool) {
     let s = setup(postgres);
-    let _hotp = s.hotp_for("dana");
+    let hotp = s.hotp_for("dana");
     let server = s.node();
     for _ in 0..20 {
         let (_, status) = password_step(&server, "dana", "a wrong guess");
@@ -350,10 +381,32 @@ fn a_flood_of_wrong_passwords_is_throttled_before_the_directory_is_asked(postgre
     let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
     assert_ne!(status, 303);
     assert_eq!(s.slapd.bind_count(DANA_DN).unwrap(), binds);
-    // Once the wait is over, she signs in.
+    // Once the wait is over, her password is right again; but a password
+    // alone does not end the run of failures (S44): the next wrong one
+    // makes her wait again at once, without a bind for what follows.
     server.clock().advance(24 * 3600);
     let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
     assert_eq!(status, 303);
+    let (_, status) = password_step(&server, "dana", "a wrong guess");
+    assert_ne!(status, 303);
+    let binds = s.slapd.bind_count(DANA_DN).unwrap();
+    let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
+    assert_ne!(status, 303, "the count was not cleared by a password alone");
+    assert_eq!(s.slapd.bind_count(DANA_DN).unwrap(), binds);
+    // Password and OTP end the run.
+    server.clock().advance(24 * 3600);
+    let mut visitor = Visitor::new(&server.url);
+    visitor.get("/login");
+    let page = visitor.sign_in("dana", DANA_PASSWORD, &hotp.generate(0));
+    assert_eq!(page.status, 303, "{}", page.body);
+    for _ in 0..5 {
+        password_step(&server, "dana", "a wrong guess");
+    }
+    let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
+    assert_eq!(
+        status, 303,
+        "five failures after a complete sign-in cost nothing"
+    );
 }
 
 /// A `[directory]` table with a mistake stops the start with a message
