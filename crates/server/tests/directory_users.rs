@@ -343,6 +343,20 @@ fn the_directory_down_refuses_its_users_and_local_admins_still_sign_in(postgres:
     let text = metrics.body.as_str().unwrap_or_default().to_owned();
     assert!(text.contains("latchkey_directory_up 0"), "{text}");
 
+    // An outage never disables anyone: sync stops, and says why; so does
+    // `directory test`.
+    let out = s.admin(&["directory", "sync"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("directory is unavailable"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(s.user("dana")["status"], "active");
+    let out = s.admin(&["directory", "test"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("did not answer"), "{}", stderr(&out));
+
     // Back: the next sign-in works without restarting Latchkey.
     s.slapd.start_again().unwrap();
     let mut visitor = Visitor::new(&server.url);
