@@ -170,6 +170,20 @@ fn a_directory_user_gets_a_token_by_name_and_signs_in_with_the_directory_passwor
     assert_eq!(page.status, 303, "OTP step: {}", page.body);
     assert_ne!(page.location(), Some("/login"), "{:?}", page.location());
 
+    // Her password is the directory's: the portal does not change it.
+    visitor.get("/self-service/password");
+    let page = visitor.post(
+        "/self-service/password",
+        &[
+            ("current_password", DANA_PASSWORD),
+            ("otp", &hotp.generate(5)),
+            ("password", "a new portal password"),
+            ("password_confirm", "a new portal password"),
+        ],
+    );
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("directory password"), "{}", page.body);
+
     // The authenticate API with the password.
     let key = s.db.api_key("vpn", "authenticate");
     assert_eq!(
