@@ -217,6 +217,7 @@ impl<S: Store> Latchkey<S> {
             return Ok(None);
         }
         if let Some(reason) = &entry.refusal {
+            tracing::info!(user = %account.username, %reason, "directory account state refuses the sign-in");
             self.store
                 .append(self.event(
                     actor,
