@@ -217,6 +217,9 @@ impl UserDirectory for DirectoryPort {
 /// the node runs. A failed round is logged and the next one tried.
 pub async fn sync_on_schedule(app: crate::App, every: std::time::Duration) {
     let mut ticks = tokio::time::interval(every);
+    // A round that outlasts the period is followed by one period of rest,
+    // not by a burst of the rounds it missed.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is at once: the node starts with accounts in line.
     loop {
         ticks.tick().await;
