@@ -210,10 +210,13 @@ impl<S: Store> Latchkey<S> {
                 return Ok(None);
             }
         };
+        let throttle_checked = user.as_ref().map(|u| u.id);
         let Some(account) = self.directory_account(actor, name, user, &entry).await? else {
             return Ok(None);
         };
-        if account.username != *name && self.throttled(actor, &account, now).await? {
+        // A renamed entry's account was found by its id, not by the name
+        // typed: its throttle is checked now, still before any bind.
+        if throttle_checked != Some(account.id) && self.throttled(actor, &account, now).await? {
             return Ok(None);
         }
         if let Some(reason) = &entry.refusal {

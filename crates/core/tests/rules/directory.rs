@@ -191,3 +191,27 @@ async fn a_rename_onto_a_local_name_is_refused_and_the_account_keeps_its_name() 
                 && d.contains("taken by a local account"))
     );
 }
+
+#[tokio::test]
+async fn a_waiting_account_binds_nothing_under_its_renamed_entrys_new_name_either() {
+    let (app, directory) = with_directory(Policy::default()).await;
+    directory.add("dana", "uuid-1", "dana's password");
+    for _ in 0..6 {
+        assert!(!first_factor(&app, "dana", "a wrong guess").await);
+    }
+    assert!(app.user("dana").await.password_blocked_until > T0 as i64);
+    directory.entries.lock().unwrap().clear();
+    directory.add("dana.smith", "uuid-1", "dana's password");
+    let binds = directory.binds.load(Ordering::SeqCst);
+    assert!(!first_factor(&app, "dana.smith", "dana's password").await);
+    assert_eq!(
+        directory.binds.load(Ordering::SeqCst),
+        binds,
+        "the wait holds for the account, whatever name it is reached by"
+    );
+    // Once the wait is over, the new name signs in: the same account.
+    let id = app.user("dana.smith").await.id;
+    app.clock.advance(3600);
+    assert!(first_factor(&app, "dana.smith", "dana's password").await);
+    assert_eq!(app.user("dana.smith").await.id, id);
+}
