@@ -250,6 +250,16 @@ fn a_renamed_entry_keeps_its_account_and_a_same_named_local_account_stays_local(
     let before = s.user("dana");
     let serial = before["tokens"][0]["serial"].as_str().unwrap().to_owned();
 
+    let out = s.admin(&["directory", "test", "dana"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains(DANA_DN) && text.contains("dana, linked to this entry"),
+        "{text}"
+    );
+    let nobody = s.admin_json(&["directory", "test", "nobody"]);
+    assert!(nobody["entry"].is_null(), "{nobody}");
+
     // A local erik exists before the directory's erik signs in.
     s.db.add_user("erik");
     let tested = s.admin_json(&["directory", "test", "erik"]);
