@@ -580,3 +580,79 @@ fn radius_one_step_takes_the_directory_password_and_the_otp(postgres: bool) {
         reject.output
     );
 }
+
+/// A hostile "directory" that answers every request with malformed LDAP
+/// (wrong types where the protocol wants an enumerated result code, an
+/// entry without its attributes): the sign-in is refused within the
+/// timeout, the node keeps serving, and local accounts still sign in.
+#[test]
+fn a_hostile_directory_cannot_crash_the_node() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ldap://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut request = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut request) {
+                    // LDAPMessage ::= SEQUENCE { messageID INTEGER, … }: echo
+                    // the id (one byte, as ldap3's first ones are).
+                    if n < 8 || request[0] != 0x30 {
+                        break;
+                    }
+                    let at = if request[1] & 0x80 == 0 {
+                        2
+                    } else {
+                        2 + usize::from(request[1] & 0x7f)
+                    };
+                    if request.get(at..at + 2) != Some(&[0x02, 0x01]) {
+                        break;
+                    }
+                    let id = request[at + 2];
+                    let op = request[at + 3];
+                    let mut reply = Vec::new();
+                    if op == 0x63 {
+                        // SearchResultEntry with a name and no attributes.
+                        reply.extend_from_slice(&[
+                            0x30, 0x08, 0x02, 0x01, id, 0x64, 0x03, 0x04, 0x01, b'A',
+                        ]);
+                    }
+                    // The response op with OCTET STRINGs where ENUMERATED
+                    // and LDAPDN belong.
+                    let response = if op == 0x63 { 0x65 } else { op + 1 };
+                    reply.extend_from_slice(&[
+                        0x30, 0x0c, 0x02, 0x01, id, response, 0x07, 0x04, 0x01, 0x00, 0x04, 0x00,
+                        0x04, 0x00,
+                    ]);
+                    if stream.write_all(&reply).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+
+    let db = Database::new(false);
+    let mut admin = common::web::Account::new(&db, "root");
+    let server = db.spawn_app_with(|config| {
+        let mut table = latchkey_directory::DirectoryConfig::new(&[&url], PEOPLE_DN);
+        table.timeout_seconds = 2;
+        config.directory = Some(table);
+    });
+    for _ in 0..3 {
+        let (_, status) = password_step(&server, "dana", DANA_PASSWORD);
+        assert_ne!(status, 303, "nothing a hostile server says lets anyone in");
+    }
+    let ready = server.get("/readyz", None);
+    assert_eq!(ready.status, 200, "{:?}", ready.body);
+    let mut visitor = Visitor::new(&server.url);
+    visitor.get("/login");
+    let otp = admin.next_otp();
+    let page = visitor.sign_in("root", PASSWORD, &otp);
+    assert_eq!(
+        page.status, 303,
+        "the local account signs in: {}",
+        page.body
+    );
+}
