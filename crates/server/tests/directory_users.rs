@@ -656,3 +656,32 @@ fn a_hostile_directory_cannot_crash_the_node() {
         page.body
     );
 }
+
+/// `sync_minutes`: `serve` syncs on its own, the first round as it starts.
+/// (The round runs beside the requests, so the test waits for its effect,
+/// polling the account, rather than for a time.)
+#[test]
+fn serve_syncs_on_its_schedule_from_the_start() {
+    let s = setup(false);
+    let _hotp = s.hotp_for("dana");
+    s.slapd
+        .modify(&format!("dn: {DANA_DN}\nchangetype: delete\n"))
+        .unwrap();
+    let url = s.slapd.ldap_url();
+    let _server = s.db.serve_with(&[
+        ("LATCHKEY_DIRECTORY_URL", &url),
+        ("LATCHKEY_DIRECTORY_BIND_DN", SERVICE_DN),
+        ("LATCHKEY_DIRECTORY_BIND_PASSWORD", SERVICE_PASSWORD),
+        ("LATCHKEY_DIRECTORY_BASE_DN", PEOPLE_DN),
+        ("LATCHKEY_DIRECTORY_SYNC_MINUTES", "60"),
+    ]);
+    let mut status = String::new();
+    for _ in 0..300 {
+        status = s.user("dana")["status"].as_str().unwrap().to_owned();
+        if status == "disabled" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(status, "disabled", "the scheduled round disabled her");
+}
