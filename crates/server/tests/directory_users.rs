@@ -685,3 +685,47 @@ fn serve_syncs_on_its_schedule_from_the_start() {
     }
     assert_eq!(status, "disabled", "the scheduled round disabled her");
 }
+
+/// Not a test: a benchmark, run by hand with
+/// `cargo test --workspace --test directory_users -- --ignored --nocapture`.
+/// Password + OTP authentications (`/api/v1/authenticate`, one at a time)
+/// for a directory user (search, then bind) and a local user (Argon2id),
+/// per second with p50/p99 latencies.
+#[test]
+#[ignore = "a benchmark, run by hand"]
+fn benchmark_password_and_otp_directory_against_local() {
+    let s = setup(false);
+    let dana = s.hotp_for("dana");
+    let mut local = common::web::Account::new(&s.db, "root");
+    let key = s.db.api_key("bench", "authenticate");
+    let server = s.node();
+    let rounds = 200;
+    let measure = |label: &str, mut one: Box<dyn FnMut(u64) -> String + '_>| {
+        let mut took = Vec::with_capacity(rounds);
+        let start = std::time::Instant::now();
+        for i in 0..rounds as u64 {
+            let t = std::time::Instant::now();
+            assert_eq!(one(i), "accept");
+            took.push(t.elapsed());
+        }
+        let total = start.elapsed();
+        took.sort();
+        println!(
+            "{label}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms ({rounds} sequential)",
+            rounds as f64 / total.as_secs_f64(),
+            took[rounds / 2].as_secs_f64() * 1e3,
+            took[rounds * 99 / 100].as_secs_f64() * 1e3,
+        );
+    };
+    measure(
+        "directory user",
+        Box::new(|i| authenticate(&server, &key, "dana", DANA_PASSWORD, &dana.generate(i))),
+    );
+    measure(
+        "local user",
+        Box::new(|_| {
+            let otp = local.next_otp();
+            authenticate(&server, &key, "root", PASSWORD, &otp)
+        }),
+    );
+}
