@@ -73,6 +73,12 @@ impl<S: Store> Latchkey<S> {
                 password_passed = Some(user);
             }
         }
+        // The OTP is the account's whose password was right: a directory
+        // user's account may be named as the entry spells it, not as typed.
+        let name = match &password_passed {
+            Some(user) => Some(user.username.clone()),
+            None => name,
+        };
         let Some(name) = name else {
             return Ok(Some(Decision::Reject));
         };

@@ -427,7 +427,12 @@ impl<S: Store + RadiusStore> Latchkey<S> {
                     return Ok(RadiusAnswer::Reject);
                 };
                 match (otp, user) {
-                    (Some(otp), _) => self.radius_otp(&actor, &name, None, otp, true).await,
+                    // The OTP is the account's whose password was right.
+                    (Some(otp), Some(user)) => {
+                        self.radius_otp(&actor, &user.username, None, otp, true)
+                            .await
+                    }
+                    (Some(otp), None) => self.radius_otp(&actor, &name, None, otp, true).await,
                     (None, Some(user)) => self.radius_challenge(&actor, &request, &user).await,
                     // A right password implies a user.
                     (None, None) => Ok(RadiusAnswer::Reject),

@@ -33,6 +33,7 @@ both_backends!(
     the_directory_down_refuses_its_users_and_local_admins_still_sign_in,
     a_flood_of_wrong_passwords_is_throttled_before_the_directory_is_asked,
     radius_one_step_takes_the_directory_password_and_the_otp,
+    a_name_the_entry_answers_to_reaches_the_accounts_token,
 );
 
 const DANA_DN: &str = "uid=dana,ou=people,dc=example,dc=org";
@@ -727,5 +728,43 @@ fn benchmark_password_and_otp_directory_against_local() {
             let otp = local.next_otp();
             authenticate(&server, &key, "root", PASSWORD, &otp)
         }),
+    );
+}
+
+/// With a filter that also takes the mail address, the user may type it:
+/// the account is the entry's (named by its uid), and so is the OTP.
+fn a_name_the_entry_answers_to_reaches_the_accounts_token(postgres: bool) {
+    let s = setup(postgres);
+    let hotp = s.hotp_for("dana");
+    let mut table = s.slapd.config();
+    table.user_filter = "(&(objectClass=inetOrgPerson)(|(uid={username})(mail={username})))".into();
+    let server =
+        s.db.spawn_app_with(move |config| config.directory = Some(table));
+    let key = s.db.api_key("vpn", "authenticate");
+    assert_eq!(
+        authenticate(
+            &server,
+            &key,
+            "dana@example.org",
+            DANA_PASSWORD,
+            &hotp.generate(0)
+        ),
+        "accept"
+    );
+    assert_eq!(
+        authenticate(
+            &server,
+            &key,
+            "dana@example.org",
+            "not her password",
+            &hotp.generate(1)
+        ),
+        "reject"
+    );
+    assert!(
+        !s.admin(&["user", "show", "dana@example.org"])
+            .status
+            .success(),
+        "no second account for the other name"
     );
 }
