@@ -62,6 +62,6 @@ pub use ports::{
 pub use questions::normalise_answer;
 pub use tokens::IssuedToken;
 pub use user_source::{
-    AccountLink, DirectoryEntry, DirectoryLookup, DirectoryStore, DirectorySync,
+    AccountLink, DirectoryEntry, DirectoryLink, DirectoryLookup, DirectoryStore, DirectorySync,
     DirectoryUnavailable, SyncChange, UserDirectory,
 };

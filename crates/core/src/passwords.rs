@@ -10,7 +10,7 @@ use crate::context::Latchkey;
 use crate::error::PasswordRuleError;
 use crate::model::{User, Username};
 use crate::ports::{NewUser, Store, StoreError};
-use crate::user_source::{DirectoryEntry, UserDirectory};
+use crate::user_source::{DirectoryEntry, DirectoryLink, UserDirectory};
 
 /// The password rules of SECURITY.md S24/S25: 8 to 1024 characters, no
 /// composition rules, and not a common or context-derived password.
@@ -160,7 +160,7 @@ impl<S: Store> Latchkey<S> {
         };
         let linked = match user {
             None => true,
-            Some(user) => self.store.directory_id_of(user.id).await?.is_some(),
+            Some(user) => self.store.directory_link_of(user.id).await?.is_some(),
         };
         Ok(linked.then(|| directory.clone()))
     }
@@ -368,7 +368,14 @@ impl<S: Store> Latchkey<S> {
         );
         match self
             .store
-            .insert_directory_user(new, entry.id.clone(), event)
+            .insert_directory_user(
+                new,
+                DirectoryLink {
+                    directory_id: entry.id.clone(),
+                    display_name: entry.display_name.clone(),
+                },
+                event,
+            )
             .await
         {
             Ok(_) => {}
@@ -396,7 +403,16 @@ impl<S: Store> Latchkey<S> {
         username: &Username,
         entry: &DirectoryEntry,
     ) -> Result<Option<User>, StoreError> {
-        if user.username == *username && user.email == entry.email && user.role == entry.role {
+        let display_name = self
+            .store
+            .directory_link_of(user.id)
+            .await?
+            .and_then(|link| link.display_name);
+        if user.username == *username
+            && user.email == entry.email
+            && user.role == entry.role
+            && display_name == entry.display_name
+        {
             return Ok(Some(user));
         }
         let mut changes = Vec::new();
@@ -408,6 +424,9 @@ impl<S: Store> Latchkey<S> {
         }
         if user.role != entry.role {
             changes.push(format!("role {} -> {}", user.role, entry.role));
+        }
+        if display_name != entry.display_name {
+            changes.push("display name".to_owned());
         }
         let event = self.event(
             actor,
@@ -423,6 +442,7 @@ impl<S: Store> Latchkey<S> {
                 username.clone(),
                 entry.email.clone(),
                 entry.role,
+                entry.display_name.clone(),
                 event,
             )
             .await

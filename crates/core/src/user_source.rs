@@ -60,14 +60,23 @@ pub trait UserDirectory: Send + Sync + 'static {
     fn equalise(&self, password: Zeroizing<String>) -> BoxFuture<'static, ()>;
 }
 
+/// What links an account to its directory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryLink {
+    /// The entry's immutable id (`id_attribute`).
+    pub directory_id: String,
+    /// The entry's display name (`name_attribute`), as last seen.
+    pub display_name: Option<String>,
+}
+
 /// Accounts linked to directory entries. Each change carries its audit
 /// event and commits with it.
 pub trait DirectoryStore: Send + Sync {
-    /// The directory id the account is linked to; none for a local account.
-    fn directory_id_of(
+    /// What the account is linked to; none for a local account.
+    fn directory_link_of(
         &self,
         user_id: i64,
-    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<DirectoryLink>>> + Send;
     /// The account linked to the entry with this id.
     fn user_by_directory_id(
         &self,
@@ -78,21 +87,24 @@ pub trait DirectoryStore: Send + Sync {
     fn insert_directory_user(
         &self,
         user: NewUser,
-        directory_id: String,
+        link: DirectoryLink,
         event: AuditEvent,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Brings a linked account in line with its entry: name (after a
-    /// rename), mail address and role.
+    /// rename), mail address, role and display name.
     fn update_directory_user(
         &self,
         user_id: i64,
         username: Username,
         email: Option<String>,
         role: Role,
+        display_name: Option<String>,
         event: AuditEvent,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Every linked account with its directory id, by name.
-    fn directory_users(&self) -> impl Future<Output = StoreResult<Vec<(User, String)>>> + Send;
+    /// Every linked account with its link, by name.
+    fn directory_users(
+        &self,
+    ) -> impl Future<Output = StoreResult<Vec<(User, DirectoryLink)>>> + Send;
 }
 
 /// What `directory sync` did to one account.

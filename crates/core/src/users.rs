@@ -155,7 +155,7 @@ impl<S: Store> Latchkey<S> {
             .flatten()
         {
             if let Some(user) = self.store.user_by_name(&candidate).await? {
-                return Ok(match self.store.directory_id_of(user.id).await? {
+                return Ok(match self.store.directory_link_of(user.id).await? {
                     Some(_) => AccountLink::LinkedToOther(user.username.to_string()),
                     None => AccountLink::LocalSameName(user.username.to_string()),
                 });
@@ -179,9 +179,9 @@ impl<S: Store> Latchkey<S> {
             name: "directory-sync".into(),
             source: "directory".into(),
         };
-        for (user, id) in self.store.directory_users().await? {
+        for (user, link) in self.store.directory_users().await? {
             report.checked += 1;
-            let entry = directory.find_by_id(&id).await?;
+            let entry = directory.find_by_id(&link.directory_id).await?;
             let (reason, change) = match &entry {
                 None => (
                     "the directory entry is gone".to_owned(),
@@ -197,7 +197,8 @@ impl<S: Store> Latchkey<S> {
                         if let Some(after) = self
                             .align_directory_user(&actor, user, &username, entry)
                             .await?
-                            && (after.username.clone(), after.email.clone(), after.role) != before
+                            && ((after.username.clone(), after.email.clone(), after.role) != before
+                                || link.display_name != entry.display_name)
                         {
                             report
                                 .changes

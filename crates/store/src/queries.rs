@@ -243,18 +243,23 @@ statements! {
     /// A state used up, if it is this client's and unexpired at `?3`; whose it was.
     TAKE_RADIUS_STATE = "DELETE FROM radius_states \
          WHERE state_hash = ?1 AND client_id = ?2 AND expires_at > ?3 RETURNING user_id";
-    /// The directory id user `?1` is linked to.
-    DIRECTORY_ID_OF = "SELECT directory_id FROM directory_links WHERE user_id = ?1";
+    /// What user `?1` is linked to: directory id, display name.
+    DIRECTORY_LINK_OF = "SELECT directory_id, display_name FROM directory_links WHERE user_id = ?1";
     /// The user linked to directory id `?1`.
     USER_BY_DIRECTORY_ID = concat!("SELECT ", user_columns!("users."), " FROM users \
          JOIN directory_links ON directory_links.user_id = users.id \
          WHERE directory_links.directory_id = ?1");
-    /// Links user `?1` to directory id `?2`.
-    INSERT_DIRECTORY_LINK = "INSERT INTO directory_links (user_id, directory_id) VALUES (?1, ?2)";
+    /// Links user `?1` to directory id `?2`, display name `?3`.
+    INSERT_DIRECTORY_LINK = "INSERT INTO directory_links (user_id, directory_id, display_name) \
+         VALUES (?1, ?2, ?3)";
+    /// Display name `?1` for linked user `?2`.
+    SET_DIRECTORY_DISPLAY_NAME = "UPDATE directory_links SET display_name = ?1 WHERE user_id = ?2";
     /// A linked user's name `?1`, mail `?2` and role `?3`, for user `?4`.
     UPDATE_DIRECTORY_USER = "UPDATE users SET username = ?1, email = ?2, role = ?3 WHERE id = ?4";
-    /// Every linked user, by name, with the directory id after the user's columns.
-    DIRECTORY_USERS = concat!("SELECT ", user_columns!("users."), ", directory_links.directory_id \
+    /// Every linked user, by name, with the directory id and display name
+    /// after the user's columns.
+    DIRECTORY_USERS = concat!("SELECT ", user_columns!("users."),
+         ", directory_links.directory_id, directory_links.display_name \
          FROM users JOIN directory_links ON directory_links.user_id = users.id \
          ORDER BY users.username");
 }

@@ -5,8 +5,8 @@ use latchkey_core::*;
 use super::Database;
 
 impl DirectoryStore for Database {
-    async fn directory_id_of(&self, user_id: i64) -> StoreResult<Option<String>> {
-        delegate!(self, s => s.directory_id_of(user_id))
+    async fn directory_link_of(&self, user_id: i64) -> StoreResult<Option<DirectoryLink>> {
+        delegate!(self, s => s.directory_link_of(user_id))
     }
     async fn user_by_directory_id(&self, directory_id: &str) -> StoreResult<Option<User>> {
         delegate!(self, s => s.user_by_directory_id(directory_id))
@@ -14,10 +14,10 @@ impl DirectoryStore for Database {
     async fn insert_directory_user(
         &self,
         user: NewUser,
-        directory_id: String,
+        link: DirectoryLink,
         event: AuditEvent,
     ) -> StoreResult<i64> {
-        delegate!(self, s => s.insert_directory_user(user, directory_id, event))
+        delegate!(self, s => s.insert_directory_user(user, link, event))
     }
     async fn update_directory_user(
         &self,
@@ -25,11 +25,12 @@ impl DirectoryStore for Database {
         username: Username,
         email: Option<String>,
         role: Role,
+        display_name: Option<String>,
         event: AuditEvent,
     ) -> StoreResult<bool> {
-        delegate!(self, s => s.update_directory_user(user_id, username, email, role, event))
+        delegate!(self, s => s.update_directory_user(user_id, username, email, role, display_name, event))
     }
-    async fn directory_users(&self) -> StoreResult<Vec<(User, String)>> {
+    async fn directory_users(&self) -> StoreResult<Vec<(User, DirectoryLink)>> {
         delegate!(self, s => s.directory_users())
     }
 }

@@ -1,19 +1,29 @@
 //! Accounts linked to directory entries, on SQLite.
 
 use latchkey_core::*;
-use rusqlite::params;
+use rusqlite::{Row, params};
 
 use super::rows::USER_COLUMN_COUNT;
 use super::{SqliteStore, append_in, get, query_all, query_one, update_and_audit, user_from};
 use crate::queries::{
-    DIRECTORY_ID_OF, DIRECTORY_USERS, INSERT_DIRECTORY_LINK, INSERT_USER, UPDATE_DIRECTORY_USER,
-    USER_BY_DIRECTORY_ID,
+    DIRECTORY_LINK_OF, DIRECTORY_USERS, INSERT_DIRECTORY_LINK, INSERT_USER,
+    SET_DIRECTORY_DISPLAY_NAME, UPDATE_DIRECTORY_USER, USER_BY_DIRECTORY_ID,
 };
 
+/// The link in columns `at` (directory id) and `at + 1` (display name).
+fn link_from(row: &Row<'_>, at: usize) -> StoreResult<DirectoryLink> {
+    Ok(DirectoryLink {
+        directory_id: get(row, at)?,
+        display_name: get(row, at + 1)?,
+    })
+}
+
 impl DirectoryStore for SqliteStore {
-    async fn directory_id_of(&self, user_id: i64) -> StoreResult<Option<String>> {
+    async fn directory_link_of(&self, user_id: i64) -> StoreResult<Option<DirectoryLink>> {
         self.read(move |conn| {
-            query_one(conn, DIRECTORY_ID_OF.sqlite(), [user_id], |row| get(row, 0))
+            query_one(conn, DIRECTORY_LINK_OF.sqlite(), [user_id], |row| {
+                link_from(row, 0)
+            })
         })
         .await
     }
@@ -34,7 +44,7 @@ impl DirectoryStore for SqliteStore {
     async fn insert_directory_user(
         &self,
         user: NewUser,
-        directory_id: String,
+        link: DirectoryLink,
         event: AuditEvent,
     ) -> StoreResult<i64> {
         self.write(move |tx| {
@@ -50,7 +60,7 @@ impl DirectoryStore for SqliteStore {
                 |row| row.get(0),
             )?;
             tx.prepare_cached(INSERT_DIRECTORY_LINK.sqlite())?
-                .execute(params![id, directory_id])?;
+                .execute(params![id, link.directory_id, link.display_name])?;
             append_in(tx, &event)?;
             Ok(id)
         })
@@ -63,9 +73,12 @@ impl DirectoryStore for SqliteStore {
         username: Username,
         email: Option<String>,
         role: Role,
+        display_name: Option<String>,
         event: AuditEvent,
     ) -> StoreResult<bool> {
         self.write(move |tx| {
+            tx.prepare_cached(SET_DIRECTORY_DISPLAY_NAME.sqlite())?
+                .execute(params![display_name, user_id])?;
             update_and_audit(
                 tx,
                 UPDATE_DIRECTORY_USER.sqlite(),
@@ -76,10 +89,10 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
-    async fn directory_users(&self) -> StoreResult<Vec<(User, String)>> {
+    async fn directory_users(&self) -> StoreResult<Vec<(User, DirectoryLink)>> {
         self.read(|conn| {
             query_all(conn, DIRECTORY_USERS.sqlite(), [], |row| {
-                Ok((user_from(row)?, get(row, USER_COLUMN_COUNT)?))
+                Ok((user_from(row)?, link_from(row, USER_COLUMN_COUNT)?))
             })
         })
         .await

@@ -6,6 +6,13 @@ use super::*;
 
 both_backends!(directory_accounts_are_linked_by_id_renamed_and_listed);
 
+fn link(id: &str, display_name: &str) -> DirectoryLink {
+    DirectoryLink {
+        directory_id: id.into(),
+        display_name: Some(display_name.into()),
+    }
+}
+
 fn new_user(name: &str) -> NewUser {
     NewUser {
         username: name.parse().unwrap(),
@@ -22,14 +29,14 @@ async fn directory_accounts_are_linked_by_id_renamed_and_listed(postgres: bool) 
         .store
         .insert_directory_user(
             new_user("dana"),
-            "uuid-dana".into(),
+            link("uuid-dana", "Dana Example"),
             event_for("user.add", "dana", "from the directory"),
         )
         .await
         .unwrap();
     assert_eq!(
-        h.store.directory_id_of(id).await.unwrap().as_deref(),
-        Some("uuid-dana")
+        h.store.directory_link_of(id).await.unwrap(),
+        Some(link("uuid-dana", "Dana Example"))
     );
     let found = h
         .store
@@ -48,14 +55,18 @@ async fn directory_accounts_are_linked_by_id_renamed_and_listed(postgres: bool) 
     );
 
     // The id is linked once; the name is unique as for every account.
-    for (name, link) in [("erin", "uuid-dana"), ("dana", "uuid-erin")] {
+    for (name, id) in [("erin", "uuid-dana"), ("dana", "uuid-erin")] {
         let again = h
             .store
-            .insert_directory_user(new_user(name), link.into(), event_for("user.add", name, ""))
+            .insert_directory_user(
+                new_user(name),
+                link(id, ""),
+                event_for("user.add", name, ""),
+            )
             .await;
         assert!(
             matches!(again, Err(StoreError::Conflict(_))),
-            "{name} {link}: {again:?}"
+            "{name} {id}: {again:?}"
         );
     }
     assert!(
@@ -73,7 +84,7 @@ async fn directory_accounts_are_linked_by_id_renamed_and_listed(postgres: bool) 
         .add_user(&h.admin, "local", None, Role::Admin, None)
         .await
         .unwrap();
-    assert!(h.store.directory_id_of(local.id).await.unwrap().is_none());
+    assert!(h.store.directory_link_of(local.id).await.unwrap().is_none());
 
     // A rename keeps the row (and so its tokens); a taken name is refused.
     assert!(
@@ -83,6 +94,7 @@ async fn directory_accounts_are_linked_by_id_renamed_and_listed(postgres: bool) 
                 "dana.new".parse().unwrap(),
                 Some("dana.new@example.org".into()),
                 Role::Helpdesk,
+                Some("Dana New".into()),
                 event_for("directory.update", "dana.new", "renamed"),
             )
             .await
@@ -99,6 +111,7 @@ async fn directory_accounts_are_linked_by_id_renamed_and_listed(postgres: bool) 
             "local".parse().unwrap(),
             None,
             Role::User,
+            None,
             event_for("directory.update", "local", ""),
         )
         .await;
@@ -107,7 +120,7 @@ async fn directory_accounts_are_linked_by_id_renamed_and_listed(postgres: bool) 
     let listed = h.store.directory_users().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].0.id, id);
-    assert_eq!(listed[0].1, "uuid-dana");
+    assert_eq!(listed[0].1, link("uuid-dana", "Dana New"));
     assert_eq!(
         audit_details_after(&h.store, rows_before)
             .await

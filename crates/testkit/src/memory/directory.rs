@@ -6,7 +6,7 @@ use latchkey_core::*;
 use super::{MemoryStore, conflict};
 
 impl DirectoryStore for MemoryStore {
-    async fn directory_id_of(&self, user_id: i64) -> StoreResult<Option<String>> {
+    async fn directory_link_of(&self, user_id: i64) -> StoreResult<Option<DirectoryLink>> {
         Ok(self.lock().directory_links.get(&user_id).cloned())
     }
 
@@ -14,26 +14,26 @@ impl DirectoryStore for MemoryStore {
         let s = self.lock();
         Ok(s.directory_links
             .iter()
-            .find(|(_, id)| id.as_str() == directory_id)
+            .find(|(_, link)| link.directory_id == directory_id)
             .and_then(|(user_id, _)| s.users.get(user_id).cloned()))
     }
 
     async fn insert_directory_user(
         &self,
         user: NewUser,
-        directory_id: String,
+        link: DirectoryLink,
         event: AuditEvent,
     ) -> StoreResult<i64> {
         if self
             .lock()
             .directory_links
             .values()
-            .any(|id| *id == directory_id)
+            .any(|l| l.directory_id == link.directory_id)
         {
             return Err(conflict("directory id"));
         }
         let id = self.insert_user(user, event).await?;
-        self.lock().directory_links.insert(id, directory_id);
+        self.lock().directory_links.insert(id, link);
         Ok(id)
     }
 
@@ -43,6 +43,7 @@ impl DirectoryStore for MemoryStore {
         username: Username,
         email: Option<String>,
         role: Role,
+        display_name: Option<String>,
         event: AuditEvent,
     ) -> StoreResult<bool> {
         let mut s = self.lock();
@@ -55,16 +56,19 @@ impl DirectoryStore for MemoryStore {
         user.username = username;
         user.email = email;
         user.role = role;
+        if let Some(link) = s.directory_links.get_mut(&user_id) {
+            link.display_name = display_name;
+        }
         s.append(event);
         Ok(true)
     }
 
-    async fn directory_users(&self) -> StoreResult<Vec<(User, String)>> {
+    async fn directory_users(&self) -> StoreResult<Vec<(User, DirectoryLink)>> {
         let s = self.lock();
-        let mut users: Vec<(User, String)> = s
+        let mut users: Vec<(User, DirectoryLink)> = s
             .directory_links
             .iter()
-            .filter_map(|(user_id, id)| s.users.get(user_id).map(|u| (u.clone(), id.clone())))
+            .filter_map(|(user_id, link)| s.users.get(user_id).map(|u| (u.clone(), link.clone())))
             .collect();
         users.sort_by(|a, b| a.0.username.cmp(&b.0.username));
         Ok(users)

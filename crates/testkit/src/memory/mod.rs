@@ -63,8 +63,8 @@ struct State {
     answers: BTreeMap<(i64, i64), Answer>,
     reset_links: HashMap<Vec<u8>, ResetLink>,
     radius: radius::RadiusState,
-    /// Directory ids by user id.
-    directory_links: BTreeMap<i64, String>,
+    /// Directory links by user id.
+    directory_links: BTreeMap<i64, DirectoryLink>,
 }
 
 struct ResetLink {
