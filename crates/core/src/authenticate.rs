@@ -64,16 +64,21 @@ impl<S: Store> Latchkey<S> {
                 return Ok(Some(Decision::Reject));
             };
             if let Some(password) = password {
-                let user = self.store.user_by_name(name).await?;
-                if !self
-                    .check_password_factor(&caller.actor(), name, user.as_ref(), password)
+                let Some(user) = self
+                    .password_factor(&caller.actor(), name, password)
                     .await?
-                {
+                else {
                     return Ok(Some(Decision::Reject));
-                }
-                password_passed = user;
+                };
+                password_passed = Some(user);
             }
         }
+        // The OTP is the account's whose password was right: a directory
+        // user's account may be named as the entry spells it, not as typed.
+        let name = match &password_passed {
+            Some(user) => Some(user.username.clone()),
+            None => name,
+        };
         let Some(name) = name else {
             return Ok(Some(Decision::Reject));
         };

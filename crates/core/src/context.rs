@@ -10,6 +10,7 @@ use crate::error::AdminError;
 use crate::model::{AuditEvent, Token, User, Username};
 use crate::policy::Policy;
 use crate::ports::{Clock, PasswordHasher, SecretCipher, Store};
+use crate::user_source::UserDirectory;
 
 /// What a token's sealed seed is bound to.
 pub(crate) fn seed_aad(serial: &str) -> String {
@@ -31,6 +32,8 @@ pub struct Latchkey<S: Store> {
     pub(crate) cipher: Arc<dyn SecretCipher>,
     pub(crate) hasher: Arc<dyn PasswordHasher>,
     pub(crate) policy: Arc<Policy>,
+    /// The organisation's directory, when users come from one too.
+    pub(crate) directory: Option<Arc<dyn UserDirectory>>,
 }
 
 impl<S: Store> Latchkey<S> {
@@ -48,7 +51,15 @@ impl<S: Store> Latchkey<S> {
             cipher,
             hasher,
             policy: Arc::new(policy),
+            directory: None,
         }
+    }
+
+    /// The same domain with directory users: their passwords are checked by
+    /// `directory`, their accounts made at first use.
+    pub fn with_directory(mut self, directory: Arc<dyn UserDirectory>) -> Self {
+        self.directory = Some(directory);
+        self
     }
 
     /// Puts the domain together for the operator at the server's own

@@ -102,6 +102,9 @@ pub enum AdminError {
     /// A sealed secret could not be opened.
     #[error(transparent)]
     Cipher(#[from] CipherError),
+    /// The directory could not be asked about a user.
+    #[error(transparent)]
+    Directory(#[from] crate::user_source::DirectoryUnavailable),
 }
 
 /// What sort of refusal an [`AdminError`] is: each edge (the API, the
@@ -147,7 +150,9 @@ impl AdminError {
             | AdminError::Password(_) => AdminErrorKind::Malformed,
             AdminError::RateLimited => AdminErrorKind::RateLimited,
             AdminError::BeyondHelpdesk(_) => AdminErrorKind::Forbidden,
-            AdminError::Store(_) | AdminError::Cipher(_) => AdminErrorKind::Unexpected,
+            AdminError::Store(_) | AdminError::Cipher(_) | AdminError::Directory(_) => {
+                AdminErrorKind::Unexpected
+            }
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod ports;
 mod questions;
 pub mod radius;
 mod tokens;
+pub mod user_source;
 mod users;
 
 pub use latchkey_oath as oath;
@@ -61,3 +62,7 @@ pub use ports::{
 };
 pub use questions::normalise_answer;
 pub use tokens::IssuedToken;
+pub use user_source::{
+    AccountLink, DirectoryEntry, DirectoryLink, DirectoryLookup, DirectoryStore, DirectorySync,
+    DirectoryUnavailable, SyncChange, UserDirectory,
+};

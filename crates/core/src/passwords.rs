@@ -1,13 +1,16 @@
 //! Passwords: the rules a new one must meet, and the first factor under
 //! the S16 throttle.
 
+use std::sync::Arc;
+
 use zeroize::Zeroizing;
 
 use crate::capability::Actor;
 use crate::context::Latchkey;
 use crate::error::PasswordRuleError;
 use crate::model::{User, Username};
-use crate::ports::{Store, StoreError};
+use crate::ports::{NewUser, Store, StoreError};
+use crate::user_source::{DirectoryEntry, DirectoryLink, UserDirectory};
 
 /// The password rules of SECURITY.md S24/S25: 8 to 1024 characters, no
 /// composition rules, and not a common or context-derived password.
@@ -118,5 +121,345 @@ impl<S: Store> Latchkey<S> {
             self.store.clear_answer_failures(user.id).await?;
         }
         Ok(())
+    }
+
+    /// The first factor for the name typed, from whichever source holds
+    /// the user: the local hash, or the directory (search, then bind) for
+    /// a directory user — one whose account is linked to an entry, or who
+    /// has no account yet while a directory is configured. The user whose
+    /// password was right (a directory user's account made at first use),
+    /// or none. Every entry point that takes a password comes here.
+    pub(crate) async fn password_factor(
+        &self,
+        actor: &Actor,
+        name: &Username,
+        password: Zeroizing<String>,
+    ) -> Result<Option<User>, StoreError> {
+        let user = self.store.user_by_name(name).await?;
+        if let Some(directory) = self.directory_for(user.as_ref()).await? {
+            return Ok(self
+                .directory_password(&directory, actor, name, user, vec![password])
+                .await?
+                .map(|(user, _)| user));
+        }
+        let ok = self
+            .check_password_factor(actor, name, user.as_ref(), password)
+            .await?;
+        Ok(if ok { user } else { None })
+    }
+
+    /// The directory that checks `user`'s password: none for a local
+    /// account (a same-named local account stays local) or when no
+    /// directory is configured.
+    pub(crate) async fn directory_for(
+        &self,
+        user: Option<&User>,
+    ) -> Result<Option<Arc<dyn UserDirectory>>, StoreError> {
+        let Some(directory) = &self.directory else {
+            return Ok(None);
+        };
+        let linked = match user {
+            None => true,
+            Some(user) => self.store.directory_link_of(user.id).await?.is_some(),
+        };
+        Ok(linked.then(|| directory.clone()))
+    }
+
+    /// A directory user's first factor, each of `candidates` being one
+    /// reading of what was typed (RADIUS one-step splits password and OTP
+    /// more than one way): the account and which candidate was right.
+    ///
+    /// The S16 throttle comes first, so a waiting account asks nothing of
+    /// the directory and a flood cannot lock the organisation's accounts;
+    /// a blank password binds nothing (an empty simple bind "succeeds"
+    /// anonymously). One wrong request counts one failure, however many
+    /// candidates it had. The directory down refuses, audited with the
+    /// cause.
+    pub(crate) async fn directory_password(
+        &self,
+        directory: &Arc<dyn UserDirectory>,
+        actor: &Actor,
+        name: &Username,
+        user: Option<User>,
+        candidates: Vec<Zeroizing<String>>,
+    ) -> Result<Option<(User, usize)>, StoreError> {
+        let now = self.now();
+        if let Some(user) = &user
+            && self.throttled(actor, user, now).await?
+        {
+            return Ok(None);
+        }
+        if candidates.iter().all(|c| c.trim().is_empty()) {
+            self.password_refused(actor, name, user.as_ref(), "empty password")
+                .await?;
+            return Ok(None);
+        }
+        let entry = match directory.find(name.as_str()).await {
+            Ok(Some(entry)) => entry,
+            Ok(None) => {
+                // As long as a wrong password for a known name takes.
+                if let Some(first) = candidates.into_iter().next() {
+                    directory.equalise(first).await;
+                }
+                self.password_refused(actor, name, user.as_ref(), "no directory entry")
+                    .await?;
+                return Ok(None);
+            }
+            Err(down) => {
+                self.directory_down(actor, name, &down.0).await?;
+                return Ok(None);
+            }
+        };
+        let throttle_checked = user.as_ref().map(|u| u.id);
+        let Some(account) = self.directory_account(actor, name, user, &entry).await? else {
+            return Ok(None);
+        };
+        // A renamed entry's account was found by its id, not by the name
+        // typed: its throttle is checked now, still before any bind.
+        if throttle_checked != Some(account.id) && self.throttled(actor, &account, now).await? {
+            return Ok(None);
+        }
+        if let Some(reason) = &entry.refusal {
+            tracing::info!(user = %account.username, %reason, "directory account state refuses the sign-in");
+            self.store
+                .append(self.event(
+                    actor,
+                    "password.verify",
+                    account.username.as_str(),
+                    "denied",
+                    format!("directory account state: {reason}"),
+                ))
+                .await?;
+            return Ok(None);
+        }
+        for (index, candidate) in candidates.into_iter().enumerate() {
+            if candidate.trim().is_empty() {
+                continue;
+            }
+            match directory.verify(&entry, candidate).await {
+                Ok(true) => return Ok(Some((account, index))),
+                Ok(false) => {}
+                Err(down) => {
+                    self.directory_down(actor, &account.username, &down.0)
+                        .await?;
+                    return Ok(None);
+                }
+            }
+        }
+        self.password_refused(actor, &account.username, Some(&account), "")
+            .await?;
+        Ok(None)
+    }
+
+    /// Whether `user`'s passwords wait (S16); audited when they do.
+    async fn throttled(&self, actor: &Actor, user: &User, now: i64) -> Result<bool, StoreError> {
+        if user.password_blocked_until <= now {
+            return Ok(false);
+        }
+        let detail = format!("throttled for {} s more", user.password_blocked_until - now);
+        self.store
+            .append(self.event(
+                actor,
+                "password.verify",
+                user.username.as_str(),
+                "denied",
+                detail,
+            ))
+            .await?;
+        Ok(true)
+    }
+
+    /// A wrong password: counted on the account if there is one.
+    async fn password_refused(
+        &self,
+        actor: &Actor,
+        name: &Username,
+        user: Option<&User>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let event = self.event(actor, "password.verify", name.as_str(), "failure", detail);
+        match user {
+            Some(user) => {
+                self.store
+                    .record_password_failure(
+                        user.id,
+                        self.now(),
+                        self.policy.password_throttle,
+                        event,
+                    )
+                    .await?;
+            }
+            None => self.store.append(event).await?,
+        }
+        Ok(())
+    }
+
+    async fn directory_down(
+        &self,
+        actor: &Actor,
+        name: &Username,
+        cause: &str,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(%cause, "a directory user was refused: the directory is unavailable");
+        self.store
+            .append(self.event(
+                actor,
+                "password.verify",
+                name.as_str(),
+                "denied",
+                format!("directory unavailable: {cause}"),
+            ))
+            .await
+    }
+
+    /// The account linked to `entry`, made at first use. Linked by the
+    /// entry's id, never its DN or name: a renamed entry keeps its account
+    /// (and tokens), which takes the new name. None (audited) when the
+    /// entry's name is no Latchkey name, or is taken by an account that is
+    /// not this entry's.
+    pub(crate) async fn directory_account(
+        &self,
+        actor: &Actor,
+        typed: &Username,
+        by_name: Option<User>,
+        entry: &DirectoryEntry,
+    ) -> Result<Option<User>, StoreError> {
+        let refuse =
+            |detail: String| self.event(actor, "directory.link", typed.as_str(), "denied", detail);
+        let Ok(username) = entry.username.parse::<Username>() else {
+            let event = refuse(format!(
+                "the entry's name {:?} is not a user name",
+                entry.username
+            ));
+            self.store.append(event).await?;
+            return Ok(None);
+        };
+        if let Some(linked) = self.store.user_by_directory_id(&entry.id).await? {
+            if let Some(other) = &by_name
+                && other.id != linked.id
+            {
+                let event = refuse("the name belongs to another directory entry's account".into());
+                self.store.append(event).await?;
+                return Ok(None);
+            }
+            return self
+                .align_directory_user(actor, linked, &username, entry)
+                .await;
+        }
+        if by_name.is_some() {
+            // Linked to another id: that entry is gone and someone else has
+            // the name now. Never merged silently.
+            let event = refuse("the account is linked to another directory entry".into());
+            self.store.append(event).await?;
+            return Ok(None);
+        }
+        let new = NewUser {
+            username: username.clone(),
+            email: entry.email.clone(),
+            role: entry.role,
+            password_hash: None,
+        };
+        let event = self.event(
+            actor,
+            "user.add",
+            username.as_str(),
+            "success",
+            format!("from the directory, role={}", entry.role),
+        );
+        match self
+            .store
+            .insert_directory_user(
+                new,
+                DirectoryLink {
+                    directory_id: entry.id.clone(),
+                    display_name: entry.display_name.clone(),
+                },
+                event,
+            )
+            .await
+        {
+            Ok(_) => {}
+            // Another node made it a moment ago, or a local account has the
+            // entry's spelling of the name.
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        match self.store.user_by_directory_id(&entry.id).await? {
+            Some(user) => Ok(Some(user)),
+            None => {
+                let event = refuse("a local account has the entry's name".into());
+                self.store.append(event).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Brings a linked account's name, mail and role in line with its
+    /// entry (audited when anything changed).
+    pub(crate) async fn align_directory_user(
+        &self,
+        actor: &Actor,
+        user: User,
+        username: &Username,
+        entry: &DirectoryEntry,
+    ) -> Result<Option<User>, StoreError> {
+        let display_name = self
+            .store
+            .directory_link_of(user.id)
+            .await?
+            .and_then(|link| link.display_name);
+        if user.username == *username
+            && user.email == entry.email
+            && user.role == entry.role
+            && display_name == entry.display_name
+        {
+            return Ok(Some(user));
+        }
+        let mut changes = Vec::new();
+        if user.username != *username {
+            changes.push(format!("name {} -> {username}", user.username));
+        }
+        if user.email != entry.email {
+            changes.push("mail".to_owned());
+        }
+        if user.role != entry.role {
+            changes.push(format!("role {} -> {}", user.role, entry.role));
+        }
+        if display_name != entry.display_name {
+            changes.push("display name".to_owned());
+        }
+        let event = self.event(
+            actor,
+            "directory.update",
+            username.as_str(),
+            "success",
+            changes.join(", "),
+        );
+        match self
+            .store
+            .update_directory_user(
+                user.id,
+                username.clone(),
+                entry.email.clone(),
+                entry.role,
+                entry.display_name.clone(),
+                event,
+            )
+            .await
+        {
+            Ok(_) => self.store.user_by_id(user.id).await,
+            Err(StoreError::Conflict(_)) => {
+                let event = self.event(
+                    actor,
+                    "directory.update",
+                    user.username.as_str(),
+                    "denied",
+                    format!("the entry's new name {username} is taken by a local account"),
+                );
+                self.store.append(event).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use crate::user_source::DirectoryStore;
 use zeroize::Zeroizing;
 
 use crate::model::*;
@@ -561,12 +562,20 @@ pub struct MailError(pub String);
 
 /// Everything the domain keeps.
 pub trait Store:
-    UserStore + TokenStore + ApiKeyStore + AuditLog + PortalStore + Clone + 'static
+    UserStore + TokenStore + ApiKeyStore + AuditLog + PortalStore + DirectoryStore + Clone + 'static
 {
 }
 
-impl<T: UserStore + TokenStore + ApiKeyStore + AuditLog + PortalStore + Clone + 'static> Store
-    for T
+impl<
+    T: UserStore
+        + TokenStore
+        + ApiKeyStore
+        + AuditLog
+        + PortalStore
+        + DirectoryStore
+        + Clone
+        + 'static,
+> Store for T
 {
 }
 

@@ -21,6 +21,10 @@ use crate::ports::{CipherError, OtpStep, Store, StoreError};
 
 pub use crate::ports::{NewRadiusClient, NewRadiusState, RadiusClient, RadiusMode, RadiusStore};
 
+/// What the password factor of one Access-Request found: none when wrong;
+/// else the user it is right for and the OTP that followed it, if any.
+type RadiusPassword = Option<(Option<User>, Option<Zeroizing<String>>)>;
+
 /// How long an Access-Challenge's State may be answered, in seconds.
 pub const STATE_LIFETIME: i64 = 120;
 
@@ -416,14 +420,19 @@ impl<S: Store + RadiusStore> Latchkey<S> {
             RadiusMode::OtpOnly => self.radius_otp(&actor, &name, None, typed, false).await,
             mode => {
                 let user = self.store.user_by_name(&name).await?;
-                let Some(otp) = self
-                    .radius_password(&actor, &name, user.as_ref(), mode, typed)
+                let Some((user, otp)) = self
+                    .radius_password(&actor, &name, user, mode, typed)
                     .await?
                 else {
                     return Ok(RadiusAnswer::Reject);
                 };
                 match (otp, user) {
-                    (Some(otp), _) => self.radius_otp(&actor, &name, None, otp, true).await,
+                    // The OTP is the account's whose password was right.
+                    (Some(otp), Some(user)) => {
+                        self.radius_otp(&actor, &user.username, None, otp, true)
+                            .await
+                    }
+                    (Some(otp), None) => self.radius_otp(&actor, &name, None, otp, true).await,
                     (None, Some(user)) => self.radius_challenge(&actor, &request, &user).await,
                     // A right password implies a user.
                     (None, None) => Ok(RadiusAnswer::Reject),
@@ -436,18 +445,19 @@ impl<S: Store + RadiusStore> Latchkey<S> {
     /// the S16 throttle); else the OTP that followed it in one-step mode,
     /// if one did. In one-step mode `typed` is split at each digit count
     /// the user's active tokens have; the whole of it may be the password
-    /// alone.
+    /// alone. With the password right, the user it is right for (a
+    /// directory user's account may be made here, at first use).
     async fn radius_password(
         &self,
         actor: &Actor,
         name: &Username,
-        user: Option<&User>,
+        user: Option<User>,
         mode: RadiusMode,
         typed: Zeroizing<String>,
-    ) -> Result<Option<Option<Zeroizing<String>>>, StoreError> {
+    ) -> Result<RadiusPassword, StoreError> {
         let mut candidates: Vec<(Zeroizing<String>, Option<Zeroizing<String>>)> = Vec::new();
         if mode == RadiusMode::OneStep {
-            let mut digits: Vec<usize> = match user {
+            let mut digits: Vec<usize> = match &user {
                 Some(user) => self
                     .store
                     .tokens_of_user(user.id)
@@ -479,12 +489,25 @@ impl<S: Store + RadiusStore> Latchkey<S> {
             }
         }
         candidates.push((typed, None));
+        if let Some(directory) = self.directory_for(user.as_ref()).await? {
+            // The directory binds each reading until one is right; a wrong
+            // request still counts one failure.
+            let passwords = candidates.iter().map(|(p, _)| p.clone()).collect();
+            let Some((account, index)) = self
+                .directory_password(&directory, actor, name, user, passwords)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let (_, otp) = candidates.swap_remove(index);
+            return Ok(Some((Some(account), otp)));
+        }
         // Which split is the password is found with plain hash checks; the
         // one chosen (or, if none matched, the first) then goes through the
         // throttle, which counts one failure for one wrong request.
         let mut chosen = 0;
         if candidates.len() > 1 {
-            let hash = user.and_then(|u| u.password_hash.clone());
+            let hash = user.as_ref().and_then(|u| u.password_hash.clone());
             for (index, (password, _)) in candidates.iter().enumerate() {
                 if self.hasher.verify(password.clone(), hash.clone()).await {
                     chosen = index;
@@ -496,9 +519,9 @@ impl<S: Store + RadiusStore> Latchkey<S> {
         // A right password alone never ends a run of failures: only a
         // right OTP after it does (see `radius_otp`).
         let ok = self
-            .check_password_factor(actor, name, user, password)
+            .check_password_factor(actor, name, user.as_ref(), password)
             .await?;
-        Ok(ok.then_some(otp))
+        Ok(ok.then_some((user, otp)))
     }
 
     /// Issues an Access-Challenge's State for `user`, bound to the client.

@@ -64,7 +64,7 @@ impl<S: Store> Latchkey<S> {
         name: &str,
         kind: TokenKind,
     ) -> Result<IssuedToken, AdminError> {
-        let user = self.user(name).await?;
+        let user = self.user_at_first_use(actor, name).await?;
         let (algorithm, digits, period) = match kind {
             TokenKind::Latchkey => (Algorithm::Sha256, Digits::EIGHT, 30),
             TokenKind::Totp => (Algorithm::Sha1, Digits::SIX, 30),

@@ -2,12 +2,13 @@
 
 use zeroize::Zeroizing;
 
-use crate::capability::Admin;
+use crate::capability::{Actor, Admin};
 use crate::context::Latchkey;
 use crate::error::AdminError;
 use crate::model::{Role, Token, User, UserStatus, Username};
 use crate::passwords::check_password;
 use crate::ports::{NewUser, Store, StoreError};
+use crate::user_source::{AccountLink, DirectoryEntry, DirectorySync, SyncChange};
 
 impl<S: Store> Latchkey<S> {
     /// Adds a user.
@@ -113,5 +114,116 @@ impl<S: Store> Latchkey<S> {
     /// Every user, by name.
     pub async fn list_users(&self, _admin: &Admin) -> Result<Vec<User>, StoreError> {
         self.store.list_users().await
+    }
+
+    /// The user `name` names; a directory user without an account gets
+    /// one now (first use by `admin token issue`), linked to the entry.
+    pub(crate) async fn user_at_first_use(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<User, AdminError> {
+        let missing = match self.user(name).await {
+            Err(AdminError::NoSuchUser(missing)) => missing,
+            found => return found,
+        };
+        let Some(directory) = &self.directory else {
+            return Err(AdminError::NoSuchUser(missing));
+        };
+        let username: Username = name.parse().map_err(AdminError::BadUsername)?;
+        let Some(entry) = directory.find(username.as_str()).await? else {
+            return Err(AdminError::NoSuchUser(missing));
+        };
+        self.directory_account(actor, &username, None, &entry)
+            .await?
+            .ok_or(AdminError::NoSuchUser(missing))
+    }
+
+    /// How `entry` relates to the accounts (for `directory test`).
+    pub async fn directory_account_of(
+        &self,
+        _admin: &Admin,
+        name: &str,
+        entry: &DirectoryEntry,
+    ) -> Result<AccountLink, AdminError> {
+        if let Some(linked) = self.store.user_by_directory_id(&entry.id).await? {
+            return Ok(AccountLink::Linked(linked.username.to_string()));
+        }
+        let entry_name = entry.username.parse::<Username>().ok();
+        for candidate in [name.parse::<Username>().ok(), entry_name]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(user) = self.store.user_by_name(&candidate).await? {
+                return Ok(match self.store.directory_link_of(user.id).await? {
+                    Some(_) => AccountLink::LinkedToOther(user.username.to_string()),
+                    None => AccountLink::LocalSameName(user.username.to_string()),
+                });
+            }
+        }
+        Ok(AccountLink::None)
+    }
+
+    /// Brings every directory user's account in line with its entry:
+    /// disables those whose entry is gone, disabled or expired (their
+    /// sessions end), and updates name, mail and role. Needs no right: the
+    /// directory is the authority it copies, and `serve` runs it on a
+    /// schedule. A directory that does not answer stops it before anything
+    /// changes for that account: an outage never disables anyone.
+    pub async fn sync_directory(&self) -> Result<DirectorySync, AdminError> {
+        let mut report = DirectorySync::default();
+        let Some(directory) = self.directory.clone() else {
+            return Ok(report);
+        };
+        let actor = Actor {
+            name: "directory-sync".into(),
+            source: "directory".into(),
+        };
+        for (user, link) in self.store.directory_users().await? {
+            report.checked += 1;
+            let entry = directory.find_by_id(&link.directory_id).await?;
+            let (reason, change) = match &entry {
+                None => (
+                    "the directory entry is gone".to_owned(),
+                    SyncChange::DisabledGone,
+                ),
+                Some(entry) => match &entry.refusal {
+                    Some(refusal) => (refusal.clone(), SyncChange::DisabledRefused),
+                    None => {
+                        let Ok(username) = entry.username.parse::<Username>() else {
+                            continue;
+                        };
+                        let before = (user.username.clone(), user.email.clone(), user.role);
+                        if let Some(after) = self
+                            .align_directory_user(&actor, user, &username, entry)
+                            .await?
+                            && ((after.username.clone(), after.email.clone(), after.role) != before
+                                || link.display_name != entry.display_name)
+                        {
+                            report
+                                .changes
+                                .push((after.username.to_string(), SyncChange::Updated));
+                        }
+                        continue;
+                    }
+                },
+            };
+            if user.status != UserStatus::Active {
+                continue;
+            }
+            let event = self.event(
+                &actor,
+                "user.disable",
+                user.username.as_str(),
+                "success",
+                format!("directory sync: {reason}"),
+            );
+            self.store
+                .set_user_status(user.id, UserStatus::Disabled, event)
+                .await?;
+            self.store.delete_sessions_of_user(user.id, None).await?;
+            report.changes.push((user.username.to_string(), change));
+        }
+        Ok(report)
     }
 }

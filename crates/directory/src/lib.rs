@@ -399,6 +399,30 @@ impl Directory {
         self.find_by_name(username).await.map(|(_, user)| user)
     }
 
+    /// The second half of search, then bind, for an entry [`Directory::lookup`]
+    /// found: binds as `dn` with `password` on a connection of its own. A
+    /// caller that throttles checks its throttle between the two halves, so
+    /// a waiting account binds nothing. An empty or blank password is
+    /// refused before any bind.
+    #[tracing::instrument(skip(self, password))]
+    pub async fn bind_user(&self, dn: &str, password: &str) -> Result<(), AuthError> {
+        if password.trim().is_empty() {
+            return Err(AuthError::EmptyPassword);
+        }
+        self.bind_as(0, dn, password).await
+    }
+
+    /// Binds as a DN no entry has, answer ignored: what a wrong password
+    /// costs, spent for a name with no entry, so that how long a refusal
+    /// takes does not tell which names the directory knows.
+    pub async fn dummy_bind(&self, password: &str) {
+        if password.trim().is_empty() {
+            return;
+        }
+        let dn = format!("cn=latchkey-no-such-entry,{}", self.inner.base_dn);
+        let _ = self.bind_as(0, &dn, password).await;
+    }
+
     /// The entry whose `id_attribute` is `id` (as [`DirectoryUser::id`]
     /// shows it), if `user_filter` still accepts it: for sync. An entry
     /// gone, renamed out of `base_dn` or out of the filter is

@@ -40,6 +40,8 @@ pub struct Config {
     pub otp_failure_limit: u32,
     /// The RADIUS listener (`[radius]`).
     pub radius: RadiusConfig,
+    /// Directory users (`[directory]`); none: every user is local.
+    pub directory: Option<latchkey_directory::DirectoryConfig>,
 }
 
 /// `[radius]`: where RADIUS is answered (DESIGN.md, "RADIUS").
@@ -70,6 +72,7 @@ impl Default for Config {
             issuer: "Latchkey".into(),
             otp_failure_limit: 10,
             radius: RadiusConfig::default(),
+            directory: None,
         }
     }
 }
@@ -93,6 +96,7 @@ impl std::fmt::Debug for Config {
             .field("issuer", &self.issuer)
             .field("otp_failure_limit", &self.otp_failure_limit)
             .field("radius", &self.radius)
+            .field("directory", &self.directory)
             .finish()
     }
 }
@@ -191,6 +195,7 @@ impl Config {
                 )
             })?);
         }
+        directory_from_env(&mut config.directory)?;
         if let Some(dir) = &flags.data_dir {
             config.data_dir = dir.clone();
         }
@@ -227,6 +232,119 @@ impl Config {
             ),
         }
     }
+}
+
+/// `LATCHKEY_DIRECTORY_<KEY>` for each key of `[directory]`, over the
+/// file's table (or making one, given at least the URL).
+fn directory_from_env(
+    directory: &mut Option<latchkey_directory::DirectoryConfig>,
+) -> Result<(), ConfigError> {
+    fn text(variable: &'static str) -> Result<Option<String>, ConfigError> {
+        match std::env::var(variable) {
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(ConfigError::Env(variable, "not valid UTF-8".into()))
+            }
+        }
+    }
+    fn flag(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
+        match value {
+            "1" | "true" | "yes" => Ok(true),
+            "0" | "false" | "no" => Ok(false),
+            _ => Err(ConfigError::Env(variable, "not true or false".into())),
+        }
+    }
+    fn number(variable: &'static str, value: &str) -> Result<u64, ConfigError> {
+        value
+            .parse()
+            .map_err(|_| ConfigError::Env(variable, "not a whole number".into()))
+    }
+    if let Some(urls) = text("LATCHKEY_DIRECTORY_URL")? {
+        let urls: Vec<String> = urls
+            .split([' ', ','])
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+        match directory {
+            Some(config) => config.url = latchkey_directory::Urls::Many(urls),
+            None => {
+                let mut config = latchkey_directory::DirectoryConfig::new(&[], "");
+                config.url = latchkey_directory::Urls::Many(urls);
+                *directory = Some(config);
+            }
+        }
+    }
+    let variables: [&'static str; 15] = [
+        "LATCHKEY_DIRECTORY_STARTTLS",
+        "LATCHKEY_DIRECTORY_CA_FILE",
+        "LATCHKEY_DIRECTORY_BIND_DN",
+        "LATCHKEY_DIRECTORY_BIND_PASSWORD",
+        "LATCHKEY_DIRECTORY_BIND_PASSWORD_FILE",
+        "LATCHKEY_DIRECTORY_BASE_DN",
+        "LATCHKEY_DIRECTORY_USER_FILTER",
+        "LATCHKEY_DIRECTORY_ID_ATTRIBUTE",
+        "LATCHKEY_DIRECTORY_EMAIL_ATTRIBUTE",
+        "LATCHKEY_DIRECTORY_NAME_ATTRIBUTE",
+        "LATCHKEY_DIRECTORY_GROUP_ROLES",
+        "LATCHKEY_DIRECTORY_TIMEOUT_SECONDS",
+        "LATCHKEY_DIRECTORY_PASSWORD_HELP_URL",
+        "LATCHKEY_DIRECTORY_SYNC_MINUTES",
+        "LATCHKEY_DIRECTORY_URL",
+    ];
+    let Some(config) = directory else {
+        if let Some(variable) = variables.iter().find(|v| std::env::var_os(v).is_some()) {
+            return Err(ConfigError::Env(
+                variable,
+                "set LATCHKEY_DIRECTORY_URL (or directory.url) too".into(),
+            ));
+        }
+        return Ok(());
+    };
+    for variable in variables {
+        let Some(value) = text(variable)? else {
+            continue;
+        };
+        match variable {
+            "LATCHKEY_DIRECTORY_STARTTLS" => config.starttls = flag(variable, &value)?,
+            "LATCHKEY_DIRECTORY_CA_FILE" => config.ca_file = Some(value.into()),
+            "LATCHKEY_DIRECTORY_BIND_DN" => config.bind_dn = Some(value),
+            "LATCHKEY_DIRECTORY_BIND_PASSWORD" => config.bind_password = Some(value.into()),
+            "LATCHKEY_DIRECTORY_BIND_PASSWORD_FILE" => {
+                config.bind_password_file = Some(value.into())
+            }
+            "LATCHKEY_DIRECTORY_BASE_DN" => config.base_dn = value,
+            "LATCHKEY_DIRECTORY_USER_FILTER" => config.user_filter = value,
+            "LATCHKEY_DIRECTORY_ID_ATTRIBUTE" => config.id_attribute = value,
+            "LATCHKEY_DIRECTORY_EMAIL_ATTRIBUTE" => config.email_attribute = value,
+            "LATCHKEY_DIRECTORY_NAME_ATTRIBUTE" => config.name_attribute = value,
+            "LATCHKEY_DIRECTORY_GROUP_ROLES" => {
+                // A TOML inline table, as in the file:
+                // {"cn=helpdesk,ou=groups,dc=example,dc=org" = "helpdesk"}
+                #[derive(Deserialize)]
+                struct Roles {
+                    group_roles: std::collections::BTreeMap<String, latchkey_directory::Role>,
+                }
+                let roles: Roles =
+                    toml::from_str(&format!("group_roles = {value}")).map_err(|e| {
+                        ConfigError::Env(
+                            variable,
+                            format!("not a TOML table of group DN = role: {e}"),
+                        )
+                    })?;
+                config.group_roles = roles.group_roles;
+            }
+            "LATCHKEY_DIRECTORY_TIMEOUT_SECONDS" => {
+                config.timeout_seconds = number(variable, &value)?
+            }
+            "LATCHKEY_DIRECTORY_PASSWORD_HELP_URL" => config.password_help_url = Some(value),
+            "LATCHKEY_DIRECTORY_SYNC_MINUTES" => {
+                config.sync_minutes = Some(number(variable, &value)?)
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod directory;
 pub mod hasher;
 pub mod http;
 pub mod mail;
@@ -37,6 +38,9 @@ pub enum StartError {
     /// The database could not be opened.
     #[error("cannot open the database")]
     Database(#[source] latchkey_core::StoreError),
+    /// The `[directory]` table is not valid.
+    #[error(transparent)]
+    Directory(#[from] latchkey_directory::ConfigError),
 }
 
 /// The database's life, not its contents: whether it answers, which
@@ -44,9 +48,13 @@ pub enum StartError {
 /// row, so the HTTP layer may hold it (the readiness probe) without holding
 /// the store.
 #[derive(Clone, Debug)]
-pub struct Lifecycle(Database);
+pub struct Lifecycle(Database, Option<directory::DirectoryPort>);
 
 impl Lifecycle {
+    /// The directory, when users come from one too.
+    pub fn directory(&self) -> Option<&directory::DirectoryPort> {
+        self.1.as_ref()
+    }
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.0.backend()
@@ -70,9 +78,15 @@ pub struct Operator {
     /// The operator's admin right.
     pub admin: Admin,
     database: Database,
+    directory: Option<directory::DirectoryPort>,
 }
 
 impl Operator {
+    /// The directory, when users come from one too.
+    pub fn directory(&self) -> Option<&directory::DirectoryPort> {
+        self.directory.as_ref()
+    }
+
     /// The database, for [`latchkey_store::Importer::open`].
     pub fn database(&self) -> &Database {
         &self.database
@@ -95,14 +109,18 @@ pub async fn open_with_clock(
 ) -> Result<(App, Lifecycle), StartError> {
     let parts = Parts::open(config, clock).await?;
     let database = parts.database.clone();
-    let app = Latchkey::new(
-        parts.database,
-        parts.clock,
-        parts.cipher,
-        parts.hasher,
-        parts.policy,
+    let directory = parts.directory.clone();
+    let app = with_directory(
+        Latchkey::new(
+            parts.database,
+            parts.clock,
+            parts.cipher,
+            parts.hasher,
+            parts.policy,
+        ),
+        &directory,
     );
-    Ok((app, Lifecycle(database)))
+    Ok((app, Lifecycle(database, directory)))
 }
 
 /// Like [`open`], for the operator at the command line: the domain with
@@ -110,6 +128,7 @@ pub async fn open_with_clock(
 pub async fn open_as_operator(config: &Config) -> Result<(App, Lifecycle, Operator), StartError> {
     let parts = Parts::open(config, Arc::new(SystemClock)).await?;
     let database = parts.database.clone();
+    let directory = parts.directory.clone();
     let (app, admin) = Latchkey::with_local_operator(
         parts.database,
         parts.clock,
@@ -117,11 +136,13 @@ pub async fn open_as_operator(config: &Config) -> Result<(App, Lifecycle, Operat
         parts.hasher,
         parts.policy,
     );
+    let app = with_directory(app, &directory);
     let operator = Operator {
         admin,
         database: database.clone(),
+        directory: directory.clone(),
     };
-    Ok((app, Lifecycle(database), operator))
+    Ok((app, Lifecycle(database, directory), operator))
 }
 
 /// What the domain is put together from.
@@ -131,6 +152,14 @@ struct Parts {
     cipher: Arc<dyn SecretCipher>,
     hasher: Arc<dyn PasswordHasher>,
     policy: Policy,
+    directory: Option<directory::DirectoryPort>,
+}
+
+fn with_directory(app: App, directory: &Option<directory::DirectoryPort>) -> App {
+    match directory {
+        Some(port) => app.with_directory(Arc::new(port.clone())),
+        None => app,
+    }
 }
 
 impl Parts {
@@ -138,6 +167,14 @@ impl Parts {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
         restrict(&config.data_dir);
+        // Checked before anything is opened: a bad `[directory]` table
+        // stops the start with its message.
+        let directory = match &config.directory {
+            Some(table) => Some(directory::DirectoryPort::new(
+                latchkey_directory::Directory::new(table)?,
+            )),
+            None => None,
+        };
         let cipher = master_key_cipher(config)?;
         let database = Database::connect(&config.database_url())
             .await
@@ -146,6 +183,7 @@ impl Parts {
             database,
             clock,
             cipher: Arc::new(cipher),
+            directory,
             hasher: Arc::new(hasher::Argon2Hasher::new(config.hash_parallelism)),
             policy: Policy {
                 issuer: config.issuer.clone(),

@@ -92,6 +92,25 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot answer RADIUS on {radius}: {e}"))?;
     }
+    if let Some(port) = lifecycle.directory() {
+        // So that /readyz and /metrics report the directory's state from
+        // the start, not only after its first user.
+        let port = port.clone();
+        tokio::spawn(async move {
+            if let latchkey_server::directory::DirectoryState::Down(cause) = port.probe().await {
+                tracing::warn!(%cause, "the directory does not answer; its users are refused until it does");
+            }
+        });
+    }
+    if let Some(every) = lifecycle
+        .directory()
+        .and_then(|port| port.directory().sync_interval())
+    {
+        tokio::spawn(latchkey_server::directory::sync_on_schedule(
+            app.clone(),
+            every,
+        ));
+    }
     println!("latchkey listening on http://{address}");
     if let Some(admin) = operator {
         print_demo(&app, &admin, &base).await?;

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::radius::*;
 use common::*;
 use latchkey_oath::KeyUri;
 use latchkey_radius::{Code, MessageAuthenticatorPolicy, Packet, PacketBuilder, SharedSecret};
@@ -72,8 +73,6 @@ fn two_nodes_on_postgresql_a_challenge_from_node_a_is_completed_on_node_b() {
     );
 }
 
-const SECRET: &str = "radius-test-secret";
-
 // ---------------------------------------------------------------- set-up
 
 /// A node answering RADIUS, a user `alice` (password [`PASSWORD`]) with an
@@ -83,14 +82,6 @@ struct Node {
     server: Server,
     port: u16,
     hotp: latchkey_oath::Hotp,
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `clients`: (name, address, mode), each with [`SECRET`].
@@ -158,76 +149,6 @@ impl Node {
             .parse()
             .unwrap()
     }
-}
-
-// ------------------------------------------------------------ radclient
-
-fn radclient_binary() -> &'static str {
-    let found = Command::new("radclient").arg("-h").output();
-    assert!(
-        found.is_ok(),
-        "radclient is needed for these tests: install Debian's freeradius-utils \
-         (apt-get install freeradius-utils; .ci/run does)"
-    );
-    "radclient"
-}
-
-/// What radclient printed about the reply.
-struct RadReply {
-    /// `Access-Accept`, `Access-Reject`, `Access-Challenge`, or `None` for no reply.
-    code: Option<String>,
-    output: String,
-}
-
-impl RadReply {
-    fn attribute(&self, name: &str) -> Option<String> {
-        let after = self.output.split("Received ").nth(1)?;
-        after.lines().find_map(|line| {
-            let (key, value) = line.trim().split_once(" = ")?;
-            (key == name).then(|| value.trim_matches('"').to_owned())
-        })
-    }
-}
-
-/// Sends one request with radclient: `kind` is `auth` or `status`,
-/// `attributes` its attribute lines. One try, `timeout` seconds.
-fn radclient(port: u16, kind: &str, attributes: &[String], timeout: u32) -> RadReply {
-    let mut child = Command::new(radclient_binary())
-        .args(["-x", "-r", "1", "-t", &timeout.to_string()])
-        .arg(format!("127.0.0.1:{port}"))
-        .args([kind, SECRET])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin
-            .write_all((attributes.join("\n") + "\n").as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let output =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let code = output.split("Received ").nth(1).map(|rest| {
-        rest.split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    });
-    RadReply { code, output }
-}
-
-fn pap(user: &str, password: &str) -> Vec<String> {
-    vec![
-        format!("User-Name = \"{user}\""),
-        format!("User-Password = \"{password}\""),
-        "NAS-Identifier = \"gw-1\"".into(),
-        // radclient computes it when the attribute is present.
-        "Message-Authenticator = 0x00".into(),
-    ]
 }
 
 // -------------------------------------------------------------- pyrad2

@@ -220,5 +220,6 @@ impl AuditLog for Database {
 }
 
 mod console;
+mod directory;
 mod portal;
 mod radius;

@@ -282,6 +282,25 @@ statements! {
     /// Session `?1` confirmed a console action with an OTP at `?2`.
     SET_CONSOLE_CONFIRMED = "INSERT INTO console_confirmations (session_hash, confirmed_at) \
          VALUES (?1, ?2) ON CONFLICT (session_hash) DO UPDATE SET confirmed_at = excluded.confirmed_at";
+    /// What user `?1` is linked to: directory id, display name.
+    DIRECTORY_LINK_OF = "SELECT directory_id, display_name FROM directory_links WHERE user_id = ?1";
+    /// The user linked to directory id `?1`.
+    USER_BY_DIRECTORY_ID = concat!("SELECT ", user_columns!("users."), " FROM users \
+         JOIN directory_links ON directory_links.user_id = users.id \
+         WHERE directory_links.directory_id = ?1");
+    /// Links user `?1` to directory id `?2`, display name `?3`.
+    INSERT_DIRECTORY_LINK = "INSERT INTO directory_links (user_id, directory_id, display_name) \
+         VALUES (?1, ?2, ?3)";
+    /// Display name `?1` for linked user `?2`.
+    SET_DIRECTORY_DISPLAY_NAME = "UPDATE directory_links SET display_name = ?1 WHERE user_id = ?2";
+    /// A linked user's name `?1`, mail `?2` and role `?3`, for user `?4`.
+    UPDATE_DIRECTORY_USER = "UPDATE users SET username = ?1, email = ?2, role = ?3 WHERE id = ?4";
+    /// Every linked user, by name, with the directory id and display name
+    /// after the user's columns.
+    DIRECTORY_USERS = concat!("SELECT ", user_columns!("users."),
+         ", directory_links.directory_id, directory_links.display_name \
+         FROM users JOIN directory_links ON directory_links.user_id = users.id \
+         ORDER BY users.username");
 }
 
 /// A `LIKE … ESCAPE '\'` pattern for text containing `part`, in which

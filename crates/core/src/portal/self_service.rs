@@ -180,6 +180,14 @@ impl<S: Store> Latchkey<S> {
             .user_by_id(session.user.id)
             .await?
             .ok_or(PortalError::SessionEnded)?;
+        // A directory user's password is the directory's: changed there,
+        // never here (nor counted here as a wrong one).
+        if self.directory.is_some() && self.directory_for(Some(&user)).await?.is_some() {
+            return Err(PortalError::field(
+                "current_password",
+                "Your password is your organisation's directory password: change it there.",
+            ));
+        }
         if *new != *confirm {
             return Err(PortalError::field(
                 "password_confirm",

@@ -43,14 +43,9 @@ impl<S: Store> Latchkey<S> {
             self.hasher.verify(password, None).await;
             return Err(PortalError::SignInRefused);
         };
-        let user = self.store.user_by_name(&name).await?;
-        if !self
-            .check_password_factor(&actor, &name, user.as_ref(), password)
-            .await?
-        {
+        let Some(user) = self.password_factor(&actor, &name, password).await? else {
             return Err(PortalError::SignInRefused);
-        }
-        let user = user.ok_or(PortalError::SignInRefused)?;
+        };
         if user.status != UserStatus::Active {
             self.store
                 .append(self.event(

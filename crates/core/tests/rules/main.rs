@@ -169,6 +169,7 @@ fn wrong_code(totp: &Totp, now: u64) -> String {
         .unwrap()
 }
 
+mod directory;
 mod lockout;
 mod recovery;
 mod replay;

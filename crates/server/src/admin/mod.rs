@@ -11,6 +11,7 @@ use crate::{App, Config, Operator, views};
 
 mod api_keys;
 mod audit;
+mod directory;
 mod import;
 mod questions;
 mod radius;
@@ -20,6 +21,7 @@ mod users;
 
 pub use api_keys::ApiKeyCommand;
 pub use audit::AuditCommand;
+pub use directory::DirectoryCommand;
 pub use questions::QuestionsCommand;
 pub use radius::RadiusClientCommand;
 pub use tokens::TokenCommand;
@@ -48,6 +50,9 @@ pub enum AdminCommand {
     RadiusClient(RadiusClientCommand),
     /// Import users with a TOTP/HOTP token each from JSON lines (known seeds)
     Import(import::ImportArgs),
+    /// Directory users (LDAP / Active Directory): test the configuration, sync the accounts
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
 }
 
 /// A failed command: the message and the exit status.
@@ -159,6 +164,9 @@ pub async fn run(
         AdminCommand::Import(args) => import::run(operator, config, args).await?,
         AdminCommand::Audit(command) => audit::run(app, &admin, command).await?,
         AdminCommand::RadiusClient(command) => radius::run(app, &admin, command).await?,
+        AdminCommand::Directory(command) => {
+            directory::run(app, &admin, operator.directory(), command).await?
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use super::AppState;
+use crate::directory::DirectoryState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -21,15 +22,26 @@ async fn healthz() -> &'static str {
 
 /// Ready when the database answers within a second: a load balancer's
 /// probe hears of an outage at once, not after the pool's acquire timeout.
+/// The directory's state is reported in the body but never makes the node
+/// unready: local accounts (the break-glass administrators) still work
+/// while it is down.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let answered =
         tokio::time::timeout(std::time::Duration::from_secs(1), state.lifecycle.ping()).await;
+    let directory = match state.lifecycle.directory() {
+        None => String::new(),
+        Some(port) => match port.state() {
+            DirectoryState::Up => "directory: up\n".to_owned(),
+            DirectoryState::Unknown => "directory: not asked yet\n".to_owned(),
+            DirectoryState::Down(cause) => format!("directory: down ({cause})\n"),
+        },
+    };
     if answered == Ok(true) {
-        (StatusCode::OK, "ready\n")
+        (StatusCode::OK, format!("ready\n{directory}"))
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "the database is not reachable\n",
+            format!("the database is not reachable\n{directory}"),
         )
     }
 }
@@ -40,6 +52,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render() + &crate::radius::METRICS.render(),
+        state.metrics.render()
+            + &crate::radius::METRICS.render()
+            + &state
+                .lifecycle
+                .directory()
+                .map(|port| port.render_metrics())
+                .unwrap_or_default(),
     )
 }

@@ -12,6 +12,8 @@ use latchkey_core::ManualClock;
 use latchkey_testkit::CapturedMail;
 use latchkey_testkit::token_cli::run_with_input;
 
+pub mod radius;
+
 pub const MASTER_KEY: &str = "6c6174636b6b65792d746573742d6d61737465722d6b65792d30313233343536";
 pub const PASSWORD: &str = "correct horse battery";
 pub use latchkey_testkit::pins::PIN;
@@ -138,6 +140,12 @@ impl Database {
     /// captured ([`Server::mail`]): the same domain, router and database as
     /// `latchkey serve`, so a scenario moves time instead of sleeping.
     pub fn spawn_app(&self) -> Server {
+        self.spawn_app_with(|_| {})
+    }
+
+    /// [`Database::spawn_app`] with the configuration changed first (a
+    /// `[directory]` table, say).
+    pub fn spawn_app_with(&self, configure: impl FnOnce(&mut latchkey_server::Config)) -> Server {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -151,6 +159,8 @@ impl Database {
             master_key: Some(MASTER_KEY.to_owned()),
             ..latchkey_server::Config::default()
         };
+        let mut config = config;
+        configure(&mut config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -18,6 +18,7 @@ mod api_keys;
 mod audit;
 pub(crate) mod changes;
 mod console;
+mod directory;
 mod portal;
 mod radius;
 mod rows;

@@ -20,6 +20,7 @@ mod api_keys;
 mod audit;
 pub(crate) mod changes;
 mod console;
+mod directory;
 mod durable;
 mod engine;
 mod key_cache;

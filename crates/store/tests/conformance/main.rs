@@ -165,6 +165,7 @@ mod api_keys;
 mod audit;
 mod checks;
 mod console;
+mod directory;
 mod portal;
 mod radius;
 mod security;

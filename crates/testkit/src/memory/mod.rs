@@ -63,6 +63,8 @@ struct State {
     answers: BTreeMap<(i64, i64), Answer>,
     reset_links: HashMap<Vec<u8>, ResetLink>,
     radius: radius::RadiusState,
+    /// Directory links by user id.
+    directory_links: BTreeMap<i64, DirectoryLink>,
 }
 
 struct ResetLink {
@@ -621,5 +623,6 @@ impl AuditLog for MemoryStore {
     }
 }
 
+mod directory;
 mod portal;
 mod radius;
