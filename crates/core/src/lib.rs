@@ -32,6 +32,7 @@ mod portal;
 pub mod ports;
 mod questions;
 pub mod radius;
+mod sealed;
 mod tokens;
 mod users;
 
@@ -59,4 +60,5 @@ pub use ports::{
     Store, StoreError, StoreResult, SystemClock, Throttle, TokenStore, UserStore,
 };
 pub use questions::normalise_answer;
+pub use sealed::SealedCheck;
 pub use tokens::IssuedToken;

@@ -40,6 +40,18 @@ pub struct Config {
     pub otp_failure_limit: u32,
     /// The RADIUS listener (`[radius]`).
     pub radius: RadiusConfig,
+    /// PEM certificate chain to serve HTTPS with (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// A plain-HTTP address that answers every request with a redirect to
+    /// the public URL.
+    pub redirect_http_listen: Option<SocketAddr>,
+    /// A separate address for `/metrics`; the public listener then answers
+    /// it 404.
+    pub metrics_listen: Option<SocketAddr>,
+    /// A bearer token `/metrics` asks for; without it, 401.
+    pub metrics_token: Option<String>,
 }
 
 /// `[radius]`: where RADIUS is answered (DESIGN.md, "RADIUS").
@@ -70,6 +82,11 @@ impl Default for Config {
             issuer: "Latchkey".into(),
             otp_failure_limit: 10,
             radius: RadiusConfig::default(),
+            tls_cert: None,
+            tls_key: None,
+            redirect_http_listen: None,
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 }
@@ -93,6 +110,14 @@ impl std::fmt::Debug for Config {
             .field("issuer", &self.issuer)
             .field("otp_failure_limit", &self.otp_failure_limit)
             .field("radius", &self.radius)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("redirect_http_listen", &self.redirect_http_listen)
+            .field("metrics_listen", &self.metrics_listen)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -197,6 +222,28 @@ impl Config {
         if let Some(database) = &flags.database {
             config.database = Some(database.clone());
         }
+        if let Some(value) = std::env::var_os("LATCHKEY_TLS_CERT") {
+            config.tls_cert = Some(value.into());
+        }
+        if let Some(value) = std::env::var_os("LATCHKEY_TLS_KEY") {
+            config.tls_key = Some(value.into());
+        }
+        for (variable, slot) in [
+            (
+                "LATCHKEY_REDIRECT_HTTP_LISTEN",
+                &mut config.redirect_http_listen,
+            ),
+            ("LATCHKEY_METRICS_LISTEN", &mut config.metrics_listen),
+        ] {
+            if let Ok(value) = std::env::var(variable) {
+                *slot = Some(value.parse().map_err(|_| {
+                    ConfigError::Env(variable, "not an address like 127.0.0.1:9090".into())
+                })?);
+            }
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_METRICS_TOKEN") {
+            config.metrics_token = Some(value);
+        }
         if let Some(listen) = listen {
             config.listen = listen;
         }
@@ -208,6 +255,7 @@ impl Config {
     pub fn base_url(&self, bound: std::net::SocketAddr) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
+            None if self.tls_cert.is_some() => format!("https://{bound}"),
             None => format!("http://{bound}"),
         }
     }

@@ -12,6 +12,7 @@ pub mod http;
 pub mod mail;
 pub mod radius;
 pub mod report;
+pub mod tls;
 pub mod views;
 
 use std::sync::Arc;

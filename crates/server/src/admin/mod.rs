@@ -11,6 +11,7 @@ use crate::{App, Config, Operator, views};
 
 mod api_keys;
 mod audit;
+mod backup;
 mod import;
 mod questions;
 mod radius;
@@ -19,6 +20,7 @@ mod users;
 
 pub use api_keys::ApiKeyCommand;
 pub use audit::AuditCommand;
+pub use backup::{BackupArgs, RestoreArgs, restore};
 pub use questions::QuestionsCommand;
 pub use radius::RadiusClientCommand;
 pub use tokens::TokenCommand;
@@ -47,6 +49,10 @@ pub enum AdminCommand {
     RadiusClient(RadiusClientCommand),
     /// Import users with a TOTP/HOTP token each from JSON lines (known seeds)
     Import(import::ImportArgs),
+    /// Copy the SQLite database to FILE while the server runs (not the master key)
+    Backup(BackupArgs),
+    /// Put a backup in place of the SQLite database (stop the service first)
+    Restore(RestoreArgs),
 }
 
 /// A failed command: the message and the exit status.
@@ -158,6 +164,14 @@ pub async fn run(
         AdminCommand::Import(args) => import::run(operator, config, args).await?,
         AdminCommand::Audit(command) => audit::run(app, &admin, command).await?,
         AdminCommand::RadiusClient(command) => radius::run(app, &admin, command).await?,
+        AdminCommand::Backup(args) => backup::backup(operator, config, args).await?,
+        // Replacing the database under an open connection would corrupt
+        // it: `main` runs `restore` before the database is opened.
+        AdminCommand::Restore(_) => {
+            return Err(usage(
+                "restore runs before the database is opened, from `latchkey admin restore FILE`",
+            ));
+        }
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ mod durable;
 mod engine;
 mod key_cache;
 mod open;
+pub use self::open::{CopyError, NotLatchkeyDatabase, copy_database};
 mod portal;
 mod radius;
 mod readers;
