@@ -18,6 +18,7 @@ mod activation;
 mod api_keys;
 pub mod audit;
 mod authenticate;
+mod backups;
 mod capability;
 mod context;
 mod error;
@@ -32,7 +33,6 @@ mod portal;
 pub mod ports;
 mod questions;
 pub mod radius;
-mod sealed;
 mod tokens;
 mod users;
 
@@ -40,6 +40,7 @@ pub use latchkey_oath as oath;
 
 pub use activation::{ActivateError, ActivationGrant, RefreshError};
 pub use authenticate::Decision;
+pub use backups::{DatabaseCopy, SealedCheck};
 pub use capability::{Actor, Admin, ApiPrincipal, Helpdesk};
 pub use context::Latchkey;
 pub use error::{AdminError, AdminErrorKind, PasswordRuleError};
@@ -60,5 +61,4 @@ pub use ports::{
     Store, StoreError, StoreResult, SystemClock, Throttle, TokenStore, UserStore,
 };
 pub use questions::normalise_answer;
-pub use sealed::SealedCheck;
 pub use tokens::IssuedToken;

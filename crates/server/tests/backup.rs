@@ -72,6 +72,17 @@ fn accept(server: &Server, key: &str, user: usize) -> bool {
     server.post("/api/v1/authenticate", Some(key), &body).body["result"] == "accept"
 }
 
+/// The subjects of the audit rows with `action`.
+fn audited(db: &Database, action: &str) -> Vec<String> {
+    db.admin_json(&["audit", "list", "--limit", "100000"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["action"] == action)
+        .map(|row| row["subject"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -153,6 +164,17 @@ fn a_backup_taken_under_load_restores_verifies_its_audit_chain_and_accepts_the_n
     assert_eq!(mode(&restored), 0o600, "the restored database");
     let out = fresh.admin(&["audit", "verify"], "");
     assert!(out.status.success(), "audit verify: {}", stderr(&out));
+    let backup_name = backup.display().to_string();
+    assert_eq!(
+        audited(&db, "database.backup"),
+        vec![backup_name.clone()],
+        "the live database records the backup"
+    );
+    assert_eq!(
+        audited(&fresh, "database.restore"),
+        vec![backup_name],
+        "the restored database records its restore"
+    );
 
     // The restored node accepts each user's next code: the steps the load
     // used are behind its clock, and no seed was lost.

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use latchkey_store::{Database, SqliteStore};
 
 use super::Failure;
-use crate::{Config, Operator};
+use latchkey_core::DatabaseCopy;
+
+use crate::{App, Config, Operator};
 
 /// `admin backup FILE`
 #[derive(Debug, clap::Args)]
@@ -49,6 +51,7 @@ const POSTGRES_BACKUP: &str = "this database is PostgreSQL: back it up with pg_d
 
 /// Copies the database to `args.file`.
 pub(super) async fn backup(
+    app: &App,
     operator: &Operator,
     config: &Config,
     args: BackupArgs,
@@ -57,6 +60,12 @@ pub(super) async fn backup(
         return Err(failure(POSTGRES_BACKUP));
     };
     store.back_up_to(&args.file).await?;
+    app.record_database_copy(
+        &operator.admin,
+        DatabaseCopy::Backup,
+        &args.file.display().to_string(),
+    )
+    .await?;
     println!(
         "Backed up the database to {}.\n\
          The backup does not contain the master key, which is {}. \
@@ -91,7 +100,7 @@ pub async fn restore(config: &Config, args: RestoreArgs) -> Result<(), Failure> 
     let _ = std::fs::remove_file(&staged);
     latchkey_store::copy_database(&args.file, &staged)
         .map_err(|e| failure(crate::report::error_chain(&e)))?;
-    let checked = check_staged(config, &staged).await;
+    let checked = check_staged(config, &staged, &args.file).await;
     let (opened, events) = match checked {
         Ok(counts) => counts,
         Err(refusal) => {
@@ -145,9 +154,13 @@ pub async fn restore(config: &Config, args: RestoreArgs) -> Result<(), Failure> 
 }
 
 /// Opens the staged copy (running any newer migrations) and checks that
-/// its sealed values open and its audit chain is whole: the numbers of
-/// sealed values and audit events.
-async fn check_staged(config: &Config, staged: &Path) -> Result<(u64, u64), Failure> {
+/// its sealed values open and its audit chain is whole, then audits the
+/// restore in it: the numbers of sealed values and audit events checked.
+async fn check_staged(
+    config: &Config,
+    staged: &Path,
+    backup: &Path,
+) -> Result<(u64, u64), Failure> {
     let staged_config = Config {
         database: Some(format!("sqlite://{}?mode=rw", staged.display())),
         ..config.clone()
@@ -172,6 +185,12 @@ async fn check_staged(config: &Config, staged: &Path) -> Result<(u64, u64), Fail
                 "refused: the backup's audit chain does not verify ({broken}). Nothing was changed."
             ))
         })?;
+        app.record_database_copy(
+            &operator.admin,
+            DatabaseCopy::Restore,
+            &backup.display().to_string(),
+        )
+        .await?;
         Ok((sealed.opened, events))
     }
     .await;

@@ -164,7 +164,7 @@ pub async fn run(
         AdminCommand::Import(args) => import::run(operator, config, args).await?,
         AdminCommand::Audit(command) => audit::run(app, &admin, command).await?,
         AdminCommand::RadiusClient(command) => radius::run(app, &admin, command).await?,
-        AdminCommand::Backup(args) => backup::backup(operator, config, args).await?,
+        AdminCommand::Backup(args) => backup::backup(app, operator, config, args).await?,
         // Replacing the database under an open connection would corrupt
         // it: `main` runs `restore` before the database is opened.
         AdminCommand::Restore(_) => {

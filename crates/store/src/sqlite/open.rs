@@ -288,3 +288,80 @@ pub(super) fn wal_path(database: &Path) -> PathBuf {
     name.push("-wal");
     PathBuf::from(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::SqliteStore;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_database_its_wal_and_a_backup_are_the_owners_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("latchkey.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+            .await
+            .unwrap();
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&wal_path(&file)), 0o600);
+
+        let backup = dir.path().join("backup.db");
+        std::fs::write(&backup, "an older backup, replaced whole").unwrap();
+        store.back_up_to(&backup).await.unwrap();
+        store.close().await;
+        assert_eq!(mode(&backup), 0o600);
+        assert!(!wal_path(&backup).exists(), "a backup is one file");
+        let copy = Connection::open(&backup).unwrap();
+        let mode_of_copy: String = copy
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode_of_copy, "delete");
+        let applied: i64 = copy
+            .query_row("SELECT count(*) FROM schema_migrations", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(applied as usize, migrations::SQLITE.len());
+
+        let staged = dir.path().join("staged.db");
+        copy_database(&backup, &staged).unwrap();
+        assert_eq!(mode(&staged), 0o600);
+    }
+
+    #[test]
+    fn a_database_file_made_0644_by_an_older_release_is_narrowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("latchkey.db");
+        std::fs::write(&file, "").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        owner_only(&file, true).unwrap();
+        assert_eq!(mode(&file), 0o600);
+    }
+
+    #[test]
+    fn copy_database_refuses_what_is_not_a_latchkey_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "words, not pages\n".repeat(300)).unwrap();
+        let staged = dir.path().join("staged.db");
+        assert!(matches!(
+            copy_database(&text, &staged),
+            Err(CopyError::NotLatchkey(NotLatchkeyDatabase::NotSqlite(..)))
+        ));
+        let foreign = dir.path().join("foreign.db");
+        Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE notes (body TEXT)")
+            .unwrap();
+        assert!(matches!(
+            copy_database(&foreign, &staged),
+            Err(CopyError::NotLatchkey(NotLatchkeyDatabase::Foreign(_)))
+        ));
+        assert!(!staged.exists());
+    }
+}

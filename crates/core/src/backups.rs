@@ -1,11 +1,22 @@
-//! Whether the sealed values in the store open under the cipher the domain
-//! was given: what `latchkey admin restore` asks of a backup before it puts
-//! it in place, since a database under another master key has lost every
-//! seed (its tokens could never be checked again).
+//! What backing up and restoring the database asks of the domain: whether
+//! the sealed values open under the cipher the domain was given (what
+//! `latchkey admin restore` asks of a backup before it puts it in place,
+//! since a database under another master key has lost every seed), and an
+//! audit row for each copy taken or put back.
 
 use crate::capability::Admin;
 use crate::context::{Latchkey, seed_aad, unlock_aad};
 use crate::ports::{Store, StoreError};
+
+/// A copy of the whole database, taken or put back by the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseCopy {
+    /// Copied out to a file (`database.backup`).
+    Backup,
+    /// Put in place from a file (`database.restore`), recorded in the
+    /// database put in place.
+    Restore,
+}
 
 /// How the tokens' sealed seeds and unlock secrets fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,5 +50,20 @@ impl<S: Store> Latchkey<S> {
             }
         }
         Ok(check)
+    }
+
+    /// Audits a copy of the database to or from `file`.
+    pub async fn record_database_copy(
+        &self,
+        admin: &Admin,
+        copy: DatabaseCopy,
+        file: &str,
+    ) -> Result<(), StoreError> {
+        let action = match copy {
+            DatabaseCopy::Backup => "database.backup",
+            DatabaseCopy::Restore => "database.restore",
+        };
+        let event = self.event(admin.actor(), action, file, "success", "");
+        self.store.append(event).await
     }
 }
