@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 /// Everything the server and the admin CLI need to know. Its `Debug` leaves
-/// out the master key and the passwords in database and SMTP URLs.
+/// out the master key, the metrics token and the passwords in database and
+/// SMTP URLs.
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -287,10 +288,16 @@ mod tests {
             database: Some("postgres://latchkey:db-secret-1@db.example.org/latchkey".into()),
             smtp_url: Some("smtps://mailer:smtp-secret-2@mail.example.org:465".into()),
             master_key: Some("ab".repeat(32)),
+            metrics_token: Some("metrics-secret-3".into()),
             ..Config::default()
         };
         let shown = format!("{config:?}");
-        for secret in ["db-secret-1", "smtp-secret-2", &"ab".repeat(32)] {
+        for secret in [
+            "db-secret-1",
+            "smtp-secret-2",
+            &"ab".repeat(32),
+            "metrics-secret-3",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         assert!(
