@@ -252,6 +252,44 @@ fn restore_refuses_a_backup_made_under_another_master_key_and_changes_nothing() 
 }
 
 #[test]
+fn restore_refuses_a_database_a_server_has_open_and_the_server_goes_on() {
+    let db = Database::new(false);
+    import_users(&db);
+    let backup = db.dir.path().join("latchkey-backup.db");
+    let out = db.admin(&["backup", backup.to_str().unwrap()], "");
+    assert!(out.status.success(), "backup: {}", stderr(&out));
+    let key = db.api_key("vpn", "authenticate");
+    let server = db.spawn_app();
+
+    let out = db.admin(&["restore", backup.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("is in use by another process")
+            && stderr(&out).contains("stop the service first"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !db.dir.path().join("latchkey.db.restoring").exists(),
+        "the staged copy is gone"
+    );
+    assert!(accept(&server, &key, 1), "the server goes on");
+    drop(server);
+
+    // Stopped, the same restore goes through and keeps the old database.
+    let out = db.admin(&["restore", backup.to_str().unwrap()], "");
+    assert!(out.status.success(), "restore: {}", stderr(&out));
+    assert!(stdout(&out).contains("is kept at"), "{}", stdout(&out));
+    let kept: Vec<_> = std::fs::read_dir(db.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("latchkey.db.before-restore-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+}
+
+#[test]
 fn restore_refuses_a_file_that_is_not_a_latchkey_database() {
     let db = Database::new(false);
     let text = db.dir.path().join("notes.txt");

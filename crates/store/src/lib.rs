@@ -34,5 +34,5 @@ pub use database::{Backend, Database};
 pub use import::Importer;
 pub use migrations::MigrationError;
 pub use postgres::PostgresStore;
-pub use sqlite::{CopyError, NotLatchkeyDatabase, copy_database};
+pub use sqlite::{CopyError, DatabaseInUse, NotLatchkeyDatabase, copy_database, take_offline};
 pub use sqlite::{MAX_BATCH, SqliteStore};

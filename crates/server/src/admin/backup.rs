@@ -108,6 +108,11 @@ pub async fn restore(config: &Config, args: RestoreArgs) -> Result<(), Failure> 
             return Err(refusal);
         }
     };
+    // Last, right before the swap: a server started meanwhile is found too.
+    if let Err(in_use) = latchkey_store::take_offline(&target) {
+        remove_database_files(&staged);
+        return Err(failure(format!("{in_use}. Nothing was changed.")));
+    }
     let previous = if target.exists() {
         let previous = beside(&target, &format!(".before-restore-{}", unix_now()));
         for (from, to) in database_files(&target)

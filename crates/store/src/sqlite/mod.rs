@@ -23,7 +23,7 @@ mod durable;
 mod engine;
 mod key_cache;
 mod open;
-pub use self::open::{CopyError, NotLatchkeyDatabase, copy_database};
+pub use self::open::{CopyError, DatabaseInUse, NotLatchkeyDatabase, copy_database, take_offline};
 mod portal;
 mod radius;
 mod readers;

@@ -261,6 +261,36 @@ pub(super) fn back_up(source: &Connection, to: &Path) -> StoreResult<()> {
     copied
 }
 
+/// The database is open in another process.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0} is in use by another process (is `latchkey serve` running on it?): stop the service first"
+)]
+pub struct DatabaseInUse(pub PathBuf);
+
+/// Checkpoints the database at `path` and takes it out of WAL mode, which
+/// SQLite allows only while no other connection has it open: so nothing
+/// is lost when the file is moved aside, and no running server has it
+/// under its feet. A file that is not there is fine.
+pub fn take_offline(path: &Path) -> Result<(), DatabaseInUse> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let in_use = || DatabaseInUse(path.to_owned());
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|_| in_use())?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = DELETE", [], |row| row.get(0))
+        .map_err(|_| in_use())?;
+    if !mode.eq_ignore_ascii_case("delete") {
+        return Err(in_use());
+    }
+    Ok(())
+}
+
 impl super::SqliteStore {
     /// Copies the database, as of one instant and while others write, to
     /// `file` (see [`back_up`]).
