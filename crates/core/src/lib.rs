@@ -33,6 +33,7 @@ mod portal;
 pub mod ports;
 mod questions;
 pub mod radius;
+pub mod rotation;
 mod tokens;
 mod users;
 

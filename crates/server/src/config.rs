@@ -53,6 +53,10 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// A bearer token `/metrics` asks for; without it, 401.
     pub metrics_token: Option<String>,
+    /// During a master-key rotation, the key being replaced (64 hex
+    /// digits); else `master.key.previous` in `data_dir` if there is one.
+    #[serde(skip)]
+    pub previous_master_key: Option<String>,
 }
 
 /// `[radius]`: where RADIUS is answered (DESIGN.md, "RADIUS").
@@ -88,6 +92,7 @@ impl Default for Config {
             redirect_http_listen: None,
             metrics_listen: None,
             metrics_token: None,
+            previous_master_key: None,
         }
     }
 }
@@ -118,6 +123,10 @@ impl std::fmt::Debug for Config {
             .field(
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "previous_master_key",
+                &self.previous_master_key.as_ref().map(|_| "[redacted]"),
             )
             .finish()
     }
@@ -244,6 +253,9 @@ impl Config {
         }
         if let Ok(value) = std::env::var("LATCHKEY_METRICS_TOKEN") {
             config.metrics_token = Some(value);
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_PREVIOUS_MASTER_KEY") {
+            config.previous_master_key = Some(value);
         }
         if let Some(listen) = listen {
             config.listen = listen;

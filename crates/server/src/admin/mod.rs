@@ -15,6 +15,7 @@ mod backup;
 mod import;
 mod questions;
 mod radius;
+mod rotate;
 mod tokens;
 mod users;
 
@@ -53,6 +54,8 @@ pub enum AdminCommand {
     Backup(BackupArgs),
     /// Put a backup in place of the SQLite database (stop the service first)
     Restore(RestoreArgs),
+    /// Re-seal every sealed value under the new master key (resumable)
+    RotateMasterKey(rotate::RotateArgs),
 }
 
 /// A failed command: the message and the exit status.
@@ -165,6 +168,7 @@ pub async fn run(
         AdminCommand::Audit(command) => audit::run(app, &admin, command).await?,
         AdminCommand::RadiusClient(command) => radius::run(app, &admin, command).await?,
         AdminCommand::Backup(args) => backup::backup(app, operator, config, args).await?,
+        AdminCommand::RotateMasterKey(args) => rotate::run(operator, config, args).await?,
         // Replacing the database under an open connection would corrupt
         // it: `main` runs `restore` before the database is opened.
         AdminCommand::Restore(_) => {

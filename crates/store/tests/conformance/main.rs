@@ -166,6 +166,7 @@ mod audit;
 mod checks;
 mod portal;
 mod radius;
+mod reseal;
 mod security;
 mod tokens;
 mod users;
