@@ -106,7 +106,11 @@ async fn serve(
                 .map_err(|e| format!("cannot watch for SIGHUP: {e}"))?;
             Some(certificate.acceptor())
         }
-        None => None,
+        None => {
+            latchkey_server::tls::log_sighup_without_tls()
+                .map_err(|e| format!("cannot watch for SIGHUP: {e}"))?;
+            None
+        }
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let redirect = bind_optional(config.redirect_http_listen).await?;

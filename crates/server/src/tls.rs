@@ -158,3 +158,15 @@ pub fn from_config(config: &crate::Config) -> Result<Option<Arc<ReloadableCertif
         (Some(certificate), Some(key)) => ReloadableCertificate::load(certificate, key).map(Some),
     }
 }
+
+/// Without TLS there is nothing to reload, but SIGHUP's default would end
+/// the process (and `systemctl reload` sends it): it is logged instead.
+pub fn log_sighup_without_tls() -> std::io::Result<()> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: no TLS certificate to reload");
+        }
+    });
+    Ok(())
+}

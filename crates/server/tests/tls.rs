@@ -345,6 +345,19 @@ fn sighup_serves_a_renewed_certificate_and_keeps_the_old_one_when_the_new_one_is
     assert!(server.is_running());
 }
 
+#[test]
+fn sighup_without_tls_leaves_a_plain_node_serving() {
+    let db = Database::new(false);
+    let mut server = db.serve();
+    hang_up(&server);
+    // SIGHUP's default ends a process as soon as it is delivered, before
+    // the node could accept another connection: these answers mean it was
+    // handled.
+    assert_eq!(server.get("/healthz", None).status, 200);
+    assert_eq!(server.get("/healthz", None).status, 200);
+    assert!(server.is_running(), "SIGHUP ended the node");
+}
+
 fn serve_refusal(db: &Database, settings: &[(&str, String)]) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
