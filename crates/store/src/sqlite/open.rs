@@ -293,7 +293,8 @@ pub fn take_offline(path: &Path) -> Result<(), DatabaseInUse> {
 
 impl super::SqliteStore {
     /// Copies the database, as of one instant and while others write, to
-    /// `file` (see [`back_up`]).
+    /// `file`: SQLite's backup API in one step (one read transaction), into
+    /// a single file of mode 0600 that replaces `file` once it is whole.
     pub async fn back_up_to(&self, file: &Path) -> StoreResult<()> {
         let file = file.to_owned();
         self.read(move |conn| back_up(conn, &file)).await
