@@ -32,7 +32,7 @@ pub const STATE_LIFETIME: i64 = 120;
 pub const CHALLENGE_MESSAGE: &str = "Enter your one-time password";
 
 /// What a client's sealed secret is bound to.
-fn secret_aad(name: &str) -> String {
+pub(crate) fn secret_aad(name: &str) -> String {
     format!("radius-client:{name}:secret")
 }
 

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 /// Everything the server and the admin CLI need to know. Its `Debug` leaves
-/// out the master key and the passwords in database and SMTP URLs.
+/// out the master key, the metrics token and the passwords in database and
+/// SMTP URLs.
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -42,6 +43,22 @@ pub struct Config {
     pub radius: RadiusConfig,
     /// Directory users (`[directory]`); none: every user is local.
     pub directory: Option<latchkey_directory::DirectoryConfig>,
+    /// PEM certificate chain to serve HTTPS with (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// A plain-HTTP address that answers every request with a redirect to
+    /// the public URL.
+    pub redirect_http_listen: Option<SocketAddr>,
+    /// A separate address for `/metrics`; the public listener then answers
+    /// it 404.
+    pub metrics_listen: Option<SocketAddr>,
+    /// A bearer token `/metrics` asks for; without it, 401.
+    pub metrics_token: Option<String>,
+    /// During a master-key rotation, the key being replaced (64 hex
+    /// digits); else `master.key.previous` in `data_dir` if there is one.
+    #[serde(skip)]
+    pub previous_master_key: Option<String>,
 }
 
 /// `[radius]`: where RADIUS is answered (DESIGN.md, "RADIUS").
@@ -73,6 +90,12 @@ impl Default for Config {
             otp_failure_limit: 10,
             radius: RadiusConfig::default(),
             directory: None,
+            tls_cert: None,
+            tls_key: None,
+            redirect_http_listen: None,
+            metrics_listen: None,
+            metrics_token: None,
+            previous_master_key: None,
         }
     }
 }
@@ -97,6 +120,18 @@ impl std::fmt::Debug for Config {
             .field("otp_failure_limit", &self.otp_failure_limit)
             .field("radius", &self.radius)
             .field("directory", &self.directory)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("redirect_http_listen", &self.redirect_http_listen)
+            .field("metrics_listen", &self.metrics_listen)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "previous_master_key",
+                &self.previous_master_key.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -202,6 +237,31 @@ impl Config {
         if let Some(database) = &flags.database {
             config.database = Some(database.clone());
         }
+        if let Some(value) = std::env::var_os("LATCHKEY_TLS_CERT") {
+            config.tls_cert = Some(value.into());
+        }
+        if let Some(value) = std::env::var_os("LATCHKEY_TLS_KEY") {
+            config.tls_key = Some(value.into());
+        }
+        for (variable, slot) in [
+            (
+                "LATCHKEY_REDIRECT_HTTP_LISTEN",
+                &mut config.redirect_http_listen,
+            ),
+            ("LATCHKEY_METRICS_LISTEN", &mut config.metrics_listen),
+        ] {
+            if let Ok(value) = std::env::var(variable) {
+                *slot = Some(value.parse().map_err(|_| {
+                    ConfigError::Env(variable, "not an address like 127.0.0.1:9090".into())
+                })?);
+            }
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_METRICS_TOKEN") {
+            config.metrics_token = Some(value);
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_PREVIOUS_MASTER_KEY") {
+            config.previous_master_key = Some(value);
+        }
         if let Some(listen) = listen {
             config.listen = listen;
         }
@@ -213,6 +273,7 @@ impl Config {
     pub fn base_url(&self, bound: std::net::SocketAddr) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
+            None if self.tls_cert.is_some() => format!("https://{bound}"),
             None => format!("http://{bound}"),
         }
     }
@@ -357,10 +418,16 @@ mod tests {
             database: Some("postgres://latchkey:db-secret-1@db.example.org/latchkey".into()),
             smtp_url: Some("smtps://mailer:smtp-secret-2@mail.example.org:465".into()),
             master_key: Some("ab".repeat(32)),
+            metrics_token: Some("metrics-secret-3".into()),
             ..Config::default()
         };
         let shown = format!("{config:?}");
-        for secret in ["db-secret-1", "smtp-secret-2", &"ab".repeat(32)] {
+        for secret in [
+            "db-secret-1",
+            "smtp-secret-2",
+            &"ab".repeat(32),
+            "metrics-secret-3",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         assert!(

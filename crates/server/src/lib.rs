@@ -13,6 +13,7 @@ pub mod http;
 pub mod mail;
 pub mod radius;
 pub mod report;
+pub mod tls;
 pub mod views;
 
 use std::sync::Arc;
@@ -198,6 +199,22 @@ impl Parts {
 /// `LATCHKEY_MASTER_KEY`, else the key file in the data folder (made if
 /// missing).
 pub fn master_key_cipher(config: &Config) -> Result<MasterKeyCipher, StartError> {
+    let cipher = own_master_key_cipher(config)?;
+    let previous_file = config.data_dir.join("master.key.previous");
+    // During a rotation (`admin rotate-master-key`), values still sealed
+    // under the key being replaced open too.
+    Ok(match &config.previous_master_key {
+        Some(hex) => cipher.with_previous(MasterKeyCipher::from_hex(hex)?),
+        None if previous_file.exists() => {
+            cipher.with_previous(MasterKeyCipher::load_or_create(&previous_file)?)
+        }
+        None => cipher,
+    })
+}
+
+/// The cipher of the configured master key alone, without the previous
+/// key of a rotation: what every value is sealed under once it is done.
+pub fn own_master_key_cipher(config: &Config) -> Result<MasterKeyCipher, StartError> {
     Ok(match &config.master_key {
         Some(hex) => MasterKeyCipher::from_hex(hex)?,
         None => MasterKeyCipher::load_or_create(&config.data_dir.join("master.key"))?,

@@ -63,7 +63,24 @@ fn init_logging(json: bool) {
     }
 }
 
-async fn serve(config: Config, demo: bool) -> Result<(), String> {
+/// Binds an optional extra listener, naming its address when that fails.
+async fn bind_optional(
+    address: Option<SocketAddr>,
+) -> Result<Option<tokio::net::TcpListener>, String> {
+    match address {
+        Some(address) => tokio::net::TcpListener::bind(address)
+            .await
+            .map(Some)
+            .map_err(|e| format!("cannot listen on {address}: {e}")),
+        None => Ok(None),
+    }
+}
+
+async fn serve(
+    config: Config,
+    demo: bool,
+    certificate: Option<Arc<latchkey_server::tls::ReloadableCertificate>>,
+) -> Result<(), String> {
     // `serve` holds no admin right, except for the demo's set-up: the
     // operator who typed `--demo` at this command line owns the database,
     // and the right is dropped before the first request is served.
@@ -83,10 +100,26 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| error_chain(&e))?;
+    let tls = match &certificate {
+        Some(certificate) => {
+            certificate
+                .reload_on_sighup()
+                .map_err(|e| format!("cannot watch for SIGHUP: {e}"))?;
+            Some(certificate.acceptor())
+        }
+        None => {
+            latchkey_server::tls::log_sighup_without_tls()
+                .map_err(|e| format!("cannot watch for SIGHUP: {e}"))?;
+            None
+        }
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let redirect = bind_optional(config.redirect_http_listen).await?;
+    let metrics_listener = bind_optional(config.metrics_listen).await?;
     let base = config
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{address}"));
+        .unwrap_or_else(|| format!("{scheme}://{address}"));
     if let Some(radius) = config.radius.listen {
         latchkey_server::radius::start(radius, app.clone())
             .await
@@ -111,7 +144,17 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
             every,
         ));
     }
-    println!("latchkey listening on http://{address}");
+    println!("latchkey listening on {scheme}://{address}");
+    // Logged, not printed: the first line of standard output is the one
+    // scripts read for the public address.
+    if let Some(redirect) = &redirect {
+        let at = redirect.local_addr().map_err(|e| error_chain(&e))?;
+        tracing::info!(%at, to = %base, "redirecting plain HTTP");
+    }
+    if let Some(metrics) = &metrics_listener {
+        let at = metrics.local_addr().map_err(|e| error_chain(&e))?;
+        tracing::info!(%at, "serving /metrics apart");
+    }
     if let Some(admin) = operator {
         print_demo(&app, &admin, &base).await?;
     }
@@ -135,7 +178,15 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
             mailer: Arc::new(mailer),
         }),
     };
-    latchkey_server::http::serve(listener, state)
+    let listeners = latchkey_server::http::Listeners {
+        public: listener,
+        tls,
+        redirect,
+        base_url: state.portal.base_url.clone(),
+        metrics: metrics_listener,
+        metrics_token: config.metrics_token.clone(),
+    };
+    latchkey_server::http::serve_all(listeners, state)
         .await
         .map_err(|e| error_chain(&e))?;
     lifecycle.close().await;
@@ -276,7 +327,16 @@ fn main() -> ExitCode {
                 }
             };
             init_logging(log_json || config.log_json);
-            match runtime.block_on(serve(config, demo)) {
+            // A certificate that does not load is the operator's to fix
+            // before anything listens: refused like a bad configuration.
+            let certificate = match latchkey_server::tls::from_config(&config) {
+                Ok(certificate) => certificate,
+                Err(e) => {
+                    eprintln!("latchkey: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match runtime.block_on(serve(config, demo, certificate)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("latchkey: {e}");
@@ -292,6 +352,15 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            if let admin::AdminCommand::Restore(args) = command {
+                return match runtime.block_on(admin::restore(&config, args)) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(failure) => {
+                        eprintln!("{}", failure.message);
+                        ExitCode::from(failure.status)
+                    }
+                };
+            }
             let result = runtime.block_on(async {
                 let (app, lifecycle, operator) = latchkey_server::open_as_operator(&config)
                     .await

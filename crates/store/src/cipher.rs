@@ -35,6 +35,9 @@ pub enum MasterKeyError {
 pub struct MasterKeyCipher {
     aead: XChaCha20Poly1305,
     mac_key: Zeroizing<[u8; 32]>,
+    /// During a master-key rotation, the key being replaced: values not yet
+    /// re-sealed still open under it. Nothing is sealed or hashed under it.
+    previous: Option<Box<MasterKeyCipher>>,
 }
 
 impl std::fmt::Debug for MasterKeyCipher {
@@ -59,7 +62,23 @@ impl MasterKeyCipher {
         let mut enc_key = Zeroizing::new([0u8; 32]);
         enc_key.copy_from_slice(&enc.finalize().into_bytes());
         let aead = XChaCha20Poly1305::new_from_slice(enc_key.as_ref()).expect("a 32-byte key");
-        MasterKeyCipher { aead, mac_key }
+        MasterKeyCipher {
+            aead,
+            mac_key,
+            previous: None,
+        }
+    }
+
+    /// This cipher, opening what `previous` sealed too: for the nodes and
+    /// the admin CLI while a rotation from `previous` to this key runs.
+    pub fn with_previous(mut self, previous: MasterKeyCipher) -> Self {
+        self.previous = Some(Box::new(previous));
+        self
+    }
+
+    /// Whether a previous key is given (a rotation is under way).
+    pub fn has_previous(&self) -> bool {
+        self.previous.is_some()
     }
 
     /// Parses 64 hex digits.
@@ -129,6 +148,29 @@ impl SecretCipher for MasterKeyCipher {
     }
 
     fn open(&self, aad: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CipherError> {
+        match (self.open_own(aad, sealed), &self.previous) {
+            (Err(CipherError), Some(previous)) => previous.open(aad, sealed),
+            (opened, _) => opened,
+        }
+    }
+
+    #[allow(
+        clippy::expect_used,
+        reason = "each expect here names the invariant that makes it unreachable"
+    )]
+    fn keyed_hash(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(self.mac_key.as_ref())
+            .expect("any key length");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl MasterKeyCipher {
+    /// Opens what this key (not the previous one) sealed.
+    fn open_own(&self, aad: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CipherError> {
         if sealed.len() < 1 + 24 + 16 || sealed[0] != VERSION {
             return Err(CipherError);
         }
@@ -143,19 +185,6 @@ impl SecretCipher for MasterKeyCipher {
             )
             .map(Zeroizing::new)
             .map_err(|_| CipherError)
-    }
-
-    #[allow(
-        clippy::expect_used,
-        reason = "each expect here names the invariant that makes it unreachable"
-    )]
-    fn keyed_hash(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(self.mac_key.as_ref())
-            .expect("any key length");
-        mac.update(purpose.as_bytes());
-        mac.update(&[0]);
-        mac.update(data);
-        mac.finalize().into_bytes().into()
     }
 }
 
@@ -177,5 +206,32 @@ mod tests {
             Err(CipherError)
         );
         assert!(!sealed.windows(10).any(|w| w == b"seed bytes"));
+    }
+
+    #[test]
+    fn during_a_rotation_values_of_either_key_open_and_new_ones_are_sealed_under_the_new() {
+        let old = MasterKeyCipher::new(&[7; 32]);
+        let under_old = old.seal("token:1:seed", b"old seed");
+        let rotating = MasterKeyCipher::new(&[8; 32]).with_previous(MasterKeyCipher::new(&[7; 32]));
+        assert_eq!(
+            rotating
+                .open("token:1:seed", &under_old)
+                .unwrap()
+                .as_slice(),
+            b"old seed"
+        );
+        let under_new = rotating.seal("token:2:seed", b"new seed");
+        assert_eq!(old.open("token:2:seed", &under_new), Err(CipherError));
+        assert_eq!(
+            MasterKeyCipher::new(&[8; 32])
+                .open("token:2:seed", &under_new)
+                .unwrap()
+                .as_slice(),
+            b"new seed"
+        );
+        assert_eq!(
+            rotating.keyed_hash("activation", b"1"),
+            MasterKeyCipher::new(&[8; 32]).keyed_hash("activation", b"1")
+        );
     }
 }

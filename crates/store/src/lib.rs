@@ -27,6 +27,7 @@ mod errors;
 mod import;
 mod migrations;
 mod postgres;
+mod reseal;
 mod sqlite;
 
 pub use cipher::{MasterKeyCipher, MasterKeyError};
@@ -34,4 +35,6 @@ pub use database::{Backend, Database};
 pub use import::Importer;
 pub use migrations::MigrationError;
 pub use postgres::PostgresStore;
+pub use reseal::Resealer;
+pub use sqlite::{CopyError, DatabaseInUse, NotLatchkeyDatabase, copy_database, take_offline};
 pub use sqlite::{MAX_BATCH, SqliteStore};

@@ -11,16 +11,19 @@ use crate::{App, Config, Operator, views};
 
 mod api_keys;
 mod audit;
+mod backup;
 mod directory;
 mod import;
 mod questions;
 mod radius;
+mod rotate;
 mod text;
 mod tokens;
 mod users;
 
 pub use api_keys::ApiKeyCommand;
 pub use audit::AuditCommand;
+pub use backup::{BackupArgs, RestoreArgs, restore};
 pub use directory::DirectoryCommand;
 pub use questions::QuestionsCommand;
 pub use radius::RadiusClientCommand;
@@ -53,6 +56,12 @@ pub enum AdminCommand {
     /// Directory users (LDAP / Active Directory): test the configuration, sync the accounts
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Copy the SQLite database to FILE while the server runs (not the master key)
+    Backup(BackupArgs),
+    /// Put a backup in place of the SQLite database (stop the service first)
+    Restore(RestoreArgs),
+    /// Re-seal every sealed value under the new master key (resumable)
+    RotateMasterKey(rotate::RotateArgs),
 }
 
 /// A failed command: the message and the exit status.
@@ -166,6 +175,15 @@ pub async fn run(
         AdminCommand::RadiusClient(command) => radius::run(app, &admin, command).await?,
         AdminCommand::Directory(command) => {
             directory::run(app, &admin, operator.directory(), command).await?
+        }
+        AdminCommand::Backup(args) => backup::backup(app, operator, config, args).await?,
+        AdminCommand::RotateMasterKey(args) => rotate::run(operator, config, args).await?,
+        // Replacing the database under an open connection would corrupt
+        // it: `main` runs `restore` before the database is opened.
+        AdminCommand::Restore(_) => {
+            return Err(usage(
+                "restore runs before the database is opened, from `latchkey admin restore FILE`",
+            ));
         }
     }
     Ok(())

@@ -82,6 +82,18 @@ pub async fn serve(
     limits: ListenerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_over(listener, None, router, limits, shutdown).await
+}
+
+/// Like [`serve`], over TLS when `tls` is given: the handshake must end
+/// within the head's deadline, and holds a connection slot meanwhile.
+async fn serve_over(
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    router: Router,
+    limits: ListenerLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let router = router.layer(axum::middleware::from_fn(move |request, next| {
         deadlines(limits, request, next)
     }));
@@ -124,11 +136,28 @@ pub async fn serve(
             let mut router = router.clone();
             async move { tower_service::Service::call(&mut router, request.map(Body::new)).await }
         });
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            // A timed-out, reset or malformed connection is the client's
-            // doing: nothing to log.
-            let _ = connection.await;
+            // A timed-out, reset or malformed connection (or handshake) is
+            // the client's doing: nothing to log.
+            match tls {
+                None => {
+                    let _ = watcher
+                        .watch(builder.serve_connection(TokioIo::new(stream), service))
+                        .await;
+                }
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        let _ = watcher
+                            .watch(builder.serve_connection(TokioIo::new(stream), service))
+                            .await;
+                    }
+                }
+            }
             drop(slot);
         });
     }
@@ -140,6 +169,168 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Everything `serve` listens on, as the configuration asks.
+pub struct Listeners {
+    /// The public listener: the portal, the API, health.
+    pub public: tokio::net::TcpListener,
+    /// HTTPS on the public listener (`tls_cert`, `tls_key`).
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Plain HTTP answered with redirects to `base_url`
+    /// (`redirect_http_listen`).
+    pub redirect: Option<tokio::net::TcpListener>,
+    /// Where redirected requests are sent: the public URL, no trailing `/`.
+    pub base_url: String,
+    /// `/metrics` alone (`metrics_listen`); the public listener answers it 404.
+    pub metrics: Option<tokio::net::TcpListener>,
+    /// The bearer token `/metrics` asks for (`metrics_token`).
+    pub metrics_token: Option<String>,
+}
+
+/// Serves every listener in `listeners` until `shutdown` ends, then lets
+/// each finish its requests in flight.
+pub async fn serve_all(
+    listeners: Listeners,
+    router: Router,
+    limits: ListenerLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<()>| async move {
+        // A send or the sender's drop: either way, the server stops.
+        let _ = stopped.changed().await;
+    };
+    let token: Option<Arc<str>> = listeners.metrics_token.map(Arc::from);
+    let public_access = if listeners.metrics.is_some() {
+        MetricsAccess::Elsewhere
+    } else {
+        MetricsAccess::Open(token.clone())
+    };
+    let public_router = router
+        .clone()
+        .layer(axum::middleware::from_fn(move |request, next| {
+            guard_metrics(public_access.clone(), request, next)
+        }));
+    let metrics = async {
+        match listeners.metrics {
+            Some(listener) => {
+                let access = MetricsAccess::Open(token.clone());
+                let metrics_router =
+                    router.layer(axum::middleware::from_fn(move |request, next| {
+                        only_metrics(access.clone(), request, next)
+                    }));
+                serve(
+                    listener,
+                    metrics_router,
+                    limits,
+                    until_stopped(stopped.clone()),
+                )
+                .await
+            }
+            None => Ok(()),
+        }
+    };
+    let redirect = async {
+        match listeners.redirect {
+            Some(listener) => {
+                let redirects = redirect_router(listeners.base_url.clone());
+                serve(listener, redirects, limits, until_stopped(stopped.clone())).await
+            }
+            None => Ok(()),
+        }
+    };
+    let public = serve_over(
+        listeners.public,
+        listeners.tls,
+        public_router,
+        limits,
+        until_stopped(stopped.clone()),
+    );
+    let signal = async move {
+        shutdown.await;
+        let _ = stop.send(());
+    };
+    let ((), public, metrics, redirect) = tokio::join!(signal, public, metrics, redirect);
+    public.and(metrics).and(redirect)
+}
+
+/// Who may read `/metrics` on a listener.
+#[derive(Clone)]
+enum MetricsAccess {
+    /// Anyone, or whoever shows the bearer token.
+    Open(Option<Arc<str>>),
+    /// Nobody here: it is served on its own listener.
+    Elsewhere,
+}
+
+/// Answers `/metrics` as `access` says; every other path passes.
+async fn guard_metrics(
+    access: MetricsAccess,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().path() != "/metrics" {
+        return next.run(request).await;
+    }
+    match access {
+        MetricsAccess::Elsewhere => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+        MetricsAccess::Open(None) => next.run(request).await,
+        MetricsAccess::Open(Some(token)) => {
+            if bearer_matches(request.headers(), &token) {
+                next.run(request).await
+            } else {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                    "/metrics needs the metrics token as a bearer token\n",
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+/// The metrics listener: `/metrics` as `access` says, nothing else.
+async fn only_metrics(
+    access: MetricsAccess,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().path() != "/metrics" {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    guard_metrics(access, request, next).await
+}
+
+/// Whether the request carries `Authorization: Bearer <token>`, compared in
+/// constant time.
+fn bearer_matches(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let Some(shown) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    bool::from(shown.as_bytes().ct_eq(token.as_bytes()))
+}
+
+/// Every request answered with a permanent redirect to the same path under
+/// `base_url` (never the request's `Host`, S34).
+fn redirect_router(base_url: String) -> Router {
+    let base_url: Arc<str> = Arc::from(base_url.trim_end_matches('/'));
+    Router::new().fallback(move |uri: axum::http::Uri| {
+        let base_url = Arc::clone(&base_url);
+        async move {
+            let path = uri.path_and_query().map_or("/", |path| path.as_str());
+            (
+                StatusCode::PERMANENT_REDIRECT,
+                [(axum::http::header::LOCATION, format!("{base_url}{path}"))],
+            )
+        }
+    })
 }
 
 /// Puts the body under its read deadline and the whole answer under the

@@ -12,6 +12,7 @@ mod self_service;
 mod visit;
 
 pub use listener::ListenerLimits;
+pub use listener::Listeners;
 pub use visit::PortalSettings;
 
 pub use crate::views::token_json;
@@ -234,6 +235,18 @@ async fn security_headers(mut response: Response) -> Response {
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     listener::serve(
         listener,
+        router(state),
+        ListenerLimits::default(),
+        shutdown_signal(),
+    )
+    .await
+}
+
+/// Like [`serve`], on every listener the configuration asks for: HTTPS,
+/// the HTTP redirect, `/metrics` apart or behind a token.
+pub async fn serve_all(listeners: Listeners, state: AppState) -> std::io::Result<()> {
+    listener::serve_all(
+        listeners,
         router(state),
         ListenerLimits::default(),
         shutdown_signal(),

@@ -51,6 +51,13 @@ impl Browser {
         Browser::start_with(journey, None)
     }
 
+    /// Like [`Browser::start`], with more Chromium command-line flags (for
+    /// instance `--ignore-certificate-errors-spki-list=…` to trust one
+    /// test CA).
+    pub fn start_with_flags(journey: &str, flags: &[String]) -> Browser {
+        Browser::start_with_options(journey, None, flags)
+    }
+
     /// Like [`Browser::start`], but emulating a phone: a 390×844 CSS-pixel
     /// screen at three device pixels per CSS pixel, with touch events and a
     /// phone's user agent (Chromium's own mobile emulation).
@@ -65,6 +72,14 @@ impl Browser {
     }
 
     fn start_with(journey: &str, mobile_emulation: Option<Value>) -> Browser {
+        Browser::start_with_options(journey, mobile_emulation, &[])
+    }
+
+    fn start_with_options(
+        journey: &str,
+        mobile_emulation: Option<Value>,
+        flags: &[String],
+    ) -> Browser {
         let chromedriver = find_program("chromedriver", &["/usr/bin/chromedriver"]);
         let chromium = find_program("chromium", &["/usr/bin/chromium"]);
         let port = free_port();
@@ -113,6 +128,9 @@ impl Browser {
                 format!("--user-data-dir={}", profile.path().display()),
             ]
         });
+        if let Some(args) = options["args"].as_array_mut() {
+            args.extend(flags.iter().map(|flag| json!(flag)));
+        }
         options["prefs"] = json!({
             "download.default_directory": downloads.path().display().to_string(),
             "download.prompt_for_download": false,

@@ -25,6 +25,7 @@ mod durable;
 mod engine;
 mod key_cache;
 mod open;
+pub use self::open::{CopyError, DatabaseInUse, NotLatchkeyDatabase, copy_database, take_offline};
 mod portal;
 mod radius;
 mod readers;

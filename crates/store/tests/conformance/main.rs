@@ -168,6 +168,7 @@ mod console;
 mod directory;
 mod portal;
 mod radius;
+mod reseal;
 mod security;
 mod tokens;
 mod users;

@@ -1,0 +1,203 @@
+//! `latchkey admin rotate-master-key`, on both backends: a node given the
+//! new and the previous key serves before the rotation; the rotation is
+//! killed (-9) part-way and run again, which finishes it; a third run finds
+//! every value under the new key; a node with the new key alone accepts the
+//! imported tokens' codes, and the audit chain, with a row per batch,
+//! verifies.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::*;
+use latchkey_oath::{KeyUri, Totp};
+use serde_json::json;
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[test] fn $name() { super::$name(false) } )* }
+        mod postgres { $( #[test] fn $name() { super::$name(true) } )* }
+    };
+}
+
+both_backends!(a_rotation_killed_part_way_is_finished_by_running_it_again);
+
+const USERS: usize = 1500;
+const NEW_MASTER_KEY: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0";
+
+fn uri(i: usize) -> String {
+    let seed: Vec<u8> = (0..20u8)
+        .map(|b| b.wrapping_mul(13).wrapping_add(i as u8))
+        .collect();
+    format!(
+        "otpauth://totp/Rotation:user{i}?secret={}&algorithm=SHA1&digits=6&period=30",
+        data_encoding::BASE32_NOPAD.encode(&seed)
+    )
+}
+
+fn totp(i: usize) -> Totp {
+    KeyUri::parse(&uri(i)).unwrap().totp().unwrap().unwrap()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `latchkey admin …` on `db` with the new key and, when `rotating`, the
+/// test's usual key as the previous one.
+fn admin_command(db: &Database, rotating: bool, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(db.dir.path())
+        .args(["--database", &db.url])
+        .args(args)
+        .env("LATCHKEY_MASTER_KEY", NEW_MASTER_KEY)
+        .stdin(Stdio::null());
+    if rotating {
+        command.env("LATCHKEY_PREVIOUS_MASTER_KEY", MASTER_KEY);
+    }
+    command
+}
+
+fn run(mut command: Command) -> Output {
+    command.output().unwrap()
+}
+
+fn authenticate(server: &Server, key: &str, user: usize) -> serde_json::Value {
+    let body =
+        json!({ "username": format!("user{user}"), "otp": totp(user).generate(now()) }).to_string();
+    server.post("/api/v1/authenticate", Some(key), &body).body["result"].clone()
+}
+
+/// The numbers in "N re-sealed in this run, M already were".
+fn counts(out: &Output) -> (u64, u64) {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("Every sealed value"))
+        .unwrap_or_else(|| panic!("the rotation's last line: {text}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+fn a_rotation_killed_part_way_is_finished_by_running_it_again(postgres: bool) {
+    let db = Database::new(postgres);
+    let path = db.dir.path().join("import.jsonl");
+    let lines: String = (0..USERS)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({ "username": format!("user{i}"), "otpauth_uri": uri(i) })
+            )
+        })
+        .collect();
+    std::fs::write(&path, lines).unwrap();
+    let out = db.admin(&["import", path.to_str().unwrap()], "");
+    assert!(out.status.success(), "import: {}", stderr(&out));
+    // A soft token (a sealed unlock secret too) and a RADIUS client secret.
+    db.add_user("alice");
+    db.admin_json(&["token", "issue", "alice"]);
+    let out = db.admin(
+        &[
+            "radius-client",
+            "add",
+            "vpn",
+            "--address",
+            "192.0.2.10",
+            "--secret-stdin",
+        ],
+        "a-radius-secret-for-the-test\n",
+    );
+    assert!(out.status.success(), "radius-client add: {}", stderr(&out));
+    let key = db.api_key("app", "authenticate");
+    // Tokens and RADIUS clients.
+    let values = USERS as u64 + 1 + 1;
+
+    // Before the rotation, a node with both keys opens the old seeds.
+    {
+        let both = db.serve_with(&[
+            ("LATCHKEY_MASTER_KEY", NEW_MASTER_KEY),
+            ("LATCHKEY_PREVIOUS_MASTER_KEY", MASTER_KEY),
+        ]);
+        assert_eq!(authenticate(&both, &key, 0), "accept");
+    }
+
+    // Killed after its third batch.
+    let mut rotation = admin_command(&db, true, &["rotate-master-key", "--batch-size", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut progress = BufReader::new(rotation.stdout.take().unwrap());
+    for _ in 0..3 {
+        let mut line = String::new();
+        progress.read_line(&mut line).unwrap();
+        assert!(line.starts_with("re-sealed 5 tokens"), "{line:?}");
+    }
+    rotation.kill().unwrap();
+    let status = rotation.wait().unwrap();
+    assert!(!status.success(), "killed before the end");
+
+    let resumed = run(admin_command(&db, true, &["rotate-master-key"]));
+    assert!(resumed.status.success(), "resumed: {}", stderr(&resumed));
+    let (now_resealed, already) = counts(&resumed);
+    assert!(
+        already >= 15 && now_resealed > 0,
+        "part of the work was done before the kill: {now_resealed} now, {already} before"
+    );
+    assert_eq!(now_resealed + already, values);
+
+    let again = run(admin_command(&db, true, &["rotate-master-key"]));
+    assert!(again.status.success(), "again: {}", stderr(&again));
+    assert_eq!(
+        counts(&again),
+        (0, values),
+        "every value opens under the new key alone"
+    );
+
+    // The new key alone: the seeds open, the chain verifies.
+    let out = run(admin_command(&db, false, &["audit", "verify"]));
+    assert!(out.status.success(), "audit verify: {}", stderr(&out));
+    let out = run(admin_command(
+        &db,
+        false,
+        &["audit", "list", "--limit", "100000", "--json"],
+    ));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rotations = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["action"] == "master_key.rotate")
+        .count();
+    assert!(
+        rotations >= 3 + 2,
+        "a row per batch and per run: {rotations}"
+    );
+    let node = db.serve_with(&[("LATCHKEY_MASTER_KEY", NEW_MASTER_KEY)]);
+    for user in [1, 700, USERS - 1] {
+        assert_eq!(authenticate(&node, &key, user), "accept", "user{user}");
+    }
+    drop(node);
+
+    // Without a previous key there is nothing to rotate from.
+    let out = run(admin_command(&db, false, &["rotate-master-key"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no previous master key"),
+        "{}",
+        stderr(&out)
+    );
+}

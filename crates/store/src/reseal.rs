@@ -1,0 +1,199 @@
+//! Master-key rotation on a connection of its own, like the importer: the
+//! sealed rows read in batches by id, and each batch's new values written in
+//! one transaction with its audit row chained to the log's head, while a
+//! server goes on writing (see `latchkey_core::rotation`).
+
+use std::sync::{Arc, Mutex};
+
+use latchkey_core::rotation::{SealedRadiusSecret, SealedTokenValues};
+use latchkey_core::{AuditEvent, StoreError, StoreResult};
+use rusqlite::{Connection, params};
+use sqlx::{Connection as _, PgConnection, Row};
+
+use crate::Database;
+use crate::errors::{from_postgres as postgres_fail, from_sqlite as sqlite_fail};
+
+/// A connection that reads sealed rows and writes them re-sealed.
+pub struct Resealer {
+    connection: ResealConnection,
+}
+
+enum ResealConnection {
+    Sqlite(Arc<Mutex<Connection>>),
+    Postgres(Box<PgConnection>),
+}
+
+const TOKENS_AFTER: &str = "SELECT id, serial, sealed_seed, sealed_unlock_secret FROM tokens \
+     WHERE id > $1 ORDER BY id LIMIT $2";
+const RADIUS_SECRETS: &str = "SELECT id, name, sealed_secret FROM radius_clients ORDER BY id";
+const RESEAL_TOKEN: &str =
+    "UPDATE tokens SET sealed_seed = $1, sealed_unlock_secret = $2 WHERE id = $3";
+const RESEAL_RADIUS: &str = "UPDATE radius_clients SET sealed_secret = $1 WHERE id = $2";
+
+impl Resealer {
+    /// A connection of its own to the database `database` was opened on
+    /// (`url` is the URL it was opened with).
+    pub async fn open(database: &Database, url: &str) -> StoreResult<Resealer> {
+        let connection = match database {
+            Database::Sqlite(store) => {
+                let conn = Connection::open(store.path()).map_err(sqlite_fail)?;
+                conn.busy_timeout(std::time::Duration::from_secs(30))
+                    .map_err(sqlite_fail)?;
+                conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                    .map_err(sqlite_fail)?;
+                ResealConnection::Sqlite(Arc::new(Mutex::new(conn)))
+            }
+            Database::Postgres(_) => ResealConnection::Postgres(Box::new(
+                PgConnection::connect(url).await.map_err(postgres_fail)?,
+            )),
+        };
+        Ok(Resealer { connection })
+    }
+
+    /// At most `limit` tokens with an id above `after`, by id.
+    pub async fn tokens_after(
+        &mut self,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedTokenValues>> {
+        match &mut self.connection {
+            ResealConnection::Sqlite(conn) => {
+                let conn = conn.clone();
+                blocking(move || {
+                    let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut statement = conn.prepare_cached(TOKENS_AFTER)?;
+                    let rows = statement.query_map(params![after, limit], |row| {
+                        Ok(SealedTokenValues {
+                            id: row.get(0)?,
+                            serial: row.get(1)?,
+                            sealed_seed: row.get(2)?,
+                            sealed_unlock_secret: row.get(3)?,
+                        })
+                    })?;
+                    rows.collect()
+                })
+                .await
+            }
+            ResealConnection::Postgres(conn) => {
+                let rows = sqlx::query(TOKENS_AFTER)
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&mut **conn)
+                    .await
+                    .map_err(postgres_fail)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(SealedTokenValues {
+                            id: row.try_get(0)?,
+                            serial: row.try_get(1)?,
+                            sealed_seed: row.try_get(2)?,
+                            sealed_unlock_secret: row.try_get(3)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(postgres_fail)
+            }
+        }
+    }
+
+    /// Every RADIUS client's sealed secret.
+    pub async fn radius_secrets(&mut self) -> StoreResult<Vec<SealedRadiusSecret>> {
+        match &mut self.connection {
+            ResealConnection::Sqlite(conn) => {
+                let conn = conn.clone();
+                blocking(move || {
+                    let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut statement = conn.prepare_cached(RADIUS_SECRETS)?;
+                    let rows = statement.query_map([], |row| {
+                        Ok(SealedRadiusSecret {
+                            id: row.get(0)?,
+                            name: row.get(1)?,
+                            sealed_secret: row.get(2)?,
+                        })
+                    })?;
+                    rows.collect()
+                })
+                .await
+            }
+            ResealConnection::Postgres(conn) => {
+                let rows = sqlx::query(RADIUS_SECRETS)
+                    .fetch_all(&mut **conn)
+                    .await
+                    .map_err(postgres_fail)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(SealedRadiusSecret {
+                            id: row.try_get(0)?,
+                            name: row.try_get(1)?,
+                            sealed_secret: row.try_get(2)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(postgres_fail)
+            }
+        }
+    }
+
+    /// Writes the re-sealed values and `event` in one transaction.
+    pub async fn write(
+        &mut self,
+        tokens: Vec<SealedTokenValues>,
+        radius: Vec<SealedRadiusSecret>,
+        event: AuditEvent,
+    ) -> StoreResult<()> {
+        match &mut self.connection {
+            ResealConnection::Sqlite(conn) => {
+                let conn = conn.clone();
+                blocking(move || {
+                    let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+                    let tx =
+                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    {
+                        let mut token = tx.prepare_cached(RESEAL_TOKEN)?;
+                        for t in &tokens {
+                            token.execute(params![t.sealed_seed, t.sealed_unlock_secret, t.id])?;
+                        }
+                        let mut client = tx.prepare_cached(RESEAL_RADIUS)?;
+                        for c in &radius {
+                            client.execute(params![c.sealed_secret, c.id])?;
+                        }
+                        crate::sqlite::changes::append_on_own_connection(&tx, &event)?;
+                    }
+                    tx.commit()
+                })
+                .await
+            }
+            ResealConnection::Postgres(conn) => {
+                let mut tx = conn.begin().await.map_err(postgres_fail)?;
+                for t in &tokens {
+                    sqlx::query(RESEAL_TOKEN)
+                        .bind(&t.sealed_seed)
+                        .bind(&t.sealed_unlock_secret)
+                        .bind(t.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(postgres_fail)?;
+                }
+                for c in &radius {
+                    sqlx::query(RESEAL_RADIUS)
+                        .bind(&c.sealed_secret)
+                        .bind(c.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(postgres_fail)?;
+                }
+                crate::postgres::changes::append_all_in(&mut tx, std::slice::from_ref(&event))
+                    .await?;
+                tx.commit().await.map_err(postgres_fail)
+            }
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> rusqlite::Result<T> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(move || work().map_err(sqlite_fail))
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?
+}
