@@ -273,6 +273,7 @@ fn an_auditor_sees_every_page_and_every_post_is_refused(postgres: bool) {
     let (_dan, _dans_visit) = signed_in(&db, &server, "dan", "user");
     let (mut audrey, mut visitor) = signed_in(&db, &server, "audrey", "auditor");
     let serial = the_token_of(&db, &mut visitor, "dan");
+    assert!(visitor.get("/account").body.contains("href=\"/admin\""));
 
     for path in console_pages(&serial) {
         let page = visitor.get(&path);
@@ -308,6 +309,10 @@ fn others_are_kept_out_and_a_form_without_its_csrf_token_is_refused(postgres: bo
     let (_helen, mut helen) = signed_in(&db, &server, "helen", "helpdesk");
     let (_root, mut root) = signed_in(&db, &server, "root", "admin");
     let serial = the_token_of(&db, &mut root, "erin");
+    // The header links to the console only for those it lets in.
+    assert!(!helen.get("/helpdesk").body.contains("href=\"/admin\""));
+    assert!(!erin.get("/account").body.contains("href=\"/admin\""));
+    assert!(root.get("/account").body.contains("href=\"/admin\""));
 
     for path in console_pages(&serial) {
         let page = erin.get(&path.replace("dan", "erin"));

@@ -290,7 +290,7 @@ async fn add_user(
         .map_err(|_| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "role must be user, helpdesk or admin",
+                "role must be user, helpdesk, auditor or admin",
             )
         })?;
     let user = state

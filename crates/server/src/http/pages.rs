@@ -10,6 +10,8 @@ pub struct Chrome {
     pub csrf: String,
     pub user: Option<String>,
     pub helpdesk: bool,
+    /// An admin or auditor after a full sign-in: the console's link.
+    pub console: bool,
     pub notice: Option<String>,
     pub alert: Option<String>,
 }

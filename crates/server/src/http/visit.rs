@@ -161,6 +161,10 @@ impl Visit {
                 s.stage() == SessionStage::Full
                     && matches!(s.user().role, Role::Helpdesk | Role::Admin)
             }),
+            console: signed_in.is_some_and(|s| {
+                s.stage() == SessionStage::Full
+                    && matches!(s.user().role, Role::Admin | Role::Auditor)
+            }),
             notice: None,
             alert: None,
         }
