@@ -219,5 +219,6 @@ impl AuditLog for Database {
     }
 }
 
+mod oidc;
 mod portal;
 mod radius;

@@ -17,6 +17,7 @@ use crate::errors::{corrupt, from_postgres as fail};
 mod api_keys;
 mod audit;
 pub(crate) mod changes;
+mod oidc;
 mod portal;
 mod radius;
 mod rows;

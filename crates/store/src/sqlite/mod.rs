@@ -22,6 +22,7 @@ pub(crate) mod changes;
 mod durable;
 mod engine;
 mod key_cache;
+mod oidc;
 mod open;
 mod portal;
 mod radius;

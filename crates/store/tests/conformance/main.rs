@@ -164,6 +164,7 @@ fn event_for(action: &str, subject: &str, detail: &str) -> AuditEvent {
 mod api_keys;
 mod audit;
 mod checks;
+mod oidc;
 mod portal;
 mod radius;
 mod security;
