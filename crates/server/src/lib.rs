@@ -10,6 +10,7 @@ pub mod config;
 pub mod hasher;
 pub mod http;
 pub mod mail;
+pub mod oidc;
 pub mod radius;
 pub mod report;
 pub mod views;

@@ -12,6 +12,7 @@ use crate::{App, Config, Operator, views};
 mod api_keys;
 mod audit;
 mod import;
+mod oidc;
 mod questions;
 mod radius;
 mod tokens;
@@ -19,6 +20,7 @@ mod users;
 
 pub use api_keys::ApiKeyCommand;
 pub use audit::AuditCommand;
+pub use oidc::{OidcClientCommand, OidcKeyCommand};
 pub use questions::QuestionsCommand;
 pub use radius::RadiusClientCommand;
 pub use tokens::TokenCommand;
@@ -47,6 +49,12 @@ pub enum AdminCommand {
     RadiusClient(RadiusClientCommand),
     /// Import users with a TOTP/HOTP token each from JSON lines (known seeds)
     Import(import::ImportArgs),
+    /// OpenID Connect clients (web applications signing their users in)
+    #[command(subcommand)]
+    OidcClient(OidcClientCommand),
+    /// OpenID Connect signing keys
+    #[command(subcommand)]
+    OidcKey(OidcKeyCommand),
 }
 
 /// A failed command: the message and the exit status.
@@ -158,6 +166,8 @@ pub async fn run(
         AdminCommand::Import(args) => import::run(operator, config, args).await?,
         AdminCommand::Audit(command) => audit::run(app, &admin, command).await?,
         AdminCommand::RadiusClient(command) => radius::run(app, &admin, command).await?,
+        AdminCommand::OidcClient(command) => oidc::run_client(app, &admin, command).await?,
+        AdminCommand::OidcKey(command) => oidc::run_key(app, &admin, command).await?,
     }
     Ok(())
 }

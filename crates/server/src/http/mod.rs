@@ -11,7 +11,10 @@ mod self_service;
 mod visit;
 
 pub use listener::ListenerLimits;
+/// What the OIDC provider's pages share with the portal's.
+pub(crate) use pages::Chrome;
 pub use visit::PortalSettings;
+pub(crate) use visit::{PostedForm, Visit, server_error};
 
 pub use crate::views::token_json;
 
@@ -149,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         .merge(helpdesk::routes())
         .merge(api::routes())
         .merge(ops::routes())
+        .merge(crate::oidc::routes())
         .route_layer(axum::middleware::from_fn(request_span))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::map_response(security_headers))
