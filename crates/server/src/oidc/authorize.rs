@@ -225,6 +225,16 @@ fn code_to_client(visit: Visit, issued: &IssuedCode) -> Response {
     )
 }
 
+/// The way back to the client after the portal's sign-in form: a page
+/// that moves on by itself. A redirect would do as well, were it not the
+/// answer to a form: the portal's `form-action 'self'` forbids a form's
+/// redirects from leaving the site, so the chain is broken here.
+#[derive(askama::Template)]
+#[template(path = "oidc_continue.html")]
+struct ContinuePage {
+    location: String,
+}
+
 /// After the portal's sign-in: the held request's code, to the client.
 pub(super) async fn resume(visit: Visit, headers: HeaderMap) -> Response {
     let state = visit.state.clone();
@@ -238,7 +248,13 @@ pub(super) async fn resume(visit: Visit, headers: HeaderMap) -> Response {
     };
     let resumed = state.app.oidc_resume(&handle, &full, &visit.source).await;
     let response = match resumed {
-        Ok(Some(issued)) => code_to_client(visit, &issued),
+        Ok(Some(issued)) => {
+            let pairs = [("code", issued.code.as_str()), ("state", &issued.state)];
+            match to_client(&visit, &issued.redirect_uri, &pairs) {
+                Some(location) => visit.page(StatusCode::OK, ContinuePage { location }),
+                None => not_for_a_client(visit),
+            }
+        }
         Ok(None) => visit.message(
             StatusCode::BAD_REQUEST,
             "This sign-in request has ended",
