@@ -163,6 +163,13 @@ async fn handle(visit: Visit, map: &HashMap<String, String>) -> Response {
                     return server_error(&e);
                 }
             }
+            if visit.session.is_none() && signed_in_after == 0 {
+                // The portal's cookies are SameSite=Strict: a browser sent
+                // here from the client's site does not show them on this
+                // request. A page of this site moving on to the resume
+                // step is a same-site request, where a session shows.
+                return hold(visit, &request, 0, Next::Resume).await;
+            }
             hold(visit, &request, signed_in_after, Next::Page("/login")).await
         }
         AuthorizeStep::SecondFactor => hold(visit, &request, 0, Next::Page("/login/otp")).await,
@@ -172,6 +179,7 @@ async fn handle(visit: Visit, map: &HashMap<String, String>) -> Response {
 
 enum Next {
     Page(&'static str),
+    Resume,
     Unlock,
 }
 
@@ -188,6 +196,14 @@ async fn hold(
     let state = visit.state.clone();
     let response = match next {
         Next::Page(to) => visit.redirect(to),
+        Next::Resume => visit.page(
+            StatusCode::OK,
+            ContinuePage {
+                heading: "Signing you in",
+                text: "Taking you to the sign-in.",
+                location: RESUME_PATH.to_owned(),
+            },
+        ),
         // Security questions open the recovery actions only: no code for
         // them. The request waits for the sign-in that follows the unlock.
         Next::Unlock => visit.message(
@@ -225,13 +241,16 @@ fn code_to_client(visit: Visit, issued: &IssuedCode) -> Response {
     )
 }
 
-/// The way back to the client after the portal's sign-in form: a page
-/// that moves on by itself. A redirect would do as well, were it not the
-/// answer to a form: the portal's `form-action 'self'` forbids a form's
-/// redirects from leaving the site, so the chain is broken here.
+/// A page that moves on by itself (a meta refresh: the portal allows no
+/// script). Back to the client after the portal's sign-in form, where a
+/// redirect would not do: the portal's `form-action 'self'` forbids a
+/// form's redirects from leaving the site. And on to the resume step from
+/// a request that came from the client's site (see [`handle`]).
 #[derive(askama::Template)]
 #[template(path = "oidc_continue.html")]
 struct ContinuePage {
+    heading: &'static str,
+    text: &'static str,
     location: String,
 }
 
@@ -251,7 +270,14 @@ pub(super) async fn resume(visit: Visit, headers: HeaderMap) -> Response {
         Ok(Some(issued)) => {
             let pairs = [("code", issued.code.as_str()), ("state", &issued.state)];
             match to_client(&visit, &issued.redirect_uri, &pairs) {
-                Some(location) => visit.page(StatusCode::OK, ContinuePage { location }),
+                Some(location) => visit.page(
+                    StatusCode::OK,
+                    ContinuePage {
+                        heading: "You are signed in",
+                        text: "Taking you back to the application.",
+                        location,
+                    },
+                ),
                 None => not_for_a_client(visit),
             }
         }

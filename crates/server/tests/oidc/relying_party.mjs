@@ -14,7 +14,10 @@ import http from 'node:http';
 import * as client from 'openid-client';
 
 const { ISSUER, CLIENT_ID, CLIENT_SECRET, PORT } = process.env;
-const base = `http://127.0.0.1:${PORT}`;
+// localhost, while the provider is 127.0.0.1: another site, as a real
+// application is, so the portal's SameSite=Strict cookies stay behind on
+// the way in.
+const base = `http://localhost:${PORT}`;
 const redirectUri = `${base}/callback`;
 
 const config = await client.discovery(
