@@ -45,6 +45,7 @@ both_backends!(
     a_recovery_session_gets_no_code_until_a_real_sign_in,
     prompt_none_without_a_session_is_login_required_and_prompt_login_asks_again,
     oidc_client_cli_adds_lists_and_removes,
+    rp_initiated_logout_checks_its_hint_and_where_it_goes_back,
 );
 
 struct Client {
@@ -733,4 +734,56 @@ fn two_nodes_share_codes_tokens_and_rotated_keys() {
         new_rs256,
         "node B signs with the key rotated from the CLI"
     );
+}
+
+fn rp_initiated_logout_checks_its_hint_and_where_it_goes_back(postgres: bool) {
+    let db = Database::new(postgres);
+    let server = db.spawn_app();
+    let mut alice = Account::new(&db, "alice");
+    let mut bob = Account::new(&db, "bob");
+    let back = "http://127.0.0.1:9/bye";
+    let client = add_client(
+        &db,
+        "web",
+        &["--redirect-uri", REDIRECT, "--post-logout-uri", back],
+    );
+    let mut visitor = signed_in(&server, &mut alice);
+    let code = code_for(&mut visitor, &client);
+    let tokens = exchange(&server, &client, &code, VERIFIER);
+    let hint = tokens.json["id_token"].as_str().unwrap();
+    let access = tokens.json["access_token"].as_str().unwrap();
+    let logout = |pairs: &[(&str, &str)]| format!("/oauth2/logout?{}", query(pairs));
+
+    // Without a hint, the user is asked; nothing ends on a GET.
+    let page = visitor.get(&logout(&[]));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Sign out of Latchkey?"));
+    assert_eq!(visitor.get("/account").status, 200, "still signed in");
+    // Alice's ID token does not sign Bob out: Bob is asked.
+    let mut other = signed_in(&server, &mut bob);
+    let page = other.get(&logout(&[("id_token_hint", hint)]));
+    assert!(page.body.contains("Sign out of Latchkey?"), "{}", page.body);
+    assert_eq!(other.get("/account").status, 200, "Bob is still signed in");
+    // A post-logout URI the client did not register: a page, no redirect.
+    let page = visitor.get(&logout(&[
+        ("id_token_hint", hint),
+        ("post_logout_redirect_uri", "https://evil.example/"),
+    ]));
+    assert_eq!(page.status, 400);
+    assert!(page.location().is_none());
+    assert_eq!(visitor.get("/account").status, 200);
+    // A forged hint.
+    let page = visitor.get(&logout(&[("id_token_hint", &format!("{hint}x"))]));
+    assert_eq!(page.status, 400);
+    // Her own hint and a registered URI: signed out, sent back with state,
+    // and what the session gave the client is revoked.
+    let page = visitor.get(&logout(&[
+        ("id_token_hint", hint),
+        ("post_logout_redirect_uri", back),
+        ("state", "s-9"),
+    ]));
+    assert_eq!(page.location(), Some("http://127.0.0.1:9/bye?state=s-9"));
+    assert_eq!(visitor.get("/account").location(), Some("/login"));
+    assert_eq!(userinfo_status(&server, access), 401);
+    assert!(audit(&db).contains("\"oidc.logout\""));
 }

@@ -391,6 +391,10 @@ pub enum LogoutError {
     /// `post_logout_redirect_uri` is not registered for the client.
     #[error("post_logout_redirect_uri is not registered for the client")]
     UnregisteredRedirect,
+    /// The hint names another sign-in than the browser's session: the user
+    /// is asked rather than signed out by a token that is not theirs.
+    #[error("id_token_hint names another sign-in")]
+    OtherSession,
     /// Keys could not be read.
     #[error(transparent)]
     Key(#[from] OidcKeyError),
@@ -1128,6 +1132,11 @@ impl<S: Store + OidcStore> Latchkey<S> {
             let claims = jose::verify(hint, &jwks).ok_or(LogoutError::BadHint)?;
             if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
                 return Err(LogoutError::BadHint);
+            }
+            if let Some(session) = session
+                && claims.get("sid").and_then(Value::as_str) != Some(self.sid(session).as_str())
+            {
+                return Err(LogoutError::OtherSession);
             }
             let aud = claims.get("aud").and_then(Value::as_str).unwrap_or("");
             client = Some(

@@ -34,15 +34,17 @@ fn signed_out(visit: Visit) -> Response {
 
 fn refused(visit: Visit, error: &LogoutError) -> Response {
     match error {
-        LogoutError::BadHint | LogoutError::UnregisteredRedirect => visit.message(
-            StatusCode::BAD_REQUEST,
-            "This sign-out link does not work",
-            vec![format!(
-                "{}. Go back to the application and sign out there again.",
-                capitalised(&error.to_string())
-            )],
-            None,
-        ),
+        LogoutError::BadHint | LogoutError::UnregisteredRedirect | LogoutError::OtherSession => {
+            visit.message(
+                StatusCode::BAD_REQUEST,
+                "This sign-out link does not work",
+                vec![format!(
+                    "{}. Go back to the application and sign out there again.",
+                    capitalised(&error.to_string())
+                )],
+                None,
+            )
+        }
         other => server_error(other),
     }
 }
@@ -84,6 +86,10 @@ pub(super) async fn logout(visit: Visit, Query(query): Query<HashMap<String, Str
             visit.redirect(url.as_str())
         }
         Ok(LogoutTarget::Page) => signed_out(visit),
+        Err(LogoutError::OtherSession) => {
+            let chrome = visit.chrome("Sign out");
+            visit.page(StatusCode::OK, ConfirmLogoutPage { chrome })
+        }
         Err(error) => refused(visit, &error),
     }
 }
