@@ -860,28 +860,57 @@ impl<S: Store + OidcStore> Latchkey<S> {
     }
 
     /// The client presenting `client_id`, if `secret` is its secret (a
-    /// public client presents none).
+    /// public client presents none). A failure is audited.
     pub async fn oidc_authenticate_client(
         &self,
         client_id: &str,
         secret: Option<&str>,
+        source: &str,
     ) -> Result<OidcClient, TokenError> {
         let client = match client_id {
             "" => None,
             id => self.store.oidc_client(id).await?,
-        }
-        .ok_or(TokenError::InvalidClient)?;
-        match (&client.sealed_secret, secret) {
-            (None, None) => Ok(client),
-            (Some(sealed), Some(given)) => {
-                let expected = self.cipher.open(&secret_aad(&client.client_id), sealed)?;
-                if bool::from(expected.as_slice().ct_eq(given.as_bytes())) {
-                    Ok(client)
-                } else {
-                    Err(TokenError::InvalidClient)
+        };
+        let authenticated = match &client {
+            None => false,
+            Some(client) => match (&client.sealed_secret, secret) {
+                (None, None) => true,
+                (Some(sealed), Some(given)) => {
+                    let expected = self.cipher.open(&secret_aad(&client.client_id), sealed)?;
+                    bool::from(expected.as_slice().ct_eq(given.as_bytes()))
                 }
+                _ => false,
+            },
+        };
+        match client {
+            Some(client) if authenticated => Ok(client),
+            _ => {
+                let subject: String = client_id.chars().take(64).collect();
+                let event = self.event(
+                    &Actor::anonymous(source),
+                    "oidc.client-auth",
+                    &subject,
+                    "denied",
+                    "unknown client or wrong secret",
+                );
+                self.store.append(event).await?;
+                Err(TokenError::InvalidClient)
             }
-            _ => Err(TokenError::InvalidClient),
+        }
+    }
+
+    /// Records a refused code or refresh token; the error to answer.
+    async fn refused_grant(
+        &self,
+        actor: &Actor,
+        client: &OidcClient,
+        action: &str,
+        problem: GrantProblem,
+    ) -> TokenError {
+        let event = self.event(actor, action, &client.name, "denied", problem.to_string());
+        match self.store.append(event).await {
+            Ok(()) => TokenError::InvalidGrant(problem),
+            Err(e) => TokenError::Store(e),
         }
     }
 
@@ -898,7 +927,6 @@ impl<S: Store + OidcStore> Latchkey<S> {
         source: &str,
     ) -> Result<TokenSet, TokenError> {
         let actor = token_actor(client, source);
-        let refused = |problem| TokenError::InvalidGrant(problem);
         let reuse = self.event(
             &actor,
             "oidc.code-reuse",
@@ -914,23 +942,28 @@ impl<S: Store + OidcStore> Latchkey<S> {
                     code_challenge,
                     expires_at,
                 } => (grant, redirect_uri, code_challenge, expires_at),
-                CodeUse::Again => return Err(refused(GrantProblem::CodeReused)),
-                CodeUse::Unknown => return Err(refused(GrantProblem::UnknownCode)),
+                CodeUse::Again => return Err(TokenError::InvalidGrant(GrantProblem::CodeReused)),
+                CodeUse::Unknown => {
+                    return Err(self
+                        .refused_grant(&actor, client, "oidc.token", GrantProblem::UnknownCode)
+                        .await);
+                }
             };
+        let refused = |problem| self.refused_grant(&actor, client, "oidc.token", problem);
         if grant.client_id != client.id {
-            return Err(refused(GrantProblem::OtherClient));
+            return Err(refused(GrantProblem::OtherClient).await);
         }
         if self.now() >= expires_at {
-            return Err(refused(GrantProblem::CodeExpired));
+            return Err(refused(GrantProblem::CodeExpired).await);
         }
         if redirect_uri != Some(sent_to.as_str()) {
-            return Err(refused(GrantProblem::RedirectMismatch));
+            return Err(refused(GrantProblem::RedirectMismatch).await);
         }
         let Some(verifier) = code_verifier else {
-            return Err(refused(GrantProblem::VerifierMissing));
+            return Err(refused(GrantProblem::VerifierMissing).await);
         };
         if !verifier_matches(verifier, &challenge) {
-            return Err(refused(GrantProblem::VerifierWrong));
+            return Err(refused(GrantProblem::VerifierWrong).await);
         }
         self.issue_tokens(client, &grant, issuer, &actor, "oidc.token")
             .await
@@ -964,7 +997,14 @@ impl<S: Store + OidcStore> Latchkey<S> {
                     .await
             }
             RefreshUse::Again => Err(TokenError::InvalidGrant(GrantProblem::RefreshReused)),
-            RefreshUse::Unknown => Err(TokenError::InvalidGrant(GrantProblem::UnknownRefreshToken)),
+            RefreshUse::Unknown => Err(self
+                .refused_grant(
+                    &actor,
+                    client,
+                    "oidc.refresh",
+                    GrantProblem::UnknownRefreshToken,
+                )
+                .await),
         }
     }
 

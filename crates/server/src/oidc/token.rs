@@ -99,6 +99,7 @@ async fn authenticated_client(
     state: &AppState,
     headers: &HeaderMap,
     form: &mut HashMap<String, String>,
+    source: &str,
 ) -> Result<OidcClient, Response> {
     let credentials = credentials(headers, form).map_err(|description| {
         oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description)
@@ -108,6 +109,7 @@ async fn authenticated_client(
         .oidc_authenticate_client(
             &credentials.client_id,
             credentials.secret.as_ref().map(|s| s.as_str()),
+            source,
         )
         .await
     {
@@ -168,14 +170,14 @@ pub(super) async fn token(
     let Some(mut form) = posted(form) else {
         return not_a_form();
     };
-    let client = match authenticated_client(&state, &headers, &mut form).await {
+    let source = client_address(&state, peer, &headers);
+    let client = match authenticated_client(&state, &headers, &mut form, &source).await {
         Ok(client) => client,
         Err(response) => return response,
     };
     if let Err(e) = ensure_keys(&state).await {
         return server_error(&e);
     }
-    let source = client_address(&state, peer, &headers);
     let issuer = issuer(&state);
     let result = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
@@ -272,7 +274,8 @@ pub(super) async fn revoke(
     let Some(mut form) = posted(form) else {
         return not_a_form();
     };
-    let client = match authenticated_client(&state, &headers, &mut form).await {
+    let source = client_address(&state, peer, &headers);
+    let client = match authenticated_client(&state, &headers, &mut form, &source).await {
         Ok(client) => client,
         Err(response) => return response,
     };
@@ -283,7 +286,6 @@ pub(super) async fn revoke(
             "token is required",
         );
     };
-    let source = client_address(&state, peer, &headers);
     // RFC 7009 §2.2: an unknown or already revoked token is no error.
     match state.app.oidc_revoke(&client, token, &source).await {
         Ok(()) => StatusCode::OK.into_response(),

@@ -93,7 +93,7 @@ async fn exchange(
 ) -> Result<TokenSet, TokenError> {
     let client = h
         .latchkey
-        .oidc_authenticate_client(client_id, secret)
+        .oidc_authenticate_client(client_id, secret, SOURCE)
         .await
         .unwrap();
     h.latchkey
@@ -116,7 +116,7 @@ async fn refresh(
 ) -> Result<TokenSet, TokenError> {
     let client = h
         .latchkey
-        .oidc_authenticate_client(client_id, secret)
+        .oidc_authenticate_client(client_id, secret, SOURCE)
         .await
         .unwrap();
     h.latchkey
@@ -151,7 +151,7 @@ async fn oidc_clients_are_sealed_authenticated_and_removed(postgres: bool) {
         let latchkey = h.latchkey.clone();
         async move {
             latchkey
-                .oidc_authenticate_client(&id, secret.as_deref())
+                .oidc_authenticate_client(&id, secret.as_deref(), SOURCE)
                 .await
         }
     };
@@ -215,6 +215,12 @@ async fn oidc_clients_are_sealed_authenticated_and_removed(postgres: bool) {
             .iter()
             .any(|(a, s, _)| a == "oidc_client.remove" && s == "web")
     );
+    assert!(
+        actions
+            .iter()
+            .any(|(a, _, o)| a == "oidc.client-auth" && o.starts_with("denied:")),
+        "a failed client authentication is audited"
+    );
 }
 
 async fn oidc_codes_are_single_use_bound_and_expire(postgres: bool) {
@@ -272,7 +278,7 @@ async fn oidc_codes_are_single_use_bound_and_expire(postgres: bool) {
     let moved = code(&h, &signed).await;
     let client = h
         .latchkey
-        .oidc_authenticate_client(&web, secret)
+        .oidc_authenticate_client(&web, secret, SOURCE)
         .await
         .unwrap();
     let elsewhere = h
@@ -297,6 +303,11 @@ async fn oidc_codes_are_single_use_bound_and_expire(postgres: bool) {
     assert!(actions.iter().any(|(a, _, _)| a == "oidc.code"));
     assert!(actions.iter().any(|(a, _, _)| a == "oidc.token"));
     assert!(actions.iter().any(|(a, _, _)| a == "oidc.code-reuse"));
+    assert!(
+        actions.iter().any(|(a, _, o)| a == "oidc.token"
+            && o == "denied:code_verifier does not match the code_challenge"),
+        "a refused exchange is audited"
+    );
 }
 
 async fn oidc_refresh_rotates_and_a_reused_one_revokes_the_family(postgres: bool) {
@@ -349,7 +360,7 @@ async fn oidc_refresh_rotates_and_a_reused_one_revokes_the_family(postgres: bool
         .unwrap();
     let client = h
         .latchkey
-        .oidc_authenticate_client(&web, secret)
+        .oidc_authenticate_client(&web, secret, SOURCE)
         .await
         .unwrap();
     h.latchkey
