@@ -26,6 +26,7 @@ mod error;
 mod helpdesk;
 pub mod import;
 pub mod model;
+pub mod oidc;
 mod otp;
 mod otp_steps;
 mod passwords;

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod hasher;
 pub mod http;
 pub mod mail;
+pub mod oidc;
 pub mod radius;
 pub mod report;
 pub mod tls;

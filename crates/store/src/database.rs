@@ -221,5 +221,6 @@ impl AuditLog for Database {
 
 mod console;
 mod directory;
+mod oidc;
 mod portal;
 mod radius;

@@ -53,6 +53,28 @@ macro_rules! audit_columns {
     };
 }
 
+macro_rules! oidc_client_columns {
+    () => {
+        "id, name, client_id, sealed_secret, redirect_uris, post_logout_uris, id_token_algorithm, \
+         created_at"
+    };
+}
+
+macro_rules! oidc_key_columns {
+    () => {
+        "id, kid, algorithm, sealed_private_key, public_jwk, created_at, signs_from"
+    };
+}
+
+macro_rules! oidc_grant_columns {
+    () => {
+        oidc_grant_columns!("")
+    };
+    ($table:literal) => {
+        columns!($table: id, client_id, user_id, scope, nonce, sid, auth_time, revoked, created_at)
+    };
+}
+
 /// One statement's text for each backend.
 pub(crate) struct Statement {
     sqlite: &'static str,
@@ -301,6 +323,79 @@ statements! {
          ", directory_links.directory_id, directory_links.display_name \
          FROM users JOIN directory_links ON directory_links.user_id = users.id \
          ORDER BY users.username");
+    /// A new OIDC client; its id.
+    INSERT_OIDC_CLIENT = "INSERT INTO oidc_clients (name, client_id, sealed_secret, redirect_uris, \
+         post_logout_uris, id_token_algorithm, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
+    /// Every OIDC client, by name.
+    LIST_OIDC_CLIENTS = concat!("SELECT ", oidc_client_columns!(), " FROM oidc_clients ORDER BY name");
+    /// The OIDC client presenting `client_id` `?1`.
+    OIDC_CLIENT_BY_CLIENT_ID =
+        concat!("SELECT ", oidc_client_columns!(), " FROM oidc_clients WHERE client_id = ?1");
+    /// The OIDC client named `?1` removed (its grants, codes and tokens go with it).
+    DELETE_OIDC_CLIENT = "DELETE FROM oidc_clients WHERE name = ?1";
+    /// A new signing key; its id.
+    INSERT_OIDC_KEY = "INSERT INTO oidc_keys \
+         (kid, algorithm, sealed_private_key, public_jwk, created_at, signs_from) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+    /// Every signing key, newest first.
+    LIST_OIDC_KEYS = concat!("SELECT ", oidc_key_columns!(), " FROM oidc_keys ORDER BY id DESC");
+    /// The signing key `?1` forgotten.
+    DELETE_OIDC_KEY = "DELETE FROM oidc_keys WHERE id = ?1";
+    /// The held authorization requests expired at `?1` forgotten.
+    DELETE_EXPIRED_OIDC_REQUESTS = "DELETE FROM oidc_requests WHERE expires_at <= ?1";
+    /// A held authorization request.
+    INSERT_OIDC_REQUEST = "INSERT INTO oidc_requests (request_hash, client_id, redirect_uri, scope, \
+         state, nonce, code_challenge, signed_in_after, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    /// A held request taken, if unexpired at `?2`.
+    TAKE_OIDC_REQUEST = "DELETE FROM oidc_requests WHERE request_hash = ?1 AND expires_at > ?2 \
+         RETURNING client_id, redirect_uri, scope, state, nonce, code_challenge, signed_in_after, \
+         expires_at";
+    /// A new grant; its id.
+    INSERT_OIDC_GRANT = "INSERT INTO oidc_grants \
+         (client_id, user_id, scope, nonce, sid, auth_time, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
+    /// The grant `?1`.
+    OIDC_GRANT_BY_ID = concat!("SELECT ", oidc_grant_columns!(), " FROM oidc_grants WHERE id = ?1");
+    /// A new code of grant `?2`.
+    INSERT_OIDC_CODE = "INSERT INTO oidc_codes \
+         (code_hash, grant_id, redirect_uri, code_challenge, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)";
+    /// A code used, if it was not before; what it is bound to.
+    USE_OIDC_CODE = "UPDATE oidc_codes SET used = TRUE WHERE code_hash = ?1 AND NOT used \
+         RETURNING grant_id, redirect_uri, code_challenge, expires_at";
+    /// The grant of a code, used or not.
+    OIDC_CODE_GRANT = "SELECT grant_id FROM oidc_codes WHERE code_hash = ?1";
+    /// The grant `?1` revoked.
+    REVOKE_OIDC_GRANT = "UPDATE oidc_grants SET revoked = TRUE WHERE id = ?1";
+    /// A new access or refresh token of grant `?2`.
+    INSERT_OIDC_TOKEN = "INSERT INTO oidc_tokens (token_hash, grant_id, kind, expires_at) \
+         VALUES (?1, ?2, ?3, ?4)";
+    /// A refresh token of client `?2` used, if it was not before, is unexpired at `?3`
+    /// and its grant stands; its grant.
+    USE_OIDC_REFRESH_TOKEN = "UPDATE oidc_tokens SET used = TRUE \
+         WHERE token_hash = ?1 AND kind = 'refresh' AND NOT used AND expires_at > ?3 \
+         AND grant_id IN (SELECT id FROM oidc_grants WHERE client_id = ?2 AND NOT revoked) \
+         RETURNING grant_id";
+    /// The grant of a used refresh token of client `?2`.
+    USED_OIDC_REFRESH_GRANT = "SELECT oidc_tokens.grant_id FROM oidc_tokens \
+         JOIN oidc_grants ON oidc_grants.id = oidc_tokens.grant_id \
+         WHERE oidc_tokens.token_hash = ?1 AND oidc_tokens.kind = 'refresh' AND oidc_tokens.used \
+         AND oidc_grants.client_id = ?2";
+    /// The standing grant of an access token unexpired at `?2`.
+    OIDC_ACCESS_GRANT = concat!("SELECT ", oidc_grant_columns!("oidc_grants."),
+        " FROM oidc_tokens JOIN oidc_grants ON oidc_grants.id = oidc_tokens.grant_id \
+         WHERE oidc_tokens.token_hash = ?1 AND oidc_tokens.kind = 'access' \
+         AND oidc_tokens.expires_at > ?2 AND NOT oidc_grants.revoked");
+    /// What a token of client `?2` is, and its grant.
+    OIDC_TOKEN_OF_CLIENT = "SELECT oidc_tokens.kind, oidc_tokens.grant_id FROM oidc_tokens \
+         JOIN oidc_grants ON oidc_grants.id = oidc_tokens.grant_id \
+         WHERE oidc_tokens.token_hash = ?1 AND oidc_grants.client_id = ?2";
+    /// The token `?1` forgotten.
+    DELETE_OIDC_TOKEN = "DELETE FROM oidc_tokens WHERE token_hash = ?1";
+    /// Every standing grant of the portal sign-in `?1` revoked.
+    REVOKE_OIDC_SIGN_IN = "UPDATE oidc_grants SET revoked = TRUE WHERE sid = ?1 AND NOT revoked";
 }
 
 /// A `LIKE … ESCAPE '\'` pattern for text containing `part`, in which

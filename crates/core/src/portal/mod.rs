@@ -174,6 +174,15 @@ impl PortalSession {
         matches!(self.stage, SessionStage::Full | SessionStage::Recovery)
             .then(|| RecoverySession(self.clone()))
     }
+    /// Unix seconds of the sign-in's first factor (an ID token's
+    /// `auth_time`).
+    pub(crate) fn created_at(&self) -> i64 {
+        self.created_at
+    }
+    /// The stored key of the session (what an OIDC `sid` is derived from).
+    pub(crate) fn id_hash(&self) -> &[u8] {
+        &self.id_hash
+    }
     fn actor(&self, source: &str) -> Actor {
         Actor {
             name: self.user.username.to_string(),

@@ -14,6 +14,7 @@ mod audit;
 mod backup;
 mod directory;
 mod import;
+mod oidc;
 mod questions;
 mod radius;
 mod rotate;
@@ -25,6 +26,7 @@ pub use api_keys::ApiKeyCommand;
 pub use audit::AuditCommand;
 pub use backup::{BackupArgs, RestoreArgs, restore};
 pub use directory::DirectoryCommand;
+pub use oidc::{OidcClientCommand, OidcKeyCommand};
 pub use questions::QuestionsCommand;
 pub use radius::RadiusClientCommand;
 pub use tokens::TokenCommand;
@@ -62,6 +64,12 @@ pub enum AdminCommand {
     Restore(RestoreArgs),
     /// Re-seal every sealed value under the new master key (resumable)
     RotateMasterKey(rotate::RotateArgs),
+    /// OpenID Connect clients (web applications signing their users in)
+    #[command(subcommand)]
+    OidcClient(OidcClientCommand),
+    /// OpenID Connect signing keys
+    #[command(subcommand)]
+    OidcKey(OidcKeyCommand),
 }
 
 /// A failed command: the message and the exit status.
@@ -185,6 +193,8 @@ pub async fn run(
                 "restore runs before the database is opened, from `latchkey admin restore FILE`",
             ));
         }
+        AdminCommand::OidcClient(command) => oidc::run_client(app, &admin, command).await?,
+        AdminCommand::OidcKey(command) => oidc::run_key(app, &admin, command).await?,
     }
     Ok(())
 }

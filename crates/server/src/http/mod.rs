@@ -13,7 +13,10 @@ mod visit;
 
 pub use listener::ListenerLimits;
 pub use listener::Listeners;
+/// What the OIDC provider's pages share with the portal's.
+pub(crate) use pages::Chrome;
 pub use visit::PortalSettings;
+pub(crate) use visit::{PostedForm, Visit, server_error};
 
 pub use crate::views::token_json;
 
@@ -152,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(api::routes())
         .merge(ops::routes())
+        .merge(crate::oidc::routes())
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn(request_span))
         .layer(DefaultBodyLimit::max(64 * 1024))

@@ -119,6 +119,7 @@ async fn otp_page(visit: Visit) -> Response {
 }
 
 async fn otp(
+    headers: axum::http::HeaderMap,
     PostedForm {
         mut visit,
         fields: form,
@@ -136,6 +137,10 @@ async fn otp(
     match result {
         Ok(id) => {
             visit.set_session(&id);
+            // An application's sign-in request waits for this sign-in.
+            if crate::oidc::holds_request(&visit.state, &headers) {
+                return visit.redirect(crate::oidc::RESUME_PATH);
+            }
             let needs_answers = match visit.state.app.portal_needs_answers(&session).await {
                 Ok(needs) => needs,
                 Err(e) => return server_error(&e),

@@ -19,6 +19,7 @@ mod audit;
 pub(crate) mod changes;
 mod console;
 mod directory;
+mod oidc;
 mod portal;
 mod radius;
 mod rows;

@@ -24,6 +24,7 @@ mod directory;
 mod durable;
 mod engine;
 mod key_cache;
+mod oidc;
 mod open;
 pub use self::open::{CopyError, DatabaseInUse, NotLatchkeyDatabase, copy_database, take_offline};
 mod portal;

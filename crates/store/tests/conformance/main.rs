@@ -166,6 +166,7 @@ mod audit;
 mod checks;
 mod console;
 mod directory;
+mod oidc;
 mod portal;
 mod radius;
 mod reseal;

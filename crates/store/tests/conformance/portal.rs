@@ -11,7 +11,7 @@ both_backends!(
 
 const RIGHT_PASSWORD: &str = "correct horse battery";
 
-async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, FullSession) {
+pub(super) async fn full_session(h: &Harness, name: &str, totp: &Totp) -> (SessionId, FullSession) {
     let id = h
         .latchkey
         .portal_sign_in(name, Zeroizing::new(RIGHT_PASSWORD.into()), "127.0.0.1")
