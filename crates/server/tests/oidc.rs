@@ -570,6 +570,13 @@ fn a_recovery_session_gets_no_code_until_a_real_sign_in(postgres: bool) {
     let mut account = Account::new(&db, "alice");
     let client = add_client(&db, "web", &[]);
     account.sign_in_with_answers(&mut Visitor::new(&server.url));
+    // Her soft token, locked after five wrong PINs.
+    let issued = db.admin_json(&["token", "issue", "alice"]);
+    let serial = issued["serial"].as_str().unwrap().to_owned();
+    let token = SoftToken::following(&server);
+    token.activate(&server, &issued);
+    token.lock_with_wrong_pins();
+    let reset_code = token.reset_code();
 
     let mut recovering = Visitor::new(&server.url);
     let page = recovering.post("/login", &[("username", "alice"), ("password", PASSWORD)]);
@@ -592,9 +599,30 @@ fn a_recovery_session_gets_no_code_until_a_real_sign_in(postgres: bool) {
         "the held request gives no code to a recovery session either"
     );
 
-    // After the recovery actions, a real sign-in: the held request's code.
+    // The unlock journey inside the recovery session: the reset code gives
+    // an unlock code, the token takes it and a new PIN.
+    let page = recovering.get(&format!("/self-service/unlock?serial={serial}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let page = recovering.post(
+        "/self-service/unlock",
+        &[
+            ("serial", serial.as_str()),
+            ("reset_code", reset_code.as_str()),
+        ],
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let marker = "id=\"unlock-code\" aria-label=\"Unlock code\">";
+    let at = page.body.find(marker).expect("an unlock code") + marker.len();
+    let unlock_code = page.body[at..at + page.body[at..].find('<').unwrap()].to_owned();
+    let new_pin = "731950";
+    let out = token.run(&["unlock"], &[&unlock_code, new_pin, new_pin]);
+    assert!(out.status.success(), "unlock: {}", stderr(&out));
+
+    // Then a real sign-in with the unlocked token: the held request's code.
     recovering.post("/logout", &[]);
-    let otp = account.next_otp();
+    let out = token.code(new_pin);
+    assert!(out.status.success(), "code: {}", stderr(&out));
+    let otp = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let page = recovering.sign_in("alice", PASSWORD, &otp);
     assert_eq!(page.location(), Some("/oauth2/authorize/resume"));
     let page = recovering.get("/oauth2/authorize/resume");
