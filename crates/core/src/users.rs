@@ -116,6 +116,18 @@ impl<S: Store> Latchkey<S> {
         self.store.list_users().await
     }
 
+    /// Whether the database has no active administrator yet: `serve` then
+    /// says how to make the first (there are no default accounts). Needs
+    /// no right: it tells nothing about any account.
+    pub async fn needs_first_admin(&self) -> Result<bool, StoreError> {
+        Ok(!self
+            .store
+            .list_users()
+            .await?
+            .iter()
+            .any(|u| u.role == Role::Admin && u.status == UserStatus::Active))
+    }
+
     /// The user `name` names; a directory user without an account gets
     /// one now (first use by `admin token issue`), linked to the entry.
     pub(crate) async fn user_at_first_use(

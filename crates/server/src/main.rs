@@ -145,6 +145,13 @@ async fn serve(
         ));
     }
     println!("latchkey listening on {scheme}://{address}");
+    if operator.is_none() && app.needs_first_admin().await.unwrap_or(false) {
+        println!(
+            "No administrator yet. Create the first with\n  \
+             latchkey admin user add NAME --role admin\n\
+             and give them a token with `latchkey admin token issue NAME` (see the README's first hour)."
+        );
+    }
     // Logged, not printed: the first line of standard output is the one
     // scripts read for the public address.
     if let Some(redirect) = &redirect {

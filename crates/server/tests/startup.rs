@@ -85,3 +85,59 @@ fn a_postgres_server_that_does_not_answer_is_reported_with_its_cause() {
         assert!(!message.contains("hunter2"), "{message}");
     }
 }
+
+/// The first lines `serve` prints on a database with these users.
+fn first_lines_of_serve(admin_first: bool) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    let key = "6c6174636b6b65792d746573742d6d61737465722d6b65792d30313233343536";
+    if admin_first {
+        let mut add = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        add.args(["admin", "--data-dir"])
+            .arg(data.path())
+            .args(["user", "add", "root", "--role", "admin", "--no-password"])
+            .env("LATCHKEY_MASTER_KEY", key)
+            .env("LATCHKEY_LOG", "off");
+        assert!(add.output().unwrap().status.success());
+    }
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("LATCHKEY_MASTER_KEY", key)
+        .env("LATCHKEY_LOG", "off")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(serve.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    lines.push(line.trim_end().to_owned());
+    // What follows the address comes at once, or not at all: a request
+    // answered proves the start-up's printing is over.
+    let address = lines[0].rsplit(' ').next().unwrap().to_owned();
+    let ready = ureq::get(&format!("{address}/healthz")).call();
+    assert!(ready.is_ok(), "{ready:?}");
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    lines.extend(rest.lines().map(str::to_owned));
+    lines
+}
+
+#[test]
+fn serve_on_a_database_without_an_administrator_says_how_to_make_the_first() {
+    let lines = first_lines_of_serve(false);
+    assert!(
+        lines[0].starts_with("latchkey listening on http://"),
+        "{lines:?}"
+    );
+    assert!(lines[1].starts_with("No administrator yet"), "{lines:?}");
+    assert!(
+        lines[2].contains("latchkey admin user add NAME --role admin"),
+        "{lines:?}"
+    );
+    let lines = first_lines_of_serve(true);
+    assert_eq!(lines.len(), 1, "nothing more once there is one: {lines:?}");
+}
