@@ -39,6 +39,7 @@ both_backends!(
 const DANA_DN: &str = "uid=dana,ou=people,dc=example,dc=org";
 const DANA_PASSWORD: &str = "dana directory secret";
 const HELPDESK_GROUP: &str = "cn=helpdesk,ou=groups,dc=example,dc=org";
+const PASSWORD_HELP: &str = "https://password.example.org/";
 
 const PEOPLE: &str = "\
 dn: uid=dana,ou=people,dc=example,dc=org
@@ -130,6 +131,7 @@ impl Setup {
     fn node(&self) -> Server {
         let mut table = self.slapd.config();
         table.timeout_seconds = 2;
+        table.password_help_url = Some(PASSWORD_HELP.into());
         table
             .group_roles
             .insert(HELPDESK_GROUP.into(), latchkey_directory::Role::Helpdesk);
@@ -184,6 +186,14 @@ fn a_directory_user_gets_a_token_by_name_and_signs_in_with_the_directory_passwor
     );
     assert_eq!(page.status, 422, "{}", page.body);
     assert!(page.body.contains("directory password"), "{}", page.body);
+    // Nor recovers it: the forgotten-password page sends directory users
+    // where the organisation says (and core sends them no link).
+    let page = Visitor::new(&server.url).get("/password/forgot");
+    assert!(
+        page.body.contains(&format!("href=\"{PASSWORD_HELP}\"")),
+        "{}",
+        page.body
+    );
 
     // The authenticate API with the password.
     let key = s.db.api_key("vpn", "authenticate");

@@ -40,6 +40,15 @@ impl<S: Store> Latchkey<S> {
             self.store.append(refuse("unknown user")).await?;
             return Ok(None);
         };
+        // A directory user's password is the directory's, recovered where
+        // the organisation says: a link here would set a Latchkey password
+        // that is never asked for (DESIGN.md, "Directory users").
+        if self.store.directory_link_of(user.id).await?.is_some() {
+            self.store
+                .append(refuse("directory user: the password is the directory's"))
+                .await?;
+            return Ok(None);
+        }
         let Some(email) = user
             .email
             .clone()

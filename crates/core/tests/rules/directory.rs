@@ -215,3 +215,24 @@ async fn a_waiting_account_binds_nothing_under_its_renamed_entrys_new_name_eithe
     assert!(first_factor(&app, "dana.smith", "dana's password").await);
     assert_eq!(app.user("dana.smith").await.id, id);
 }
+
+#[tokio::test]
+async fn a_directory_user_gets_no_password_reset_link() {
+    let (app, directory) = with_directory(Policy::default()).await;
+    directory.add("dana", "uuid-1", "dana's password");
+    assert!(first_factor(&app, "dana", "dana's password").await);
+    let mail = app
+        .latchkey
+        .portal_request_reset("dana", "https://auth.example.org", SOURCE)
+        .await
+        .unwrap();
+    assert!(mail.is_none(), "no link that would set a Latchkey password");
+    assert!(
+        app.audit()
+            .iter()
+            .any(|(a, s, o, d)| a == "password.reset-request"
+                && s == "dana"
+                && o == "failure"
+                && d.contains("directory user"))
+    );
+}

@@ -159,6 +159,8 @@ pub struct PasswordPage {
 pub struct ForgotPage {
     pub chrome: Chrome,
     pub sent: bool,
+    /// Where directory users recover their password (`password_help_url`).
+    pub directory_help: Option<String>,
 }
 
 #[derive(Template)]

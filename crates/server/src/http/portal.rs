@@ -272,11 +272,13 @@ async fn logout(
 
 async fn forgot_page(visit: Visit) -> Response {
     let chrome = visit.chrome("I've forgotten my password");
+    let directory_help = directory_help(&visit);
     visit.page(
         StatusCode::OK,
         ForgotPage {
             chrome,
             sent: false,
+            directory_help,
         },
     )
 }
@@ -309,7 +311,15 @@ async fn forgot(
         }
     });
     let chrome = visit.chrome("I've forgotten my password");
-    visit.page(StatusCode::OK, ForgotPage { chrome, sent: true })
+    let directory_help = directory_help(&visit);
+    visit.page(
+        StatusCode::OK,
+        ForgotPage {
+            chrome,
+            sent: true,
+            directory_help,
+        },
+    )
 }
 
 fn link_gone(visit: Visit) -> Response {
@@ -376,4 +386,15 @@ async fn reset(
         }
         Err(error) => server_error(&error),
     }
+}
+
+/// Where the directory's users recover their password, when one is set:
+/// shown to everyone, so it tells nothing about an account.
+fn directory_help(visit: &Visit) -> Option<String> {
+    visit
+        .state
+        .lifecycle
+        .directory()
+        .and_then(|port| port.directory().password_help_url())
+        .map(str::to_owned)
 }
