@@ -46,6 +46,7 @@ both_backends!(
     prompt_none_without_a_session_is_login_required_and_prompt_login_asks_again,
     oidc_client_cli_adds_lists_and_removes,
     rp_initiated_logout_checks_its_hint_and_where_it_goes_back,
+    signing_out_of_the_portal_ends_what_that_sign_in_gave_the_clients,
 );
 
 struct Client {
@@ -814,4 +815,31 @@ fn rp_initiated_logout_checks_its_hint_and_where_it_goes_back(postgres: bool) {
     assert_eq!(visitor.get("/account").location(), Some("/login"));
     assert_eq!(userinfo_status(&server, access), 401);
     assert!(audit(&db).contains("\"oidc.logout\""));
+}
+
+fn signing_out_of_the_portal_ends_what_that_sign_in_gave_the_clients(postgres: bool) {
+    let db = Database::new(postgres);
+    let server = db.spawn_app();
+    let mut account = Account::new(&db, "alice");
+    let client = add_client(&db, "web", &[]);
+
+    // A sign-in that gave the client nothing: its sign-out records nothing
+    // about OIDC.
+    let mut idle = signed_in(&server, &mut account);
+    idle.post("/logout", &[]);
+    assert!(!audit(&db).contains("oidc.grant-revoke"));
+
+    // Another sign-in gives the client its tokens; signing out of the
+    // portal takes them back, and says so in the audit log.
+    let mut visitor = signed_in(&server, &mut account);
+    let code = code_for(&mut visitor, &client);
+    let tokens = exchange(&server, &client, &code, VERIFIER);
+    assert_eq!(tokens.status, 200, "{}", tokens.json);
+    let access = tokens.json["access_token"].as_str().unwrap().to_owned();
+    let refresh_token = tokens.json["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo_status(&server, &access), 200);
+    visitor.post("/logout", &[]);
+    assert_eq!(userinfo_status(&server, &access), 401);
+    assert_invalid_grant(&refresh(&server, &client, &refresh_token));
+    assert_eq!(audit(&db).matches("oidc.grant-revoke").count(), 1);
 }

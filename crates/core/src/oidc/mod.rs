@@ -813,6 +813,24 @@ impl<S: Store + OidcStore> Latchkey<S> {
             .map(Some)
     }
 
+    /// The portal sign-in `session` ended (signed out): the grants it gave
+    /// end with it, so that no client's refresh token outlives the sign-in
+    /// it came from. Audited when there were any; how many.
+    pub async fn oidc_end_sign_in(
+        &self,
+        session: &PortalSession,
+        source: &str,
+    ) -> Result<u64, StoreError> {
+        let event = self.event(
+            &user_actor(session, source),
+            "oidc.grant-revoke",
+            session.user().username.as_str(),
+            "success",
+            "the portal sign-in ended",
+        );
+        self.store.end_oidc_sign_in(self.sid(session), event).await
+    }
+
     /// The sign-in's `sid`: stable for the session, and no way back to its
     /// cookie.
     fn sid(&self, session: &PortalSession) -> String {

@@ -362,4 +362,12 @@ pub trait OidcStore: Send + Sync {
         sid: String,
         event: AuditEvent,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// As [`OidcStore::revoke_oidc_sign_in`], but `event` is recorded only
+    /// when a grant was revoked (the sign-in had given any): for the
+    /// portal's own sign-out, which most sign-ins end with.
+    fn end_oidc_sign_in(
+        &self,
+        sid: String,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 }

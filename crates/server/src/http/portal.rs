@@ -257,14 +257,24 @@ async fn logout(
         fields: _form,
     }: PostedForm,
 ) -> Response {
-    if let Some(session) = visit.session.take()
-        && let Err(e) = visit
+    if let Some(session) = visit.session.take() {
+        if let Err(e) = visit
             .state
             .app
             .portal_sign_out(&session, &visit.source)
             .await
-    {
-        return server_error(&e);
+        {
+            return server_error(&e);
+        }
+        // The clients this sign-in let in lose their tokens with it.
+        if let Err(e) = visit
+            .state
+            .app
+            .oidc_end_sign_in(&session, &visit.source)
+            .await
+        {
+            return server_error(&e);
+        }
     }
     visit.clear_session();
     visit.redirect("/login?done=signed-out")

@@ -95,4 +95,7 @@ impl OidcStore for Database {
     async fn revoke_oidc_sign_in(&self, sid: String, event: AuditEvent) -> StoreResult<u64> {
         delegate!(self, s => s.revoke_oidc_sign_in(sid, event))
     }
+    async fn end_oidc_sign_in(&self, sid: String, event: AuditEvent) -> StoreResult<u64> {
+        delegate!(self, s => s.end_oidc_sign_in(sid, event))
+    }
 }

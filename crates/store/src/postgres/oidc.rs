@@ -413,4 +413,19 @@ impl OidcStore for PostgresStore {
         tx.commit().await.map_err(fail)?;
         Ok(revoked)
     }
+
+    async fn end_oidc_sign_in(&self, sid: String, event: AuditEvent) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let revoked = sqlx::query(REVOKE_OIDC_SIGN_IN.postgres())
+            .bind(sid)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?
+            .rows_affected();
+        if revoked > 0 {
+            append_in(&mut tx, &event).await?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(revoked)
+    }
 }

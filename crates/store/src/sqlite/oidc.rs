@@ -378,4 +378,17 @@ impl OidcStore for SqliteStore {
         })
         .await
     }
+
+    async fn end_oidc_sign_in(&self, sid: String, event: AuditEvent) -> StoreResult<u64> {
+        self.write(move |tx| {
+            let revoked = tx
+                .prepare_cached(REVOKE_OIDC_SIGN_IN.sqlite())?
+                .execute(params![sid])?;
+            if revoked > 0 {
+                append_in(tx, &event)?;
+            }
+            Ok(revoked as u64)
+        })
+        .await
+    }
 }
