@@ -146,7 +146,11 @@ async fn serve(
     }
     println!("latchkey listening on {scheme}://{address}");
     if operator.is_none() && app.needs_first_admin().await.unwrap_or(false) {
-        println!(
+        // Written, not printed: whoever started the server may have read
+        // the address line and closed the pipe, and that is no reason to
+        // stop.
+        let _ = writeln!(
+            std::io::stdout(),
             "No administrator yet. Create the first with\n  \
              latchkey admin user add NAME --role admin\n\
              and give them a token with `latchkey admin token issue NAME` (see the README's first hour)."

@@ -535,3 +535,40 @@ fn an_unknown_page_is_a_page_with_the_way_in_and_an_unknown_api_path_is_a_bare_4
     assert_eq!(page.status, 404);
     assert!(page.body.is_empty(), "{}", page.body);
 }
+
+#[test]
+fn typed_answers_survive_a_refused_choice_of_questions() {
+    let db = Database::new(false);
+    let server = db.serve();
+    let mut account = Account::new(&db, "fay");
+    let mut visitor = Visitor::new(&server.url);
+    let otp = account.next_otp();
+    let page = visitor.sign_in("fay", PASSWORD, &otp);
+    assert_eq!(page.location(), Some("/self-service/questions"));
+    visitor.get("/self-service/questions");
+    // Question 1 chosen twice: refused, and nothing typed is lost.
+    let fields: Vec<(String, String)> = (1..=5)
+        .flat_map(|i| {
+            let question = if i == 2 { 1 } else { i };
+            [
+                (format!("question_{i}"), question.to_string()),
+                (format!("answer_{i}"), format!("typed answer {i}")),
+            ]
+        })
+        .collect();
+    let borrowed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let page = visitor.post("/self-service/questions", &borrowed);
+    assert_eq!(page.status, 422, "{}", page.body);
+    for i in 1..=5 {
+        assert!(
+            page.body.contains(&format!(
+                "name=\"answer_{i}\" autocomplete=\"off\" value=\"typed answer {i}\""
+            )),
+            "answer {i} is kept: {}",
+            page.body
+        );
+    }
+}

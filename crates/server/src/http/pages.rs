@@ -3,6 +3,7 @@
 
 use askama::Template;
 use latchkey_core::{Token, TokenState};
+use zeroize::Zeroizing;
 
 /// What every page shows around its content.
 pub struct Chrome {
@@ -119,6 +120,8 @@ pub struct TokenIssuedPage {
 /// One question to choose and answer.
 pub struct QuestionSlot {
     pub selected: i64,
+    /// What was typed, shown again after a refusal (UX-REVIEW F17).
+    pub answer: Zeroizing<String>,
     pub question_error: Option<String>,
     pub answer_error: Option<String>,
 }

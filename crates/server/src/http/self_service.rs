@@ -414,6 +414,7 @@ async fn questions_form(
     visit: Visit,
     status: StatusCode,
     selected: Vec<i64>,
+    answers: Vec<Zeroizing<String>>,
     errors: FieldErrors,
 ) -> Response {
     let pool = match visit.state.app.portal_question_pool().await {
@@ -434,6 +435,7 @@ async fn questions_form(
                 .copied()
                 .or_else(|| pool.get(i).map(|q| q.id))
                 .unwrap_or_default(),
+            answer: answers.get(i).cloned().unwrap_or_default(),
             question_error: errors.for_field(QUESTION_FIELDS[i]).map(str::to_owned),
             answer_error: errors.for_field(ANSWER_FIELDS[i]).map(str::to_owned),
         })
@@ -463,7 +465,14 @@ async fn questions_page(visit: Visit) -> Response {
     if visit.full_session().is_none() {
         return visit.wrong_stage();
     }
-    questions_form(visit, StatusCode::OK, Vec::new(), FieldErrors::default()).await
+    questions_form(
+        visit,
+        StatusCode::OK,
+        Vec::new(),
+        Vec::new(),
+        FieldErrors::default(),
+    )
+    .await
 }
 
 async fn questions(
@@ -494,6 +503,9 @@ async fn questions(
         .iter()
         .map(|(q, _)| q.parse().unwrap_or_default())
         .collect();
+    // Typed again only if something is refused: a wrong choice of question
+    // does not make the user type five answers again.
+    let typed: Vec<Zeroizing<String>> = choices.iter().map(|(_, a)| a.clone()).collect();
     match visit
         .state
         .app
@@ -506,6 +518,7 @@ async fn questions(
                 visit,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 selected,
+                typed,
                 FieldErrors::one(field, message),
             )
             .await
