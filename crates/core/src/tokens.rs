@@ -207,6 +207,35 @@ impl<S: Store> Latchkey<S> {
         Ok(())
     }
 
+    /// The help desk brings back a suspended token (one its owner reported
+    /// lost and found again): suspended → active only, and only for an
+    /// account the help desk reaches (S49). Audited.
+    pub async fn helpdesk_resume_token(
+        &self,
+        helpdesk: &Helpdesk,
+        serial: &str,
+    ) -> Result<(), AdminError> {
+        let token = self.token(serial).await?;
+        self.helpdesk_reaches_owner(helpdesk, &token).await?;
+        if token.state != TokenState::Suspended {
+            return Err(AdminError::StateChangeRefused {
+                serial: token.serial,
+                state: token.state,
+            });
+        }
+        let event = self.event(
+            helpdesk.actor(),
+            "token.resume",
+            &token.serial,
+            "success",
+            "",
+        );
+        self.store
+            .set_token_state(token.id, TokenState::Active, event)
+            .await?;
+        Ok(())
+    }
+
     /// Clears a token's failure count and server-side lock (S15).
     pub async fn reset_token(&self, helpdesk: &Helpdesk, serial: &str) -> Result<(), AdminError> {
         let token = self.token(serial).await?;

@@ -112,7 +112,18 @@ fn a_user_activates_a_new_soft_token_and_reports_one_lost() {
 
     // Reported lost: suspended at once, and its OTPs no longer sign in.
     visitor.get("/self-service/tokens");
+    // The first click asks once more and changes nothing.
     let page = visitor.post("/self-service/tokens/lost", &[("serial", &serial)]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"confirm-lost\""), "{}", page.body);
+    assert_eq!(
+        db.admin_json(&["token", "show", &serial])["state"],
+        "active"
+    );
+    let page = visitor.post(
+        "/self-service/tokens/lost",
+        &[("serial", &serial), ("confirm", "yes")],
+    );
     assert_eq!(page.location(), Some("/self-service/tokens?done=lost"));
     assert_eq!(
         db.admin_json(&["token", "show", &serial])["state"],
@@ -134,7 +145,10 @@ fn a_user_activates_a_new_soft_token_and_reports_one_lost() {
         .map(|t| t["serial"].as_str().unwrap().to_owned())
         .expect("rosa's HOTP token is listed");
     sven.get("/self-service/tokens");
-    let page = sven.post("/self-service/tokens/lost", &[("serial", &hotp_serial)]);
+    let page = sven.post(
+        "/self-service/tokens/lost",
+        &[("serial", &hotp_serial), ("confirm", "yes")],
+    );
     assert_eq!(page.status, 422);
     assert_eq!(
         db.admin_json(&["token", "show", &hotp_serial])["state"],
@@ -233,6 +247,28 @@ fn the_help_desk_pages_serve_helpdesk_users_only_and_every_action_is_audited() {
             .contains("security answers: none")
     );
 
+    // A token she reported lost and found again: the help desk resumes
+    // it (suspended → active only).
+    let out = db.admin(&["token", "suspend", &serial], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = desk.get("/helpdesk?username=una");
+    let resume = format!("id=\"resume-{}", &serial[..5]);
+    assert!(page.body.contains(&resume), "{}", page.body);
+    let page = desk.post(
+        "/helpdesk/resume",
+        &[("username", "una"), ("serial", &serial)],
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        db.admin_json(&["token", "show", &serial])["state"],
+        "active"
+    );
+    let page = desk.post(
+        "/helpdesk/resume",
+        &[("username", "una"), ("serial", &serial)],
+    );
+    assert_eq!(page.status, 409, "only a suspended token is resumed");
+
     // The activation code of a token the help desk issues goes to the
     // user's mail, not to the help desk's screen (S49).
     let page = desk.post("/helpdesk/issue-token", &[("username", "una")]);
@@ -265,6 +301,7 @@ fn the_help_desk_pages_serve_helpdesk_users_only_and_every_action_is_audited() {
         "token.reset",
         "password.unthrottle",
         "questions.reset",
+        "token.resume",
         "token.issue",
     ] {
         assert!(

@@ -129,6 +129,10 @@ async fn helpdesk_action(
                     Some((code.grouped(), "unlock-code")),
                 )
             }),
+        "resume" => app
+            .helpdesk_resume_token(&helpdesk, field("serial"))
+            .await
+            .map(|()| (format!("Token {} of {username} works again.", field("serial")), None)),
         "clear-lockouts" => app
             .clear_lockouts(&helpdesk, &username)
             .await

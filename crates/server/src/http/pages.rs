@@ -174,6 +174,14 @@ pub struct ResetPage {
     pub fields: Vec<PasswordField>,
 }
 
+/// "Report lost", asked once more: it takes the token out of use at once.
+#[derive(Template)]
+#[template(path = "report_lost.html")]
+pub struct ReportLostPage {
+    pub chrome: Chrome,
+    pub serial: String,
+}
+
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage {

@@ -276,6 +276,17 @@ async fn report_lost(
         return visit.wrong_stage();
     };
     let serial = form.get("serial").map(String::as_str).unwrap_or("");
+    // One click must not take a token out of use (UX-REVIEW F22): the
+    // first submit asks once more, naming the token.
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        let serial: String = serial
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(40)
+            .collect();
+        let chrome = visit.chrome("Report a token lost");
+        return visit.page(StatusCode::OK, ReportLostPage { chrome, serial });
+    }
     match visit
         .state
         .app
