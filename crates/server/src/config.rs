@@ -26,6 +26,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of the portal's mail.
     pub mail_from: String,
+    /// How users reach the help desk (a phone number, an address, a URL):
+    /// shown on every portal page and at the foot of every mail.
+    pub helpdesk_contact: Option<String>,
     /// The master key as 64 hex digits; else the key file in `data_dir`.
     #[serde(skip)]
     pub master_key: Option<String>,
@@ -82,6 +85,7 @@ impl Default for Config {
             public_url: None,
             smtp_url: None,
             mail_from: "Latchkey <latchkey@localhost>".into(),
+            helpdesk_contact: None,
             master_key: None,
             log_json: false,
             trusted_proxies: Vec::new(),
@@ -109,6 +113,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
             .field("mail_from", &self.mail_from)
+            .field("helpdesk_contact", &self.helpdesk_contact)
             .field(
                 "master_key",
                 &self.master_key.as_ref().map(|_| "[redacted]"),
@@ -215,6 +220,9 @@ impl Config {
         }
         if let Ok(value) = std::env::var("LATCHKEY_MAIL_FROM") {
             config.mail_from = value;
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_HELPDESK_CONTACT") {
+            config.helpdesk_contact = Some(value);
         }
         if let Ok(value) = std::env::var("LATCHKEY_MASTER_KEY") {
             config.master_key = Some(value);

@@ -186,7 +186,11 @@ async fn serve(
         portal: Arc::new(PortalSettings {
             secure_cookies: base_url.starts_with("https://"),
             base_url,
-            mailer: Arc::new(mailer),
+            mailer: latchkey_server::mail::WithHelpdeskContact::wrap(
+                Arc::new(mailer),
+                config.helpdesk_contact.as_deref(),
+            ),
+            helpdesk_contact: config.helpdesk_contact.clone(),
         }),
     };
     let listeners = latchkey_server::http::Listeners {

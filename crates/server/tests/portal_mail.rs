@@ -184,3 +184,30 @@ fn a_forgotten_password_is_reset_by_a_mailed_link_and_the_token_is_still_needed(
         browser.text("body")
     );
 }
+
+#[test]
+fn the_help_desks_contact_is_on_every_page_and_at_the_foot_of_every_mail() {
+    let db = Database::new(false);
+    let _gus = Account::new(&db, "gus");
+    let contact = "+1 555 0100, helpdesk@example.org";
+    let server = db.spawn_app_with(|config| config.helpdesk_contact = Some(contact.into()));
+    let mut visitor = common::web::Visitor::new(&server.url);
+    for path in ["/login", "/password/forgot", "/no-such-page"] {
+        let page = visitor.get(path);
+        assert!(
+            page.body.contains(&format!("Help desk: {contact}")),
+            "{path}: {}",
+            page.body
+        );
+    }
+    visitor.post("/password/forgot", &[("username", "gus")]);
+    let mail = server.mail().wait_for(1, Duration::from_secs(30));
+    assert!(
+        mail[0]
+            .body
+            .trim_end()
+            .ends_with(&format!("Your help desk: {contact}")),
+        "{}",
+        mail[0].body
+    );
+}

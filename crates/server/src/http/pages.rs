@@ -13,6 +13,8 @@ pub struct Chrome {
     pub helpdesk: bool,
     /// An admin or auditor after a full sign-in: the console's link.
     pub console: bool,
+    /// How users reach the help desk, when it is configured.
+    pub helpdesk_contact: Option<String>,
     pub notice: Option<String>,
     pub alert: Option<String>,
 }

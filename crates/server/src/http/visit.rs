@@ -37,6 +37,8 @@ pub struct PortalSettings {
     pub secure_cookies: bool,
     /// Where mail goes.
     pub mailer: Arc<dyn Mailer>,
+    /// How users reach the help desk (`helpdesk_contact`), on every page.
+    pub helpdesk_contact: Option<String>,
 }
 
 impl PortalSettings {
@@ -165,6 +167,7 @@ impl Visit {
                 s.stage() == SessionStage::Full
                     && matches!(s.user().role, Role::Admin | Role::Auditor)
             }),
+            helpdesk_contact: self.state.portal.helpdesk_contact.clone(),
             notice: None,
             alert: None,
         }

@@ -184,7 +184,11 @@ impl Database {
                 portal: Arc::new(latchkey_server::http::PortalSettings {
                     base_url: url.clone(),
                     secure_cookies: false,
-                    mailer: Arc::new(mail.clone()),
+                    mailer: latchkey_server::mail::WithHelpdeskContact::wrap(
+                        Arc::new(mail.clone()),
+                        config.helpdesk_contact.as_deref(),
+                    ),
+                    helpdesk_contact: config.helpdesk_contact.clone(),
                 }),
             }
         });
