@@ -125,6 +125,38 @@ fn write_to_outbox(folder: &std::path::Path, bytes: &[u8]) -> Result<(), MailErr
         .map_err(failed)
 }
 
+/// Every mail through `inner`, with how to reach the help desk at its foot
+/// (`helpdesk_contact`): the mails tell users to tell the help desk when
+/// something was not them.
+pub struct WithHelpdeskContact {
+    inner: Arc<dyn Mailer>,
+    contact: String,
+}
+
+impl WithHelpdeskContact {
+    /// `inner` with `contact` at the foot of each mail, or `inner` alone.
+    pub fn wrap(inner: Arc<dyn Mailer>, contact: Option<&str>) -> Arc<dyn Mailer> {
+        match contact {
+            Some(contact) => Arc::new(WithHelpdeskContact {
+                inner,
+                contact: contact.to_owned(),
+            }),
+            None => inner,
+        }
+    }
+}
+
+impl Mailer for WithHelpdeskContact {
+    fn send(&self, mut mail: Mail) -> BoxFuture<'static, Result<(), MailError>> {
+        if !mail.body.ends_with('\n') {
+            mail.body.push('\n');
+        }
+        mail.body
+            .push_str(&format!("\n--\nYour help desk: {}\n", self.contact));
+        self.inner.send(mail)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
@@ -158,37 +190,5 @@ mod tests {
                 "Subject: two\r\n\r\nbody\r\n"
             ]
         );
-    }
-}
-
-/// Every mail through `inner`, with how to reach the help desk at its foot
-/// (`helpdesk_contact`): the mails tell users to tell the help desk when
-/// something was not them.
-pub struct WithHelpdeskContact {
-    inner: Arc<dyn Mailer>,
-    contact: String,
-}
-
-impl WithHelpdeskContact {
-    /// `inner` with `contact` at the foot of each mail, or `inner` alone.
-    pub fn wrap(inner: Arc<dyn Mailer>, contact: Option<&str>) -> Arc<dyn Mailer> {
-        match contact {
-            Some(contact) => Arc::new(WithHelpdeskContact {
-                inner,
-                contact: contact.to_owned(),
-            }),
-            None => inner,
-        }
-    }
-}
-
-impl Mailer for WithHelpdeskContact {
-    fn send(&self, mut mail: Mail) -> BoxFuture<'static, Result<(), MailError>> {
-        if !mail.body.ends_with('\n') {
-            mail.body.push('\n');
-        }
-        mail.body
-            .push_str(&format!("\n--\nYour help desk: {}\n", self.contact));
-        self.inner.send(mail)
     }
 }
