@@ -51,12 +51,21 @@ impl App {
     /// A user with a password and an activated Latchkey soft token; the
     /// token's serial, its TOTP and its unlock secret.
     async fn user_with_soft_token(&self, name: &str) -> (Serial, Totp, UnlockSecret) {
+        self.user_with_soft_token_as(name, Role::User).await
+    }
+
+    /// The same for a user of `role`.
+    async fn user_with_soft_token_as(
+        &self,
+        name: &str,
+        role: Role,
+    ) -> (Serial, Totp, UnlockSecret) {
         self.latchkey
             .add_user(
                 &self.admin,
                 name,
                 Some(format!("{name}@example.invalid")),
-                Role::User,
+                role,
                 Some(Zeroizing::new(PASSWORD.into())),
             )
             .await
@@ -173,5 +182,6 @@ mod directory;
 mod lockout;
 mod recovery;
 mod replay;
+mod security;
 mod throttle;
 mod unlock;

@@ -1,93 +1,15 @@
 //! The rules that close the findings of the black-box attack
-//! (SECURITY-REVIEW.md), on the in-memory fake of the store ports: each test
-//! is named after its finding and carries its SECURITY.md number (S44–…).
-// Test code: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! (SECURITY-REVIEW.md): each test is named after its finding and carries
+//! its SECURITY.md number (S44–…).
 
-use latchkey_core::oath::{Algorithm, Digits, Serial, Totp};
-use latchkey_core::*;
-use latchkey_testkit::{MemoryStore, T0, memory_app_on};
-use zeroize::Zeroizing;
-
-const SOURCE: &str = "127.0.0.1";
-const PASSWORD: &str = "correct horse battery";
-
-/// The domain on a store the test keeps a handle to, with the API key of
-/// the relying application that calls `authenticate`.
-struct App {
-    latchkey: Latchkey<MemoryStore>,
-    store: MemoryStore,
-    admin: Admin,
-    clock: ManualClock,
-    key: String,
-}
-
-async fn app(policy: Policy) -> App {
-    let store = MemoryStore::new();
-    let clock = ManualClock::at(T0);
-    let (latchkey, admin) = memory_app_on(store.clone(), clock.clone(), policy);
-    let key = latchkey
-        .create_api_key(&admin, "relying-app", ApiRole::Authenticate)
-        .await
-        .expect("an API key");
-    App {
-        latchkey,
-        store,
-        admin,
-        clock,
-        key: key.to_string(),
-    }
-}
+use super::*;
 
 impl App {
-    /// A user with a password, an e-mail address and an activated soft
-    /// token; its serial and TOTP.
-    async fn user_with_soft_token(&self, name: &str, role: Role) -> (Serial, Totp) {
-        self.latchkey
-            .add_user(
-                &self.admin,
-                name,
-                Some(format!("{name}@example.invalid")),
-                role,
-                Some(Zeroizing::new(PASSWORD.into())),
-            )
-            .await
-            .unwrap();
-        let issued = self
-            .latchkey
-            .issue_token(&self.admin, name, TokenKind::Latchkey)
-            .await
-            .unwrap();
-        let code = issued.activation_code.unwrap();
-        let grant = self
-            .latchkey
-            .activate(issued.serial.digits(), code.digits(), SOURCE)
-            .await
-            .unwrap();
-        let totp = Totp::new(grant.secret.clone(), Algorithm::Sha256, Digits::EIGHT, 30).unwrap();
-        (issued.serial, totp)
-    }
-
-    async fn authenticate(&self, name: &str, password: Option<&str>, otp: &str) -> Decision {
-        self.latchkey
-            .authenticate(
-                &self.key,
-                SOURCE,
-                name,
-                password.map(|p| Zeroizing::new(p.to_owned())),
-                otp,
-            )
-            .await
-            .unwrap()
-            .expect("a valid key")
-    }
-
-    async fn user(&self, name: &str) -> User {
-        self.store
-            .user_by_name(&name.parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap()
+    /// A user of `role` with a password, an e-mail address and an activated
+    /// soft token; its serial and TOTP.
+    async fn soft_token_user(&self, name: &str, role: Role) -> (Serial, Totp) {
+        let (serial, totp, _) = self.user_with_soft_token_as(name, role).await;
+        (serial, totp)
     }
 
     async fn session(&self, id: &SessionId) -> PortalSession {
@@ -152,14 +74,6 @@ fn right_answers(questions: &[Question], ids: &[i64]) -> Vec<Zeroizing<String>> 
         .collect()
 }
 
-/// An 8-digit code that no step in the window around `now` shows.
-fn wrong_code(totp: &Totp, now: u64) -> String {
-    (0..)
-        .map(|n: u32| format!("{:08}", n * 1_111_111 % 100_000_000))
-        .find(|code| (0..=4).all(|step| totp.generate(now + step * 30 - 60) != *code))
-        .unwrap()
-}
-
 // --- H1 (S44): a password alone never clears the failure count ---------------
 
 /// S44 (H1): the attack of the review — five free wrong answers on the
@@ -170,7 +84,7 @@ fn wrong_code(totp: &Totp, now: u64) -> String {
 #[tokio::test]
 async fn h1_password_alone_never_clears_the_failure_count() {
     let app = app(Policy::default()).await;
-    let (_, totp) = app.user_with_soft_token("alice", Role::User).await;
+    let (_, totp) = app.soft_token_user("alice", Role::User).await;
     let ids = app.set_answers("alice", &totp).await;
 
     let attacker = app.pending_session("alice").await;
@@ -250,7 +164,7 @@ async fn h1_password_alone_never_clears_the_failure_count() {
 #[tokio::test]
 async fn h1_wrong_answers_have_a_count_of_their_own() {
     let app = app(Policy::default()).await;
-    let (_, totp) = app.user_with_soft_token("bea", Role::User).await;
+    let (_, totp) = app.soft_token_user("bea", Role::User).await;
     let ids = app.set_answers("bea", &totp).await;
     let pending = app.pending_session("bea").await;
     let asked = app.latchkey.portal_challenge(&pending).await.unwrap();
@@ -323,7 +237,7 @@ async fn two_sessions(app: &App, name: &str, totp: &Totp) -> [SessionId; 2] {
 #[tokio::test]
 async fn m3_reset_password_ends_every_session() {
     let app = app(Policy::default()).await;
-    let (_, totp) = app.user_with_soft_token("carl", Role::User).await;
+    let (_, totp) = app.soft_token_user("carl", Role::User).await;
     let ids = two_sessions(&app, "carl", &totp).await;
     app.latchkey
         .reset_password(
@@ -352,7 +266,7 @@ async fn m3_reset_password_ends_every_session() {
 #[tokio::test]
 async fn m3_disable_ends_every_session_and_enable_brings_none_back() {
     let app = app(Policy::default()).await;
-    let (_, totp) = app.user_with_soft_token("dora", Role::User).await;
+    let (_, totp) = app.soft_token_user("dora", Role::User).await;
     let ids = two_sessions(&app, "dora", &totp).await;
     app.latchkey
         .set_user_status(&app.admin, "dora", UserStatus::Disabled)
@@ -372,7 +286,7 @@ async fn m3_disable_ends_every_session_and_enable_brings_none_back() {
 #[tokio::test]
 async fn m3_a_reset_or_password_change_voids_every_outstanding_reset_link() {
     let app = app(Policy::default()).await;
-    let (_, totp) = app.user_with_soft_token("emil", Role::User).await;
+    let (_, totp) = app.soft_token_user("emil", Role::User).await;
     let request = || async {
         app.latchkey
             .portal_request_reset("emil", "https://latchkey.example", SOURCE)
@@ -424,7 +338,7 @@ async fn m3_a_reset_or_password_change_voids_every_outstanding_reset_link() {
 #[tokio::test]
 async fn m1_strangers_cannot_lock_a_token_through_refresh() {
     let app = app(Policy::default()).await;
-    let (serial, totp) = app.user_with_soft_token("fay", Role::User).await;
+    let (serial, totp) = app.soft_token_user("fay", Role::User).await;
     let stranger = "203.0.113.9";
     let wrong = wrong_code(&totp, app.clock.now());
     for _ in 0..20 {
@@ -498,9 +412,9 @@ async fn m1_strangers_cannot_lock_a_token_through_refresh() {
 #[tokio::test]
 async fn m1_a_recovery_session_clears_its_own_tokens_server_lock() {
     let app = app(Policy::default()).await;
-    let (serial, totp) = app.user_with_soft_token("gus", Role::User).await;
+    let (serial, totp) = app.soft_token_user("gus", Role::User).await;
     let ids = app.set_answers("gus", &totp).await;
-    let (other, _) = app.user_with_soft_token("hal", Role::User).await;
+    let (other, _) = app.soft_token_user("hal", Role::User).await;
     let wrong = wrong_code(&totp, app.clock.now());
     for _ in 0..10 {
         app.authenticate("gus", None, &wrong).await;
@@ -572,10 +486,10 @@ async fn helpdesk_of(app: &App, name: &str, totp: &Totp) -> Helpdesk {
 #[tokio::test]
 async fn m4_the_help_desk_cannot_act_on_admin_or_help_desk_accounts() {
     let app = app(Policy::default()).await;
-    let (_, bob_totp) = app.user_with_soft_token("bob", Role::Helpdesk).await;
-    let (carol_serial, _) = app.user_with_soft_token("carol", Role::Admin).await;
-    let (dan_serial, _) = app.user_with_soft_token("dan", Role::Helpdesk).await;
-    let (eve_serial, _) = app.user_with_soft_token("eve", Role::User).await;
+    let (_, bob_totp) = app.soft_token_user("bob", Role::Helpdesk).await;
+    let (carol_serial, _) = app.soft_token_user("carol", Role::Admin).await;
+    let (dan_serial, _) = app.soft_token_user("dan", Role::Helpdesk).await;
+    let (eve_serial, _) = app.soft_token_user("eve", Role::User).await;
     let bob = helpdesk_of(&app, "bob", &bob_totp).await;
     let tokens_before = app
         .store
@@ -636,8 +550,8 @@ async fn m4_the_help_desk_cannot_act_on_admin_or_help_desk_accounts() {
 #[tokio::test]
 async fn m4_every_new_token_mails_the_user_and_help_desk_activations_go_to_the_user() {
     let app = app(Policy::default()).await;
-    let (_, bob_totp) = app.user_with_soft_token("bob", Role::Helpdesk).await;
-    let (_, eve_totp) = app.user_with_soft_token("eve", Role::User).await;
+    let (_, bob_totp) = app.soft_token_user("bob", Role::Helpdesk).await;
+    let (_, eve_totp) = app.soft_token_user("eve", Role::User).await;
     let bob = helpdesk_of(&app, "bob", &bob_totp).await;
     let (serial, mail) = app
         .latchkey
@@ -693,7 +607,7 @@ async fn m4_every_new_token_mails_the_user_and_help_desk_activations_go_to_the_u
 async fn h1_radius_clears_the_failure_count_only_after_its_own_password_and_an_otp() {
     use latchkey_core::radius::{RadiusAnswer, RadiusMode, RadiusRequest};
     let app = app(Policy::default()).await;
-    let (_, totp) = app.user_with_soft_token("alice", Role::User).await;
+    let (_, totp) = app.soft_token_user("alice", Role::User).await;
     for (name, mode) in [("vpn", RadiusMode::OneStep), ("fw", RadiusMode::OtpOnly)] {
         app.latchkey
             .add_radius_client(
