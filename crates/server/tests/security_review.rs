@@ -278,39 +278,6 @@ fn m5_idle_connections_do_not_stop_healthz() {
 
 // --- M3 (S48): clean-up ends sessions ----------------------------------------
 
-/// The finished mails in the outbox, oldest first.
-fn outbox_mails(db: &Database) -> Vec<String> {
-    let mut mails: Vec<(std::path::PathBuf, String)> =
-        std::fs::read_dir(db.dir.path().join("outbox"))
-            .map(|entries| {
-                entries
-                    .filter_map(|e| {
-                        let path = e.ok()?.path();
-                        if path.extension()? != "eml" {
-                            return None;
-                        }
-                        let text = std::fs::read_to_string(&path).ok()?;
-                        Some((path, text))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-    mails.sort();
-    mails.into_iter().map(|(_, text)| text).collect()
-}
-
-/// Waits for the background mail task (the answer does not wait for it).
-fn wait_for_mails(db: &Database, count: usize) -> Vec<String> {
-    for _ in 0..100 {
-        let mails = outbox_mails(db);
-        if mails.len() >= count {
-            return mails;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    outbox_mails(db)
-}
-
 /// The path of the reset link in a mail (quoted-printable undone).
 fn reset_link(mail: &str) -> String {
     let text = mail
