@@ -12,7 +12,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::radius::{SECRET, free_udp_port, pap, radclient};
+use common::radius::{SECRET, access, free_udp_port};
 use common::web::Visitor;
 use common::*;
 use latchkey_directory::slapd::{PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD, Slapd};
@@ -559,37 +559,19 @@ fn radius_one_step_takes_the_directory_password_and_the_otp(postgres: bool) {
         ("LATCHKEY_DIRECTORY_BASE_DN", PEOPLE_DN),
         ("LATCHKEY_DIRECTORY_TIMEOUT_SECONDS", "2"),
     ]);
-    let accept = radclient(
+    access(
         port,
-        "auth",
-        &pap("dana", &format!("{DANA_PASSWORD}{}", hotp.generate(0))),
-        5,
-    );
-    assert_eq!(
-        accept.code.as_deref(),
-        Some("Access-Accept"),
-        "{}",
-        accept.output
-    );
-    let challenge = radclient(port, "auth", &pap("dana", DANA_PASSWORD), 5);
-    assert_eq!(
-        challenge.code.as_deref(),
-        Some("Access-Challenge"),
-        "{}",
-        challenge.output
-    );
-    let reject = radclient(
+        "dana",
+        &format!("{DANA_PASSWORD}{}", hotp.generate(0)),
+    )
+    .expect("Access-Accept", "the directory password and the OTP");
+    access(port, "dana", DANA_PASSWORD).expect("Access-Challenge", "the password alone");
+    access(
         port,
-        "auth",
-        &pap("dana", &format!("not her password{}", hotp.generate(1))),
-        5,
-    );
-    assert_eq!(
-        reject.code.as_deref(),
-        Some("Access-Reject"),
-        "{}",
-        reject.output
-    );
+        "dana",
+        &format!("not her password{}", hotp.generate(1)),
+    )
+    .expect("Access-Reject", "a wrong directory password");
 }
 
 /// A hostile "directory" that answers every request with malformed LDAP

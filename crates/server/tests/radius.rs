@@ -44,33 +44,14 @@ both_backends!(
 fn two_nodes_on_postgresql_a_challenge_from_node_a_is_completed_on_node_b() {
     let node = node(true, &[("vpn", "127.0.0.1", "two-step")]);
     let (_node_b, port_b) = node.another_node();
-    let challenge = radclient(node.port, "auth", &pap("alice", PASSWORD), 5);
-    assert_eq!(
-        challenge.code.as_deref(),
-        Some("Access-Challenge"),
-        "{}",
-        challenge.output
-    );
+    let challenge = access(node.port, "alice", PASSWORD).expect("Access-Challenge", "the password");
     let state = challenge.attribute("State").expect("a State");
-    let mut answer = pap("alice", &node.code(0));
-    answer.push(format!("State = {state}"));
-    let accept = radclient(port_b, "auth", &answer, 5);
-    assert_eq!(
-        accept.code.as_deref(),
-        Some("Access-Accept"),
-        "node B completes node A's challenge: {}",
-        accept.output
-    );
-    // And the State is spent for node A as well.
-    let mut again = pap("alice", &node.code(1));
-    again.push(format!("State = {state}"));
-    let reject = radclient(node.port, "auth", &again, 5);
-    assert_eq!(
-        reject.code.as_deref(),
-        Some("Access-Reject"),
-        "{}",
-        reject.output
-    );
+    access(port_b, "alice", &node.code(0))
+        .state(&state)
+        .expect("Access-Accept", "node B completes node A's challenge");
+    access(node.port, "alice", &node.code(1))
+        .state(&state)
+        .expect("Access-Reject", "the State is spent for node A as well");
 }
 
 // ---------------------------------------------------------------- set-up
@@ -285,6 +266,30 @@ fn exchange(socket: &UdpSocket, port: u16, datagram: &[u8], wait: Duration) -> O
     }
 }
 
+/// `reply`, once its Response Authenticator and Message-Authenticator
+/// (required) verify under [`SECRET`] for the request sent with
+/// `authenticator`.
+#[track_caller]
+fn verified<'a>(reply: Packet<'a>, authenticator: &[u8; 16]) -> Packet<'a> {
+    let secret = SharedSecret::new(SECRET).unwrap();
+    reply
+        .verify_reply(authenticator, &secret, MessageAuthenticatorPolicy::Required)
+        .expect("a reply that verifies");
+    reply
+}
+
+/// Sends `datagram` from `socket`: the code of the reply, once it verifies.
+#[track_caller]
+fn verified_reply_code(
+    socket: &UdpSocket,
+    port: u16,
+    datagram: &[u8],
+    authenticator: &[u8; 16],
+) -> Code {
+    let reply = exchange(socket, port, datagram, Duration::from_secs(5)).expect("a reply");
+    verified(Packet::decode(&reply).unwrap(), authenticator).code()
+}
+
 fn socket_on(address: &str) -> UdpSocket {
     UdpSocket::bind((address, 0)).unwrap()
 }
@@ -317,15 +322,9 @@ fn status_answered(port: u16) -> bool {
 
 fn radclient_one_step_accepts_once_and_challenges_a_password_alone(postgres: bool) {
     let node = node(postgres, &[("vpn", "127.0.0.1", "one-step")]);
-    let mut attributes = pap("alice", &format!("{PASSWORD}{}", node.code(0)));
-    attributes.push("Proxy-State = 0x70726f78792d31".into());
-    let accept = radclient(node.port, "auth", &attributes, 5);
-    assert_eq!(
-        accept.code.as_deref(),
-        Some("Access-Accept"),
-        "{}",
-        accept.output
-    );
+    let accept = access(node.port, "alice", &format!("{PASSWORD}{}", node.code(0)))
+        .with("Proxy-State = 0x70726f78792d31")
+        .expect("Access-Accept", "password and OTP");
     assert_eq!(
         accept.attribute("Class").as_deref(),
         Some("0x75736572"),
@@ -336,48 +335,18 @@ fn radclient_one_step_accepts_once_and_challenges_a_password_alone(postgres: boo
         Some("0x70726f78792d31"),
         "Proxy-State echoed"
     );
-    let again = radclient(
-        node.port,
-        "auth",
-        &pap("alice", &format!("{PASSWORD}{}", node.code(0))),
-        5,
-    );
-    assert_eq!(
-        again.code.as_deref(),
-        Some("Access-Reject"),
-        "the same OTP again: {}",
-        again.output
-    );
-
-    let wrong = radclient(
-        node.port,
-        "auth",
-        &pap("alice", &format!("wrong pass{}", node.code(1))),
-        5,
-    );
-    assert_eq!(
-        wrong.code.as_deref(),
-        Some("Access-Reject"),
-        "{}",
-        wrong.output
-    );
-    let challenge = radclient(node.port, "auth", &pap("alice", PASSWORD), 5);
-    assert_eq!(
-        challenge.code.as_deref(),
-        Some("Access-Challenge"),
-        "a right password alone is challenged in one-step mode: {}",
-        challenge.output
+    access(node.port, "alice", &format!("{PASSWORD}{}", node.code(0)))
+        .expect("Access-Reject", "the same OTP again");
+    access(node.port, "alice", &format!("wrong pass{}", node.code(1)))
+        .expect("Access-Reject", "a wrong password");
+    let challenge = access(node.port, "alice", PASSWORD).expect(
+        "Access-Challenge",
+        "a right password alone is challenged in one-step mode",
     );
     let state = challenge.attribute("State").expect("a State");
-    let mut answer = pap("alice", &node.code(1));
-    answer.push(format!("State = {state}"));
-    let accept = radclient(node.port, "auth", &answer, 5);
-    assert_eq!(
-        accept.code.as_deref(),
-        Some("Access-Accept"),
-        "{}",
-        accept.output
-    );
+    access(node.port, "alice", &node.code(1))
+        .state(&state)
+        .expect("Access-Accept", "the OTP with the State");
 
     let rows = node.audit();
     assert!(
@@ -397,85 +366,41 @@ fn radclient_two_step_challenge_then_otp_and_states_are_single_use_and_bound(pos
             ("branch", "127.0.0.2", "two-step"),
         ],
     );
-    let challenge = radclient(node.port, "auth", &pap("alice", PASSWORD), 5);
-    assert_eq!(
-        challenge.code.as_deref(),
-        Some("Access-Challenge"),
-        "{}",
-        challenge.output
-    );
+    let challenge = access(node.port, "alice", PASSWORD).expect("Access-Challenge", "the password");
     assert_eq!(
         challenge.attribute("Reply-Message").as_deref(),
         Some("Enter your one-time password")
     );
     let state = challenge.attribute("State").expect("a State");
-    let mut answer = pap("alice", &node.code(0));
-    answer.push(format!("State = {state}"));
-    let accept = radclient(node.port, "auth", &answer, 5);
-    assert_eq!(
-        accept.code.as_deref(),
-        Some("Access-Accept"),
-        "{}",
-        accept.output
-    );
-
-    // The same State again, with the next code → reject.
-    let mut reused = pap("alice", &node.code(1));
-    reused.push(format!("State = {state}"));
-    let reject = radclient(node.port, "auth", &reused, 5);
-    assert_eq!(
-        reject.code.as_deref(),
-        Some("Access-Reject"),
-        "reused State: {}",
-        reject.output
-    );
-
-    // An OTP without a State in two-step mode is a password, and wrong.
-    let bare = radclient(node.port, "auth", &pap("alice", &node.code(1)), 5);
-    assert_eq!(
-        bare.code.as_deref(),
-        Some("Access-Reject"),
-        "{}",
-        bare.output
+    access(node.port, "alice", &node.code(0))
+        .state(&state)
+        .expect("Access-Accept", "the OTP with the State");
+    access(node.port, "alice", &node.code(1))
+        .state(&state)
+        .expect("Access-Reject", "the same State again, with the next code");
+    access(node.port, "alice", &node.code(1)).expect(
+        "Access-Reject",
+        "an OTP without a State in two-step mode is a password, and wrong",
     );
 
     // A State made for "vpn", presented by "branch" (127.0.0.2) → reject.
-    let challenge = radclient(node.port, "auth", &pap("alice", PASSWORD), 5);
+    let challenge = access(node.port, "alice", PASSWORD).expect("Access-Challenge", "the password");
     let state = challenge.attribute("State").expect("a State");
     let state = data_encoding::HEXLOWER
         .decode(state.trim_start_matches("0x").as_bytes())
         .unwrap();
     let secret = SharedSecret::new(SECRET).unwrap();
     let (request, authenticator) = access_request(9, "alice", &node.code(1), Some(&state));
-    let reply = exchange(
+    let code = verified_reply_code(
         &socket_on("127.0.0.2"),
         node.port,
         &request.encode(&secret).unwrap(),
-        Duration::from_secs(5),
-    )
-    .expect("a reply to the other client");
-    let reply = Packet::decode(&reply).unwrap();
-    reply
-        .verify_reply(
-            &authenticator,
-            &secret,
-            MessageAuthenticatorPolicy::Required,
-        )
-        .unwrap();
-    assert_eq!(reply.code(), Code::ACCESS_REJECT, "another client's State");
-    // Its own client may still use it.
-    let mut own = pap("alice", &node.code(1));
-    own.push(format!(
-        "State = 0x{}",
-        data_encoding::HEXLOWER.encode(&state)
-    ));
-    let accept = radclient(node.port, "auth", &own, 5);
-    assert_eq!(
-        accept.code.as_deref(),
-        Some("Access-Accept"),
-        "{}",
-        accept.output
+        &authenticator,
     );
+    assert_eq!(code, Code::ACCESS_REJECT, "another client's State");
+    access(node.port, "alice", &node.code(1))
+        .state(&format!("0x{}", data_encoding::HEXLOWER.encode(&state)))
+        .expect("Access-Accept", "its own client may still use it");
 }
 
 fn radclient_otp_only_status_server_and_ten_wrong_codes_lock_the_token_for_the_api(postgres: bool) {
@@ -493,26 +418,14 @@ fn radclient_otp_only_status_server_and_ten_wrong_codes_lock_the_token_for_the_a
         status.output
     );
 
-    let accept = radclient(node.port, "auth", &pap("alice", &node.code(0)), 5);
-    assert_eq!(
-        accept.code.as_deref(),
-        Some("Access-Accept"),
-        "otp-only: {}",
-        accept.output
-    );
+    access(node.port, "alice", &node.code(0)).expect("Access-Accept", "otp-only");
     let wrong = if node.code(1) == "000000" {
         "111111"
     } else {
         "000000"
     };
     for attempt in 0..10 {
-        let reject = radclient(node.port, "auth", &pap("alice", wrong), 5);
-        assert_eq!(
-            reject.code.as_deref(),
-            Some("Access-Reject"),
-            "try {attempt}: {}",
-            reject.output
-        );
+        access(node.port, "alice", wrong).expect("Access-Reject", &format!("try {attempt}"));
     }
     // Locked for every entry point: the right code is refused over RADIUS
     // and over the API.
@@ -667,18 +580,8 @@ fn malformed_packets_are_dropped_and_the_server_keeps_serving(postgres: bool) {
     }
     assert!(node.metric("latchkey_radius_dropped_total{reason=\"malformed\"}") >= 5);
     // And a real request after all that.
-    let accept = radclient(
-        node.port,
-        "auth",
-        &pap("alice", &format!("{PASSWORD}{}", node.code(0))),
-        5,
-    );
-    assert_eq!(
-        accept.code.as_deref(),
-        Some("Access-Accept"),
-        "{}",
-        accept.output
-    );
+    access(node.port, "alice", &format!("{PASSWORD}{}", node.code(0)))
+        .expect("Access-Accept", "a real request after all that");
 }
 
 fn a_retransmit_gets_the_identical_cached_reply_and_one_audit_row(postgres: bool) {
@@ -689,14 +592,7 @@ fn a_retransmit_gets_the_identical_cached_reply_and_one_audit_row(postgres: bool
     let socket = socket_on("127.0.0.1");
     let first = exchange(&socket, node.port, &datagram, Duration::from_secs(5)).expect("a reply");
     let reply = Packet::decode(&first).unwrap();
-    reply
-        .verify_reply(
-            &authenticator,
-            &secret,
-            MessageAuthenticatorPolicy::Required,
-        )
-        .unwrap();
-    assert_eq!(reply.code(), Code::ACCESS_ACCEPT);
+    assert_eq!(verified(reply, &authenticator).code(), Code::ACCESS_ACCEPT);
     let second = exchange(&socket, node.port, &datagram, Duration::from_secs(5)).expect("a reply");
     assert_eq!(first, second, "the retransmit gets the identical reply");
     let accepted = node
@@ -710,15 +606,14 @@ fn a_retransmit_gets_the_identical_cached_reply_and_one_audit_row(postgres: bool
         1
     );
     // The same code in a new request (another authenticator) is a replay.
-    let (request, _) = access_request(43, "alice", &node.code(0), None);
-    let reply = exchange(
+    let (request, authenticator) = access_request(43, "alice", &node.code(0), None);
+    let code = verified_reply_code(
         &socket,
         node.port,
         &request.encode(&secret).unwrap(),
-        Duration::from_secs(5),
-    )
-    .expect("a reply");
-    assert_eq!(Packet::decode(&reply).unwrap().code(), Code::ACCESS_REJECT);
+        &authenticator,
+    );
+    assert_eq!(code, Code::ACCESS_REJECT);
 }
 
 fn a_legacy_client_is_answered_without_message_authenticator_and_only_it(postgres: bool) {
@@ -763,14 +658,7 @@ fn a_legacy_client_is_answered_without_message_authenticator_and_only_it(postgre
     let reply = (0..5)
         .find_map(|_| exchange(&socket, node.port, &datagram, Duration::from_secs(2)))
         .expect("the exempted device is answered");
-    let reply = Packet::decode(&reply).unwrap();
-    reply
-        .verify_reply(
-            &authenticator,
-            &secret,
-            MessageAuthenticatorPolicy::Required,
-        )
-        .unwrap();
+    let reply = verified(Packet::decode(&reply).unwrap(), &authenticator);
     assert_eq!(reply.code(), Code::ACCESS_ACCEPT);
     assert!(reply.message_authenticator_is_first());
     // Every other client still needs one.

@@ -73,6 +73,44 @@ pub fn radclient(port: u16, kind: &str, attributes: &[String], timeout: u32) -> 
     RadReply { code, output }
 }
 
+/// An Access-Request for radclient: [`pap`]'s attributes and any more,
+/// sent by [`AccessRequest::expect`], which asserts the reply's code.
+pub struct AccessRequest {
+    port: u16,
+    attributes: Vec<String>,
+}
+
+/// An Access-Request to `port` for `user` with User-Password `password`.
+pub fn access(port: u16, user: &str, password: &str) -> AccessRequest {
+    AccessRequest {
+        port,
+        attributes: pap(user, password),
+    }
+}
+
+impl AccessRequest {
+    /// One more attribute line, as radclient reads it (`Name = value`).
+    pub fn with(mut self, line: impl Into<String>) -> Self {
+        self.attributes.push(line.into());
+        self
+    }
+
+    /// The State of an earlier Access-Challenge (radclient's `0x…` form).
+    pub fn state(self, state: &str) -> Self {
+        self.with(format!("State = {state}"))
+    }
+
+    /// Sends it (one try, 5 s) and asserts the reply is `code`
+    /// (`Access-Accept`, `Access-Reject`, `Access-Challenge`); `why` says
+    /// what the step is when it is not.
+    #[track_caller]
+    pub fn expect(self, code: &str, why: &str) -> RadReply {
+        let reply = radclient(self.port, "auth", &self.attributes, 5);
+        assert_eq!(reply.code.as_deref(), Some(code), "{why}: {}", reply.output);
+        reply
+    }
+}
+
 pub fn pap(user: &str, password: &str) -> Vec<String> {
     vec![
         format!("User-Name = \"{user}\""),
