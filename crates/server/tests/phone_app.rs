@@ -849,7 +849,10 @@ fn h2_s45_the_phone_app_refreshes_its_unlock_slots() {
     let before = TokenRecord::from_json(export_from_app(&browser, &serial).as_bytes()).unwrap();
     assert!(before.slots.iter().all(|s| &s.reset_code[8..11] == "000"));
 
-    assert!(visible(&browser, "refresh-slots"), "a server token offers it");
+    assert!(
+        visible(&browser, "refresh-slots"),
+        "a server token offers it"
+    );
     browser.click("#refresh-slots");
     assert!(
         browser.wait_until(
@@ -866,12 +869,24 @@ fn h2_s45_the_phone_app_refreshes_its_unlock_slots() {
     assert!(said.contains("10 new unlock codes"), "{said}");
 
     let exported = export_from_app(&browser, &serial);
-    assert!(!exported.contains("unlock_secret"), "the secret is not kept");
+    assert!(
+        !exported.contains("unlock_secret"),
+        "the secret is not kept"
+    );
     let after = TokenRecord::from_json(exported.as_bytes()).unwrap();
     assert_eq!(after.slots.len(), 10);
     for slot in &after.slots {
-        assert_eq!(&slot.reset_code[8..11], "001", "generation 1 names its slots");
-        assert!(before.slots.iter().all(|old| old.reset_code != slot.reset_code));
+        assert_eq!(
+            &slot.reset_code[8..11],
+            "001",
+            "generation 1 names its slots"
+        );
+        assert!(
+            before
+                .slots
+                .iter()
+                .all(|old| old.reset_code != slot.reset_code)
+        );
     }
     // The server answers the new slot, and its code opens it.
     let reset = &after.slots[0].reset_code;
@@ -892,8 +907,14 @@ fn h2_s45_the_phone_app_refreshes_its_unlock_slots() {
     );
     // The refresh is audited with its generation.
     let audit = db.admin_json(&["audit", "list", "--limit", "1000"]);
-    assert!(audit.as_array().unwrap().iter().any(|r| r["action"] == "token.refresh"
-        && r["subject"] == serial.as_str()
-        && r["outcome"] == "success"
-        && r["detail"] == "generation=1"));
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "token.refresh"
+                && r["subject"] == serial.as_str()
+                && r["outcome"] == "success"
+                && r["detail"] == "generation=1")
+    );
 }

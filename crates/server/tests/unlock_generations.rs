@@ -11,7 +11,7 @@
 mod common;
 
 use common::web::{Account, Visitor};
-use common::{Database, PIN, PASSWORD, Server, SoftToken, stderr};
+use common::{Database, PASSWORD, PIN, Server, SoftToken, stderr};
 use latchkey_oath::{ResetCode, Serial, UnlockSecret, unlock_code};
 use latchkey_token::record::CODE_CHECK_BITS;
 
@@ -165,7 +165,10 @@ fn h2_s45_a_copied_vault_stays_closed_after_a_phished_refresh() {
     assert_eq!(after.slots.len(), before.slots.len());
     for slot in &after.slots {
         assert!(
-            before.slots.iter().all(|old| old.reset_code != slot.reset_code),
+            before
+                .slots
+                .iter()
+                .all(|old| old.reset_code != slot.reset_code),
             "every slot is new"
         );
         assert_eq!(&slot.reset_code[8..11], "002", "tagged with generation 2");
@@ -315,7 +318,12 @@ fn refresh_is_rate_limited_audited_and_mailed(postgres: bool) {
         .collect();
     let outcomes: Vec<(&str, &str)> = rows
         .iter()
-        .map(|r| (r["outcome"].as_str().unwrap(), r["detail"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap(),
+                r["detail"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         outcomes,
@@ -328,10 +336,15 @@ fn refresh_is_rate_limited_audited_and_mailed(postgres: bool) {
         ]
     );
 
-    let mails = server.mail().wait_for(mails_before + limit + 1, std::time::Duration::from_secs(5));
+    let mails = server
+        .mail()
+        .wait_for(mails_before + limit + 1, std::time::Duration::from_secs(5));
     let notices: Vec<_> = mails
         .iter()
-        .filter(|m| m.body.contains("A new set of unlock slots was made for your token"))
+        .filter(|m| {
+            m.body
+                .contains("A new set of unlock slots was made for your token")
+        })
         .collect();
     assert_eq!(notices.len(), limit + 1, "one mail per refresh");
     assert!(notices.iter().all(|m| m.to == "dora@example.org"));
@@ -373,7 +386,11 @@ fn i8_a_wrong_pin_that_passes_the_check_never_remasks_the_seed() {
     next_step(&server);
     let out = token.run(&["change-pin"], &[&decoy, "731950", "731950"]);
     assert_eq!(out.status.code(), Some(3), "refused: {}", stderr(&out));
-    assert!(stderr(&out).contains("PIN is unchanged"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("PIN is unchanged"),
+        "{}",
+        stderr(&out)
+    );
     let after = token.records().pop().unwrap();
     assert_eq!(
         (&after.pin.salt, &after.pin.masked_seed, after.pin.check),
@@ -387,7 +404,11 @@ fn i8_a_wrong_pin_that_passes_the_check_never_remasks_the_seed() {
             .iter()
             .map(|s| &s.reset_code)
             .collect::<Vec<_>>(),
-        record.slots.iter().map(|s| &s.reset_code).collect::<Vec<_>>()
+        record
+            .slots
+            .iter()
+            .map(|s| &s.reset_code)
+            .collect::<Vec<_>>()
     );
     // The right PIN: the server confirms it, the PIN changes and new slots
     // come with it, in one write.

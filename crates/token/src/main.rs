@@ -439,16 +439,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::ChangePin => {
             let current = Pin::entered(&secrets.read("Current PIN: ")?);
             let pin = new_pin(&mut secrets)?;
-            let slots = ops::change_pin(&folder, selector, &current, &pin, now(cli.now)).map_err(|e| match e {
-                ChangePinError::Open(e) => Failure::from(e),
-                ChangePinError::Policy(e) => policy_failure(e),
-                // Refused by the server: most likely a wrong PIN that passed
-                // the quick check (I8).
-                ChangePinError::Unconfirmed(EnrolError::Client(
-                    latchkey_token::client::ClientError::Refused { status: 403, .. },
-                )) => Failure::wrong(sentence(&e)),
-                ChangePinError::Unconfirmed(_) => Failure::error(sentence(&e)),
-            })?;
+            let slots =
+                ops::change_pin(&folder, selector, &current, &pin, now(cli.now)).map_err(|e| {
+                    match e {
+                        ChangePinError::Open(e) => Failure::from(e),
+                        ChangePinError::Policy(e) => policy_failure(e),
+                        // Refused by the server: most likely a wrong PIN that passed
+                        // the quick check (I8).
+                        ChangePinError::Unconfirmed(EnrolError::Client(
+                            latchkey_token::client::ClientError::Refused { status: 403, .. },
+                        )) => Failure::wrong(sentence(&e)),
+                        ChangePinError::Unconfirmed(_) => Failure::error(sentence(&e)),
+                    }
+                })?;
             if slots > 0 {
                 eprintln!("The PIN is changed, and the token has {slots} new unlock codes.");
             } else {

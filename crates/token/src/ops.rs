@@ -257,8 +257,16 @@ pub fn change_pin(
     let seed = open_counted(folder, &lock, &mut record, current)?;
     if record.recovery.is_none() {
         let (serial, server) = server_of(&record).map_err(ChangePinError::Unconfirmed)?;
-        renew_slots(folder, &lock, &mut record, &seed, &serial, &server, unix_time)
-            .map_err(ChangePinError::Unconfirmed)?;
+        renew_slots(
+            folder,
+            &lock,
+            &mut record,
+            &seed,
+            &serial,
+            &server,
+            unix_time,
+        )
+        .map_err(ChangePinError::Unconfirmed)?;
     }
     set_pin(&mut record, &seed, new_pin);
     record.failures = 0;
@@ -503,7 +511,15 @@ pub fn refresh(
     // code: only that proves the PIN opened the right seed (I8).
     let seed = open_counted(folder, &lock, &mut record, pin)?;
     let server = server_override.unwrap_or(&stored_server);
-    renew_slots(folder, &lock, &mut record, &seed, &serial, server, unix_time)?;
+    renew_slots(
+        folder,
+        &lock,
+        &mut record,
+        &seed,
+        &serial,
+        server,
+        unix_time,
+    )?;
     folder.save(&lock, &record)?;
     Ok(record.slots.len())
 }
@@ -548,14 +564,7 @@ fn renew_slots(
     };
     let (generation, unlock_secret) = client::refresh(server, serial, &code)?;
     let count = DEFAULT_UNLOCK_SLOTS.max(record.slots.len());
-    record.slots = make_slots(
-        &record.kdf,
-        &unlock_secret,
-        generation,
-        serial,
-        seed,
-        count,
-    );
+    record.slots = make_slots(&record.kdf, &unlock_secret, generation, serial, seed, count);
     drop(unlock_secret);
     record.failures = 0;
     Ok(())

@@ -709,8 +709,17 @@ fn h2_s45_refresh_replaces_every_slot_with_tagged_ones_from_the_new_generation()
     let new_secret = UnlockSecret::from_bytes(fresh);
     let old_secret = UnlockSecret::from_bytes(token.unlock_secret);
     for slot in &after.slots {
-        assert_eq!(&slot.reset_code[8..11], "007", "the slot names generation 7");
-        assert!(before.slots.iter().all(|old| old.reset_code != slot.reset_code));
+        assert_eq!(
+            &slot.reset_code[8..11],
+            "007",
+            "the slot names generation 7"
+        );
+        assert!(
+            before
+                .slots
+                .iter()
+                .all(|old| old.reset_code != slot.reset_code)
+        );
         let reset: ResetCode = slot.reset_code.parse().unwrap();
         let opens = |secret: &UnlockSecret| {
             let code = unlock_code(secret, &token.serial, &reset);
@@ -742,7 +751,8 @@ fn h2_s45_refresh_replaces_every_slot_with_tagged_ones_from_the_new_generation()
 fn l11_s56_huge_kdf_values_are_refused_before_any_argon2_run() {
     let (home, _) = activated(10);
     let file = home.token_files()[0].clone();
-    let original: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     for (field, value) in [
         ("m_cost", 4 * 1024 * 1024u64),
         ("m_cost", 1024 * 1024 + 1),
@@ -757,7 +767,12 @@ fn l11_s56_huge_kdf_values_are_refused_before_any_argon2_run() {
         for verb in [&["code"][..], &["change-pin"], &["unlock"], &["refresh"]] {
             let started = std::time::Instant::now();
             let out = home.run(verb, &[PIN, NEW_PIN, NEW_PIN]);
-            assert_eq!(out.status.code(), Some(1), "{verb:?} {field}={value}: {}", stderr(&out));
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{verb:?} {field}={value}: {}",
+                stderr(&out)
+            );
             assert!(
                 stderr(&out).contains("key-derivation parameters are out of range")
                     && stderr(&out).contains("1024 MiB"),
@@ -766,17 +781,23 @@ fn l11_s56_huge_kdf_values_are_refused_before_any_argon2_run() {
             );
             // Refused by reading the file, not by running a 4 GiB Argon2.
             assert!(started.elapsed() < std::time::Duration::from_secs(20));
-            assert_eq!(std::fs::read(&file).unwrap(), bytes, "nothing counted or written");
+            assert_eq!(
+                std::fs::read(&file).unwrap(),
+                bytes,
+                "nothing counted or written"
+            );
         }
     }
     // At the caps the vault is still read.
-    assert!(latchkey_token::kdf::KdfParams {
-        m_cost: 1024 * 1024,
-        t_cost: 16,
-        p_cost: 8,
-        ..KdfParams::DEFAULT
-    }
-    .is_valid());
+    assert!(
+        latchkey_token::kdf::KdfParams {
+            m_cost: 1024 * 1024,
+            t_cost: 16,
+            p_cost: 8,
+            ..KdfParams::DEFAULT
+        }
+        .is_valid()
+    );
 }
 
 /// S56 (L11): without `--activation-code` the activation code is asked for
@@ -802,9 +823,19 @@ fn l11_s56_activate_reads_the_activation_code_from_standard_input() {
     // A malformed code typed there is refused as on the command line.
     let other = TokenHome::new();
     let out = other.run(
-        &["activate", "--server", &server.url, "--serial", token.serial.digits()],
+        &[
+            "activate",
+            "--server",
+            &server.url,
+            "--serial",
+            token.serial.digits(),
+        ],
         &["1234-5678-9012-3453", PIN, PIN],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("activation code is not valid"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("activation code is not valid"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -15,7 +15,12 @@ async fn h2_s45_generations_are_added_retired_resealed_and_checked(postgres: boo
     let h = harness(postgres, Policy::default()).await;
     let (serial, totp, first) = user_with_token(&h, "ann").await;
     let first = first.unwrap();
-    let token = h.store.token_by_serial(serial.digits()).await.unwrap().unwrap();
+    let token = h
+        .store
+        .token_by_serial(serial.digits())
+        .await
+        .unwrap()
+        .unwrap();
     let mut secrets = Vec::new();
     for step in 1..=3u64 {
         h.clock.advance(30);
@@ -38,7 +43,12 @@ async fn h2_s45_generations_are_added_retired_resealed_and_checked(postgres: boo
         .map(|g| g.generation)
         .collect();
     assert_eq!(live, [2, 3], "the newest two; generation 1 retired");
-    let row = h.store.token_by_serial(serial.digits()).await.unwrap().unwrap();
+    let row = h
+        .store
+        .token_by_serial(serial.digits())
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(
         row.sealed_unlock_secret, token.sealed_unlock_secret,
         "generation 0 overwritten when generation 2 retired it"
@@ -81,7 +91,8 @@ async fn h2_s45_generations_are_added_retired_resealed_and_checked(postgres: boo
         .iter()
         .map(|t| reseal_token(&either, &new, t).unwrap().unwrap())
         .collect();
-    let event = latchkey_core::rotation::rotation_event(&h.admin, T0 as i64, "tokens", "all".into());
+    let event =
+        latchkey_core::rotation::rotation_event(&h.admin, T0 as i64, "tokens", "all".into());
     resealer.write(changed, Vec::new(), event).await.unwrap();
     let (on_new_key, admin) = Latchkey::with_local_operator(
         h.store.clone(),
@@ -91,7 +102,11 @@ async fn h2_s45_generations_are_added_retired_resealed_and_checked(postgres: boo
         Policy::default(),
     );
     let check = on_new_key.check_sealed_values(&admin).await.unwrap();
-    assert_eq!((check.opened, check.refused), (4, 0), "seed, generation 0, 2 and 3");
+    assert_eq!(
+        (check.opened, check.refused),
+        (4, 0),
+        "seed, generation 0, 2 and 3"
+    );
     let reset = latchkey_core::oath::tagged_reset_code(2);
     let code = on_new_key
         .issue_unlock_code(&admin.helpdesk(), serial.digits(), reset.digits())
