@@ -71,7 +71,7 @@ pub fn tagged_reset_code(generation: u64) -> ResetCode {
     let random: String = (0..8)
         .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
         .collect();
-    tagged_reset_code_from(&random, generation).unwrap_or_else(|| ResetCode::generate())
+    ResetCode::from_payload(&format!("{random}{:03}", reset_tag(generation)))
 }
 
 /// The PIN Reset Code with the given 8 random digits for generation
