@@ -114,9 +114,15 @@ pub struct RefreshRequest {
     pub serial: String,
 }
 
-/// The unlock secret again, so the token can make new slots.
+/// A new unlock-secret generation, given out this once, so the token can
+/// make a new set of slots (S45): their reset codes end, before the check
+/// digit, in `generation mod 1000`. The old slots stay answerable while the
+/// previous generation is live.
 #[derive(Serialize, Deserialize)]
 pub struct RefreshResponse {
+    /// The generation's number (absent from servers before generations: 0).
+    #[serde(default)]
+    pub generation: u64,
     /// 64 hex digits.
     #[serde(with = "crate::wire::hex_unlock_secret")]
     pub unlock_secret: UnlockSecret,

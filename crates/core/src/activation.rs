@@ -1,13 +1,20 @@
 //! The soft token's side: activation with a single-use code, and refresh
-//! of the unlock secret against a current OTP.
+//! against a current OTP, which makes a new unlock-secret generation and
+//! hands it out once (S45).
 
 use latchkey_oath::{ActivationCode, Secret, Serial, UnlockSecret};
 use subtle::ConstantTimeEq;
 
 use crate::capability::Actor;
 use crate::context::{Latchkey, seed_aad, unlock_aad};
-use crate::model::{TokenKind, TokenState};
-use crate::ports::{CipherError, Store, StoreError};
+use crate::generations::UnlockGeneration;
+use crate::model::{TokenKind, TokenState, User};
+use crate::ports::{CipherError, Mail, Store, StoreError};
+use crate::tokens::generation_aad;
+
+/// Successful refreshes a token may have in a day (S45): each makes a new
+/// unlock-secret generation and mails the owner.
+pub const REFRESHES_PER_DAY: i64 = 3;
 
 /// Why an activation was refused. The message is deliberately the same for
 /// an unknown serial and a wrong code.
@@ -57,12 +64,46 @@ pub enum RefreshError {
     /// Unknown serial, wrong code, or a token without unlock secret.
     #[error("the serial and code do not match an active soft token")]
     Refused,
+    /// The token had its day's refreshes (S45); only a right code hears it.
+    #[error(
+        "this token's unlock slots were refreshed too often today; try again tomorrow, or ask your help desk"
+    )]
+    RateLimited,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A sealed secret could not be opened.
     #[error(transparent)]
     Cipher(#[from] CipherError),
+}
+
+/// What a refresh hands to the soft token: a new unlock secret, given out
+/// this once, and the generation it is (the token's new reset codes name
+/// it).
+pub struct Refreshed {
+    /// The new generation's number.
+    pub generation: u64,
+    /// Its unlock secret.
+    pub unlock_secret: UnlockSecret,
+    /// The mail that tells the owner (if they have an address); the caller
+    /// sends it.
+    pub notice: Option<Mail>,
+}
+
+/// The notice a refresh sends the token's owner (S45).
+fn refresh_mail(user: &User, serial: &Serial, source: &str) -> Option<Mail> {
+    user.email.as_ref().map(|to| Mail {
+        to: to.clone(),
+        subject: "New unlock slots were made for your token".into(),
+        body: format!(
+            "A new set of unlock slots was made for your token {} (account {}),\n\
+             asked for from {source} with a code the token showed.\n\n\
+             If this was not you refreshing your token, someone may have seen one of its\n\
+             codes: tell your help desk at once.\n",
+            serial.grouped(),
+            user.username
+        ),
+    })
 }
 
 impl<S: Store> Latchkey<S> {
@@ -148,17 +189,21 @@ impl<S: Store> Latchkey<S> {
         })
     }
 
-    /// Gives an active soft token its unlock secret again, against a current
-    /// OTP. Anyone who knows a serial may call it, so its failures do not
-    /// count toward the token's lock (S46): they have a throttle of their
-    /// own, per serial whether it exists or not, and are audited alike.
+    /// Makes a new unlock-secret generation for an active soft token,
+    /// against a current OTP, and hands its secret out this once (S45): no
+    /// existing secret is ever returned, so a copied vault's slots stay
+    /// closed whatever a thief phishes. The newest two generations stay
+    /// live; older ones are retired. Anyone who knows a serial may call it,
+    /// so its failures do not count toward the token's lock (S46): they have
+    /// a throttle of their own, per serial whether it exists or not, and are
+    /// audited alike. Successes are limited per day, audited and mailed.
     #[tracing::instrument(level = "debug", skip_all, fields(serial = %serial, source = %source))]
     pub async fn refresh(
         &self,
         serial: &str,
         otp: &str,
         source: &str,
-    ) -> Result<UnlockSecret, RefreshError> {
+    ) -> Result<Refreshed, RefreshError> {
         let actor = Actor::anonymous(source);
         let Ok(serial) = serial.parse::<Serial>() else {
             return Err(RefreshError::Refused);
@@ -204,11 +249,74 @@ impl<S: Store> Latchkey<S> {
             self.store.append(refuse("wrong code")).await?;
             return Err(RefreshError::Refused);
         }
-        self.store
-            .append(self.event(&actor, "token.refresh", &token.serial, "success", ""))
-            .await?;
-        let sealed = token.sealed_unlock_secret.clone().unwrap_or_default();
-        let secret = self.cipher.open(&unlock_aad(&token.serial), &sealed)?;
-        UnlockSecret::from_slice(&secret).ok_or(RefreshError::Refused)
+        if self
+            .store
+            .count_refreshes(&token.serial, now - 24 * 3600)
+            .await?
+            >= REFRESHES_PER_DAY
+        {
+            self.store
+                .append(self.event(
+                    &actor,
+                    "token.refresh",
+                    &token.serial,
+                    "denied",
+                    "too many refreshes today",
+                ))
+                .await?;
+            return Err(RefreshError::RateLimited);
+        }
+        let live = self.live_unlock_generations(&token).await?;
+        let newest = live.last().map_or(0, |(g, _)| *g);
+        let generation = newest + 1;
+        let unlock_secret = UnlockSecret::generate();
+        let sealed_secret = self.cipher.seal(
+            &generation_aad(&token.serial, generation),
+            unlock_secret.expose(),
+        );
+        // Generation 0 retires when generation 2 is made: its secret, kept
+        // in the token's row, is overwritten with one nobody ever holds.
+        let legacy = (generation == 2).then(|| {
+            self.cipher.seal(
+                &unlock_aad(&token.serial),
+                UnlockSecret::generate().expose(),
+            )
+        });
+        let event = self.event(
+            &actor,
+            "token.refresh",
+            &token.serial,
+            "success",
+            format!("generation={generation}"),
+        );
+        let added = self
+            .store
+            .add_unlock_generation(
+                token.id,
+                UnlockGeneration {
+                    generation,
+                    sealed_secret,
+                    created_at: now,
+                },
+                generation - 1,
+                legacy,
+                event,
+            )
+            .await;
+        match added {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                self.store
+                    .append(refuse("another refresh made this generation first"))
+                    .await?;
+                return Err(RefreshError::Refused);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(Refreshed {
+            generation: generation as u64,
+            unlock_secret,
+            notice: refresh_mail(&owner, &serial, source),
+        })
     }
 }

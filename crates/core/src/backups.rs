@@ -18,7 +18,7 @@ pub enum DatabaseCopy {
     Restore,
 }
 
-/// How the tokens' sealed seeds and unlock secrets fared.
+/// How the tokens' sealed seeds and unlock secrets (every generation) fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SealedCheck {
     /// Sealed values that opened.
@@ -44,6 +44,14 @@ impl<S: Store> Latchkey<S> {
             );
             for (aad, value) in sealed {
                 match self.cipher.open(&aad, value) {
+                    Ok(_) => check.opened += 1,
+                    Err(_) => check.refused += 1,
+                }
+            }
+            // Every later unlock-secret generation too (S45).
+            for generation in self.store.unlock_generations(token.id).await? {
+                let aad = crate::tokens::generation_aad(serial, generation.generation);
+                match self.cipher.open(&aad, &generation.sealed_secret) {
                     Ok(_) => check.opened += 1,
                     Err(_) => check.refused += 1,
                 }

@@ -91,6 +91,11 @@ pub enum AdminError {
         "{0} has no e-mail address for the activation code: add one, or let them enrol a token in the portal"
     )]
     NoMailAddress(String),
+    /// The PIN Reset Code belongs to unlock slots a refresh replaced (S45).
+    #[error(
+        "that PIN Reset Code belongs to unlock slots that were replaced since; the token shows its current one under \"Forgot PIN\""
+    )]
+    RetiredResetCode,
     /// Too many unlock codes for this token today.
     #[error(
         "too many unlock codes were issued for this token today; try again tomorrow or reset the token"
@@ -140,7 +145,8 @@ impl AdminError {
             | AdminError::NotHotp(_)
             | AdminError::QuestionRetired(_)
             | AdminError::PoolTooSmall(_)
-            | AdminError::NoMailAddress(_) => AdminErrorKind::Conflict,
+            | AdminError::NoMailAddress(_)
+            | AdminError::RetiredResetCode => AdminErrorKind::Conflict,
             AdminError::BadUsername(_)
             | AdminError::BadSerial(_)
             | AdminError::BadResetCode(_)

@@ -23,6 +23,7 @@ mod capability;
 pub mod console;
 mod context;
 mod error;
+pub mod generations;
 mod helpdesk;
 pub mod import;
 pub mod model;
@@ -42,12 +43,13 @@ mod users;
 
 pub use latchkey_oath as oath;
 
-pub use activation::{ActivateError, ActivationGrant, RefreshError};
+pub use activation::{ActivateError, ActivationGrant, REFRESHES_PER_DAY, RefreshError, Refreshed};
 pub use authenticate::Decision;
 pub use backups::{DatabaseCopy, SealedCheck};
 pub use capability::{Actor, Admin, ApiPrincipal, Auditor, Helpdesk};
 pub use context::Latchkey;
 pub use error::{AdminError, AdminErrorKind, PasswordRuleError};
+pub use generations::{UnlockGeneration, UnlockGenerationStore};
 pub use helpdesk::UserOverview;
 pub use model::{
     Answer, ApiKey, ApiRole, AuditEvent, AuditRow, Question, Role, SessionStage, Token, TokenKind,

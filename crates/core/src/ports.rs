@@ -562,7 +562,15 @@ pub struct MailError(pub String);
 
 /// Everything the domain keeps.
 pub trait Store:
-    UserStore + TokenStore + ApiKeyStore + AuditLog + PortalStore + DirectoryStore + Clone + 'static
+    UserStore
+    + TokenStore
+    + ApiKeyStore
+    + AuditLog
+    + PortalStore
+    + DirectoryStore
+    + crate::generations::UnlockGenerationStore
+    + Clone
+    + 'static
 {
 }
 
@@ -573,6 +581,7 @@ impl<
         + AuditLog
         + PortalStore
         + DirectoryStore
+        + crate::generations::UnlockGenerationStore
         + Clone
         + 'static,
 > Store for T

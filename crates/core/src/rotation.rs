@@ -19,8 +19,10 @@ pub struct SealedTokenValues {
     pub serial: String,
     /// The sealed seed.
     pub sealed_seed: Vec<u8>,
-    /// The sealed unlock secret (Latchkey tokens).
+    /// The sealed unlock secret (Latchkey tokens): generation 0.
     pub sealed_unlock_secret: Option<Vec<u8>>,
+    /// The later unlock-secret generations (S45): number and sealed secret.
+    pub unlock_generations: Vec<(i64, Vec<u8>)>,
 }
 
 /// A RADIUS client's sealed secret, as stored.
@@ -79,7 +81,20 @@ pub fn reseal_token(
         })?,
         None => None,
     };
-    if seed.is_none() && unlock.is_none() {
+    let mut generations = Vec::with_capacity(token.unlock_generations.len());
+    let mut generation_changed = false;
+    for (generation, sealed) in &token.unlock_generations {
+        let aad = crate::tokens::generation_aad(&token.serial, *generation);
+        let resealed = reseal_one(either, new, &aad, sealed, || {
+            format!(
+                "unlock secret generation {generation} of token {}",
+                token.serial
+            )
+        })?;
+        generation_changed |= resealed.is_some();
+        generations.push((*generation, resealed.unwrap_or_else(|| sealed.clone())));
+    }
+    if seed.is_none() && unlock.is_none() && !generation_changed {
         return Ok(None);
     }
     Ok(Some(SealedTokenValues {
@@ -87,6 +102,7 @@ pub fn reseal_token(
         serial: token.serial.clone(),
         sealed_seed: seed.unwrap_or_else(|| token.sealed_seed.clone()),
         sealed_unlock_secret: unlock.or_else(|| token.sealed_unlock_secret.clone()),
+        unlock_generations: generations,
     }))
 }
 

@@ -2,7 +2,7 @@
 
 use latchkey_oath::{
     ActivationCode, Algorithm, Digits, KeyUri, OtpKind, ResetCode, Secret, Serial, UnlockCode,
-    UnlockSecret, unlock_code,
+    UnlockSecret, reset_code_generation, unlock_code,
 };
 use zeroize::Zeroizing;
 
@@ -25,6 +25,18 @@ pub struct IssuedToken {
     pub notice: Option<Mail>,
 }
 
+/// What unlock-secret generation `generation` of the token `serial` is
+/// sealed bound to: generation 0 (the secret issued with the token) keeps
+/// the token's own unlock-secret binding; later ones name their number, so
+/// that no generation's sealed value passes for another's.
+pub(crate) fn generation_aad(serial: &str, generation: i64) -> String {
+    if generation == 0 {
+        unlock_aad(serial)
+    } else {
+        format!("token:{serial}:unlock-secret:{generation}")
+    }
+}
+
 /// The notice every new token sends its user (S49), saying who issued it.
 fn new_token_mail(user: &User, serial: &Serial, by: &str) -> Option<Mail> {
     user.email.as_ref().map(|to| Mail {
@@ -41,6 +53,26 @@ fn new_token_mail(user: &User, serial: &Serial, by: &str) -> Option<Mail> {
 }
 
 impl<S: Store> Latchkey<S> {
+    /// A soft token's live unlock-secret generations, oldest first, each
+    /// with its sealed secret: the newest two of generation 0 (the token's
+    /// own, until generation 2 retires it) and the store's later ones.
+    pub(crate) async fn live_unlock_generations(
+        &self,
+        token: &Token,
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let Some(first) = &token.sealed_unlock_secret else {
+            return Ok(Vec::new());
+        };
+        let later = self.store.unlock_generations(token.id).await?;
+        let mut live = Vec::with_capacity(later.len() + 1);
+        if later.last().is_none_or(|g| g.generation <= 1) {
+            live.push((0, first.clone()));
+        }
+        live.extend(later.into_iter().map(|g| (g.generation, g.sealed_secret)));
+        let retired = live.len().saturating_sub(2);
+        Ok(live.split_off(retired))
+    }
+
     /// Issues a token for a user. Latchkey tokens wait for activation with a
     /// single-use code; TOTP and HOTP tokens for generic apps are active at
     /// once and come with a key URI.
@@ -379,9 +411,9 @@ impl<S: Store> Latchkey<S> {
         let parsed: Serial = serial.parse().map_err(AdminError::BadSerial)?;
         let token = self.token(serial).await?;
         let reset: ResetCode = reset_code.parse().map_err(AdminError::BadResetCode)?;
-        let Some(sealed) = &token.sealed_unlock_secret else {
+        if token.sealed_unlock_secret.is_none() {
             return Err(AdminError::NotASoftToken(token.serial));
-        };
+        }
         if token.state != TokenState::Active {
             return Err(AdminError::NotActive {
                 serial: token.serial,
@@ -397,11 +429,36 @@ impl<S: Store> Latchkey<S> {
                 .await?;
             return Err(AdminError::RateLimited);
         }
-        let secret = self.cipher.open(&unlock_aad(&token.serial), sealed)?;
+        // The reset code names the generation its slot was made from (S45).
+        let live = self.live_unlock_generations(&token).await?;
+        let numbers: Vec<u64> = live.iter().map(|(g, _)| *g as u64).collect();
+        let found = reset_code_generation(&reset, &numbers)
+            .and_then(|g| live.iter().find(|(n, _)| *n as u64 == g));
+        let Some((generation, sealed)) = found else {
+            self.store
+                .append(self.event(
+                    actor,
+                    "unlock.issue",
+                    &token.serial,
+                    "failure",
+                    "the reset code's generation is retired",
+                ))
+                .await?;
+            return Err(AdminError::RetiredResetCode);
+        };
+        let secret = self
+            .cipher
+            .open(&generation_aad(&token.serial, *generation), sealed)?;
         let secret = UnlockSecret::from_slice(&secret).ok_or(CipherError)?;
         let code = unlock_code(&secret, &parsed, &reset);
         self.store
-            .append(self.event(actor, "unlock.issue", &token.serial, "success", ""))
+            .append(self.event(
+                actor,
+                "unlock.issue",
+                &token.serial,
+                "success",
+                format!("generation={generation}"),
+            ))
             .await?;
         Ok(code)
     }

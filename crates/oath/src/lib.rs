@@ -30,5 +30,8 @@ pub use codes::{
 pub use hotp::{Algorithm, Digits, Hotp, OtpFormatError, ParamError, dynamic_truncation};
 pub use secret::{MIN_SECRET_LEN, Secret, UnlockSecret};
 pub use totp::Totp;
-pub use unlock::unlock_code;
+pub use unlock::{
+    RESET_TAG_MODULUS, reset_code_generation, reset_code_tag, reset_tag, tagged_reset_code,
+    tagged_reset_code_from, unlock_code,
+};
 pub use uri::{KeyUri, KeyUriError, OtpKind};

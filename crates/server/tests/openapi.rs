@@ -153,9 +153,11 @@ fn the_openapi_document_describes_what_the_wire_types_write() {
         (
             "RefreshResult",
             value(wire::RefreshResponse {
+                generation: 1,
                 unlock_secret: UnlockSecret::generate(),
             }),
             value(wire::RefreshResponse {
+                generation: 1,
                 unlock_secret: UnlockSecret::generate(),
             }),
         ),

@@ -353,6 +353,16 @@ fn known_answers_agree_in_the_browser() {
             "the browser runs the PBKDF2 vector {id}"
         );
     }
+    // The tagged PIN Reset Codes are latchkey-oath's (S45).
+    let mut tag_rows = 0;
+    for (id, (expected, _, _)) in rows.iter().filter(|(id, _)| id.starts_with("reset-tag-")) {
+        let random = &expected[..8];
+        let tag: u64 = expected[8..11].parse().unwrap();
+        let rust = latchkey_oath::tagged_reset_code_from(random, tag).unwrap();
+        assert_eq!(rust.digits(), expected, "{id}");
+        tag_rows += 1;
+    }
+    assert_eq!(tag_rows, 5, "the browser runs the five reset-tag vectors");
     assert_eq!(
         rows["rfc7914-11-1"].0,
         "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783"
@@ -820,4 +830,91 @@ fn the_app_installs_and_shows_codes_offline() {
     };
     assert_eq!(code.len(), 8);
     browser.screenshot("offline-code");
+}
+
+/// Issue 20, S45: the app's "Refresh unlock slots" on the code screen. A
+/// current code gets a new unlock-secret generation from the server; every
+/// slot is replaced with one whose reset code names it; the secret is not
+/// kept; the help desk's unlock code for a new reset code opens its slot.
+#[test]
+fn h2_s45_the_phone_app_refreshes_its_unlock_slots() {
+    let db = Database::new(false);
+    db.add_user("alice");
+    let server = db.serve();
+    let issued = db.admin_json(&["token", "issue", "alice"]);
+    let mut browser = Browser::start_phone("phone-app/refresh");
+    let serial = activate_in_app(&mut browser, &server, &issued);
+    open_token(&browser, &server, &serial);
+    assert!(matches!(try_pin(&browser, PIN), Outcome::Code(_)));
+    let before = TokenRecord::from_json(export_from_app(&browser, &serial).as_bytes()).unwrap();
+    assert!(before.slots.iter().all(|s| &s.reset_code[8..11] == "000"));
+
+    assert!(
+        visible(&browser, "refresh-slots"),
+        "a server token offers it"
+    );
+    browser.click("#refresh-slots");
+    assert!(
+        browser.wait_until(
+            "const s = document.getElementById('refresh-status').dataset.state;
+             return s === 'done' || s === 'error';",
+            180
+        ),
+        "the refresh did not finish: {}",
+        browser.text("main")
+    );
+    browser.screenshot("refreshed");
+    assert_fits_a_phone(&browser, "refreshed code");
+    let said = browser.text("#refresh-status");
+    assert!(said.contains("10 new unlock codes"), "{said}");
+
+    let exported = export_from_app(&browser, &serial);
+    assert!(
+        !exported.contains("unlock_secret"),
+        "the secret is not kept"
+    );
+    let after = TokenRecord::from_json(exported.as_bytes()).unwrap();
+    assert_eq!(after.slots.len(), 10);
+    for slot in &after.slots {
+        assert_eq!(
+            &slot.reset_code[8..11],
+            "001",
+            "generation 1 names its slots"
+        );
+        assert!(
+            before
+                .slots
+                .iter()
+                .all(|old| old.reset_code != slot.reset_code)
+        );
+    }
+    // The server answers the new slot, and its code opens it.
+    let reset = &after.slots[0].reset_code;
+    let unlock = db.admin_json(&["token", "unlock-code", &serial, reset])["unlock_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        after.slots[0]
+            .mask
+            .open(
+                &after.kdf,
+                unlock.as_bytes(),
+                latchkey_token::record::CODE_CHECK_BITS
+            )
+            .is_some(),
+        "the help desk's unlock code opens the refreshed slot"
+    );
+    // The refresh is audited with its generation.
+    let audit = db.admin_json(&["audit", "list", "--limit", "1000"]);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "token.refresh"
+                && r["subject"] == serial.as_str()
+                && r["outcome"] == "success"
+                && r["detail"] == "generation=1")
+    );
 }

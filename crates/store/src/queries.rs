@@ -396,6 +396,20 @@ statements! {
     DELETE_OIDC_TOKEN = "DELETE FROM oidc_tokens WHERE token_hash = ?1";
     /// Every standing grant of the portal sign-in `?1` revoked.
     REVOKE_OIDC_SIGN_IN = "UPDATE oidc_grants SET revoked = TRUE WHERE sid = ?1 AND NOT revoked";
+    /// Token `?1`'s unlock-secret generations 1 and on, oldest first (S45).
+    UNLOCK_GENERATIONS = "SELECT generation, sealed_secret, created_at FROM unlock_generations \
+         WHERE token_id = ?1 ORDER BY generation";
+    /// A new unlock-secret generation.
+    INSERT_UNLOCK_GENERATION = "INSERT INTO unlock_generations \
+         (token_id, generation, sealed_secret, created_at) VALUES (?1, ?2, ?3, ?4)";
+    /// Token `?1`'s generations below `?2` retired.
+    RETIRE_UNLOCK_GENERATIONS = "DELETE FROM unlock_generations WHERE token_id = ?1 AND generation < ?2";
+    /// Token `?1`'s generation-0 unlock secret overwritten (retired).
+    OVERWRITE_FIRST_UNLOCK_SECRET = "UPDATE tokens SET sealed_unlock_secret = ?2 WHERE id = ?1";
+    /// Successful refreshes for serial `?1` since `?2` (the literal action
+    /// and outcome let the partial index serve it).
+    COUNT_REFRESHES = "SELECT COUNT(*) FROM audit \
+         WHERE action = 'token.refresh' AND outcome = 'success' AND subject = ?1 AND at >= ?2";
 }
 
 /// A `LIKE … ESCAPE '\'` pattern for text containing `part`, in which

@@ -28,6 +28,10 @@ const TOKENS_AFTER: &str = "SELECT id, serial, sealed_seed, sealed_unlock_secret
 const RADIUS_SECRETS: &str = "SELECT id, name, sealed_secret FROM radius_clients ORDER BY id";
 const RESEAL_TOKEN: &str =
     "UPDATE tokens SET sealed_seed = $1, sealed_unlock_secret = $2 WHERE id = $3";
+const GENERATIONS_BETWEEN: &str = "SELECT token_id, generation, sealed_secret \
+     FROM unlock_generations WHERE token_id >= $1 AND token_id <= $2 ORDER BY token_id, generation";
+const RESEAL_GENERATION: &str =
+    "UPDATE unlock_generations SET sealed_secret = $1 WHERE token_id = $2 AND generation = $3";
 const RESEAL_RADIUS: &str = "UPDATE radius_clients SET sealed_secret = $1 WHERE id = $2";
 
 impl Resealer {
@@ -68,9 +72,27 @@ impl Resealer {
                             serial: row.get(1)?,
                             sealed_seed: row.get(2)?,
                             sealed_unlock_secret: row.get(3)?,
+                            unlock_generations: Vec::new(),
                         })
                     })?;
-                    rows.collect()
+                    let mut tokens: Vec<SealedTokenValues> = rows.collect::<Result<_, _>>()?;
+                    if let (Some(first), Some(last)) = (tokens.first(), tokens.last()) {
+                        let mut statement = conn.prepare_cached(GENERATIONS_BETWEEN)?;
+                        let rows = statement.query_map(params![first.id, last.id], |row| {
+                            Ok((
+                                row.get::<_, i64>(0)?,
+                                row.get::<_, i64>(1)?,
+                                row.get::<_, Vec<u8>>(2)?,
+                            ))
+                        })?;
+                        for row in rows {
+                            let (token_id, generation, sealed) = row?;
+                            if let Some(token) = tokens.iter_mut().find(|t| t.id == token_id) {
+                                token.unlock_generations.push((generation, sealed));
+                            }
+                        }
+                    }
+                    Ok(tokens)
                 })
                 .await
             }
@@ -81,17 +103,36 @@ impl Resealer {
                     .fetch_all(&mut **conn)
                     .await
                     .map_err(postgres_fail)?;
-                rows.iter()
+                let mut tokens: Vec<SealedTokenValues> = rows
+                    .iter()
                     .map(|row| {
                         Ok(SealedTokenValues {
                             id: row.try_get(0)?,
                             serial: row.try_get(1)?,
                             sealed_seed: row.try_get(2)?,
                             sealed_unlock_secret: row.try_get(3)?,
+                            unlock_generations: Vec::new(),
                         })
                     })
                     .collect::<Result<_, sqlx::Error>>()
-                    .map_err(postgres_fail)
+                    .map_err(postgres_fail)?;
+                if let (Some(first), Some(last)) = (tokens.first(), tokens.last()) {
+                    let rows = sqlx::query(GENERATIONS_BETWEEN)
+                        .bind(first.id)
+                        .bind(last.id)
+                        .fetch_all(&mut **conn)
+                        .await
+                        .map_err(postgres_fail)?;
+                    for row in &rows {
+                        let token_id: i64 = row.try_get(0).map_err(postgres_fail)?;
+                        let generation: i64 = row.try_get(1).map_err(postgres_fail)?;
+                        let sealed: Vec<u8> = row.try_get(2).map_err(postgres_fail)?;
+                        if let Some(token) = tokens.iter_mut().find(|t| t.id == token_id) {
+                            token.unlock_generations.push((generation, sealed));
+                        }
+                    }
+                }
+                Ok(tokens)
             }
         }
     }
@@ -150,8 +191,12 @@ impl Resealer {
                         conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                     {
                         let mut token = tx.prepare_cached(RESEAL_TOKEN)?;
+                        let mut generation = tx.prepare_cached(RESEAL_GENERATION)?;
                         for t in &tokens {
                             token.execute(params![t.sealed_seed, t.sealed_unlock_secret, t.id])?;
+                            for (number, sealed) in &t.unlock_generations {
+                                generation.execute(params![sealed, t.id, number])?;
+                            }
                         }
                         let mut client = tx.prepare_cached(RESEAL_RADIUS)?;
                         for c in &radius {
@@ -173,6 +218,15 @@ impl Resealer {
                         .execute(&mut *tx)
                         .await
                         .map_err(postgres_fail)?;
+                    for (number, sealed) in &t.unlock_generations {
+                        sqlx::query(RESEAL_GENERATION)
+                            .bind(sealed)
+                            .bind(t.id)
+                            .bind(number)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(postgres_fail)?;
+                    }
                 }
                 for c in &radius {
                     sqlx::query(RESEAL_RADIUS)

@@ -6,7 +6,9 @@
 //!   "digits": 8, "period": 30}, "secret": BASE32, "unlock_secret": HEX64,
 //!   "policy": {"max_pin_failures": 5, "min_pin_length": 6, "unlock_slots": 10}}`.
 //! - `POST {server}/api/v1/tokens/refresh` with `{"serial", "otp"}` (a current
-//!   code) answers `{"unlock_secret": HEX64}`, so the app can make new slots.
+//!   code) answers `{"generation": N, "unlock_secret": HEX64}`: a new
+//!   unlock-secret generation, handed out once, so the app can make new
+//!   slots whose reset codes name it.
 //! - Refusals are 4xx with `{"error": "message"}`.
 //!
 //! Plain `http://` is allowed only to a loopback address: the answer carries
@@ -207,14 +209,18 @@ pub fn activate(
 }
 
 /// Fetches the token's unlock secret again, proving possession with a current code.
-pub fn refresh(server: &str, serial: &Serial, otp: &str) -> Result<UnlockSecret, ClientError> {
+pub fn refresh(
+    server: &str,
+    serial: &Serial,
+    otp: &str,
+) -> Result<(u64, UnlockSecret), ClientError> {
     let url = endpoint(server, "/api/v1/tokens/refresh")?;
     let request = wire::RefreshRequest {
         otp: Zeroizing::new(otp.to_owned()),
         serial: serial.digits().to_owned(),
     };
     let body: wire::RefreshResponse = post(&url, &request)?;
-    Ok(body.unlock_secret)
+    Ok((body.generation, body.unlock_secret))
 }
 
 #[cfg(test)]

@@ -19,6 +19,14 @@ pub const PBKDF2_MIN_ITERATIONS: u32 = 600_000;
 /// the program spin for hours.
 pub const PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
 
+/// The most memory (KiB) an Argon2id record may name: 1 GiB. A vault file
+/// could name anything, and every PIN check runs the function (L11).
+pub const ARGON2_MAX_M_COST: u32 = 1024 * 1024;
+/// The most Argon2id passes a record may name.
+pub const ARGON2_MAX_T_COST: u32 = 16;
+/// The most Argon2id lanes a record may name.
+pub const ARGON2_MAX_P_COST: u32 = 8;
+
 /// Which function a record's masks are derived with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KdfAlgorithm {
@@ -165,13 +173,17 @@ impl KdfParams {
         KdfParams::DEFAULT
     }
 
-    /// Whether the function accepts these parameters (a vault file could
-    /// hold anything).
+    /// Whether the function accepts these parameters and they are within
+    /// this program's bounds (a vault file could hold anything, and a huge
+    /// but legal value would hang every PIN check, L11): Argon2id at most
+    /// [`ARGON2_MAX_M_COST`] KiB, [`ARGON2_MAX_T_COST`] passes and
+    /// [`ARGON2_MAX_P_COST`] lanes; PBKDF2 within its iteration bounds.
     pub fn is_valid(&self) -> bool {
         match self.algorithm {
             KdfAlgorithm::Argon2id => {
-                self.m_cost <= 4 * 1024 * 1024
-                    && self.t_cost <= 64
+                self.m_cost <= ARGON2_MAX_M_COST
+                    && self.t_cost <= ARGON2_MAX_T_COST
+                    && self.p_cost <= ARGON2_MAX_P_COST
                     && Params::new(self.m_cost, self.t_cost, self.p_cost, Some(64)).is_ok()
             }
             KdfAlgorithm::Pbkdf2Sha256 { iterations } => {

@@ -62,12 +62,15 @@ enum Command {
         #[arg(long, value_name = "LINK", conflicts_with_all = ["serial", "activation_code"])]
         link: Option<String>,
         /// The server's address, e.g. https://auth.example.org
-        #[arg(long, requires_all = ["serial", "activation_code"])]
+        #[arg(long, requires = "serial")]
         server: Option<String>,
         /// The token's serial number
         #[arg(long)]
         serial: Option<String>,
-        /// The single-use activation code
+        /// The single-use activation code. Without it the code is asked for
+        /// (or read from standard input with --pin-stdin, before the PIN);
+        /// on the command line other local users can read it while
+        /// activation runs.
         #[arg(long)]
         activation_code: Option<String>,
     },
@@ -88,7 +91,7 @@ enum Command {
     ForgotPin,
     /// Unlock with an unlock code and choose a new PIN
     Unlock,
-    /// Change the PIN
+    /// Change the PIN (the server confirms the current one and brings new unlock codes)
     ChangePin,
     /// Get new unlock slots from the server
     Refresh {
@@ -328,10 +331,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         .unwrap_or_default()
                         .parse()
                         .map_err(|e| Failure::usage(format!("The serial is not valid: {e}.")))?;
-                    let code: ActivationCode =
-                        activation_code.unwrap_or_default().parse().map_err(|e| {
-                            Failure::usage(format!("The activation code is not valid: {e}."))
-                        })?;
+                    // Asked for rather than taken from the command line,
+                    // where other local users could read it (L11).
+                    let typed = match activation_code {
+                        Some(code) => Zeroizing::new(code),
+                        None => secrets.read("Activation code: ")?,
+                    };
+                    let code: ActivationCode = typed.parse().map_err(|e| {
+                        Failure::usage(format!("The activation code is not valid: {e}."))
+                    })?;
                     (server.unwrap_or_default(), serial, code)
                 }
             };
@@ -431,11 +439,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::ChangePin => {
             let current = Pin::entered(&secrets.read("Current PIN: ")?);
             let pin = new_pin(&mut secrets)?;
-            ops::change_pin(&folder, selector, &current, &pin).map_err(|e| match e {
-                ChangePinError::Open(e) => Failure::from(e),
-                ChangePinError::Policy(e) => policy_failure(e),
-            })?;
-            eprintln!("The PIN is changed.");
+            let slots =
+                ops::change_pin(&folder, selector, &current, &pin, now(cli.now)).map_err(|e| {
+                    match e {
+                        ChangePinError::Open(e) => Failure::from(e),
+                        ChangePinError::Policy(e) => policy_failure(e),
+                        // Refused by the server: most likely a wrong PIN that passed
+                        // the quick check (I8).
+                        ChangePinError::Unconfirmed(EnrolError::Client(
+                            latchkey_token::client::ClientError::Refused { status: 403, .. },
+                        )) => Failure::wrong(sentence(&e)),
+                        ChangePinError::Unconfirmed(_) => Failure::error(sentence(&e)),
+                    }
+                })?;
+            if slots > 0 {
+                eprintln!("The PIN is changed, and the token has {slots} new unlock codes.");
+            } else {
+                eprintln!("The PIN is changed.");
+            }
         }
         Command::Refresh { server } => {
             let pin = Pin::entered(&secrets.read("PIN: ")?);

@@ -3,7 +3,7 @@
 
 use latchkey_oath::{
     Algorithm, Digits, KeyUri, OtpKind, ResetCode, Secret, Serial, UnlockCode, UnlockSecret,
-    unlock_code,
+    tagged_reset_code, unlock_code,
 };
 
 use crate::client::{self, Activation, ClientError};
@@ -222,15 +222,32 @@ pub enum ChangePinError {
     /// The new PIN was refused.
     #[error("{0}")]
     Policy(#[from] PinPolicyError),
+    /// The server did not confirm the seed the current PIN opened (I8): the
+    /// PIN may be a wrong one that passed the quick check, or the server
+    /// could not be asked. Nothing was changed.
+    #[error(
+        "the PIN is unchanged: the server did not confirm the code this PIN makes ({0}). If the PIN was right, the code may have been used already: wait for the next one and try again"
+    )]
+    Unconfirmed(EnrolError),
 }
 
-/// Changes the PIN: the current one must open the token (counted like any attempt).
+/// Changes the PIN: the current one must open the token (counted like any
+/// attempt). A wrong PIN passes the vault's 10-bit check once in 1,024
+/// tries, and masking the seed it gives under the new PIN would lose the
+/// token (I8); so for a token from a server the seed is proven first, by
+/// the server accepting the code it makes (a refresh, which brings a new set
+/// of unlock slots too), and the new PIN, the new slots and the cleared
+/// count go in one write. Until then the attempt stays counted and nothing
+/// is re-masked. An imported token has no server to ask; its recovery code
+/// repairs a PIN change made with such a PIN. Returns the new slot count
+/// (0 for an imported token).
 pub fn change_pin(
     folder: &VaultFolder,
     selector: Option<&str>,
     current: &Pin,
     new_pin: &Pin,
-) -> Result<(), ChangePinError> {
+    unix_time: u64,
+) -> Result<usize, ChangePinError> {
     let lock = folder.lock().map_err(OpenError::from)?;
     let (_, mut record) = folder.find(selector).map_err(OpenError::from)?;
     check_policy(
@@ -238,10 +255,27 @@ pub fn change_pin(
         &record.policy,
     )?;
     let seed = open_counted(folder, &lock, &mut record, current)?;
+    if record.recovery.is_none() {
+        let (serial, server) = server_of(&record).map_err(ChangePinError::Unconfirmed)?;
+        renew_slots(
+            folder,
+            &lock,
+            &mut record,
+            &seed,
+            &serial,
+            &server,
+            unix_time,
+        )
+        .map_err(ChangePinError::Unconfirmed)?;
+    }
     set_pin(&mut record, &seed, new_pin);
     record.failures = 0;
     folder.save(&lock, &record).map_err(OpenError::from)?;
-    Ok(())
+    Ok(if record.recovery.is_none() {
+        record.slots.len()
+    } else {
+        0
+    })
 }
 
 /// Why an activation, import or refresh did not go through.
@@ -301,16 +335,20 @@ fn otp_params(description: &client::OtpDescription) -> Result<OtpParams, EnrolEr
     }
 }
 
+/// `count` unlock slots from unlock-secret generation `generation`: each
+/// reset code names the generation (S45), so the server knows which secret
+/// answers it.
 fn make_slots(
     kdf: &KdfParams,
     unlock_secret: &UnlockSecret,
+    generation: u64,
     serial: &Serial,
     seed: &Secret,
     count: usize,
 ) -> Vec<Slot> {
     (0..count)
         .map(|_| {
-            let reset = ResetCode::generate();
+            let reset = tagged_reset_code(generation);
             let unlock = unlock_code(unlock_secret, serial, &reset);
             Slot {
                 reset_code: reset.digits().to_owned(),
@@ -361,9 +399,11 @@ pub fn record_from_activation(
         ),
         policy,
         failures: 0,
+        // Activation hands out generation 0, the secret issued with the token.
         slots: make_slots(
             kdf,
             &activation.unlock_secret,
+            0,
             &activation.serial,
             &activation.secret,
             slot_count,
@@ -452,8 +492,11 @@ pub fn import(
     Ok((record, recovery))
 }
 
-/// Fetches the unlock secret again (proving possession with a current code)
-/// and replaces the unlock slots with a full new set.
+/// Asks the server for a new unlock-secret generation (proving possession
+/// with a current code) and replaces every unlock slot with a full new set
+/// made from it, in one atomic write; the secret is then dropped (and
+/// wiped). The old slots' generation is retired on the server by the next
+/// refresh, so they are not kept (S45).
 pub fn refresh(
     folder: &VaultFolder,
     selector: Option<&str>,
@@ -463,15 +506,49 @@ pub fn refresh(
 ) -> Result<usize, EnrolError> {
     let lock = folder.lock()?;
     let (_, mut record) = folder.find(selector)?;
-    let (Some(serial), Some(stored_server)) = (record.serial.clone(), record.server.clone()) else {
+    let (serial, stored_server) = server_of(&record)?;
+    // The attempt is counted and stays counted until the server accepts the
+    // code: only that proves the PIN opened the right seed (I8).
+    let seed = open_counted(folder, &lock, &mut record, pin)?;
+    let server = server_override.unwrap_or(&stored_server);
+    renew_slots(
+        folder,
+        &lock,
+        &mut record,
+        &seed,
+        &serial,
+        server,
+        unix_time,
+    )?;
+    folder.save(&lock, &record)?;
+    Ok(record.slots.len())
+}
+
+/// The serial and server of a token the server issued.
+fn server_of(record: &TokenRecord) -> Result<(Serial, String), EnrolError> {
+    let (Some(serial), Some(server)) = (record.serial.clone(), record.server.clone()) else {
         return Err(EnrolError::NoServer);
     };
     let serial: Serial = serial
         .parse()
         .map_err(|_| EnrolError::Params("a malformed serial".into()))?;
-    let seed = open_counted(folder, &lock, &mut record, pin)?;
-    record.failures = 0;
-    folder.save(&lock, &record)?;
+    Ok((serial, server))
+}
+
+/// Sends the code `seed` makes now to the server's refresh, and on its
+/// acceptance (which proves `seed` is the token's) puts a full new set of
+/// slots from the generation it hands out into `record` and clears the
+/// failure count; the caller saves the record. An HOTP counter moves on
+/// (saved at once) whatever the server answers.
+fn renew_slots(
+    folder: &VaultFolder,
+    lock: &crate::folder::FolderLock,
+    record: &mut TokenRecord,
+    seed: &Secret,
+    serial: &Serial,
+    server: &str,
+    unix_time: u64,
+) -> Result<(), EnrolError> {
     let code = match record.generator(seed.clone()).map_err(OpenError::from)? {
         Generator::Totp(totp) => totp.generate(unix_time),
         Generator::Hotp(hotp, counter) => {
@@ -481,15 +558,16 @@ pub fn refresh(
             {
                 *stored = counter.saturating_add(1);
             }
+            folder.save(lock, record)?;
             hotp.generate(counter)
         }
     };
-    let server = server_override.unwrap_or(&stored_server);
-    let unlock_secret = client::refresh(server, &serial, &code)?;
+    let (generation, unlock_secret) = client::refresh(server, serial, &code)?;
     let count = DEFAULT_UNLOCK_SLOTS.max(record.slots.len());
-    record.slots = make_slots(&record.kdf, &unlock_secret, &serial, &seed, count);
-    folder.save(&lock, &record)?;
-    Ok(record.slots.len())
+    record.slots = make_slots(&record.kdf, &unlock_secret, generation, serial, seed, count);
+    drop(unlock_secret);
+    record.failures = 0;
+    Ok(())
 }
 
 /// Why a vault file could not be imported.

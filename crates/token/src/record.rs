@@ -213,7 +213,15 @@ impl TokenRecord {
             ));
         }
         if !self.kdf.is_valid() {
-            return Err("its key-derivation parameters are out of range".into());
+            return Err(format!(
+                "its key-derivation parameters are out of range (Argon2id takes at most {} MiB, \
+                 {} passes and {} lanes; PBKDF2 {} to {} iterations)",
+                crate::kdf::ARGON2_MAX_M_COST / 1024,
+                crate::kdf::ARGON2_MAX_T_COST,
+                crate::kdf::ARGON2_MAX_P_COST,
+                crate::kdf::PBKDF2_MIN_ITERATIONS,
+                crate::kdf::PBKDF2_MAX_ITERATIONS,
+            ));
         }
         // Seeds from the server are at least 128 bits; imported ones may be
         // shorter (some services still hand out 80-bit secrets).

@@ -398,7 +398,23 @@ fn refresh_brings_a_full_set_of_new_slots() {
 
 #[test]
 fn change_pin_needs_the_current_pin() {
-    let (home, _) = activated(10);
+    // The server confirms the current PIN's seed (I8), so it stays up.
+    let token = IssuedToken::new(10);
+    let server = stand_in_server(&token);
+    let home = TokenHome::new();
+    let out = home.run(
+        &[
+            "activate",
+            "--server",
+            &server.url,
+            "--serial",
+            token.serial.digits(),
+            "--activation-code",
+            "1234567890123452",
+        ],
+        &[PIN, PIN],
+    );
+    assert_eq!(out.status.code(), Some(0), "activate: {}", stderr(&out));
     let out = home.run(&["change-pin"], &[&home.wrong_pin(), NEW_PIN, NEW_PIN]);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(
@@ -652,5 +668,174 @@ fn an_activation_link_to_a_plain_http_server_elsewhere_is_refused_with_the_reaso
         out.status.code(),
         Some(2),
         "--link or the three parts, not both"
+    );
+}
+
+/// S45 (H2): `refresh` takes the new generation the server hands out and
+/// replaces every slot, in one write, with one whose reset code names that
+/// generation; the unlock codes of the new secret open them, the old
+/// secret's open none; no secret is left in the vault.
+#[test]
+fn h2_s45_refresh_replaces_every_slot_with_tagged_ones_from_the_new_generation() {
+    let token = IssuedToken::new(10);
+    let mut fresh = [0u8; 32];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut fresh);
+    let answer = serde_json::json!({ "generation": 7, "unlock_secret": hex::encode(fresh) });
+    let server = StandInTokenApi::start(token.activation_json(), Some(answer.to_string()));
+    let home = TokenHome::new();
+    let out = home.run(
+        &[
+            "activate",
+            "--server",
+            &server.url,
+            "--serial",
+            token.serial.digits(),
+            "--activation-code",
+            "1234567890123452",
+        ],
+        &[PIN, PIN],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let read = || TokenRecord::from_json(&std::fs::read(&home.token_files()[0]).unwrap()).unwrap();
+    let before = read();
+    assert!(
+        before.slots.iter().all(|s| &s.reset_code[8..11] == "000"),
+        "activation makes generation-0 slots"
+    );
+    let out = home.run(&["refresh"], &[PIN]);
+    assert_eq!(out.status.code(), Some(0), "refresh: {}", stderr(&out));
+    let after = read();
+    assert_eq!(after.slots.len(), 10);
+    let new_secret = UnlockSecret::from_bytes(fresh);
+    let old_secret = UnlockSecret::from_bytes(token.unlock_secret);
+    for slot in &after.slots {
+        assert_eq!(
+            &slot.reset_code[8..11],
+            "007",
+            "the slot names generation 7"
+        );
+        assert!(
+            before
+                .slots
+                .iter()
+                .all(|old| old.reset_code != slot.reset_code)
+        );
+        let reset: ResetCode = slot.reset_code.parse().unwrap();
+        let opens = |secret: &UnlockSecret| {
+            let code = unlock_code(secret, &token.serial, &reset);
+            slot.mask
+                .open(
+                    &after.kdf,
+                    code.digits().as_bytes(),
+                    latchkey_token::record::CODE_CHECK_BITS,
+                )
+                .is_some()
+        };
+        assert!(opens(&new_secret), "the new generation's codes open it");
+        assert!(!opens(&old_secret), "the old generation's do not");
+    }
+    let text = std::fs::read_to_string(&home.token_files()[0]).unwrap();
+    assert!(!text.contains(&hex::encode(fresh)) && !text.contains("unlock_secret"));
+    // The real unlock journey with the new generation's code.
+    lock(&home);
+    let reset = home.reset_code();
+    let code = unlock_code(&new_secret, &token.serial, &reset);
+    let out = home.run(&["unlock"], &[code.digits(), NEW_PIN, NEW_PIN]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// S56 (L11): a vault naming huge but legal Argon2id costs is refused with
+/// a clear message before any Argon2 run, and nothing is counted or
+/// written; the caps are 1 GiB, 16 passes and 8 lanes.
+#[test]
+fn l11_s56_huge_kdf_values_are_refused_before_any_argon2_run() {
+    let (home, _) = activated(10);
+    let file = home.token_files()[0].clone();
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    for (field, value) in [
+        ("m_cost", 4 * 1024 * 1024u64),
+        ("m_cost", 1024 * 1024 + 1),
+        ("t_cost", 64),
+        ("t_cost", 17),
+        ("p_cost", 9),
+    ] {
+        let mut record = original.clone();
+        record["kdf"][field] = value.into();
+        let bytes = serde_json::to_vec_pretty(&record).unwrap();
+        std::fs::write(&file, &bytes).unwrap();
+        for verb in [&["code"][..], &["change-pin"], &["unlock"], &["refresh"]] {
+            let started = std::time::Instant::now();
+            let out = home.run(verb, &[PIN, NEW_PIN, NEW_PIN]);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{verb:?} {field}={value}: {}",
+                stderr(&out)
+            );
+            assert!(
+                stderr(&out).contains("key-derivation parameters are out of range")
+                    && stderr(&out).contains("1024 MiB"),
+                "{}",
+                stderr(&out)
+            );
+            // Refused by reading the file, not by running a 4 GiB Argon2.
+            assert!(started.elapsed() < std::time::Duration::from_secs(20));
+            assert_eq!(
+                std::fs::read(&file).unwrap(),
+                bytes,
+                "nothing counted or written"
+            );
+        }
+    }
+    // At the caps the vault is still read.
+    assert!(
+        latchkey_token::kdf::KdfParams {
+            m_cost: 1024 * 1024,
+            t_cost: 16,
+            p_cost: 8,
+            ..KdfParams::DEFAULT
+        }
+        .is_valid()
+    );
+}
+
+/// S56 (L11): without `--activation-code` the activation code is asked for
+/// (here read from standard input, before the PIN), so it need not appear
+/// on the command line where other local users can read it.
+#[test]
+fn l11_s56_activate_reads_the_activation_code_from_standard_input() {
+    let token = IssuedToken::new(10);
+    let server = stand_in_server(&token);
+    let home = TokenHome::new();
+    let out = home.run(
+        &[
+            "activate",
+            "--server",
+            &server.url,
+            "--serial",
+            token.serial.digits(),
+        ],
+        &["1234-5678-9012-3452", PIN, PIN],
+    );
+    assert_eq!(out.status.code(), Some(0), "activate: {}", stderr(&out));
+    assert_eq!(home.list_json()[0]["unlock_slots"], 10);
+    // A malformed code typed there is refused as on the command line.
+    let other = TokenHome::new();
+    let out = other.run(
+        &[
+            "activate",
+            "--server",
+            &server.url,
+            "--serial",
+            token.serial.digits(),
+        ],
+        &["1234-5678-9012-3453", PIN, PIN],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("activation code is not valid"),
+        "{}",
+        stderr(&out)
     );
 }

@@ -226,10 +226,20 @@ async fn refresh(
     let result = state.app.refresh(&body.serial, &body.otp, &source).await;
     tokio::time::sleep_until(answer_at).await;
     match result {
-        Ok(unlock_secret) => Ok(Json(wire::RefreshResponse { unlock_secret })),
+        Ok(refreshed) => {
+            super::send_mail(&state, refreshed.notice);
+            Ok(Json(wire::RefreshResponse {
+                generation: refreshed.generation,
+                unlock_secret: refreshed.unlock_secret,
+            }))
+        }
         Err(RefreshError::Refused) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             RefreshError::Refused.to_string(),
+        )),
+        Err(RefreshError::RateLimited) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            RefreshError::RateLimited.to_string(),
         )),
         Err(RefreshError::Store(e)) => Err(ApiError::internal(&e)),
         Err(RefreshError::Cipher(e)) => Err(ApiError::internal(&e)),

@@ -24,6 +24,7 @@ mod portal;
 mod radius;
 mod rows;
 mod tokens;
+mod unlock_generations;
 mod users;
 use self::changes::{accept_otp_row, append_all_in, append_in, otp_failure_row};
 use self::rows::{

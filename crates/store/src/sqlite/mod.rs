@@ -34,6 +34,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod unlock_generations;
 mod url;
 mod users;
 

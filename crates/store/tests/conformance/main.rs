@@ -172,4 +172,5 @@ mod radius;
 mod reseal;
 mod security;
 mod tokens;
+mod unlock_generations;
 mod users;

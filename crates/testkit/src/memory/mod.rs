@@ -63,6 +63,7 @@ struct State {
     answers: BTreeMap<(i64, i64), Answer>,
     reset_links: HashMap<Vec<u8>, ResetLink>,
     radius: radius::RadiusState,
+    unlock: unlock_generations::GenerationState,
     /// Directory links by user id.
     directory_links: BTreeMap<i64, DirectoryLink>,
 }
@@ -626,3 +627,4 @@ impl AuditLog for MemoryStore {
 mod directory;
 mod portal;
 mod radius;
+mod unlock_generations;

@@ -143,7 +143,7 @@ impl IssuedToken {
         )
     }
 
-    fn activation_json(&self) -> String {
+    pub fn activation_json(&self) -> String {
         serde_json::json!({
             "serial": self.serial.digits(),
             "label": "alice",

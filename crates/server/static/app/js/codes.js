@@ -83,6 +83,19 @@ export function newResetCode() {
   return payload + luhnCheckDigit(payload);
 }
 
+/**
+ * A PIN Reset Code for a slot made from unlock-secret generation
+ * `generation` (SECURITY.md S45), as latchkey-oath's `tagged_reset_code`:
+ * 8 random digits, `generation mod 1000` as 3 digits, the check digit. The
+ * server reads the tag to pick the secret that answers the code.
+ */
+export function taggedResetCode(generation, random = randomDigits(8)) {
+  if (!/^[0-9]{8}$/.test(random)) throw new Error("a reset code takes 8 random digits");
+  if (!Number.isSafeInteger(generation) || generation < 0) throw new Error("a generation is a whole number");
+  const payload = random + String(generation % 1000).padStart(3, "0");
+  return payload + luhnCheckDigit(payload);
+}
+
 /** A new random recovery code, shaped like an unlock code. */
 export function newRecoveryCode() {
   const payload = randomDigits(UNLOCK_CODE.length - 1);

@@ -1,10 +1,10 @@
 // Runs the published known answers through the app's own code, in this
 // browser, and shows each result; the browser tests read the table.
 
-import { luhnIsValid } from "./codes.js";
+import { luhnIsValid, taggedResetCode } from "./codes.js";
 import { fromHex, hotp, toHex, totp, unlockCode } from "./oath.js";
 import { pbkdf2 } from "./vault.js";
-import { HOTP, LUHN_INVALID, LUHN_VALID, PBKDF2, TOTP, UNLOCK } from "./vectors.js";
+import { HOTP, LUHN_INVALID, LUHN_VALID, PBKDF2, RESET_TAG, TOTP, UNLOCK } from "./vectors.js";
 
 const encoder = new TextEncoder();
 
@@ -23,6 +23,9 @@ async function results() {
   }
   for (const [id, secret, serial, reset, expected] of UNLOCK) {
     out.push({ id, expected, got: await unlockCode(fromHex(secret), serial, reset) });
+  }
+  for (const [id, random, generation, expected] of RESET_TAG) {
+    out.push({ id, expected, got: taggedResetCode(generation, random) });
   }
   for (const digits of LUHN_VALID) out.push({ id: `luhn-valid-${digits}`, expected: "valid", got: luhnIsValid(digits) ? "valid" : "invalid" });
   for (const digits of LUHN_INVALID) out.push({ id: `luhn-invalid-${digits}`, expected: "invalid", got: luhnIsValid(digits) ? "valid" : "invalid" });

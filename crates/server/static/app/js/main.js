@@ -6,6 +6,7 @@ import { ACTIVATION_CODE, grouped, parseCode, SERIAL, UNLOCK_CODE } from "./code
 import { base32Decode, hotp, secondsLeft, totp } from "./oath.js";
 import * as store from "./store.js";
 import {
+  applyRefresh,
   applyUnlock,
   attemptsLeft,
   displayName,
@@ -177,6 +178,9 @@ async function showCode(record, seed, counter) {
     $("otp").dataset.code = code;
   };
   $("export").dataset.id = record.id;
+  // Server tokens can get a new set of unlock slots (imported ones have none).
+  $("refresh-slots").hidden = record.recovery !== null || !record.serial;
+  status("refresh-status", "");
   show("view-code");
   if (record.otp.kind === "hotp") {
     render(await hotp(seed, counter, digits, record.otp.algorithm));
@@ -223,6 +227,64 @@ async function exportRecord() {
   link.download = `token-${record.id}.json`;
   link.hidden = false;
   link.click();
+}
+
+// ---- refresh the unlock slots ----
+
+/**
+ * "Refresh unlock slots" on the code screen (the PIN opened the token): a
+ * current code proves the token to the server, which answers with a new
+ * unlock-secret generation, handed out this once; every slot is replaced
+ * with one made from it in one write, and the secret is wiped.
+ */
+async function refreshSlots() {
+  const seed = current.seed;
+  if (!seed) return;
+  const id = $("export").dataset.id;
+  $("refresh-slots").disabled = true;
+  status("refresh-status", "Asking the server for new unlock codes…", "checking");
+  try {
+    const record = await store.load(id);
+    let code;
+    if (record.otp.kind === "hotp") {
+      const counter = record.otp.counter;
+      record.otp.counter = counter + 1;
+      await store.save(record);
+      code = await hotp(seed, counter, record.otp.digits, record.otp.algorithm);
+    } else {
+      code = await totp(seed, Date.now() / 1000, record.otp.digits, record.otp.period, record.otp.algorithm);
+    }
+    let response;
+    try {
+      response = await fetch(new URL("/api/v1/tokens/refresh", location.origin), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ serial: record.serial, otp: code }),
+        cache: "no-store",
+        credentials: "omit",
+      });
+    } catch {
+      return status("refresh-status", "Cannot reach the server. Check the connection and try again.", "error");
+    }
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      return status(
+        "refresh-status",
+        `The server refused: ${answer.error ?? `HTTP status ${response.status}`}. If you just signed in with this code, wait for the next one and try again.`,
+        "error",
+      );
+    }
+    status("refresh-status", "Making the new unlock codes… this takes a few seconds.", "checking");
+    const count = await applyRefresh(record, seed, answer);
+    answer.unlock_secret = "";
+    await store.save(record);
+    $("slots-note").hidden = true;
+    status("refresh-status", `The token has ${plural(count, "new unlock code", "new unlock codes")}; the old ones are replaced.`, "done");
+  } catch (error) {
+    status("refresh-status", `The refresh failed: ${error.message}`, "error");
+  } finally {
+    $("refresh-slots").disabled = false;
+  }
 }
 
 // ---- locked, forgot PIN, unlock ----
@@ -491,6 +553,7 @@ function wire() {
   $("forgot-pin").addEventListener("click", async () => showLocked(await store.load(current.id), false));
   $("copy").addEventListener("click", copyCode);
   $("export").addEventListener("click", exportRecord);
+  $("refresh-slots").addEventListener("click", refreshSlots);
   $("code-done").addEventListener("click", showList);
   $("unlock-code").addEventListener("input", checkUnlockTyping);
   $("unlock-form").addEventListener("submit", submitUnlock);

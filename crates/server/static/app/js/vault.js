@@ -4,7 +4,7 @@
 // codes the app never keeps. Browsers have no Argon2id, so records made here
 // name PBKDF2-HMAC-SHA-256, which latchkey-token reads too.
 
-import { newRecoveryCode, newResetCode, RESET_CODE, luhnIsValid } from "./codes.js";
+import { newRecoveryCode, RESET_CODE, luhnIsValid, taggedResetCode } from "./codes.js";
 import { base32Decode, fromHex, toHex, unlockCode } from "./oath.js";
 
 export const FORMAT = "latchkey-token-vault";
@@ -203,18 +203,12 @@ export async function recordFromActivation(answer, server, pin) {
     answer.otp.kind === "hotp"
       ? { kind: "hotp", algorithm: answer.otp.algorithm, digits: answer.otp.digits, counter: answer.otp.counter ?? 0 }
       : { kind: "totp", algorithm: answer.otp.algorithm, digits: answer.otp.digits, period: answer.otp.period ?? 30 };
-  const slotJobs = [];
-  for (let i = 0; i < count; i++) {
-    const reset = newResetCode();
-    slotJobs.push(
-      unlockCode(unlockSecret, answer.serial, reset).then(async (code) => ({
-        reset_code: reset,
-        mask: await seal(kdf, code, seed, CODE_CHECK_BITS),
-      })),
-    );
-  }
+  // Activation hands out generation 0, the secret issued with the token.
   // WebCrypto runs the derivations off the main thread, side by side.
-  const [pinMask, slots] = await Promise.all([seal(kdf, pin, seed, PIN_CHECK_BITS), Promise.all(slotJobs)]);
+  const [pinMask, slots] = await Promise.all([
+    seal(kdf, pin, seed, PIN_CHECK_BITS),
+    makeSlots(kdf, unlockSecret, 0, answer.serial, seed, count),
+  ]);
   unlockSecret.fill(0);
   const record = {
     format: FORMAT,
@@ -235,6 +229,46 @@ export async function recordFromActivation(answer, server, pin) {
   };
   seed.fill(0);
   return record;
+}
+
+/**
+ * `count` unlock slots from unlock-secret generation `generation`: each a
+ * PIN Reset Code that names the generation, and the seed masked under the
+ * unlock code the server derives for it.
+ */
+export function makeSlots(kdf, unlockSecret, generation, serial, seed, count) {
+  const jobs = [];
+  for (let i = 0; i < count; i++) {
+    const reset = taggedResetCode(generation);
+    jobs.push(
+      unlockCode(unlockSecret, serial, reset).then(async (code) => ({
+        reset_code: reset,
+        mask: await seal(kdf, code, seed, CODE_CHECK_BITS),
+      })),
+    );
+  }
+  return Promise.all(jobs);
+}
+
+/**
+ * After a refresh the server answered (`{generation, unlock_secret}`): a
+ * full new set of slots from the new generation, replacing every old one
+ * (SECURITY.md S45). The caller writes the record in one transaction; the
+ * secret is wiped here.
+ */
+export async function applyRefresh(record, seed, answer) {
+  const unlockSecret = fromHex(answer.unlock_secret ?? "");
+  const generation = answer.generation ?? 0;
+  if (unlockSecret.length !== 32) throw new Error("the server sent no unlock secret");
+  if (!Number.isSafeInteger(generation) || generation < 0) throw new Error("the server sent a malformed generation");
+  const count = Math.max(DEFAULT_UNLOCK_SLOTS, record.slots.length);
+  try {
+    record.slots = await makeSlots(record.kdf, unlockSecret, generation, record.serial, seed, count);
+  } finally {
+    unlockSecret.fill(0);
+  }
+  record.failures = 0;
+  return record.slots.length;
 }
 
 /** Opens the mask an unlock (or recovery) code opens; the seed or null. */

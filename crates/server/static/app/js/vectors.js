@@ -50,6 +50,15 @@ export const UNLOCK = [
   ["unlock-8", "630fdce80c6c5db7dd598302d3eb425ded840ec260a3b28c73f69330498374cd", "2000794905", "435345275471", "0191795458763566"],
   ["unlock-9", "c616fc33b95fc829854542fe7e329d8358766e43eda81e9f936aca8e78ddcd74", "9009650509", "363598530188", "2353075964285341"],
 ];
+// Tagged PIN Reset Codes (crates/oath/src/unlock.rs, TAGGED): 8 random
+// digits, generation mod 1000, the check digit.
+export const RESET_TAG = [
+  ["reset-tag-0", "12345678", 0, "123456780006"],
+  ["reset-tag-1", "12345678", 1, "123456780014"],
+  ["reset-tag-2", "00000000", 999, "000000009993"],
+  ["reset-tag-3", "98765432", 1000, "987654320009"],
+  ["reset-tag-4", "31415926", 42, "314159260426"],
+];
 export const LUHN_VALID = ["79927398713", "1234567897", "123456789015", "3784343637696048"];
 export const LUHN_INVALID = ["79927398714", "1234567890", "123456789016"];
 
