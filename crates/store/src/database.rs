@@ -224,3 +224,4 @@ mod directory;
 mod oidc;
 mod portal;
 mod radius;
+mod stock;

@@ -23,6 +23,7 @@ mod oidc;
 mod portal;
 mod radius;
 mod rows;
+mod stock;
 mod tokens;
 mod users;
 use self::changes::{accept_otp_row, append_all_in, append_in, otp_failure_row};

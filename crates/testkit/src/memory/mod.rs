@@ -65,6 +65,8 @@ struct State {
     radius: radius::RadiusState,
     /// Directory links by user id.
     directory_links: BTreeMap<i64, DirectoryLink>,
+    /// Unassigned hardware tokens by id.
+    stock: BTreeMap<i64, StockToken>,
 }
 
 struct ResetLink {
@@ -626,3 +628,4 @@ impl AuditLog for MemoryStore {
 mod directory;
 mod portal;
 mod radius;
+mod stock;
