@@ -193,6 +193,14 @@ pub struct IssueTokenRequest {
     pub username: String,
 }
 
+/// `POST /api/v1/tokens/{serial}/assign`: an unassigned hardware token
+/// (named by its Latchkey serial or the vendor's) handed to a user.
+#[derive(Serialize, Deserialize)]
+pub struct AssignTokenRequest {
+    /// Whose token it becomes.
+    pub user: String,
+}
+
 /// A token just issued: what its user needs to start using it.
 #[derive(Serialize, Deserialize)]
 pub struct IssuedToken {

@@ -21,6 +21,7 @@ mod error;
 mod token;
 pub mod wire;
 
+pub use admin::AssignTokenRequest;
 pub use admin::{
     AddQuestionRequest, AddUserRequest, ApiKeyRole, ApiKeyView, AuditQuery, AuditRowView,
     AuditVerification, CreateApiKeyRequest, CreatedApiKey, IssueTokenRequest, IssuedToken,

@@ -22,6 +22,7 @@ mod backups;
 mod capability;
 pub mod console;
 mod context;
+mod enrolment;
 mod error;
 pub mod generations;
 mod helpdesk;
@@ -37,6 +38,7 @@ pub mod ports;
 mod questions;
 pub mod radius;
 pub mod rotation;
+pub mod stock;
 mod tokens;
 pub mod user_source;
 mod users;
@@ -48,6 +50,7 @@ pub use authenticate::Decision;
 pub use backups::{DatabaseCopy, SealedCheck};
 pub use capability::{Actor, Admin, ApiPrincipal, Auditor, Helpdesk};
 pub use context::Latchkey;
+pub use enrolment::{AppEnrolment, ENROLMENT_TTL};
 pub use error::{AdminError, AdminErrorKind, PasswordRuleError};
 pub use generations::{UnlockGeneration, UnlockGenerationStore};
 pub use helpdesk::UserOverview;
@@ -66,6 +69,7 @@ pub use ports::{
     NewApiKey, NewSession, NewToken, NewUser, OtpStep, PasswordHasher, PortalStore, SecretCipher,
     Store, StoreError, StoreResult, SystemClock, Throttle, TokenStore, UserStore,
 };
+pub use ports::{NewStockToken, StockStore, StockToken};
 pub use questions::normalise_answer;
 pub use tokens::IssuedToken;
 pub use user_source::{

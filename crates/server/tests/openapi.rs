@@ -215,6 +215,15 @@ fn the_openapi_document_describes_what_the_wire_types_write() {
             }),
         ),
         (
+            "AssignToken",
+            value(wire::AssignTokenRequest {
+                user: "alice".into(),
+            }),
+            value(wire::AssignTokenRequest {
+                user: "alice".into(),
+            }),
+        ),
+        (
             "IssuedToken",
             value(issued(
                 Some(ActivationCode::generate()),

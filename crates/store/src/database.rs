@@ -225,3 +225,4 @@ mod oidc;
 mod portal;
 mod radius;
 mod unlock_generations;
+mod stock;

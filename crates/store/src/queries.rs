@@ -41,6 +41,13 @@ macro_rules! token_columns {
     };
 }
 
+macro_rules! stock_columns {
+    () => {
+        "id, serial, vendor_serial, kind, algorithm, digits, period, sealed_seed, last_used, drift, \
+         created_at"
+    };
+}
+
 macro_rules! api_key_columns {
     () => {
         "id, name, prefix, hash, role, revoked, created_at"
@@ -410,6 +417,22 @@ statements! {
     /// and outcome let the partial index serve it).
     COUNT_REFRESHES = "SELECT COUNT(*) FROM audit \
          WHERE action = 'token.refresh' AND outcome = 'success' AND subject = ?1 AND at >= ?2";
+    /// A token into the stock of unassigned ones (PSKC import).
+    INSERT_STOCK_TOKEN = "INSERT INTO token_stock (serial, vendor_serial, kind, algorithm, digits, \
+         period, sealed_seed, last_used, drift, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    /// Every unassigned token, oldest first.
+    LIST_STOCK = concat!("SELECT ", stock_columns!(), " FROM token_stock ORDER BY id");
+    /// The unassigned token with this Latchkey serial or vendor serial.
+    STOCK_BY_SERIAL = concat!("SELECT ", stock_columns!(),
+         " FROM token_stock WHERE serial = ?1 OR vendor_serial = ?1 ORDER BY id LIMIT 1");
+    /// An unassigned token handed to user `?2`, active at once, at `?3`.
+    ASSIGN_STOCK = "INSERT INTO tokens (serial, user_id, kind, state, algorithm, digits, period, \
+         sealed_seed, last_used, drift, created_at) \
+         SELECT serial, ?2, kind, 'active', algorithm, digits, period, sealed_seed, last_used, drift, ?3 \
+         FROM token_stock WHERE id = ?1";
+    /// The unassigned token `?1` out of the stock.
+    DELETE_STOCK = "DELETE FROM token_stock WHERE id = ?1";
 }
 
 /// A `LIKE … ESCAPE '\'` pattern for text containing `part`, in which

@@ -176,9 +176,9 @@ pub async fn run(
     match command {
         AdminCommand::Questions(command) => questions::run(app, &admin, command).await?,
         AdminCommand::User(command) => users::run(app, &admin, command).await?,
-        AdminCommand::Token(command) => tokens::run(app, &admin, command).await?,
+        AdminCommand::Token(command) => tokens::run(app, &admin, config, command).await?,
         AdminCommand::Apikey(command) => api_keys::run(app, &admin, command).await?,
-        AdminCommand::Import(args) => import::run(operator, config, args).await?,
+        AdminCommand::Import(args) => import::run(app, operator, config, args).await?,
         AdminCommand::Audit(command) => audit::run(app, &admin, command).await?,
         AdminCommand::RadiusClient(command) => radius::run(app, &admin, command).await?,
         AdminCommand::Directory(command) => {

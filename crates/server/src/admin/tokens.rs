@@ -1,11 +1,11 @@
 //! `admin token …`: issuing tokens, their states, and the help desk's unlock code.
 
 use clap::Subcommand;
-use latchkey_core::{Admin, TokenKind, TokenState};
+use latchkey_core::{Admin, Mail, StockToken, TokenKind, TokenState};
 use serde_json::{Value, json};
 
 use super::{Failure, issued_json, print, text, usage};
-use crate::App;
+use crate::{App, Config};
 
 /// `admin token …`
 #[derive(Debug, Subcommand)]
@@ -20,9 +20,27 @@ pub enum TokenCommand {
         /// Print JSON
         #[arg(long)]
         json: bool,
+        /// Print the key URI as a QR code in the terminal too, for a phone
+        /// app to scan (totp and hotp tokens)
+        #[arg(long, conflicts_with = "json")]
+        qr: bool,
     },
     /// List tokens
     List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        /// List the unassigned hardware tokens (from a PSKC import) instead
+        #[arg(long)]
+        unassigned: bool,
+    },
+    /// Hand an unassigned hardware token to a user (active at once; the
+    /// user is told by mail)
+    Assign {
+        /// The token's Latchkey serial, or the vendor's serial printed on it
+        serial: String,
+        /// User name
+        user: String,
         /// Print JSON
         #[arg(long)]
         json: bool,
@@ -78,12 +96,27 @@ pub enum TokenCommand {
 }
 
 /// Runs one `TokenCommand` with the operator's rights.
-pub(super) async fn run(app: &App, admin: &Admin, command: TokenCommand) -> Result<(), Failure> {
+pub(super) async fn run(
+    app: &App,
+    admin: &Admin,
+    config: &Config,
+    command: TokenCommand,
+) -> Result<(), Failure> {
     match command {
-        TokenCommand::Issue { user, kind, json } => {
+        TokenCommand::Issue {
+            user,
+            kind,
+            json,
+            qr,
+        } => {
             let kind: TokenKind = kind
                 .parse()
                 .map_err(|_| usage("--kind must be latchkey, totp or hotp"))?;
+            if qr && kind == TokenKind::Latchkey {
+                return Err(usage(
+                    "--qr shows a key URI for phone apps: use it with --kind totp or --kind hotp",
+                ));
+            }
             let issued = app.issue_token(admin, &user, kind).await?;
             print(json, issued_json(&issued), || {
                 let mut out = format!("Serial: {}", issued.serial);
@@ -92,11 +125,54 @@ pub(super) async fn run(app: &App, admin: &Admin, command: TokenCommand) -> Resu
                 }
                 if let Some(uri) = &issued.otpauth_uri {
                     out.push_str(&format!("\nKey URI: {}", uri.as_str()));
+                    if qr {
+                        out.push_str("\nScan it with the app:\n");
+                        out.push_str(&terminal_qr(uri.as_str()));
+                    }
                 }
                 out
             });
         }
-        TokenCommand::List { json } => {
+        TokenCommand::List {
+            json,
+            unassigned: true,
+        } => {
+            let stock = app.list_stock(admin).await?;
+            let value = Value::Array(stock.iter().map(stock_json).collect());
+            print(json, value, || {
+                let rows: Vec<Vec<String>> = stock
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            text::serial(&t.serial),
+                            t.vendor_serial.clone(),
+                            t.kind.to_string(),
+                            t.digits.to_string(),
+                            text::time(t.created_at),
+                        ]
+                    })
+                    .collect();
+                text::table(
+                    &["Serial", "Vendor serial", "Kind", "Digits", "Imported"],
+                    &rows,
+                )
+            });
+        }
+        TokenCommand::Assign { serial, user, json } => {
+            let (token, owner, mail) = app.assign_stock_token(admin, &serial, &user).await?;
+            if let Some(mail) = mail {
+                send_mail(config, mail).await;
+            }
+            let value = crate::http::token_json(&token, Some(owner.username.as_str()));
+            print(json, value, || {
+                format!(
+                    "Token {} ({serial}) is {}'s now, active.",
+                    text::serial(&token.serial),
+                    owner.username
+                )
+            });
+        }
+        TokenCommand::List { json, .. } => {
             let tokens = app.list_tokens(admin).await?;
             let value = Value::Array(
                 tokens
@@ -181,4 +257,59 @@ pub(super) async fn run(app: &App, admin: &Admin, command: TokenCommand) -> Resu
         }
     }
     Ok(())
+}
+
+/// `text` as a QR code in Unicode half blocks (two rows of modules per
+/// line), with its quiet zone: light modules are drawn and dark ones left
+/// blank, so that on a terminal with light text on a dark background the
+/// code shows the right way round (the qrcode crate's own advice).
+fn terminal_qr(text: &str) -> String {
+    use qrcode::render::unicode::Dense1x2;
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => code
+            .render::<Dense1x2>()
+            .dark_color(Dense1x2::Light)
+            .light_color(Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+        // A key URI is far below a QR code's capacity.
+        Err(e) => format!("(no QR code: {e})"),
+    }
+}
+
+/// An unassigned token, as `token list --unassigned --json` shows it.
+fn stock_json(token: &StockToken) -> Value {
+    json!({
+        "algorithm": token.algorithm,
+        "created_at": token.created_at,
+        "digits": token.digits,
+        "kind": token.kind.as_str(),
+        "period": token.period,
+        "serial": token.serial,
+        "state": "unassigned",
+        "vendor_serial": token.vendor_serial,
+    })
+}
+
+/// Sends one mail the way the server does (SMTP, or the outbox folder);
+/// a failure is reported and does not undo what was done.
+async fn send_mail(config: &Config, mail: Mail) {
+    let mailer = match crate::mail::PortalMailer::new(
+        &config.mail_from,
+        config.smtp_url.as_deref(),
+        config.outbox(),
+    ) {
+        Ok(mailer) => mailer,
+        Err(e) => {
+            eprintln!("warning: the user was not told by mail: {e}");
+            return;
+        }
+    };
+    let mailer = crate::mail::WithHelpdeskContact::wrap(
+        std::sync::Arc::new(mailer),
+        config.helpdesk_contact.as_deref(),
+    );
+    if let Err(e) = mailer.send(mail).await {
+        eprintln!("warning: the user was not told by mail: {e}");
+    }
 }

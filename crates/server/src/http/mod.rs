@@ -3,12 +3,14 @@
 mod admin;
 mod api;
 mod app;
+mod enrolment;
 mod helpdesk;
 mod listener;
 mod ops;
 mod pages;
 mod portal;
 mod self_service;
+mod stock_api;
 mod visit;
 
 pub use listener::ListenerLimits;
@@ -151,9 +153,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(portal::routes())
         .merge(self_service::routes())
+        .merge(enrolment::routes())
         .merge(helpdesk::routes())
         .merge(admin::routes())
         .merge(api::routes())
+        .merge(stock_api::routes())
         .merge(ops::routes())
         .merge(crate::oidc::routes())
         .fallback(not_found)

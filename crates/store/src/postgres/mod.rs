@@ -23,6 +23,7 @@ mod oidc;
 mod portal;
 mod radius;
 mod rows;
+mod stock;
 mod tokens;
 mod unlock_generations;
 mod users;

@@ -31,6 +31,7 @@ mod portal;
 mod radius;
 mod readers;
 mod rows;
+mod stock;
 #[cfg(test)]
 mod tests;
 mod tokens;

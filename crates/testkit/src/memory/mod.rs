@@ -66,6 +66,8 @@ struct State {
     unlock: unlock_generations::GenerationState,
     /// Directory links by user id.
     directory_links: BTreeMap<i64, DirectoryLink>,
+    /// Unassigned hardware tokens by id.
+    stock: BTreeMap<i64, StockToken>,
 }
 
 struct ResetLink {
@@ -628,3 +630,4 @@ mod directory;
 mod portal;
 mod radius;
 mod unlock_generations;
+mod stock;
