@@ -276,17 +276,6 @@ statements! {
     SEARCH_TOKENS = concat!("SELECT ", token_columns!(), " FROM tokens \
          WHERE serial LIKE ?1 AND (?2 = '' OR kind = ?2) AND (?3 = '' OR state = ?3) \
          AND (user_id = ?4 OR ?4 = 0) AND serial > ?5 ORDER BY serial LIMIT ?6");
-    /// Up to `?10` audit rows below id `?1`, newest first, at in `?2..?3`,
-    /// with actor `?4`, about user `?5` (the user or one of their tokens),
-    /// subject `?6`, action `?7`, outcome `?8` and source `?9` (an empty
-    /// text matching any).
-    SEARCH_AUDIT = concat!("SELECT ", audit_columns!(), " FROM audit \
-         WHERE id < ?1 AND at >= ?2 AND at < ?3 AND (?4 = '' OR actor = ?4) \
-         AND (?5 = '' OR subject = ?5 OR subject IN (SELECT tokens.serial FROM tokens \
-         JOIN users ON users.id = tokens.user_id WHERE users.username = ?5)) \
-         AND (?6 = '' OR subject = ?6) \
-         AND (?7 = '' OR action = ?7) AND (?8 = '' OR outcome = ?8) \
-         AND (?9 = '' OR source = ?9) ORDER BY id DESC LIMIT ?10");
     /// How many tokens are in each state.
     TOKEN_STATE_COUNTS = "SELECT state, COUNT(*) FROM tokens GROUP BY state ORDER BY state";
     /// Up to `?1` active users with no active, unlocked token, by name.
@@ -396,6 +385,26 @@ statements! {
     DELETE_OIDC_TOKEN = "DELETE FROM oidc_tokens WHERE token_hash = ?1";
     /// Every standing grant of the portal sign-in `?1` revoked.
     REVOKE_OIDC_SIGN_IN = "UPDATE oidc_grants SET revoked = TRUE WHERE sid = ?1 AND NOT revoked";
+    /// `?4` more audit rows of action `?2` and outcome `?3` in the hour
+    /// starting at `?1` (the audit log's hourly summary).
+    BUMP_AUDIT_HOUR = "INSERT INTO audit_hourly (hour, action, outcome, count) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (hour, action, outcome) \
+         DO UPDATE SET count = audit_hourly.count + excluded.count";
+    /// The hourly summary from the hour `?1` on.
+    AUDIT_HOURS = "SELECT hour, action, outcome, count FROM audit_hourly \
+         WHERE hour >= ?1 ORDER BY hour, action, outcome";
+    /// Up to `?3` tokens waiting for activation whose code expires after
+    /// `?1` and by `?2`, soonest first.
+    ACTIVATIONS_EXPIRING = concat!("SELECT ", token_columns!(), " FROM tokens \
+         WHERE state = 'new' AND activation_hash IS NOT NULL \
+         AND activation_expires > ?1 AND activation_expires <= ?2 \
+         ORDER BY activation_expires, serial LIMIT ?3");
+    /// An imported user (active, with the token's creation time); its id.
+    IMPORT_USER = "INSERT INTO users (username, email, role, status, password_hash, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+    /// An imported token, with the last counter used.
+    IMPORT_TOKEN = "INSERT INTO tokens (serial, user_id, kind, state, algorithm, digits, period, \
+         sealed_seed, last_used, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 }
 
 /// A `LIKE … ESCAPE '\'` pattern for text containing `part`, in which
@@ -438,6 +447,44 @@ mod tests {
             conn.prepare(statement.sqlite())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+        let (sql, values) = search_audit(&every_audit_filter(), 10, 5);
+        let statement = conn.prepare(&sql).unwrap();
+        assert_eq!(statement.parameter_count(), values.len());
+    }
+
+    /// An audit search with every filter set.
+    fn every_audit_filter() -> latchkey_core::console::AuditSearch {
+        latchkey_core::console::AuditSearch {
+            from: 1,
+            until: 2,
+            actor: "a".into(),
+            user: "u".into(),
+            serial: "s".into(),
+            action: "x".into(),
+            outcome: "o".into(),
+            source: "192.0.2.1".into(),
+        }
+    }
+
+    #[test]
+    fn the_audit_search_writes_only_the_filters_that_are_set() {
+        let (sql, values) =
+            search_audit(&latchkey_core::console::AuditSearch::default(), 7, 100);
+        assert!(sql.ends_with("FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2"), "{sql}");
+        assert_eq!(values, [AuditParam::Int(7), AuditParam::Int(100)]);
+        let (sql, values) = search_audit(
+            &latchkey_core::console::AuditSearch {
+                actor: "x' OR 1=1 --".into(),
+                ..Default::default()
+            },
+            7,
+            100,
+        );
+        assert!(sql.ends_with("WHERE id < ?1 AND actor = ?2 ORDER BY id DESC LIMIT ?3"), "{sql}");
+        assert_eq!(values[1], AuditParam::Text("x' OR 1=1 --".into()), "bound, never written");
+        let (sql, values) = search_audit(&every_audit_filter(), 7, 100);
+        assert_eq!(values.len(), 10);
+        assert!(sql.contains("users.username = ?9)"), "{sql}");
     }
 
     /// PostgreSQL's PREPARE checks names and types, not only syntax.
@@ -455,5 +502,7 @@ mod tests {
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+        let (sql, _) = search_audit(&every_audit_filter(), 10, 5);
+        conn.prepare(&dollar_placeholders(&sql)).await.unwrap();
     }
 }
