@@ -407,6 +407,62 @@ statements! {
          sealed_seed, last_used, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 }
 
+/// A value the audit search binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AuditParam {
+    Int(i64),
+    Text(String),
+}
+
+/// The audit search for the filters that are set, in SQLite's numbered
+/// form (PostgreSQL's is [`dollar_placeholders`] of it), and its values in
+/// order: rows with ids below `before` that match every set filter, newest
+/// first, at most `limit`. Only the set filters are written, each as a
+/// plain comparison of the column, so each backend's planner can walk the
+/// index on that column (`0013_audit_indexes`) backwards from `before`;
+/// a statement of `?n = '' OR column = ?n` terms would read the whole log.
+pub(crate) fn search_audit(
+    search: &latchkey_core::console::AuditSearch,
+    before: i64,
+    limit: i64,
+) -> (String, Vec<AuditParam>) {
+    let mut sql = String::from(concat!("SELECT ", audit_columns!(), " FROM audit WHERE id < ?1"));
+    let mut values = vec![AuditParam::Int(before)];
+    let mut add = |sql: &mut String, term: &str, value: AuditParam| {
+        values.push(value);
+        sql.push_str(" AND ");
+        sql.push_str(&term.replace("?n", &format!("?{}", values.len())));
+    };
+    if search.from != i64::MIN {
+        add(&mut sql, "at >= ?n", AuditParam::Int(search.from));
+    }
+    if search.until != i64::MAX {
+        add(&mut sql, "at < ?n", AuditParam::Int(search.until));
+    }
+    for (column, value) in [
+        ("actor", &search.actor),
+        ("subject", &search.serial),
+        ("action", &search.action),
+        ("outcome", &search.outcome),
+        ("source", &search.source),
+    ] {
+        if !value.is_empty() {
+            add(&mut sql, &format!("{column} = ?n"), AuditParam::Text(value.clone()));
+        }
+    }
+    if !search.user.is_empty() {
+        add(
+            &mut sql,
+            "(subject = ?n OR subject IN (SELECT tokens.serial FROM tokens \
+             JOIN users ON users.id = tokens.user_id WHERE users.username = ?n))",
+            AuditParam::Text(search.user.clone()),
+        );
+    }
+    values.push(AuditParam::Int(limit));
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", values.len()));
+    (sql, values)
+}
+
 /// A `LIKE … ESCAPE '\'` pattern for text containing `part`, in which
 /// `%`, `_` and `\` are plain characters.
 pub(crate) fn contains_pattern(part: &str) -> String {
