@@ -583,8 +583,7 @@ fn tokens_of(db: &Database, user: &str) -> Vec<serde_json::Value> {
 }
 
 /// Appends `count` audit rows with `actor` and `action` straight through
-/// the store, many at a time (the SQLite writer commits what is queued
-/// together; PostgreSQL's appends run on the pool side by side).
+/// the store, many at a time.
 fn append_rows(db: &Database, actor: &str, action: &str, count: usize) {
     use latchkey_core::AuditLog;
     let runtime = tokio_runtime();
@@ -594,7 +593,10 @@ fn append_rows(db: &Database, actor: &str, action: &str, count: usize) {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let mut tasks = Vec::with_capacity(count);
+        // As many at a time as the backend takes without queueing for
+        // its pool: the SQLite writer commits what is queued together.
+        let at_once = if db.postgres { 8 } else { 500 };
+        let mut tasks = Vec::with_capacity(at_once);
         for i in 0..count {
             let store = store.clone();
             let event = latchkey_core::AuditEvent {
@@ -607,9 +609,11 @@ fn append_rows(db: &Database, actor: &str, action: &str, count: usize) {
                 detail: String::new(),
             };
             tasks.push(tokio::spawn(async move { store.append(event).await }));
-        }
-        for task in tasks {
-            task.await.unwrap().unwrap();
+            if tasks.len() == at_once || i + 1 == count {
+                for task in tasks.drain(..) {
+                    task.await.unwrap().unwrap();
+                }
+            }
         }
         store.close().await;
     });
