@@ -9,15 +9,15 @@ use std::future::Future;
 use crate::capability::{Admin, Auditor};
 use crate::context::Latchkey;
 use crate::error::AdminError;
+use crate::import::{ImportRequest, ImportedAccount, prepare_account};
 use crate::model::{
     ApiKey, AuditEvent, AuditRow, Question, Role, Token, TokenKind, TokenState, User, Username,
     WebSession,
 };
 use crate::oidc::{OidcClient, OidcClientError, OidcStore};
 use crate::ports::{RadiusClient, RadiusStore};
-use crate::radius::RadiusClientError;
-use crate::import::{ImportRequest, ImportedAccount, prepare_account};
 use crate::ports::{Store, StoreError, StoreResult};
+use crate::radius::RadiusClientError;
 use crate::user_source::DirectorySync;
 
 /// Which tokens a search wants: every set field must match.
@@ -584,7 +584,10 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
             if dry_run || !report.clean() || accounts.is_empty() {
                 return Ok(report);
             }
-            let (first, last) = (report.lines[0].number, report.lines[report.lines.len() - 1].number);
+            let (first, last) = (
+                report.lines[0].number,
+                report.lines[report.lines.len() - 1].number,
+            );
             let event = self.event(
                 admin.actor(),
                 "user.import",
@@ -647,7 +650,12 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
                         Some("the user name is on an earlier line too".into())
                     } else if !serials.insert(account.token.serial.clone()) {
                         Some("the serial is on an earlier line too".into())
-                    } else if self.store.user_by_name(&account.user.username).await?.is_some() {
+                    } else if self
+                        .store
+                        .user_by_name(&account.user.username)
+                        .await?
+                        .is_some()
+                    {
                         Some("a user with this name exists already".into())
                     } else if self
                         .store

@@ -81,7 +81,11 @@ fn an_api_key_is_shown_once_works_and_is_revoked_after_a_fresh_otp(postgres: boo
     // Never again: not on the list, not on a second submit of the form
     // (what a reload of the result page sends).
     let list = visitor.get("/admin/api-keys");
-    assert!(list.body.contains("id=\"key-vpn-gateway\""), "{}", list.body);
+    assert!(
+        list.body.contains("id=\"key-vpn-gateway\""),
+        "{}",
+        list.body
+    );
     assert!(!list.body.contains(&key));
     let again = visitor.post(
         "/admin/api-keys",
@@ -118,16 +122,23 @@ fn an_api_key_is_shown_once_works_and_is_revoked_after_a_fresh_otp(postgres: boo
     );
     let revoked = visitor.post(revoke, &[("otp", &root.next_otp())]);
     assert_eq!(revoked.status, 200, "{}", revoked.body);
-    let body = serde_json::json!({"username": "alice", "password": PASSWORD, "otp": alice.next_otp()});
+    let body =
+        serde_json::json!({"username": "alice", "password": PASSWORD, "otp": alice.next_otp()});
     let refused = server.post("/api/v1/authenticate", Some(&key), &body.to_string());
     assert_eq!(refused.status, 401, "{:?}", refused.body);
     let list = visitor.get("/admin/api-keys");
     assert!(list.body.contains("<td class=\"state\">revoked</td>"));
 
-    let bad = visitor.post("/admin/api-keys", &[("name", "<b>x</b>"), ("role", "admin")]);
+    let bad = visitor.post(
+        "/admin/api-keys",
+        &[("name", "<b>x</b>"), ("role", "admin")],
+    );
     assert_eq!(bad.status, 422, "{}", bad.body);
     assert!(!bad.body.contains("<b>x</b>"));
-    assert_eq!(db.admin_json(&["apikey", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        db.admin_json(&["apikey", "list"]).as_array().unwrap().len(),
+        1
+    );
 
     let acts: Vec<(String, String)> = audit_rows(&db)
         .iter()
@@ -174,11 +185,18 @@ fn radius_and_oidc_clients_show_their_secret_once_and_go_after_a_fresh_otp(postg
     assert!(!list.body.contains(&secret), "shown once only");
     let bad = visitor.post(
         "/admin/radius",
-        &[("name", "wifi"), ("address", "not an address"), ("mode", "one-step")],
+        &[
+            ("name", "wifi"),
+            ("address", "not an address"),
+            ("mode", "one-step"),
+        ],
     );
     assert_eq!(bad.status, 422, "{}", bad.body);
     assert_eq!(
-        db.admin_json(&["radius-client", "list"]).as_array().unwrap().len(),
+        db.admin_json(&["radius-client", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
         1
     );
 
@@ -199,7 +217,10 @@ fn radius_and_oidc_clients_show_their_secret_once_and_go_after_a_fresh_otp(postg
     assert_eq!(clients[0]["public"], false);
     assert_eq!(
         clients[0]["redirect_uris"],
-        serde_json::json!(["https://wiki.example.org/callback", "https://wiki.example.org/other"])
+        serde_json::json!([
+            "https://wiki.example.org/callback",
+            "https://wiki.example.org/other"
+        ])
     );
     let client_id = clients[0]["client_id"].as_str().unwrap().to_owned();
     assert!(made.body.contains(&client_id));
@@ -216,11 +237,18 @@ fn radius_and_oidc_clients_show_their_secret_once_and_go_after_a_fresh_otp(postg
         ],
     );
     assert_eq!(public.status, 200, "{}", public.body);
-    assert_eq!(text_of(&public, "secret"), None, "a public client has no secret");
+    assert_eq!(
+        text_of(&public, "secret"),
+        None,
+        "a public client has no secret"
+    );
     let none = visitor.post("/admin/oidc", &[("name", "x"), ("redirect_uris", " ")]);
     assert_eq!(none.status, 422, "{}", none.body);
     assert_eq!(
-        db.admin_json(&["oidc-client", "list"]).as_array().unwrap().len(),
+        db.admin_json(&["oidc-client", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
         2
     );
 
@@ -229,12 +257,18 @@ fn radius_and_oidc_clients_show_their_secret_once_and_go_after_a_fresh_otp(postg
     let prompt = visitor.post("/admin/radius/vpn/remove", &[]);
     assert!(prompt.body.contains("Confirm with a one-time password"));
     assert_eq!(
-        db.admin_json(&["radius-client", "list"]).as_array().unwrap().len(),
+        db.admin_json(&["radius-client", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
         1
     );
     let removed = visitor.post("/admin/radius/vpn/remove", &[("otp", &root.next_otp())]);
     assert_eq!(removed.status, 200, "{}", removed.body);
-    assert_eq!(db.admin_json(&["radius-client", "list"]), serde_json::json!([]));
+    assert_eq!(
+        db.admin_json(&["radius-client", "list"]),
+        serde_json::json!([])
+    );
     let removed = visitor.post("/admin/oidc/wiki/remove", &[]);
     assert_eq!(removed.status, 200, "{}", removed.body);
     let left = db.admin_json(&["oidc-client", "list"]);
@@ -276,7 +310,12 @@ fn the_question_pool_grows_and_retires_from_the_console(postgres: bool) {
     let retired = visitor.post(&format!("/admin/questions/{id}/retire"), &[]);
     assert_eq!(retired.status, 200, "{}", retired.body);
     let now = pool(&db);
-    let row = now.as_array().unwrap().iter().find(|q| q["id"] == id).unwrap();
+    let row = now
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == id)
+        .unwrap();
     assert_eq!(row["active"], false);
     let page = visitor.get("/admin/questions");
     assert!(page.body.contains(&format!("id=\"question-{id}\"><td>{id}</td><td>What was the name of your first ship?</td><td class=\"state\">retired")));
@@ -308,14 +347,29 @@ fn an_import_dry_run_changes_nothing_and_the_import_stores_every_line(postgres: 
 
     let dry = visitor.post("/admin/import", &[("lines", &lines), ("dry_run", "yes")]);
     assert_eq!(dry.status, 200, "{}", dry.body);
-    assert!(dry.body.contains("These 3 accounts would be imported"), "{}", dry.body);
+    assert!(
+        dry.body.contains("These 3 accounts would be imported"),
+        "{}",
+        dry.body
+    );
     assert_eq!(dry.body.matches("would be imported</td>").count(), 3);
-    assert!(dry.body.contains("1234 5678 97") || dry.body.contains("12345 67897") || dry.body.contains("1234567897"));
+    assert!(
+        dry.body.contains("1234 5678 97")
+            || dry.body.contains("12345 67897")
+            || dry.body.contains("1234567897")
+    );
     for name in ["imp-one", "imp-two", "imp-three"] {
         assert!(dry.body.contains(&format!("<td>{name}</td>")));
-        assert!(!db.admin(&["user", "show", name], "").status.success(), "{name} is not there yet");
+        assert!(
+            !db.admin(&["user", "show", name], "").status.success(),
+            "{name} is not there yet"
+        );
     }
-    assert_eq!(audit_rows(&db).len(), rows_before, "a dry run writes nothing");
+    assert_eq!(
+        audit_rows(&db).len(),
+        rows_before,
+        "a dry run writes nothing"
+    );
 
     // One bad line stops them all, in a dry run or not.
     let bad = format!(
@@ -326,7 +380,11 @@ fn an_import_dry_run_changes_nothing_and_the_import_stores_every_line(postgres: 
     let refused = visitor.post("/admin/import", &[("lines", &bad)]);
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(refused.body.contains("Nothing was imported"));
-    assert!(refused.body.contains("a user with this name exists already"));
+    assert!(
+        refused
+            .body
+            .contains("a user with this name exists already")
+    );
     assert!(refused.body.contains("the seed has 5 bytes"));
     assert!(refused.body.contains("not an import line"));
     assert!(!db.admin(&["user", "show", "imp-one"], "").status.success());
@@ -345,13 +403,24 @@ fn an_import_dry_run_changes_nothing_and_the_import_stores_every_line(postgres: 
     assert_eq!(three.len(), 1);
     assert_eq!(three[0]["kind"], "hotp", "{three:?}");
     let rows = audit_rows(&db);
-    let imports: Vec<&serde_json::Value> =
-        rows.iter().filter(|r| r["action"] == "user.import").collect();
+    let imports: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r["action"] == "user.import")
+        .collect();
     assert_eq!(imports.len(), 1, "one audit row for the import");
     assert_eq!(imports[0]["actor"], "root");
-    assert!(imports[0]["detail"].as_str().unwrap().starts_with("3 users with a token each"));
+    assert!(
+        imports[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 users with a token each")
+    );
     let twice = visitor.post("/admin/import", &[("lines", &lines)]);
-    assert_eq!(twice.status, 422, "the same lines again are refused: {}", twice.body);
+    assert_eq!(
+        twice.status, 422,
+        "the same lines again are refused: {}",
+        twice.body
+    );
 }
 
 /// Every new console page.
@@ -367,20 +436,39 @@ const NEW_PAGES: [&str; 6] = [
 /// Every new console form, with its fields.
 fn new_forms(lines: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
     vec![
-        ("/admin/api-keys", vec![("name", "k".into()), ("role", "admin".into())]),
+        (
+            "/admin/api-keys",
+            vec![("name", "k".into()), ("role", "admin".into())],
+        ),
         ("/admin/api-keys/kept/revoke", vec![]),
         (
             "/admin/radius",
-            vec![("name", "r".into()), ("address", "192.0.2.1".into()), ("mode", "one-step".into())],
+            vec![
+                ("name", "r".into()),
+                ("address", "192.0.2.1".into()),
+                ("mode", "one-step".into()),
+            ],
         ),
         ("/admin/radius/nas/remove", vec![]),
-        ("/admin/oidc", vec![("name", "o".into()), ("redirect_uris", "https://o.example.org/cb".into())]),
+        (
+            "/admin/oidc",
+            vec![
+                ("name", "o".into()),
+                ("redirect_uris", "https://o.example.org/cb".into()),
+            ],
+        ),
         ("/admin/oidc/rp/remove", vec![]),
-        ("/admin/questions", vec![("text", "Which street did you grow up on?".into())]),
+        (
+            "/admin/questions",
+            vec![("text", "Which street did you grow up on?".into())],
+        ),
         ("/admin/questions/1/retire", vec![]),
         ("/admin/directory/sync", vec![]),
         ("/admin/import", vec![("lines", lines.to_owned())]),
-        ("/admin/import", vec![("lines", lines.to_owned()), ("dry_run", "yes".into())]),
+        (
+            "/admin/import",
+            vec![("lines", lines.to_owned()), ("dry_run", "yes".into())],
+        ),
     ]
 }
 
@@ -388,10 +476,19 @@ fn an_auditor_sees_every_new_page_and_every_new_form_is_refused(postgres: bool) 
     let db = Database::new(postgres);
     let server = db.spawn_app();
     db.api_key("kept", "authenticate");
-    let out = db.admin(&["radius-client", "add", "nas", "--address", "192.0.2.9"], "");
+    let out = db.admin(
+        &["radius-client", "add", "nas", "--address", "192.0.2.9"],
+        "",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let out = db.admin(
-        &["oidc-client", "add", "rp", "--redirect-uri", "https://rp.example.org/cb"],
+        &[
+            "oidc-client",
+            "add",
+            "rp",
+            "--redirect-uri",
+            "https://rp.example.org/cb",
+        ],
         "",
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -408,8 +505,18 @@ fn an_auditor_sees_every_new_page_and_every_new_form_is_refused(postgres: bool) 
         );
         assert_eq!(helen.get(path).status, 403, "{path} for the help desk");
     }
-    assert!(visitor.get("/admin/api-keys").body.contains("id=\"key-kept\""));
-    assert!(visitor.get("/admin/radius").body.contains("id=\"radius-nas\""));
+    assert!(
+        visitor
+            .get("/admin/api-keys")
+            .body
+            .contains("id=\"key-kept\"")
+    );
+    assert!(
+        visitor
+            .get("/admin/radius")
+            .body
+            .contains("id=\"radius-nas\"")
+    );
     assert!(visitor.get("/admin/oidc").body.contains("id=\"oidc-rp\""));
 
     let lines = serde_json::json!({"username": "sneaked", "otpauth_uri": totp_uri(9)}).to_string();
@@ -429,7 +536,11 @@ fn an_auditor_sees_every_new_page_and_every_new_form_is_refused(postgres: bool) 
         fields.push(("otp", &otp));
         let refused = visitor.post(path, &fields);
         assert_eq!(refused.status, 403, "{path}: {}", refused.body);
-        assert_eq!(helen.post(path, &fields).status, 403, "{path} for the help desk");
+        assert_eq!(
+            helen.post(path, &fields).status,
+            403,
+            "{path} for the help desk"
+        );
     }
     assert_eq!(state(&db), before, "nothing changed");
     assert!(!db.admin(&["user", "show", "sneaked"], "").status.success());
@@ -474,7 +585,10 @@ fn hour_text(at: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:00:00", hour.rem_euclid(86_400) / 3600)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:00:00",
+        hour.rem_euclid(86_400) / 3600
+    )
 }
 
 /// The dashboard's five series counted from the audit rows: hour to
@@ -482,7 +596,13 @@ fn hour_text(at: i64) -> String {
 fn counted(rows: &[serde_json::Value], now: i64) -> BTreeMap<&'static str, BTreeMap<String, i64>> {
     let first = now - now.rem_euclid(3600) - 23 * 3600;
     let mut series: BTreeMap<&'static str, BTreeMap<String, i64>> = BTreeMap::new();
-    for id in ["accepted", "refused", "lockouts", "unlock-codes", "recoveries"] {
+    for id in [
+        "accepted",
+        "refused",
+        "lockouts",
+        "unlock-codes",
+        "recoveries",
+    ] {
         let hours = series.entry(id).or_default();
         for i in 0..24 {
             hours.insert(hour_text(first + i * 3600), 0);
@@ -493,7 +613,10 @@ fn counted(rows: &[serde_json::Value], now: i64) -> BTreeMap<&'static str, BTree
         if at < first || at >= first + 24 * 3600 {
             continue;
         }
-        let id = match (row["action"].as_str().unwrap(), row["outcome"].as_str().unwrap()) {
+        let id = match (
+            row["action"].as_str().unwrap(),
+            row["outcome"].as_str().unwrap(),
+        ) {
             ("otp.verify", "success") => "accepted",
             ("otp.verify", "failure" | "denied") => "refused",
             ("token.lock", "success") => "lockouts",
@@ -512,7 +635,7 @@ fn the_dashboard_counts_what_the_audit_rows_hold(postgres: bool) {
     let key = db.api_key("vpn", "authenticate");
     let mut alice = Account::new(&db, "alice");
     let mut bob = Account::new(&db, "bob");
-    let (mut root, mut visitor) = signed_in(&db, &server, "root", "admin");
+    let (mut root, _visit) = signed_in(&db, &server, "root", "admin");
     let wrong = |server: &Server, user: &str| {
         let body = serde_json::json!({"username": user, "password": PASSWORD, "otp": "000000"});
         server.post("/api/v1/authenticate", Some(&key), &body.to_string());
@@ -520,17 +643,26 @@ fn the_dashboard_counts_what_the_audit_rows_hold(postgres: bool) {
 
     // This hour: accepted codes, wrong codes, and a lockout (ten wrong).
     for _ in 0..3 {
-        assert_eq!(server.authenticate(&key, "alice", &alice.next_otp()), "accept");
+        assert_eq!(
+            server.authenticate(&key, "alice", &alice.next_otp()),
+            "accept"
+        );
     }
     for _ in 0..10 {
         wrong(&server, "bob");
     }
     // Two hours later: more of each.
     server.clock().advance(2 * 3600);
-    assert_eq!(server.authenticate(&key, "alice", &alice.next_otp()), "accept");
+    assert_eq!(
+        server.authenticate(&key, "alice", &alice.next_otp()),
+        "accept"
+    );
     wrong(&server, "alice");
     wrong(&server, "alice");
-    let bob_serial = tokens_of(&db, "bob")[0]["serial"].as_str().unwrap().to_owned();
+    let bob_serial = tokens_of(&db, "bob")[0]["serial"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let out = db.admin(&["token", "reset", &bob_serial], "");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(server.authenticate(&key, "bob", &bob.next_otp()), "accept");
@@ -637,8 +769,10 @@ fn the_audit_export_holds_exactly_0_1_and_10000_filtered_rows(postgres: bool) {
         assert_eq!(csv.status, 200, "{query}");
         let lines: Vec<&str> = csv.body.split("\r\n").filter(|l| !l.is_empty()).collect();
         assert_eq!(lines.len(), want + 1, "{query}: the header and {want} rows");
-        let ids: std::collections::BTreeSet<&str> =
-            lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+        let ids: std::collections::BTreeSet<&str> = lines[1..]
+            .iter()
+            .map(|l| l.split(',').next().unwrap())
+            .collect();
         assert_eq!(ids.len(), want, "{query}: no row twice");
         let jsonl = visitor.get(&format!("/admin/audit/export.jsonl?{query}"));
         assert_eq!(jsonl.status, 200);
@@ -648,11 +782,21 @@ fn the_audit_export_holds_exactly_0_1_and_10000_filtered_rows(postgres: bool) {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(rows.len(), want, "{query}");
-        let action = query.split("action=").nth(1).unwrap().split('&').next().unwrap();
+        let action = query
+            .split("action=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
         assert!(rows.iter().all(|r| r["action"] == action), "{query}");
         // The page shows the newest hundred and a link to the older ones.
         let page = visitor.get(&format!("/admin/audit?{query}"));
-        assert_eq!(page.body.matches("<tr data-id=").count(), want.min(100), "{query}");
+        assert_eq!(
+            page.body.matches("<tr data-id=").count(),
+            want.min(100),
+            "{query}"
+        );
     }
     let exports = audit_rows(&db)
         .iter()
@@ -673,10 +817,19 @@ fn the_new_console_pages_in_a_browser_at_desktop_and_phone_widths() {
     let server = db.spawn_app();
     let mut alice = Account::new(&db, "alice");
     let (mut root, _visit) = signed_in(&db, &server, "root", "admin");
-    let out = db.admin(&["radius-client", "add", "vpn", "--address", "192.0.2.0/24"], "");
+    let out = db.admin(
+        &["radius-client", "add", "vpn", "--address", "192.0.2.0/24"],
+        "",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let out = db.admin(
-        &["oidc-client", "add", "wiki", "--redirect-uri", "https://wiki.example.org/callback"],
+        &[
+            "oidc-client",
+            "add",
+            "wiki",
+            "--redirect-uri",
+            "https://wiki.example.org/callback",
+        ],
         "",
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -694,7 +847,11 @@ fn the_new_console_pages_in_a_browser_at_desktop_and_phone_widths() {
     browser.goto(&format!("{}/admin/api-keys", server.url));
     browser.type_into("#name", "intranet");
     browser.click("form[action='/admin/api-keys'] button[type=submit]");
-    assert!(shows(&browser, "made", "API key intranet created"), "{}", browser.text("body"));
+    assert!(
+        shows(&browser, "made", "API key intranet created"),
+        "{}",
+        browser.text("body")
+    );
     let key = browser.text("#secret");
     assert!(key.starts_with("lk_"), "{key}");
     browser.screenshot("api-key-shown-once-1280");
@@ -702,11 +859,17 @@ fn the_new_console_pages_in_a_browser_at_desktop_and_phone_widths() {
     assert!(!browser.scrolls_sideways(), "the key's page at 390 px");
     browser.screenshot("api-key-shown-once-390");
     browser.goto(&format!("{}/admin/api-keys", server.url));
-    assert!(!browser.source().contains(&key), "the list does not show it");
+    assert!(
+        !browser.source().contains(&key),
+        "the list does not show it"
+    );
     browser.goto(&format!("{}/admin", server.url));
     browser.goto(&format!("{}/admin/api-keys", server.url));
     assert!(!browser.source().contains(&key), "nor does a later visit");
-    assert_eq!(server.authenticate(&key, "alice", &alice.next_otp()), "accept");
+    assert_eq!(
+        server.authenticate(&key, "alice", &alice.next_otp()),
+        "accept"
+    );
 
     let lines = [
         serde_json::json!({"username": "imp-one", "otpauth_uri": totp_uri(1)}).to_string(),
@@ -730,11 +893,18 @@ fn the_new_console_pages_in_a_browser_at_desktop_and_phone_widths() {
         }
         browser.type_into("#lines", &lines);
         browser.click("form[action='/admin/import'] button[type=submit]");
-        assert!(shows(&browser, "import-outcome", "Nothing was changed"), "{}", browser.text("body"));
+        assert!(
+            shows(&browser, "import-outcome", "Nothing was changed"),
+            "{}",
+            browser.text("body")
+        );
         assert!(!browser.scrolls_sideways(), "the dry run at {width} px");
         browser.screenshot(&format!("import-dry-run-{label}"));
     }
-    assert!(!db.admin(&["user", "show", "imp-one"], "").status.success(), "a dry run");
+    assert!(
+        !db.admin(&["user", "show", "imp-one"], "").status.success(),
+        "a dry run"
+    );
 }
 
 /// Whether the page that a click led to shows `text` in the element `id`.

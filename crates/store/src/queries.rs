@@ -426,7 +426,11 @@ pub(crate) fn search_audit(
     before: i64,
     limit: i64,
 ) -> (String, Vec<AuditParam>) {
-    let mut sql = String::from(concat!("SELECT ", audit_columns!(), " FROM audit WHERE id < ?1"));
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        audit_columns!(),
+        " FROM audit WHERE id < ?1"
+    ));
     let mut values = vec![AuditParam::Int(before)];
     let mut add = |sql: &mut String, term: &str, value: AuditParam| {
         values.push(value);
@@ -447,7 +451,11 @@ pub(crate) fn search_audit(
         ("source", &search.source),
     ] {
         if !value.is_empty() {
-            add(&mut sql, &format!("{column} = ?n"), AuditParam::Text(value.clone()));
+            add(
+                &mut sql,
+                &format!("{column} = ?n"),
+                AuditParam::Text(value.clone()),
+            );
         }
     }
     if !search.user.is_empty() {
@@ -524,9 +532,11 @@ mod tests {
 
     #[test]
     fn the_audit_search_writes_only_the_filters_that_are_set() {
-        let (sql, values) =
-            search_audit(&latchkey_core::console::AuditSearch::default(), 7, 100);
-        assert!(sql.ends_with("FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2"), "{sql}");
+        let (sql, values) = search_audit(&latchkey_core::console::AuditSearch::default(), 7, 100);
+        assert!(
+            sql.ends_with("FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2"),
+            "{sql}"
+        );
         assert_eq!(values, [AuditParam::Int(7), AuditParam::Int(100)]);
         let (sql, values) = search_audit(
             &latchkey_core::console::AuditSearch {
@@ -536,8 +546,15 @@ mod tests {
             7,
             100,
         );
-        assert!(sql.ends_with("WHERE id < ?1 AND actor = ?2 ORDER BY id DESC LIMIT ?3"), "{sql}");
-        assert_eq!(values[1], AuditParam::Text("x' OR 1=1 --".into()), "bound, never written");
+        assert!(
+            sql.ends_with("WHERE id < ?1 AND actor = ?2 ORDER BY id DESC LIMIT ?3"),
+            "{sql}"
+        );
+        assert_eq!(
+            values[1],
+            AuditParam::Text("x' OR 1=1 --".into()),
+            "bound, never written"
+        );
         let (sql, values) = search_audit(&every_audit_filter(), 7, 100);
         assert_eq!(values.len(), 10);
         assert!(sql.contains("users.username = ?9)"), "{sql}");

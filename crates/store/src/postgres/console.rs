@@ -8,10 +8,9 @@ use sqlx::postgres::PgRow;
 
 use super::{PostgresStore, append_in, fail, parse, token_from, user_from};
 use crate::queries::{
-    self, AuditParam,
-    ACTIVATIONS_EXPIRING, AUDIT_HOURS, CONSOLE_CONFIRMED_AT, IMPORT_TOKEN, IMPORT_USER, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER,
-    SET_CONSOLE_CONFIRMED, SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR,
-    contains_pattern,
+    self, ACTIVATIONS_EXPIRING, AUDIT_HOURS, AuditParam, CONSOLE_CONFIRMED_AT, IMPORT_TOKEN,
+    IMPORT_USER, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER, SET_CONSOLE_CONFIRMED,
+    SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR, contains_pattern,
 };
 
 fn audit_row_from(row: &PgRow) -> StoreResult<AuditRow> {

@@ -39,12 +39,13 @@ pub(super) fn append_in(tx: &Batch<'_>, event: &AuditEvent) -> rusqlite::Result<
             hash,
         ])?;
     // The hourly summary the dashboard reads, in the same transaction.
-    tx.prepare_cached(BUMP_AUDIT_HOUR.sqlite())?.execute(params![
-        event.at - event.at.rem_euclid(3600),
-        event.action,
-        event.outcome,
-        1i64
-    ])?;
+    tx.prepare_cached(BUMP_AUDIT_HOUR.sqlite())?
+        .execute(params![
+            event.at - event.at.rem_euclid(3600),
+            event.action,
+            event.outcome,
+            1i64
+        ])?;
     *head = Head {
         last_id: id,
         last_hash: hash,

@@ -10,10 +10,9 @@ use super::{
     user_from,
 };
 use crate::queries::{
-    self, AuditParam,
-    ACTIVATIONS_EXPIRING, AUDIT_HOURS, CONSOLE_CONFIRMED_AT, IMPORT_TOKEN, IMPORT_USER, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER,
-    SET_CONSOLE_CONFIRMED, SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR,
-    contains_pattern,
+    self, ACTIVATIONS_EXPIRING, AUDIT_HOURS, AuditParam, CONSOLE_CONFIRMED_AT, IMPORT_TOKEN,
+    IMPORT_USER, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER, SET_CONSOLE_CONFIRMED,
+    SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR, contains_pattern,
 };
 
 fn audit_row_from(row: &Row<'_>) -> StoreResult<AuditRow> {
@@ -201,34 +200,34 @@ impl ConsoleStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(move |tx| {
             {
-            let mut add_user = tx.prepare_cached(IMPORT_USER.sqlite())?;
-            let mut add_token = tx.prepare_cached(IMPORT_TOKEN.sqlite())?;
-            for account in &accounts {
-                let (user, token) = (&account.user, &account.token);
-                let user_id: i64 = add_user.query_row(
-                    params![
-                        user.username.as_str(),
-                        user.email,
-                        user.role.as_str(),
-                        UserStatus::Active.as_str(),
-                        user.password_hash,
+                let mut add_user = tx.prepare_cached(IMPORT_USER.sqlite())?;
+                let mut add_token = tx.prepare_cached(IMPORT_TOKEN.sqlite())?;
+                for account in &accounts {
+                    let (user, token) = (&account.user, &account.token);
+                    let user_id: i64 = add_user.query_row(
+                        params![
+                            user.username.as_str(),
+                            user.email,
+                            user.role.as_str(),
+                            UserStatus::Active.as_str(),
+                            user.password_hash,
+                            token.created_at,
+                        ],
+                        |row| row.get(0),
+                    )?;
+                    add_token.execute(params![
+                        token.serial,
+                        user_id,
+                        token.kind.as_str(),
+                        token.state.as_str(),
+                        token.algorithm,
+                        token.digits,
+                        token.period as i64,
+                        token.sealed_seed,
+                        account.last_used,
                         token.created_at,
-                    ],
-                    |row| row.get(0),
-                )?;
-                add_token.execute(params![
-                    token.serial,
-                    user_id,
-                    token.kind.as_str(),
-                    token.state.as_str(),
-                    token.algorithm,
-                    token.digits,
-                    token.period as i64,
-                    token.sealed_seed,
-                    account.last_used,
-                    token.created_at,
-                ])?;
-            }
+                    ])?;
+                }
             }
             append_in(tx, &event)
         })

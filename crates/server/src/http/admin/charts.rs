@@ -13,14 +13,26 @@ const STEP: i64 = 19;
 const AXIS: i64 = 140;
 const TALLEST: i64 = 116;
 
+/// A series: its id, title, colour, and what it counts in an hour.
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&HourOfEvents) -> i64,
+);
+
 /// One chart per series, in the dashboard's order.
 pub fn charts(hours: &[HourOfEvents]) -> Vec<Chart> {
-    let series: [(&'static str, &'static str, &'static str, fn(&HourOfEvents) -> i64); 5] = [
+    let series: [Series; 5] = [
         ("accepted", "Codes accepted", "#027a48", |h| h.accepted),
         ("refused", "Codes refused", "#b42318", |h| h.refused),
         ("lockouts", "Tokens locked", "#b54708", |h| h.lockouts),
-        ("unlock-codes", "Unlock codes issued", "#175cd3", |h| h.unlock_codes),
-        ("recoveries", "Recovery sign-ins", "#6941c6", |h| h.recoveries),
+        ("unlock-codes", "Unlock codes issued", "#175cd3", |h| {
+            h.unlock_codes
+        }),
+        ("recoveries", "Recovery sign-ins", "#6941c6", |h| {
+            h.recoveries
+        }),
     ];
     series
         .into_iter()
@@ -96,7 +108,13 @@ mod tests {
         let refused = &charts[1];
         assert_eq!(refused.total, 3);
         assert_eq!(refused.bars[5].height, TALLEST);
-        assert!(refused.bars.iter().enumerate().all(|(i, b)| i == 5 || b.height == 0));
+        assert!(
+            refused
+                .bars
+                .iter()
+                .enumerate()
+                .all(|(i, b)| i == 5 || b.height == 0)
+        );
         let quiet = &charts[4];
         assert_eq!((quiet.total, quiet.max), (0, 0));
         assert!(quiet.bars.iter().all(|b| b.height == 0));

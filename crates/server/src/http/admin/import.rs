@@ -121,12 +121,7 @@ pub(super) async fn submit(form: PostedForm) -> Response {
     // A line that is not even JSON stops a real import as a bad line does:
     // everything is checked, nothing stored.
     let dry = dry_run || !unreadable.is_empty();
-    let report = match visit
-        .state
-        .app
-        .console_import(&admin, requests, dry)
-        .await
-    {
+    let report = match visit.state.app.console_import(&admin, requests, dry).await {
         Ok(report) => report,
         Err(error) => return refused(visit, error),
     };
@@ -141,7 +136,11 @@ pub(super) async fn submit(form: PostedForm) -> Response {
         nav: nav(&right, "import"),
         // A dry run keeps the lines for the import that follows; after an
         // import they are done with (a second submit would only conflict).
-        lines: if dry_run || !report.clean { text } else { String::new() },
+        lines: if dry_run || !report.clean {
+            text
+        } else {
+            String::new()
+        },
         report: Some(report),
     };
     visit.page(status, page)

@@ -7,9 +7,9 @@
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
+use latchkey_core::ApiRole;
 use latchkey_core::oidc::{OidcClientError, SigningAlgorithm};
 use latchkey_core::radius::{RadiusClientError, RadiusMode};
-use latchkey_core::ApiRole;
 
 use super::pages::{
     ApiKeyLine, ApiKeysPage, OidcLine, OidcPage, RadiusLine, RadiusPage, SecretPage,
@@ -145,14 +145,23 @@ pub(super) async fn revoke_api_key(Path(name): Path<String>, form: PostedForm) -
     }
 }
 
-const MODES: [RadiusMode; 3] = [RadiusMode::OneStep, RadiusMode::TwoStep, RadiusMode::OtpOnly];
+const MODES: [RadiusMode; 3] = [
+    RadiusMode::OneStep,
+    RadiusMode::TwoStep,
+    RadiusMode::OtpOnly,
+];
 
 pub(super) async fn radius(visit: Visit) -> Response {
     let (visit, right) = match console(visit).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let clients = match visit.state.app.console_radius_clients(&right.auditor()).await {
+    let clients = match visit
+        .state
+        .app
+        .console_radius_clients(&right.auditor())
+        .await
+    {
         Ok(clients) => clients,
         Err(e) => return radius_refused(visit, e),
     };
@@ -348,7 +357,10 @@ pub(super) async fn add_oidc(form: PostedForm) -> Response {
                 added.client_id
             )];
             if added.client_secret.is_none() {
-                text.push("It is a public client: it has no secret and proves itself with PKCE alone.".into());
+                text.push(
+                    "It is a public client: it has no secret and proves itself with PKCE alone."
+                        .into(),
+                );
             } else {
                 text.push("Give the application its client_id and this client_secret.".into());
             }

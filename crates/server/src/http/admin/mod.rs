@@ -50,13 +50,19 @@ pub fn routes() -> Router<super::AppState> {
             "/admin/radius",
             get(integrations::radius).post(integrations::add_radius),
         )
-        .route("/admin/radius/{name}/remove", post(integrations::remove_radius))
+        .route(
+            "/admin/radius/{name}/remove",
+            post(integrations::remove_radius),
+        )
         .route(
             "/admin/oidc",
             get(integrations::oidc).post(integrations::add_oidc),
         )
         .route("/admin/oidc/{name}/remove", post(integrations::remove_oidc))
-        .route("/admin/questions", get(questions::list).post(questions::add))
+        .route(
+            "/admin/questions",
+            get(questions::list).post(questions::add),
+        )
         .route("/admin/questions/{id}/retire", post(questions::retire))
         .route("/admin/directory", get(directory::page))
         .route("/admin/directory/sync", post(directory::sync))

@@ -17,7 +17,11 @@ pub(super) async fn list(visit: Visit) -> Response {
     page(visit, &right, String::new()).await
 }
 
-async fn page(visit: Visit, right: &latchkey_core::console::ConsoleRight, text: String) -> Response {
+async fn page(
+    visit: Visit,
+    right: &latchkey_core::console::ConsoleRight,
+    text: String,
+) -> Response {
     let pool = match visit.state.app.console_questions(&right.auditor()).await {
         Ok(pool) => pool,
         Err(e) => return server_error(&e),
@@ -70,7 +74,9 @@ pub(super) async fn retire(Path(id): Path<String>, form: PostedForm) -> Response
         Ok(()) => done(
             visit,
             &right,
-            format!("Question {id} is retired: no one may choose it any more; those who answered it keep their answers."),
+            format!(
+                "Question {id} is retired: no one may choose it any more; those who answered it keep their answers."
+            ),
             None,
             "/admin/questions".into(),
         ),
