@@ -9,10 +9,16 @@ use std::future::Future;
 use crate::capability::{Admin, Auditor};
 use crate::context::Latchkey;
 use crate::error::AdminError;
+use crate::import::{ImportRequest, ImportedAccount, prepare_account};
 use crate::model::{
-    AuditEvent, AuditRow, Role, Token, TokenKind, TokenState, User, Username, WebSession,
+    ApiKey, AuditEvent, AuditRow, Question, Role, Token, TokenKind, TokenState, User, Username,
+    WebSession,
 };
+use crate::oidc::{OidcClient, OidcClientError, OidcStore};
+use crate::ports::{RadiusClient, RadiusStore};
 use crate::ports::{Store, StoreError, StoreResult};
+use crate::radius::RadiusClientError;
+use crate::user_source::DirectorySync;
 
 /// Which tokens a search wants: every set field must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,6 +131,42 @@ pub trait ConsoleStore: Send + Sync {
         role: Role,
         event: AuditEvent,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The hourly summary of the audit log (kept up in the transaction of
+    /// each audit row) for the hours from `from_hour` on (Unix seconds of
+    /// the hour's start), by hour.
+    fn audit_hours(
+        &self,
+        from_hour: i64,
+    ) -> impl Future<Output = StoreResult<Vec<HourCount>>> + Send;
+    /// Tokens waiting for activation whose code expires in `now..until`,
+    /// soonest first, at most `limit`.
+    fn activations_expiring(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
+    /// Stores `accounts` (users with a token each) and `event` in one
+    /// transaction: all or nothing. A user name or serial that exists
+    /// already is a [`StoreError::Conflict`].
+    fn import_accounts(
+        &self,
+        accounts: Vec<ImportedAccount>,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// One row of the audit log's hourly summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourCount {
+    /// The hour's start, Unix seconds (a multiple of 3600).
+    pub hour: i64,
+    /// The rows' action.
+    pub action: String,
+    /// The rows' outcome.
+    pub outcome: String,
+    /// How many rows.
+    pub count: i64,
 }
 
 /// A token as the console shows it.
@@ -164,7 +206,94 @@ pub struct Dashboard {
     pub tokens_by_state: Vec<(TokenState, i64)>,
     /// Active users with no usable second factor (the first few).
     pub users_without_second_factor: Vec<User>,
+    /// The last 24 hours, oldest first, the current hour last.
+    pub hours: Vec<HourOfEvents>,
+    /// Tokens whose activation code expires within 24 hours, soonest
+    /// first, with their owners.
+    pub activations_expiring: Vec<TokenStatus>,
 }
+
+/// What one hour of the audit log holds, as the dashboard charts it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HourOfEvents {
+    /// The hour's start, Unix seconds.
+    pub hour: i64,
+    /// Codes accepted (`otp.verify` success).
+    pub accepted: i64,
+    /// Codes refused (`otp.verify` failure or denied).
+    pub refused: i64,
+    /// Tokens locked after too many wrong codes (`token.lock`).
+    pub lockouts: i64,
+    /// Unlock codes issued (`unlock.issue` success).
+    pub unlock_codes: i64,
+    /// Recovery sign-ins (`portal.recovery` success).
+    pub recoveries: i64,
+}
+
+impl HourOfEvents {
+    fn add(&mut self, count: &HourCount) {
+        let slot = match (count.action.as_str(), count.outcome.as_str()) {
+            ("otp.verify", "success") => &mut self.accepted,
+            ("otp.verify", "failure" | "denied") => &mut self.refused,
+            ("token.lock", "success") => &mut self.lockouts,
+            ("unlock.issue", "success") => &mut self.unlock_codes,
+            ("portal.recovery", "success") => &mut self.recoveries,
+            _ => return,
+        };
+        *slot += count.count;
+    }
+}
+
+/// The directory as the console shows it.
+#[derive(Debug, Clone)]
+pub struct DirectoryOverview {
+    /// Whether users come from a directory too.
+    pub configured: bool,
+    /// Accounts linked to directory entries.
+    pub accounts: usize,
+    /// The latest `directory.sync` audit row, if any.
+    pub last_sync: Option<AuditRow>,
+}
+
+/// One line of an import, as the console reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportLine {
+    /// Its line number in the upload, from 1.
+    pub number: usize,
+    /// The user name it gives.
+    pub username: String,
+    /// The serial the token gets: the one given, or a random one.
+    pub serial: Option<String>,
+    /// `totp` or `hotp`, once the key URI is read.
+    pub kind: Option<TokenKind>,
+    /// Why it cannot be imported, if it cannot.
+    pub problem: Option<String>,
+}
+
+/// What an import did, or (in a dry run) would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Every line, in order.
+    pub lines: Vec<ImportLine>,
+    /// How many accounts were stored: 0 in a dry run or when any line has
+    /// a problem (an import is all or nothing).
+    pub imported: usize,
+}
+
+impl ImportReport {
+    /// Whether every line can be imported.
+    pub fn clean(&self) -> bool {
+        self.lines.iter().all(|line| line.problem.is_none())
+    }
+}
+
+/// Accounts the console imports in one go at most.
+pub const CONSOLE_IMPORT_LIMIT: usize = 1_000;
+/// How often an import is tried again with new random serials when one
+/// of them was taken meanwhile.
+const IMPORT_SERIAL_RETRIES: usize = 5;
+/// How many expiring activation codes the dashboard lists.
+const DASHBOARD_ACTIVATIONS: i64 = 50;
 
 /// What a console visitor may do: read, or also change.
 #[derive(Debug, Clone)]
@@ -336,15 +465,214 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         self.verify_audit().await
     }
 
-    /// The console's front page.
+    /// The console's front page. The hours come from the audit log's
+    /// hourly summary, not from its rows, so the page costs the same over
+    /// ten rows or ten million.
     pub async fn console_dashboard(&self, _auditor: &Auditor) -> Result<Dashboard, StoreError> {
+        let now = self.now();
+        let this_hour = now - now.rem_euclid(3600);
+        let first = this_hour - 23 * 3600;
+        let mut hours: Vec<HourOfEvents> = (0..24)
+            .map(|i| HourOfEvents {
+                hour: first + i * 3600,
+                ..HourOfEvents::default()
+            })
+            .collect();
+        for count in self.store.audit_hours(first).await? {
+            let index = (count.hour - first).div_euclid(3600);
+            if let Some(hour) = usize::try_from(index).ok().and_then(|i| hours.get_mut(i)) {
+                hour.add(&count);
+            }
+        }
+        let mut activations_expiring = Vec::new();
+        for token in self
+            .store
+            .activations_expiring(now, now + 24 * 3600, DASHBOARD_ACTIVATIONS)
+            .await?
+        {
+            let owner = self
+                .store
+                .user_by_id(token.user_id)
+                .await?
+                .map(|user| user.username);
+            activations_expiring.push(TokenStatus {
+                token,
+                owner,
+                unlock_issued_at: None,
+                pin_locked: false,
+            });
+        }
         Ok(Dashboard {
             tokens_by_state: self.store.token_state_counts().await?,
             users_without_second_factor: self
                 .store
                 .users_without_second_factor(DASHBOARD_USERS)
                 .await?,
+            hours,
+            activations_expiring,
         })
+    }
+
+    /// The directory's side of the console: whether one is configured,
+    /// how many accounts are linked to it, and its last sync.
+    pub async fn console_directory(
+        &self,
+        _auditor: &Auditor,
+    ) -> Result<DirectoryOverview, StoreError> {
+        let accounts = self.store.directory_users().await?.len();
+        let last_sync = self
+            .store
+            .search_audit(
+                &AuditSearch {
+                    action: "directory.sync".into(),
+                    ..AuditSearch::default()
+                },
+                i64::MAX,
+                1,
+            )
+            .await?
+            .pop();
+        Ok(DirectoryOverview {
+            configured: self.directory.is_some(),
+            accounts,
+            last_sync,
+        })
+    }
+
+    /// `directory sync`, recorded (the console's "sync now" and `serve`'s
+    /// schedule): the sync, then a `directory.sync` audit
+    /// row saying who asked, how many accounts were checked and changed
+    /// (or that it failed), which is what the console shows as the last
+    /// sync.
+    pub async fn sync_directory_recorded(
+        &self,
+        actor: &crate::capability::Actor,
+    ) -> Result<DirectorySync, AdminError> {
+        let done = self.sync_directory().await;
+        let (outcome, detail) = match &done {
+            Ok(report) => (
+                "success",
+                format!(
+                    "checked={} changed={}",
+                    report.checked,
+                    report.changes.len()
+                ),
+            ),
+            Err(error) => ("failure", error.to_string()),
+        };
+        self.store
+            .append(self.event(actor, "directory.sync", "directory", outcome, detail))
+            .await?;
+        done
+    }
+
+    /// Imports `lines` (their line numbers and what they ask), as `admin
+    /// import` does, all or nothing: every line is checked and sealed, the
+    /// user names and serials must be new (in the upload and in the
+    /// database), and only when every line passes, and this is not a
+    /// `dry_run`, are the accounts stored, in one transaction with one
+    /// `user.import` audit row. A dry run changes nothing.
+    pub async fn console_import(
+        &self,
+        admin: &Admin,
+        lines: Vec<(usize, ImportRequest)>,
+        dry_run: bool,
+    ) -> Result<ImportReport, AdminError> {
+        let mut attempt = 0;
+        loop {
+            let (mut report, accounts) = self.check_import(&lines).await?;
+            if dry_run || !report.clean() || accounts.is_empty() {
+                return Ok(report);
+            }
+            let (first, last) = (
+                report.lines[0].number,
+                report.lines[report.lines.len() - 1].number,
+            );
+            let event = self.event(
+                admin.actor(),
+                "user.import",
+                accounts[0].user.username.as_str(),
+                "success",
+                format!(
+                    "{} users with a token each, lines {first}-{last}, last user {}, from the console",
+                    accounts.len(),
+                    accounts[accounts.len() - 1].user.username
+                ),
+            );
+            let count = accounts.len();
+            match self.store.import_accounts(accounts, event).await {
+                Ok(()) => {
+                    report.imported = count;
+                    return Ok(report);
+                }
+                // A random serial (or a name) taken since the check: checked
+                // again, so the report says which line it was.
+                Err(StoreError::Conflict(_)) if attempt < IMPORT_SERIAL_RETRIES => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn check_import(
+        &self,
+        lines: &[(usize, ImportRequest)],
+    ) -> Result<(ImportReport, Vec<ImportedAccount>), StoreError> {
+        let now = self.now();
+        let mut report = ImportReport {
+            lines: Vec::with_capacity(lines.len()),
+            imported: 0,
+        };
+        let mut accounts = Vec::with_capacity(lines.len());
+        let mut names = std::collections::HashSet::new();
+        let mut serials = std::collections::HashSet::new();
+        for (number, request) in lines {
+            let mut line = ImportLine {
+                number: *number,
+                username: request.username.clone(),
+                serial: request.serial.clone(),
+                kind: None,
+                problem: None,
+            };
+            if report.lines.len() >= CONSOLE_IMPORT_LIMIT {
+                line.problem = Some(format!(
+                    "the console imports at most {CONSOLE_IMPORT_LIMIT} accounts at a time; use latchkey admin import for more"
+                ));
+                report.lines.push(line);
+                continue;
+            }
+            match prepare_account(self.cipher.as_ref(), request.clone(), now) {
+                Err(error) => line.problem = Some(error.to_string()),
+                Ok(account) => {
+                    line.username = account.user.username.to_string();
+                    line.serial = Some(account.token.serial.clone());
+                    line.kind = Some(account.token.kind);
+                    line.problem = if !names.insert(account.user.username.clone()) {
+                        Some("the user name is on an earlier line too".into())
+                    } else if !serials.insert(account.token.serial.clone()) {
+                        Some("the serial is on an earlier line too".into())
+                    } else if self
+                        .store
+                        .user_by_name(&account.user.username)
+                        .await?
+                        .is_some()
+                    {
+                        Some("a user with this name exists already".into())
+                    } else if self
+                        .store
+                        .token_by_serial(&account.token.serial)
+                        .await?
+                        .is_some()
+                    {
+                        Some("a token with this serial exists already".into())
+                    } else {
+                        None
+                    };
+                    accounts.push(account);
+                }
+            }
+            report.lines.push(line);
+        }
+        Ok((report, accounts))
     }
 
     /// Gives the user named `name` the role `role`. Their open sessions
@@ -449,4 +777,39 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
 fn unlock_code_unused(token: &Token, issued_at: i64) -> bool {
     let period = token.period.max(1) as i64;
     token.last_used < issued_at / period
+}
+
+impl<S: Store> Latchkey<S> {
+    /// Every API key, for the console's page (names, roles, whether
+    /// revoked; the hashes stay in the store's rows).
+    pub async fn console_api_keys(&self, _auditor: &Auditor) -> Result<Vec<ApiKey>, StoreError> {
+        self.store.list_api_keys().await
+    }
+
+    /// The security-question pool, for the console's page.
+    pub async fn console_questions(&self, _auditor: &Auditor) -> Result<Vec<Question>, StoreError> {
+        self.store.questions().await
+    }
+}
+
+impl<S: Store + RadiusStore> Latchkey<S> {
+    /// Every RADIUS client, by name, for the console's page (the secrets
+    /// stay sealed).
+    pub async fn console_radius_clients(
+        &self,
+        _auditor: &Auditor,
+    ) -> Result<Vec<RadiusClient>, RadiusClientError> {
+        Ok(self.store.radius_clients().await?)
+    }
+}
+
+impl<S: Store + OidcStore> Latchkey<S> {
+    /// Every OIDC client, by name, for the console's page (the secrets
+    /// stay sealed).
+    pub async fn console_oidc_clients(
+        &self,
+        _auditor: &Auditor,
+    ) -> Result<Vec<OidcClient>, OidcClientError> {
+        Ok(self.store.oidc_clients().await?)
+    }
 }

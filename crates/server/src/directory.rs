@@ -221,9 +221,14 @@ pub async fn sync_on_schedule(app: crate::App, every: std::time::Duration) {
     // not by a burst of the rounds it missed.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is at once: the node starts with accounts in line.
+    let schedule = latchkey_core::Actor {
+        name: "directory-sync".into(),
+        source: "directory".into(),
+    };
     loop {
         ticks.tick().await;
-        match app.sync_directory().await {
+        // Recorded in the audit log: the console shows the last sync.
+        match app.sync_directory_recorded(&schedule).await {
             Ok(report) => tracing::info!(
                 checked = report.checked,
                 changed = report.changes.len(),

@@ -283,17 +283,6 @@ statements! {
     SEARCH_TOKENS = concat!("SELECT ", token_columns!(), " FROM tokens \
          WHERE serial LIKE ?1 AND (?2 = '' OR kind = ?2) AND (?3 = '' OR state = ?3) \
          AND (user_id = ?4 OR ?4 = 0) AND serial > ?5 ORDER BY serial LIMIT ?6");
-    /// Up to `?10` audit rows below id `?1`, newest first, at in `?2..?3`,
-    /// with actor `?4`, about user `?5` (the user or one of their tokens),
-    /// subject `?6`, action `?7`, outcome `?8` and source `?9` (an empty
-    /// text matching any).
-    SEARCH_AUDIT = concat!("SELECT ", audit_columns!(), " FROM audit \
-         WHERE id < ?1 AND at >= ?2 AND at < ?3 AND (?4 = '' OR actor = ?4) \
-         AND (?5 = '' OR subject = ?5 OR subject IN (SELECT tokens.serial FROM tokens \
-         JOIN users ON users.id = tokens.user_id WHERE users.username = ?5)) \
-         AND (?6 = '' OR subject = ?6) \
-         AND (?7 = '' OR action = ?7) AND (?8 = '' OR outcome = ?8) \
-         AND (?9 = '' OR source = ?9) ORDER BY id DESC LIMIT ?10");
     /// How many tokens are in each state.
     TOKEN_STATE_COUNTS = "SELECT state, COUNT(*) FROM tokens GROUP BY state ORDER BY state";
     /// Up to `?1` active users with no active, unlocked token, by name.
@@ -433,6 +422,90 @@ statements! {
          FROM token_stock WHERE id = ?1";
     /// The unassigned token `?1` out of the stock.
     DELETE_STOCK = "DELETE FROM token_stock WHERE id = ?1";
+    /// `?4` more audit rows of action `?2` and outcome `?3` in the hour
+    /// starting at `?1` (the audit log's hourly summary).
+    BUMP_AUDIT_HOUR = "INSERT INTO audit_hourly (hour, action, outcome, count) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (hour, action, outcome) \
+         DO UPDATE SET count = audit_hourly.count + excluded.count";
+    /// The hourly summary from the hour `?1` on.
+    AUDIT_HOURS = "SELECT hour, action, outcome, count FROM audit_hourly \
+         WHERE hour >= ?1 ORDER BY hour, action, outcome";
+    /// Up to `?3` tokens waiting for activation whose code expires after
+    /// `?1` and by `?2`, soonest first.
+    ACTIVATIONS_EXPIRING = concat!("SELECT ", token_columns!(), " FROM tokens \
+         WHERE state = 'new' AND activation_hash IS NOT NULL \
+         AND activation_expires > ?1 AND activation_expires <= ?2 \
+         ORDER BY activation_expires, serial LIMIT ?3");
+    /// An imported user (active, with the token's creation time); its id.
+    IMPORT_USER = "INSERT INTO users (username, email, role, status, password_hash, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
+    /// An imported token, with the last counter used.
+    IMPORT_TOKEN = "INSERT INTO tokens (serial, user_id, kind, state, algorithm, digits, period, \
+         sealed_seed, last_used, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+}
+
+/// A value the audit search binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AuditParam {
+    Int(i64),
+    Text(String),
+}
+
+/// The audit search for the filters that are set, in SQLite's numbered
+/// form (PostgreSQL's is [`dollar_placeholders`] of it), and its values in
+/// order: rows with ids below `before` that match every set filter, newest
+/// first, at most `limit`. Only the set filters are written, each as a
+/// plain comparison of the column, so each backend's planner can walk the
+/// index on that column (`0013_audit_indexes`) backwards from `before`;
+/// a statement of `?n = '' OR column = ?n` terms would read the whole log.
+pub(crate) fn search_audit(
+    search: &latchkey_core::console::AuditSearch,
+    before: i64,
+    limit: i64,
+) -> (String, Vec<AuditParam>) {
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        audit_columns!(),
+        " FROM audit WHERE id < ?1"
+    ));
+    let mut values = vec![AuditParam::Int(before)];
+    let mut add = |sql: &mut String, term: &str, value: AuditParam| {
+        values.push(value);
+        sql.push_str(" AND ");
+        sql.push_str(&term.replace("?n", &format!("?{}", values.len())));
+    };
+    if search.from != i64::MIN {
+        add(&mut sql, "at >= ?n", AuditParam::Int(search.from));
+    }
+    if search.until != i64::MAX {
+        add(&mut sql, "at < ?n", AuditParam::Int(search.until));
+    }
+    for (column, value) in [
+        ("actor", &search.actor),
+        ("subject", &search.serial),
+        ("action", &search.action),
+        ("outcome", &search.outcome),
+        ("source", &search.source),
+    ] {
+        if !value.is_empty() {
+            add(
+                &mut sql,
+                &format!("{column} = ?n"),
+                AuditParam::Text(value.clone()),
+            );
+        }
+    }
+    if !search.user.is_empty() {
+        add(
+            &mut sql,
+            "(subject = ?n OR subject IN (SELECT tokens.serial FROM tokens \
+             JOIN users ON users.id = tokens.user_id WHERE users.username = ?n))",
+            AuditParam::Text(search.user.clone()),
+        );
+    }
+    values.push(AuditParam::Int(limit));
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", values.len()));
+    (sql, values)
 }
 
 /// A `LIKE … ESCAPE '\'` pattern for text containing `part`, in which
@@ -475,6 +548,53 @@ mod tests {
             conn.prepare(statement.sqlite())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+        let (sql, values) = search_audit(&every_audit_filter(), 10, 5);
+        let statement = conn.prepare(&sql).unwrap();
+        assert_eq!(statement.parameter_count(), values.len());
+    }
+
+    /// An audit search with every filter set.
+    fn every_audit_filter() -> latchkey_core::console::AuditSearch {
+        latchkey_core::console::AuditSearch {
+            from: 1,
+            until: 2,
+            actor: "a".into(),
+            user: "u".into(),
+            serial: "s".into(),
+            action: "x".into(),
+            outcome: "o".into(),
+            source: "192.0.2.1".into(),
+        }
+    }
+
+    #[test]
+    fn the_audit_search_writes_only_the_filters_that_are_set() {
+        let (sql, values) = search_audit(&latchkey_core::console::AuditSearch::default(), 7, 100);
+        assert!(
+            sql.ends_with("FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2"),
+            "{sql}"
+        );
+        assert_eq!(values, [AuditParam::Int(7), AuditParam::Int(100)]);
+        let (sql, values) = search_audit(
+            &latchkey_core::console::AuditSearch {
+                actor: "x' OR 1=1 --".into(),
+                ..Default::default()
+            },
+            7,
+            100,
+        );
+        assert!(
+            sql.ends_with("WHERE id < ?1 AND actor = ?2 ORDER BY id DESC LIMIT ?3"),
+            "{sql}"
+        );
+        assert_eq!(
+            values[1],
+            AuditParam::Text("x' OR 1=1 --".into()),
+            "bound, never written"
+        );
+        let (sql, values) = search_audit(&every_audit_filter(), 7, 100);
+        assert_eq!(values.len(), 10);
+        assert!(sql.contains("users.username = ?9)"), "{sql}");
     }
 
     /// PostgreSQL's PREPARE checks names and types, not only syntax.
@@ -492,5 +612,7 @@ mod tests {
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+        let (sql, _) = search_audit(&every_audit_filter(), 10, 5);
+        conn.prepare(&dollar_placeholders(&sql)).await.unwrap();
     }
 }

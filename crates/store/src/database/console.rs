@@ -1,6 +1,7 @@
 //! The admin console's port, handed to the backend.
 
-use latchkey_core::console::{AuditSearch, ConsoleStore, TokenSearch};
+use latchkey_core::console::{AuditSearch, ConsoleStore, HourCount, TokenSearch};
+use latchkey_core::import::ImportedAccount;
 use latchkey_core::*;
 
 use super::Database;
@@ -42,5 +43,23 @@ impl ConsoleStore for Database {
     }
     async fn set_user_role(&self, id: i64, role: Role, event: AuditEvent) -> StoreResult<bool> {
         delegate!(self, s => s.set_user_role(id, role, event))
+    }
+    async fn audit_hours(&self, from_hour: i64) -> StoreResult<Vec<HourCount>> {
+        delegate!(self, s => s.audit_hours(from_hour))
+    }
+    async fn activations_expiring(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Token>> {
+        delegate!(self, s => s.activations_expiring(now, until, limit))
+    }
+    async fn import_accounts(
+        &self,
+        accounts: Vec<ImportedAccount>,
+        event: AuditEvent,
+    ) -> StoreResult<()> {
+        delegate!(self, s => s.import_accounts(accounts, event))
     }
 }

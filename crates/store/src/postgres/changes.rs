@@ -5,7 +5,7 @@ use latchkey_core::*;
 use sqlx::{Postgres, Row, Transaction};
 
 use super::fail;
-use crate::queries::{ACCEPT_OTP, COUNT_OTP_FAILURE};
+use crate::queries::{ACCEPT_OTP, BUMP_AUDIT_HOUR, COUNT_OTP_FAILURE};
 
 /// Appends an audit row inside `tx`, after the change it records.
 pub(super) async fn append_in(
@@ -85,6 +85,30 @@ pub(crate) async fn append_all_in(
         .execute(&mut *tx)
         .await
         .map_err(fail)?;
+    // The hourly summary the dashboard reads, in the same transaction, one
+    // statement per hour, action and outcome (a grouped append's rows
+    // share a few). The head's row lock, held since the first statement,
+    // orders these writers too.
+    let mut hours = std::collections::BTreeMap::<(i64, &str, &str), i64>::new();
+    for event in events {
+        *hours
+            .entry((
+                event.at - event.at.rem_euclid(3600),
+                event.action.as_str(),
+                event.outcome.as_str(),
+            ))
+            .or_default() += 1;
+    }
+    for ((hour, action, outcome), count) in hours {
+        sqlx::query(BUMP_AUDIT_HOUR.postgres())
+            .bind(hour)
+            .bind(action)
+            .bind(outcome)
+            .bind(count)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+    }
     Ok(())
 }
 

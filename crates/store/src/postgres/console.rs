@@ -1,15 +1,16 @@
 //! The admin console's reads (and a user's role) on PostgreSQL.
 
-use latchkey_core::console::{AuditSearch, ConsoleStore, TokenSearch};
+use latchkey_core::console::{AuditSearch, ConsoleStore, HourCount, TokenSearch};
+use latchkey_core::import::ImportedAccount;
 use latchkey_core::*;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::{PostgresStore, fail, parse, token_from, user_from};
+use super::{PostgresStore, append_in, fail, parse, token_from, user_from};
 use crate::queries::{
-    CONSOLE_CONFIRMED_AT, SEARCH_AUDIT, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER,
-    SET_CONSOLE_CONFIRMED, SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR,
-    contains_pattern,
+    self, ACTIVATIONS_EXPIRING, AUDIT_HOURS, AuditParam, CONSOLE_CONFIRMED_AT, IMPORT_TOKEN,
+    IMPORT_USER, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER, SET_CONSOLE_CONFIRMED,
+    SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR, contains_pattern,
 };
 
 fn audit_row_from(row: &PgRow) -> StoreResult<AuditRow> {
@@ -76,20 +77,16 @@ impl ConsoleStore for PostgresStore {
         before: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditRow>> {
-        let rows = sqlx::query(SEARCH_AUDIT.postgres())
-            .bind(before)
-            .bind(search.from)
-            .bind(search.until)
-            .bind(search.actor.clone())
-            .bind(search.user.clone())
-            .bind(search.serial.clone())
-            .bind(search.action.clone())
-            .bind(search.outcome.clone())
-            .bind(search.source.clone())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(fail)?;
+        let (sql, values) = queries::search_audit(search, before, limit);
+        let sql = queries::dollar_placeholders(&sql);
+        let mut query = sqlx::query(&sql);
+        for value in values {
+            query = match value {
+                AuditParam::Int(n) => query.bind(n),
+                AuditParam::Text(text) => query.bind(text),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(fail)?;
         rows.iter().map(audit_row_from).collect()
     }
 
@@ -154,5 +151,77 @@ impl ConsoleStore for PostgresStore {
             event,
         )
         .await
+    }
+
+    async fn audit_hours(&self, from_hour: i64) -> StoreResult<Vec<HourCount>> {
+        let rows = sqlx::query(AUDIT_HOURS.postgres())
+            .bind(from_hour)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
+        rows.iter()
+            .map(|row| {
+                Ok(HourCount {
+                    hour: row.try_get("hour").map_err(fail)?,
+                    action: row.try_get("action").map_err(fail)?,
+                    outcome: row.try_get("outcome").map_err(fail)?,
+                    count: row.try_get("count").map_err(fail)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn activations_expiring(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Token>> {
+        let rows = sqlx::query(ACTIVATIONS_EXPIRING.postgres())
+            .bind(now)
+            .bind(until)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(fail)?;
+        rows.iter().map(token_from).collect()
+    }
+
+    async fn import_accounts(
+        &self,
+        accounts: Vec<ImportedAccount>,
+        event: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for account in &accounts {
+            let (user, token) = (&account.user, &account.token);
+            let row = sqlx::query(IMPORT_USER.postgres())
+                .bind(user.username.as_str())
+                .bind(user.email.clone())
+                .bind(user.role.as_str())
+                .bind(UserStatus::Active.as_str())
+                .bind(user.password_hash.clone())
+                .bind(token.created_at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(fail)?;
+            let user_id: i64 = row.try_get(0).map_err(fail)?;
+            sqlx::query(IMPORT_TOKEN.postgres())
+                .bind(token.serial.clone())
+                .bind(user_id)
+                .bind(token.kind.as_str())
+                .bind(token.state.as_str())
+                .bind(token.algorithm.clone())
+                .bind(i64::from(token.digits))
+                .bind(token.period as i64)
+                .bind(token.sealed_seed.clone())
+                .bind(account.last_used)
+                .bind(token.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)
     }
 }

@@ -1,7 +1,7 @@
 //! The row changes shared by several ports: the audit-chain append, OTP acceptance and failure, and the OTP check's steps.
 
 use super::{Batch, Head, KeyCache};
-use crate::queries::{ACCEPT_OTP, COUNT_OTP_FAILURE, INSERT_AUDIT_ROW};
+use crate::queries::{ACCEPT_OTP, BUMP_AUDIT_HOUR, COUNT_OTP_FAILURE, INSERT_AUDIT_ROW};
 use latchkey_core::audit::row_hash;
 use latchkey_core::*;
 use rusqlite::{Connection, OptionalExtension, Params, params};
@@ -37,6 +37,14 @@ pub(super) fn append_in(tx: &Batch<'_>, event: &AuditEvent) -> rusqlite::Result<
             event.detail,
             head.last_hash,
             hash,
+        ])?;
+    // The hourly summary the dashboard reads, in the same transaction.
+    tx.prepare_cached(BUMP_AUDIT_HOUR.sqlite())?
+        .execute(params![
+            event.at - event.at.rem_euclid(3600),
+            event.action,
+            event.outcome,
+            1i64
         ])?;
     *head = Head {
         last_id: id,

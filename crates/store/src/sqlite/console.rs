@@ -1,16 +1,18 @@
 //! The admin console's reads (and a user's role) on SQLite.
 
-use latchkey_core::console::{AuditSearch, ConsoleStore, TokenSearch};
+use latchkey_core::console::{AuditSearch, ConsoleStore, HourCount, TokenSearch};
+use latchkey_core::import::ImportedAccount;
 use latchkey_core::*;
 use rusqlite::{Row, params};
 
 use super::{
-    SqliteStore, get, parse, query_all, query_one, token_from, update_and_audit, user_from,
+    SqliteStore, append_in, get, parse, query_all, query_one, token_from, update_and_audit,
+    user_from,
 };
 use crate::queries::{
-    CONSOLE_CONFIRMED_AT, SEARCH_AUDIT, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER,
-    SET_CONSOLE_CONFIRMED, SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR,
-    contains_pattern,
+    self, ACTIVATIONS_EXPIRING, AUDIT_HOURS, AuditParam, CONSOLE_CONFIRMED_AT, IMPORT_TOKEN,
+    IMPORT_USER, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER, SET_CONSOLE_CONFIRMED,
+    SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR, contains_pattern,
 };
 
 fn audit_row_from(row: &Row<'_>) -> StoreResult<AuditRow> {
@@ -73,15 +75,19 @@ impl ConsoleStore for SqliteStore {
         before: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditRow>> {
-        let s = search.clone();
+        let (sql, values) = queries::search_audit(search, before, limit);
         self.read(move |conn| {
+            let values: Vec<&dyn rusqlite::ToSql> = values
+                .iter()
+                .map(|value| match value {
+                    AuditParam::Int(n) => n as &dyn rusqlite::ToSql,
+                    AuditParam::Text(text) => text as &dyn rusqlite::ToSql,
+                })
+                .collect();
             query_all(
                 conn,
-                SEARCH_AUDIT.sqlite(),
-                params![
-                    before, s.from, s.until, s.actor, s.user, s.serial, s.action, s.outcome,
-                    s.source, limit
-                ],
+                &sql,
+                rusqlite::params_from_iter(values),
                 audit_row_from,
             )
         })
@@ -152,6 +158,78 @@ impl ConsoleStore for SqliteStore {
                 params![role.as_str(), id],
                 &event,
             )
+        })
+        .await
+    }
+
+    async fn audit_hours(&self, from_hour: i64) -> StoreResult<Vec<HourCount>> {
+        self.read(move |conn| {
+            query_all(conn, AUDIT_HOURS.sqlite(), [from_hour], |row| {
+                Ok(HourCount {
+                    hour: get(row, 0)?,
+                    action: get(row, 1)?,
+                    outcome: get(row, 2)?,
+                    count: get(row, 3)?,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn activations_expiring(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Token>> {
+        self.read(move |conn| {
+            query_all(
+                conn,
+                ACTIVATIONS_EXPIRING.sqlite(),
+                params![now, until, limit],
+                token_from,
+            )
+        })
+        .await
+    }
+
+    async fn import_accounts(
+        &self,
+        accounts: Vec<ImportedAccount>,
+        event: AuditEvent,
+    ) -> StoreResult<()> {
+        self.write(move |tx| {
+            {
+                let mut add_user = tx.prepare_cached(IMPORT_USER.sqlite())?;
+                let mut add_token = tx.prepare_cached(IMPORT_TOKEN.sqlite())?;
+                for account in &accounts {
+                    let (user, token) = (&account.user, &account.token);
+                    let user_id: i64 = add_user.query_row(
+                        params![
+                            user.username.as_str(),
+                            user.email,
+                            user.role.as_str(),
+                            UserStatus::Active.as_str(),
+                            user.password_hash,
+                            token.created_at,
+                        ],
+                        |row| row.get(0),
+                    )?;
+                    add_token.execute(params![
+                        token.serial,
+                        user_id,
+                        token.kind.as_str(),
+                        token.state.as_str(),
+                        token.algorithm,
+                        token.digits,
+                        token.period as i64,
+                        token.sealed_seed,
+                        account.last_used,
+                        token.created_at,
+                    ])?;
+                }
+            }
+            append_in(tx, &event)
         })
         .await
     }

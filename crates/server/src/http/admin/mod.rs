@@ -5,8 +5,13 @@
 //! operation with the signed-in admin as the actor.
 
 mod audit;
+mod charts;
 mod confirm;
+mod directory;
+mod import;
+mod integrations;
 mod pages;
+mod questions;
 mod time;
 mod tokens;
 mod users;
@@ -18,7 +23,7 @@ use axum::routing::{get, post};
 use latchkey_core::console::ConsoleRight;
 use latchkey_core::{Admin, AdminError, AdminErrorKind, Role};
 
-use self::pages::{DashboardPage, DonePage, Nav, StateCount};
+use self::pages::{DashboardPage, DonePage, ExpiringLine, Nav, StateCount};
 use super::visit::{PostedForm, Visit, server_error};
 
 pub fn routes() -> Router<super::AppState> {
@@ -33,6 +38,35 @@ pub fn routes() -> Router<super::AppState> {
         .route("/admin/audit/export.csv", get(audit::export_csv))
         .route("/admin/audit/export.jsonl", get(audit::export_json_lines))
         .route("/admin/audit/verify", get(audit::verify))
+        .route(
+            "/admin/api-keys",
+            get(integrations::api_keys).post(integrations::create_api_key),
+        )
+        .route(
+            "/admin/api-keys/{name}/revoke",
+            post(integrations::revoke_api_key),
+        )
+        .route(
+            "/admin/radius",
+            get(integrations::radius).post(integrations::add_radius),
+        )
+        .route(
+            "/admin/radius/{name}/remove",
+            post(integrations::remove_radius),
+        )
+        .route(
+            "/admin/oidc",
+            get(integrations::oidc).post(integrations::add_oidc),
+        )
+        .route("/admin/oidc/{name}/remove", post(integrations::remove_oidc))
+        .route(
+            "/admin/questions",
+            get(questions::list).post(questions::add),
+        )
+        .route("/admin/questions/{id}/retire", post(questions::retire))
+        .route("/admin/directory", get(directory::page))
+        .route("/admin/directory/sync", post(directory::sync))
+        .route("/admin/import", get(import::page).post(import::submit))
 }
 
 /// The visitor's console right, or the answer for one without: to sign in
@@ -97,6 +131,20 @@ async fn dashboard(visit: Visit) -> Response {
             .users_without_second_factor
             .iter()
             .map(|user| user.username.to_string())
+            .collect(),
+        charts: charts::charts(&dashboard.hours),
+        expiring: dashboard
+            .activations_expiring
+            .iter()
+            .map(|status| {
+                let line = users::token_line(status);
+                ExpiringLine {
+                    serial: line.serial,
+                    serial_grouped: line.serial_grouped,
+                    owner: line.owner,
+                    expires: time::utc(status.token.activation_expires),
+                }
+            })
             .collect(),
     };
     visit.page(StatusCode::OK, page)

@@ -24,6 +24,8 @@ pub struct DashboardPage {
     pub nav: Nav,
     pub tokens_by_state: Vec<StateCount>,
     pub users_without_second_factor: Vec<String>,
+    pub charts: Vec<Chart>,
+    pub expiring: Vec<ExpiringLine>,
 }
 
 /// A user as a list of users shows them.
@@ -181,4 +183,156 @@ pub struct ConfirmPage {
     pub action: String,
     pub carried: Vec<Carried>,
     pub back: String,
+}
+
+/// A secret shown once, on the page that made it: an API key, a RADIUS
+/// client's shared secret, an OIDC client's secret. Never shown again:
+/// only its hash or its sealed form is kept.
+#[derive(Template)]
+#[template(path = "admin/secret.html")]
+pub struct SecretPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub heading: String,
+    /// What was made, and how to use it.
+    pub text: Vec<String>,
+    /// The label of the secret.
+    pub label: String,
+    pub secret: Option<String>,
+    pub back: String,
+}
+
+pub struct ApiKeyLine {
+    pub name: String,
+    pub role: String,
+    pub revoked: bool,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/api_keys.html")]
+pub struct ApiKeysPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub keys: Vec<ApiKeyLine>,
+}
+
+pub struct RadiusLine {
+    pub name: String,
+    pub address: String,
+    pub mode: String,
+    pub legacy: bool,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/radius.html")]
+pub struct RadiusPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub clients: Vec<RadiusLine>,
+    pub modes: Vec<&'static str>,
+}
+
+pub struct OidcLine {
+    pub name: String,
+    pub client_id: String,
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    pub algorithm: String,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/oidc.html")]
+pub struct OidcPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub clients: Vec<OidcLine>,
+}
+
+pub struct QuestionLine {
+    pub id: i64,
+    pub text: String,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/questions.html")]
+pub struct QuestionsPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub questions: Vec<QuestionLine>,
+    /// What was typed, kept after a refusal.
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/directory.html")]
+pub struct DirectoryPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    pub configured: bool,
+    /// `up`, `down` or `not asked yet`.
+    pub state: String,
+    pub cause: String,
+    pub accounts: usize,
+    /// The last sync: when (UTC), who, and what it did; empty if none.
+    pub last_sync: Option<AuditLine>,
+}
+
+pub struct ImportLineView {
+    pub number: usize,
+    pub username: String,
+    pub serial: String,
+    pub kind: String,
+    pub problem: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/import.html")]
+pub struct ImportPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    /// What was pasted, kept for another try.
+    pub lines: String,
+    /// The report of a dry run or an import, if one ran.
+    pub report: Option<ImportReportView>,
+}
+
+pub struct ImportReportView {
+    pub dry_run: bool,
+    pub clean: bool,
+    pub imported: usize,
+    pub lines: Vec<ImportLineView>,
+}
+
+/// One bar of a chart: an hour and its count, drawn.
+pub struct Bar {
+    pub x: i64,
+    pub y: i64,
+    pub height: i64,
+    pub count: i64,
+    /// The hour's start, UTC (`13:00`), and its full time for the title.
+    pub label: String,
+    pub at: String,
+    /// Whether the hour's label is written under the axis.
+    pub labelled: bool,
+}
+
+/// One server-drawn chart of the last 24 hours.
+pub struct Chart {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub colour: &'static str,
+    pub total: i64,
+    pub max: i64,
+    pub bars: Vec<Bar>,
+}
+
+pub struct ExpiringLine {
+    pub serial: String,
+    pub serial_grouped: String,
+    pub owner: String,
+    pub expires: String,
 }
