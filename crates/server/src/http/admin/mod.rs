@@ -7,7 +7,7 @@
 mod audit;
 mod confirm;
 mod pages;
-mod time;
+pub(super) mod time;
 mod tokens;
 mod users;
 
