@@ -72,13 +72,12 @@ impl Drop for Counted {
 /// The pool's gauges in Prometheus' text format.
 pub fn render_metrics() -> String {
     format!(
-        "# HELP latchkey_argon2_queue_depth Password hashes and checks waiting for the Argon2 pool.
-         # TYPE latchkey_argon2_queue_depth gauge
-         latchkey_argon2_queue_depth {}
-         # HELP latchkey_argon2_running Password hashes and checks running on the Argon2 pool.
-         # TYPE latchkey_argon2_running gauge
-         latchkey_argon2_running {}
-",
+        "# HELP latchkey_argon2_queue_depth Password hashes and checks waiting for the Argon2 pool.\n\
+         # TYPE latchkey_argon2_queue_depth gauge\n\
+         latchkey_argon2_queue_depth {}\n\
+         # HELP latchkey_argon2_running Password hashes and checks running on the Argon2 pool.\n\
+         # TYPE latchkey_argon2_running gauge\n\
+         latchkey_argon2_running {}\n",
         WAITING.load(Ordering::Relaxed),
         RUNNING.load(Ordering::Relaxed)
     )

@@ -70,12 +70,6 @@ impl Lifecycle {
     pub fn writer_failing(&self) -> bool {
         self.0.writer_failing()
     }
-    /// Like [`Lifecycle::writer_failing`], trying a write that changes
-    /// nothing first when it is: the probe notices when the disk has room
-    /// again, though a node out of service gets no other writes.
-    pub async fn writer_still_failing(&self) -> bool {
-        self.0.writer_still_failing().await
-    }
     /// The database's series for `/metrics`.
     pub fn render_metrics(&self) -> String {
         self.0.render_metrics()

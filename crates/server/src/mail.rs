@@ -81,11 +81,10 @@ static FAILED: AtomicU64 = AtomicU64::new(0);
 /// The mail counters in Prometheus' text format.
 pub fn render_metrics() -> String {
     format!(
-        "# HELP latchkey_mail_total Mails to users, by whether they were handed on (SMTP or the outbox).
-         # TYPE latchkey_mail_total counter
-         latchkey_mail_total{{result=\"sent\"}} {}
-         latchkey_mail_total{{result=\"failed\"}} {}
-",
+        "# HELP latchkey_mail_total Mails to users, by whether they were handed on (SMTP or the outbox).\n\
+         # TYPE latchkey_mail_total counter\n\
+         latchkey_mail_total{{result=\"sent\"}} {}\n\
+         latchkey_mail_total{{result=\"failed\"}} {}\n",
         SENT.load(Ordering::Relaxed),
         FAILED.load(Ordering::Relaxed)
     )

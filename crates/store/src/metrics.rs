@@ -118,19 +118,6 @@ impl Database {
         }
     }
 
-    /// Tries a write that changes nothing when the writer is failing, so
-    /// that a node taken out of service notices the disk has room again;
-    /// whether writes are still failing after it.
-    pub async fn writer_still_failing(&self) -> bool {
-        match self {
-            Database::Sqlite(store) if store.writer_failing() => {
-                let _ = store.probe_write().await;
-                store.writer_failing()
-            }
-            _ => self.writer_failing(),
-        }
-    }
-
     /// The store's series in Prometheus' text format.
     pub fn render_metrics(&self) -> String {
         let mut out = String::new();

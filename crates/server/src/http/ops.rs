@@ -22,8 +22,8 @@ async fn healthz() -> &'static str {
 
 /// Ready when the database answers within a second and takes writes: a
 /// load balancer's probe hears of an outage at once, not after the pool's
-/// acquire timeout, and of a writer that fails (a full disk) although
-/// reads still work.
+/// acquire timeout, and of a writer whose last write failed (a full disk)
+/// although reads still work.
 /// The directory's state is reported in the body but never makes the node
 /// unready: local accounts (the break-glass administrators) still work
 /// while it is down.
@@ -38,7 +38,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             DirectoryState::Down(cause) => format!("directory: down ({cause})\n"),
         },
     };
-    if answered == Ok(true) && state.lifecycle.writer_still_failing().await {
+    if answered == Ok(true) && state.lifecycle.writer_failing() {
         // Reads still work, so the database answers, but nothing can be
         // changed: no OTP can be accepted (SECURITY-REVIEW L2).
         (

@@ -28,9 +28,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{
-    KEY_CACHE_LIMIT, KeyCache, MAX_BATCH, SqliteStore, api_key_with_prefix, durable, fail,
-};
+use super::{KEY_CACHE_LIMIT, KeyCache, MAX_BATCH, api_key_with_prefix, durable, fail};
 use latchkey_core::*;
 use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
@@ -240,19 +238,6 @@ impl<'c> Batch<'c> {
                 .execute(params![head.last_id, head.last_hash])?;
         }
         Ok(())
-    }
-}
-
-impl SqliteStore {
-    /// Writes a page without changing a value, through the writer like any
-    /// change: whether it committed. A writer that failed is tried again
-    /// this way by the readiness probe, so a node that a load balancer took
-    /// out of service (and so gets no writes) notices that the disk has
-    /// room again.
-    pub(crate) async fn probe_write(&self) -> bool {
-        self.write(|tx| exec(tx, "UPDATE audit_head SET last_id = last_id WHERE id = 1"))
-            .await
-            .is_ok()
     }
 }
 
