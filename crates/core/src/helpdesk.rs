@@ -1,22 +1,35 @@
 //! The help desk's operations on other users' accounts.
 
-use crate::capability::Helpdesk;
+use crate::capability::{Auditor, Helpdesk};
+use crate::console::{AuditSearch, ConsoleStore, TokenStatus};
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::{Token, TokenKind, User, Username};
+use crate::model::{AuditRow, TokenKind, User};
 use crate::ports::{Mail, Store, StoreError};
 use latchkey_oath::Serial;
 
-/// A user as the help desk sees them.
+/// A user as the help desk sees them: what the console's user page reads,
+/// so both say the same about a soft token's PIN lock (UX-REVIEW F30).
 #[derive(Debug, Clone)]
 pub struct UserOverview {
-    /// The account.
+    /// The account (its mail address and throttle counts among its fields).
     pub user: User,
-    /// Its tokens.
-    pub tokens: Vec<Token>,
+    /// Its tokens, each with its PIN lock as far as the server knows.
+    pub tokens: Vec<TokenStatus>,
     /// Whether security answers are set.
     pub has_answers: bool,
+    /// When the user last signed in with both factors, if ever.
+    pub last_sign_in: Option<i64>,
+    /// Whether this help-desk right may act on the account (S49).
+    pub within_reach: bool,
+    /// The latest audit rows about the user or their tokens, newest first;
+    /// empty for an account beyond reach, whose events (addresses, times)
+    /// are no business of the help desk.
+    pub recent: Vec<AuditRow>,
 }
+
+/// How many audit rows the help desk's user card shows.
+const RECENT_ROWS: usize = 10;
 
 impl<S: Store> Latchkey<S> {
     /// Removes a user's security answers, so they choose new ones at their
@@ -106,26 +119,82 @@ impl<S: Store> Latchkey<S> {
         Ok((issued.serial, mail))
     }
 
-    /// The user named `name` as the help desk sees them: the account, its
-    /// tokens and whether security answers are set. `None` for a name that
-    /// is not valid or not taken.
+    /// Whether the help desk may act on the account named `username`: it
+    /// exists and lies within reach (S49). Asked before a destructive
+    /// action's confirmation is shown, so a refusal comes at once.
+    pub async fn helpdesk_reaches(
+        &self,
+        helpdesk: &Helpdesk,
+        username: &str,
+    ) -> Result<(), AdminError> {
+        let user = self.user(username).await?;
+        helpdesk.reaches(&user)
+    }
+}
+
+impl<S: Store + ConsoleStore> Latchkey<S> {
+    /// Users whose name or mail address contains `part` (any case), by
+    /// name, after the name `after`, at most `limit` (1–500): the console's
+    /// search (UX-REVIEW F29).
+    pub async fn helpdesk_search_users(
+        &self,
+        helpdesk: &Helpdesk,
+        part: &str,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<User>, StoreError> {
+        self.console_search_users(&reader(helpdesk), part, after, limit)
+            .await
+    }
+
+    /// The user named `name` as the help desk sees them: the console's
+    /// user page, with the last full sign-in. `None` for a name that is not
+    /// valid or not taken.
     pub async fn helpdesk_find_user(
         &self,
-        _helpdesk: &Helpdesk,
+        helpdesk: &Helpdesk,
         name: &str,
     ) -> Result<Option<UserOverview>, StoreError> {
-        let Ok(username) = name.parse::<Username>() else {
+        let reader = reader(helpdesk);
+        let Some(page) = self.console_user(&reader, name).await? else {
             return Ok(None);
         };
-        let Some(user) = self.store.user_by_name(&username).await? else {
-            return Ok(None);
+        let last_sign_in = self
+            .console_audit(
+                &reader,
+                &AuditSearch {
+                    user: page.user.username.to_string(),
+                    action: "portal.sign-in".into(),
+                    outcome: "success".into(),
+                    ..AuditSearch::default()
+                },
+                i64::MAX,
+                1,
+            )
+            .await?
+            .first()
+            .map(|row| row.event.at);
+        let within_reach = helpdesk.reaches(&page.user).is_ok();
+        let mut recent = if within_reach {
+            page.recent
+        } else {
+            Vec::new()
         };
-        let tokens = self.store.tokens_of_user(user.id).await?;
-        let has_answers = !self.store.answers_of(user.id).await?.is_empty();
+        recent.truncate(RECENT_ROWS);
         Ok(Some(UserOverview {
-            user,
-            tokens,
-            has_answers,
+            user: page.user,
+            tokens: page.tokens,
+            has_answers: page.has_answers,
+            last_sign_in,
+            within_reach,
+            recent,
         }))
     }
+}
+
+/// The right to read what the console reads, for the help desk's own
+/// lookups only: it never leaves this module, so the help desk gets no
+/// console pages from it.
+fn reader(helpdesk: &Helpdesk) -> Auditor {
+    Auditor(helpdesk.actor().clone())
 }

@@ -8,6 +8,7 @@
 //! and stay resident, and 200 simultaneous sign-ins left the server at
 //! 700 MiB although only four hashes ran at a time (bench/signin_flood.sh).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::PasswordHasher as _;
@@ -44,6 +45,42 @@ impl Argon2Hasher {
             dummy,
         }
     }
+}
+
+/// Hashes and checks waiting for a permit (the pool's queue), and those
+/// running, across the process: `/metrics` shows them.
+static WAITING: AtomicU64 = AtomicU64::new(0);
+static RUNNING: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one job in `gauge` while it lives: a request dropped while it
+/// waits leaves the queue too.
+struct Counted(&'static AtomicU64);
+
+impl Counted {
+    fn new(gauge: &'static AtomicU64) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Counted(gauge)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The pool's gauges in Prometheus' text format.
+pub fn render_metrics() -> String {
+    format!(
+        "# HELP latchkey_argon2_queue_depth Password hashes and checks waiting for the Argon2 pool.\n\
+         # TYPE latchkey_argon2_queue_depth gauge\n\
+         latchkey_argon2_queue_depth {}\n\
+         # HELP latchkey_argon2_running Password hashes and checks running on the Argon2 pool.\n\
+         # TYPE latchkey_argon2_running gauge\n\
+         latchkey_argon2_running {}\n",
+        WAITING.load(Ordering::Relaxed),
+        RUNNING.load(Ordering::Relaxed)
+    )
 }
 
 fn argon(params: &Params) -> Argon2<'static> {
@@ -101,14 +138,18 @@ impl PasswordHasher for Argon2Hasher {
         let params = self.params.clone();
         let permits = self.permits.clone();
         Box::pin(async move {
+            let waiting = Counted::new(&WAITING);
             let permit = permits
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
+            drop(waiting);
+            let running = Counted::new(&RUNNING);
             // The permit goes with the work: a request dropped while it waits
             // for the hash does not free a slot the hash still occupies.
             tokio::task::spawn_blocking(move || {
                 let _permit = permit;
+                let _running = running;
                 hash_with(&params, password.as_bytes())
             })
             .await
@@ -132,15 +173,19 @@ impl PasswordHasher for Argon2Hasher {
         };
         let memory = self.memory.clone();
         Box::pin(async move {
+            let waiting = Counted::new(&WAITING);
             let permit = permits
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
+            drop(waiting);
+            let running = Counted::new(&RUNNING);
             let matched = tokio::task::spawn_blocking(move || {
                 // Held until the buffer is back, as in `hash`: a dropped request
                 // must not let one check more than there are permits (and one
                 // buffer more) start.
                 let _permit = permit;
+                let _running = running;
                 let take = || memory.lock().unwrap_or_else(|e| e.into_inner()).pop();
                 let mut blocks = take().unwrap_or_default();
                 let matched = verify_in(&mut blocks, password.as_bytes(), &hash);

@@ -65,6 +65,15 @@ impl Lifecycle {
     pub async fn ping(&self) -> bool {
         self.0.ping().await
     }
+    /// Whether writes are failing although the database answers reads
+    /// (a full disk): the readiness probe says so (SECURITY-REVIEW L2).
+    pub fn writer_failing(&self) -> bool {
+        self.0.writer_failing()
+    }
+    /// The database's series for `/metrics`.
+    pub fn render_metrics(&self) -> String {
+        self.0.render_metrics()
+    }
     /// Closes the connections, after what was queued has committed.
     pub async fn close(&self) {
         self.0.close().await

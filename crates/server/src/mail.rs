@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use latchkey_core::{BoxFuture, Mail, MailError, Mailer};
 use lettre::message::Mailbox;
@@ -72,10 +73,41 @@ impl PortalMailer {
     }
 }
 
+/// Mails handed to the SMTP server or written to the outbox, and mails
+/// that could not be, across the process.
+static SENT: AtomicU64 = AtomicU64::new(0);
+static FAILED: AtomicU64 = AtomicU64::new(0);
+
+/// The mail counters in Prometheus' text format.
+pub fn render_metrics() -> String {
+    format!(
+        "# HELP latchkey_mail_total Mails to users, by whether they were handed on (SMTP or the outbox).\n\
+         # TYPE latchkey_mail_total counter\n\
+         latchkey_mail_total{{result=\"sent\"}} {}\n\
+         latchkey_mail_total{{result=\"failed\"}} {}\n",
+        SENT.load(Ordering::Relaxed),
+        FAILED.load(Ordering::Relaxed)
+    )
+}
+
 impl Mailer for PortalMailer {
     fn send(&self, mail: Mail) -> BoxFuture<'static, Result<(), MailError>> {
         let this = self.clone();
         Box::pin(async move {
+            let sent = this.deliver(mail).await;
+            match sent {
+                Ok(()) => SENT.fetch_add(1, Ordering::Relaxed),
+                Err(_) => FAILED.fetch_add(1, Ordering::Relaxed),
+            };
+            sent
+        })
+    }
+}
+
+impl PortalMailer {
+    async fn deliver(&self, mail: Mail) -> Result<(), MailError> {
+        let this = self;
+        {
             let message = this.message(&mail)?;
             match &this.transport {
                 MailTransport::Smtp(smtp) => smtp
@@ -91,7 +123,7 @@ impl Mailer for PortalMailer {
                         .map_err(|e| MailError(e.to_string()))?
                 }
             }
-        })
+        }
     }
 }
 

@@ -223,6 +223,7 @@ fn the_help_desk_pages_serve_helpdesk_users_only_and_every_action_is_audited() {
             ("username", "una"),
             ("serial", &serial),
             ("reset_code", &reset_code),
+            ("caller_verified", "yes"),
         ],
     );
     assert_eq!(page.status, 200, "{}", page.body);
@@ -234,12 +235,18 @@ fn the_help_desk_pages_serve_helpdesk_users_only_and_every_action_is_audited() {
         stderr(&out)
     );
 
-    let page = desk.post("/helpdesk/clear-lockouts", &[("username", "una")]);
+    let page = desk.post(
+        "/helpdesk/clear-lockouts",
+        &[("username", "una"), ("confirmed", "yes")],
+    );
     assert_eq!(page.status, 200, "{}", page.body);
     let page = desk.get("/helpdesk?username=una");
     assert!(!page.body.contains("<td>yes</td>"), "the locks are cleared");
 
-    let page = desk.post("/helpdesk/reset-questions", &[("username", "una")]);
+    let page = desk.post(
+        "/helpdesk/reset-questions",
+        &[("username", "una"), ("confirmed", "yes")],
+    );
     assert_eq!(page.status, 200);
     assert!(
         desk.get("/helpdesk?username=una")
@@ -271,14 +278,22 @@ fn the_help_desk_pages_serve_helpdesk_users_only_and_every_action_is_audited() {
 
     // The activation code of a token the help desk issues goes to the
     // user's mail, not to the help desk's screen (S49).
-    let page = desk.post("/helpdesk/issue-token", &[("username", "una")]);
+    let page = desk.post(
+        "/helpdesk/issue-token",
+        &[("username", "una"), ("confirmed", "yes")],
+    );
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(text_of(&page, "activation-code").is_none());
     assert!(page.body.contains("mailed to them"), "{}", page.body);
 
     let page = desk.post(
         "/helpdesk/unlock",
-        &[("username", "una"), ("serial", "1"), ("reset_code", "1")],
+        &[
+            ("username", "una"),
+            ("serial", "1"),
+            ("reset_code", "1"),
+            ("caller_verified", "yes"),
+        ],
     );
     assert_eq!(
         page.status, 422,

@@ -515,7 +515,10 @@ fn m4_the_help_desk_cannot_enrol_a_token_for_an_admin() {
     assert_eq!(page.status, 403);
 
     let mails_before = outbox_mails(&db).len();
-    let page = desk.post("/helpdesk/issue-token", &[("username", "una")]);
+    let page = desk.post(
+        "/helpdesk/issue-token",
+        &[("username", "una"), ("confirmed", "yes")],
+    );
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
         !page.body.contains("activation-code"),

@@ -25,6 +25,7 @@ mod cipher;
 mod database;
 mod errors;
 mod import;
+pub mod metrics;
 mod migrations;
 mod postgres;
 mod reseal;

@@ -6,6 +6,7 @@ mod app;
 mod enrolment;
 mod helpdesk;
 mod listener;
+mod metrics;
 mod ops;
 mod pages;
 mod portal;
@@ -49,7 +50,9 @@ pub struct AppState {
     pub portal: Arc<PortalSettings>,
 }
 
-/// Prometheus counters.
+/// Prometheus counters of the JSON API; the rest of `/metrics` comes from
+/// the edge's layer (`http::metrics`), the store, the mailer, the Argon2 pool,
+/// RADIUS and the directory.
 #[derive(Default)]
 pub struct Metrics {
     /// Authentications accepted.
@@ -58,8 +61,6 @@ pub struct Metrics {
     pub auth_reject: AtomicU64,
     /// Activations that succeeded.
     pub activations: AtomicU64,
-    /// Requests that ended in a server error.
-    pub server_errors: AtomicU64,
 }
 
 impl Metrics {
@@ -72,15 +73,13 @@ impl Metrics {
              latchkey_authentications_total{{result=\"reject\"}} {}\n\
              # HELP latchkey_activations_total Soft tokens activated.\n\
              # TYPE latchkey_activations_total counter\n\
-             latchkey_activations_total {}\n\
-             # HELP latchkey_server_errors_total Requests that failed unexpectedly.\n\
-             # TYPE latchkey_server_errors_total counter\n\
-             latchkey_server_errors_total {}\n",
+             latchkey_activations_total {}\n",
             get(&self.auth_accept),
             get(&self.auth_reject),
             get(&self.activations),
-            get(&self.server_errors)
-        )
+        ) + &metrics::render()
+            + &crate::mail::render_metrics()
+            + &crate::hasher::render_metrics()
     }
 }
 
@@ -105,6 +104,7 @@ impl ApiError {
     pub fn internal(cause: &dyn std::error::Error) -> Self {
         let chain = crate::report::error_chain(cause);
         tracing::error!(error = %chain, "request failed");
+        metrics::SERVER_ERRORS.fetch_add(1, Ordering::Relaxed);
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: "the server could not complete the request".into(),
@@ -162,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::oidc::routes())
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn(request_span))
+        .route_layer(axum::middleware::from_fn(metrics::observe))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

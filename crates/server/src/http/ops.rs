@@ -20,8 +20,10 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready when the database answers within a second: a load balancer's
-/// probe hears of an outage at once, not after the pool's acquire timeout.
+/// Ready when the database answers within a second and takes writes: a
+/// load balancer's probe hears of an outage at once, not after the pool's
+/// acquire timeout, and of a writer whose last write failed (a full disk)
+/// although reads still work.
 /// The directory's state is reported in the body but never makes the node
 /// unready: local accounts (the break-glass administrators) still work
 /// while it is down.
@@ -36,7 +38,16 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             DirectoryState::Down(cause) => format!("directory: down ({cause})\n"),
         },
     };
-    if answered == Ok(true) {
+    if answered == Ok(true) && state.lifecycle.writer_failing() {
+        // Reads still work, so the database answers, but nothing can be
+        // changed: no OTP can be accepted (SECURITY-REVIEW L2).
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the database does not take writes (the last write failed and none succeeded since; is the disk full?)\n{directory}"
+            ),
+        )
+    } else if answered == Ok(true) {
         (StatusCode::OK, format!("ready\n{directory}"))
     } else {
         (
@@ -53,6 +64,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "text/plain; version=0.0.4",
         )],
         state.metrics.render()
+            + &state.lifecycle.render_metrics()
             + &crate::radius::METRICS.render()
             + &state
                 .lifecycle

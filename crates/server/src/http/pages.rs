@@ -195,25 +195,6 @@ pub struct MessagePage {
     pub link: Option<(&'static str, &'static str)>,
 }
 
-/// A user as the help desk sees them.
-pub struct FoundUser {
-    pub username: String,
-    pub status: String,
-    pub role: String,
-    pub has_answers: bool,
-    pub throttled: bool,
-    pub tokens: Vec<TokenRow>,
-}
-
-#[derive(Template)]
-#[template(path = "helpdesk.html")]
-pub struct HelpdeskPage {
-    pub chrome: Chrome,
-    pub query: String,
-    pub found: Option<FoundUser>,
-    pub actions: Vec<(&'static str, &'static str)>,
-}
-
 /// The inputs of the new-password forms (change and reset).
 pub fn new_password_fields(with_current: bool, errors: &FieldErrors) -> Vec<PasswordField> {
     let mut fields = Vec::new();
@@ -257,7 +238,7 @@ pub fn new_password_fields(with_current: bool, errors: &FieldErrors) -> Vec<Pass
     fields
 }
 
-/// A token as the account and help-desk pages list it.
+/// A token as the account page lists it.
 pub(super) fn token_row(token: &Token) -> TokenRow {
     TokenRow {
         serial: token

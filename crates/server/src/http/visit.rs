@@ -291,6 +291,7 @@ impl Visit {
 pub fn server_error(cause: &dyn std::error::Error) -> Response {
     let chain = crate::report::error_chain(cause);
     tracing::error!(error = %chain, "portal request failed");
+    super::metrics::SERVER_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         Html("<!doctype html><title>Error · Latchkey</title><h1>Something went wrong</h1><p>The server could not complete the request. Try again in a moment; if it keeps happening, tell your help desk.</p>"),

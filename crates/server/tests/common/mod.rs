@@ -209,8 +209,7 @@ impl Database {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("LATCHKEY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    latchkey_testkit::postgres::admin_url()
 }
 
 /// A new, empty PostgreSQL database; its URL. Fails loudly without PostgreSQL.
@@ -228,7 +227,10 @@ pub fn fresh_postgres() -> String {
         let mut conn = sqlx::PgConnection::connect(&admin)
             .await
             .unwrap_or_else(|e| {
-                panic!("PostgreSQL must be reachable at {admin} for these tests: {e}")
+                panic!(
+                    "{}",
+                    latchkey_testkit::postgres::unreachable_message(&admin, &e)
+                )
             });
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)

@@ -109,6 +109,13 @@ pub(crate) async fn append_all_in(
             .await
             .map_err(fail)?;
     }
+    // Counted as written: a transaction that fails after this (rare) is
+    // counted all the same.
+    crate::metrics::count_events(
+        events
+            .iter()
+            .map(|event| (event.action.as_str(), event.outcome.as_str())),
+    );
     Ok(())
 }
 

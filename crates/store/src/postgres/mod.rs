@@ -83,6 +83,16 @@ impl PostgresStore {
         Backend::Postgres
     }
 
+    /// The pool's use for `/metrics`: connections open, idle among them,
+    /// and the most it opens.
+    pub(crate) fn pool_use(&self) -> (u32, usize, u32) {
+        (
+            self.pool.size(),
+            self.pool.num_idle(),
+            self.pool.options().get_max_connections(),
+        )
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await.is_ok()

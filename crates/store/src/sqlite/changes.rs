@@ -51,6 +51,10 @@ pub(super) fn append_in(tx: &Batch<'_>, event: &AuditEvent) -> rusqlite::Result<
         last_hash: hash,
         moved: true,
     };
+    // Counted for /metrics once the batch commits.
+    tx.events
+        .borrow_mut()
+        .push((event.action.clone(), event.outcome.clone()));
     Ok(())
 }
 

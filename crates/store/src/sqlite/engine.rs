@@ -22,10 +22,11 @@
 //! A read after an answered write sees it, since every read starts a fresh
 //! snapshot after that write's `COMMIT`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{KEY_CACHE_LIMIT, KeyCache, MAX_BATCH, api_key_with_prefix, durable, fail};
 use latchkey_core::*;
@@ -96,7 +97,13 @@ where
         let Some(work) = self.work.take() else {
             return false;
         };
-        let result = work(tx).map_err(fail);
+        let result = work(tx);
+        if let Err(error) = &result
+            && broke_the_disk(error)
+        {
+            tx.io_failed.set(true);
+        }
+        let result = result.map_err(fail);
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -147,6 +154,14 @@ pub(super) struct Batch<'c> {
     /// `None` until the first append of this transaction loads it.
     pub(super) head: RefCell<Option<Head>>,
     pub(super) keys: &'c KeyCache,
+    /// The audit events appended so far (action, outcome), counted for
+    /// `/metrics` once the transaction commits.
+    pub(super) events: RefCell<Vec<(String, String)>>,
+    /// A change failed because the disk or the file did (full, I/O error,
+    /// read-only): the writer is failing even if its savepoint undid it alone.
+    pub(super) io_failed: Cell<bool>,
+    /// A transaction of this batch was rolled back as a whole.
+    pub(super) aborted: Cell<bool>,
 }
 
 #[derive(Clone)]
@@ -170,6 +185,9 @@ impl<'c> Batch<'c> {
             conn,
             head: RefCell::new(None),
             keys,
+            events: RefCell::new(Vec::new()),
+            io_failed: Cell::new(false),
+            aborted: Cell::new(false),
         }
     }
 
@@ -177,6 +195,7 @@ impl<'c> Batch<'c> {
     /// keys are dropped if another process has committed since the last one.
     pub(super) fn begin(&self) -> rusqlite::Result<()> {
         self.head.replace(None);
+        self.events.borrow_mut().clear();
         exec(self.conn, "BEGIN IMMEDIATE")?;
         let version = self
             .conn
@@ -222,14 +241,26 @@ impl<'c> Batch<'c> {
     }
 }
 
+/// Whether a failed change failed for the disk's or the file's sake, not
+/// its own: what makes the writer as a whole fail (SECURITY-REVIEW L2).
+fn broke_the_disk(error: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        error.sqlite_error_code(),
+        Some(DiskFull | SystemIoFailure | ReadOnly | CannotOpen | DatabaseCorrupt | NotADatabase)
+    )
+}
+
 /// The writer thread: gathers what is waiting, commits it as one batch,
 /// hands it to the durability thread to be synced and answered, and again,
-/// until closed.
+/// until closed. `failing` is set while the last batch failed as a whole
+/// and none has committed since (readiness reads it).
 pub(super) fn write_loop(
     conn: Connection,
     mut queue: mpsc::Receiver<Message>,
     committed: std::sync::mpsc::Sender<durable::Committed>,
     syncer: std::thread::JoinHandle<()>,
+    failing: &AtomicBool,
 ) {
     let keys = KeyCache::default();
     let mut batch: Vec<Box<dyn Pending>> = Vec::with_capacity(MAX_BATCH);
@@ -250,7 +281,8 @@ pub(super) fn write_loop(
             }
         }
         if !batch.is_empty() {
-            let done = commit_batch(&conn, &keys, &mut batch);
+            let (done, failed) = commit_batch_noting(&conn, &keys, &mut batch);
+            failing.store(failed, Ordering::Release);
             if !done.is_empty() && committed.send(done).is_err() {
                 tracing::error!("the SQLite durability thread is gone");
             }
@@ -277,12 +309,25 @@ pub(super) fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// breaks the transaction itself). Returns the changes that committed, to be
 /// answered once the commit is durable; the others are answered here, with
 /// an error, since they did not commit.
+#[cfg(test)]
 pub(super) fn commit_batch(
     conn: &Connection,
     keys: &KeyCache,
     batch: &mut Vec<Box<dyn Pending>>,
 ) -> durable::Committed {
+    commit_batch_noting(conn, keys, batch).0
+}
+
+/// [`commit_batch`], and whether the writer failed in it: the transaction
+/// failed as a whole, or a change failed for the disk's sake. Counts the
+/// batch's size and its audit events for `/metrics` once it commits.
+fn commit_batch_noting(
+    conn: &Connection,
+    keys: &KeyCache,
+    batch: &mut Vec<Box<dyn Pending>>,
+) -> (durable::Committed, bool) {
     let tx = Batch::new(conn, keys);
+    let mut failed = false;
     // Changes run in the open transaction, answered at its end.
     let mut ran: Vec<Box<dyn Pending>> = Vec::with_capacity(batch.len());
     let mut open = false;
@@ -290,6 +335,7 @@ pub(super) fn commit_batch(
         if !open {
             if let Err(error) = tx.begin() {
                 tracing::error!(%error, "SQLite BEGIN failed");
+                failed = true;
                 op.answer(Some(&BatchFailed(Arc::new(error))));
                 continue;
             }
@@ -302,6 +348,7 @@ pub(super) fn commit_batch(
             continue;
         }
         let head_before = tx.head.borrow().clone();
+        let events_before = tx.events.borrow().len();
         // A panicking change must not take the writer (and every later
         // caller) down with it: it counts as a failed change.
         let ok = catch_unwind(AssertUnwindSafe(|| op.run(&tx))).unwrap_or(false);
@@ -330,6 +377,7 @@ pub(super) fn commit_batch(
             }
             // Its audit rows are gone, so the chain goes on from before it.
             tx.head.replace(head_before);
+            tx.events.borrow_mut().truncate(events_before);
         }
         if guarded && let Err(error) = exec(conn, "RELEASE op") {
             op.answer(Some(&abort(&tx, &mut ran, error.into())));
@@ -340,13 +388,23 @@ pub(super) fn commit_batch(
     }
     if open {
         match tx.store_head().and_then(|()| exec(conn, "COMMIT")) {
-            Ok(()) => return ran,
+            Ok(()) => {
+                crate::metrics::SQLITE_BATCH.observe(ran.len() as f64);
+                crate::metrics::count_events(
+                    tx.events
+                        .borrow()
+                        .iter()
+                        .map(|(action, outcome)| (action.as_str(), outcome.as_str())),
+                );
+                return (ran, tx.io_failed.get());
+            }
             Err(error) => {
                 abort(&tx, &mut ran, error.into());
             }
         }
     }
-    Vec::new()
+    let failed = failed || tx.aborted.get() || tx.io_failed.get();
+    (Vec::new(), failed)
 }
 
 /// Rolls the open transaction back and tells every change in it.
@@ -356,6 +414,8 @@ pub(super) fn abort(
     error: Box<dyn std::error::Error + Send + Sync>,
 ) -> BatchFailed {
     tracing::error!(%error, changes = ran.len(), "an SQLite batch failed and was rolled back");
+    tx.aborted.set(true);
+    crate::metrics::SQLITE_FAILED_BATCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // Keys read in it may include changes that are now undone.
     tx.keys.forget();
     let conn = tx.conn;

@@ -82,6 +82,8 @@ struct Shared {
     closed: AtomicBool,
     /// An fsync of the WAL failed: no change is reported as done any more.
     sync_failed: Arc<AtomicBool>,
+    /// The writer's last batch failed as a whole, and none committed since.
+    writer_failed: Arc<AtomicBool>,
 }
 
 fn closed() -> StoreError {
@@ -120,12 +122,22 @@ impl SqliteStore {
         let broken = Arc::clone(&sync_failed);
         let syncer = std::thread::Builder::new()
             .name("sqlite-sync".into())
-            .spawn(move || durable::sync_loop(|| wal.sync_data(), durable_queue, &broken))
+            .spawn(move || {
+                let timed_sync = || {
+                    let started = std::time::Instant::now();
+                    let synced = wal.sync_data();
+                    crate::metrics::SQLITE_FSYNC.observe(started.elapsed().as_secs_f64());
+                    synced
+                };
+                durable::sync_loop(timed_sync, durable_queue, &broken)
+            })
             .map_err(spawn_failed)?;
         let (writer, queue) = mpsc::channel(QUEUE);
+        let writer_failed = Arc::new(AtomicBool::new(false));
+        let failing = Arc::clone(&writer_failed);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(writer_conn, queue, committed, syncer))
+            .spawn(move || write_loop(writer_conn, queue, committed, syncer, &failing))
             .map_err(spawn_failed)?;
         let (reads, queue) = mpsc::channel(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
@@ -144,6 +156,7 @@ impl SqliteStore {
                 readers,
                 closed: AtomicBool::new(false),
                 sync_failed,
+                writer_failed,
             }),
         })
     }
@@ -164,6 +177,14 @@ impl SqliteStore {
                 })
                 .await
                 .is_ok()
+    }
+
+    /// Whether writes are failing: the writer's last batch failed as a
+    /// whole and none has committed since (a full disk, an I/O error), or
+    /// an fsync failed (which lasts until the process restarts).
+    pub(crate) fn writer_failing(&self) -> bool {
+        self.shared.writer_failed.load(Ordering::Acquire)
+            || self.shared.sync_failed.load(Ordering::Acquire)
     }
 
     /// Lets the writer commit what is queued, then closes every connection.

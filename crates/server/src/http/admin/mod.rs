@@ -12,7 +12,7 @@ mod import;
 mod integrations;
 mod pages;
 mod questions;
-mod time;
+pub(super) mod time;
 mod tokens;
 mod users;
 
