@@ -118,9 +118,10 @@ fn a_hand_written_otp_description_may_leave_out_period_and_counter() {
 fn the_other_token_answers_are_what_the_server_wrote_before() {
     same(
         &RefreshResponse {
+            generation: 1,
             unlock_secret: UnlockSecret::from_bytes([0x0f; 32]),
         },
-        json!({ "unlock_secret": "0f".repeat(32) }),
+        json!({ "generation": 1, "unlock_secret": "0f".repeat(32) }),
     );
     same(
         &AuthenticateResponse {
