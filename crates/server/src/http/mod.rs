@@ -2,6 +2,7 @@
 
 mod admin;
 mod api;
+mod address_limits;
 mod app;
 mod helpdesk;
 mod listener;
