@@ -294,3 +294,129 @@ fn l10_s56_data_files_and_the_outbox_are_private_whatever_the_folders_mode() {
         assert_eq!(mode(&entry.path()), 0o600, "{:?}", entry.path());
     }
 }
+
+/// One request with any method, content type and body: its status, content
+/// type and body.
+fn raw(
+    server: &Server,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, String, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", server.url));
+    if let Some(key) = key {
+        request = request.header("Authorization", format!("Bearer {key}"));
+    }
+    if let Some(content_type) = content_type {
+        request = request.header("Content-Type", content_type);
+    }
+    let mut response = agent.run(request.body(body.to_vec()).unwrap()).unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (status, kind, text)
+}
+
+/// S55 (L6): the review's refusals that were plain text or empty — a query
+/// value of the wrong type or out of range, a body that is not JSON, of
+/// the wrong shape, or too large, an unknown path, a method a path does not
+/// take — answer `{"error": …}` under `/api/`, each with a status the
+/// OpenAPI document lists for the operation; the portal answers a
+/// non-form or oversized post with a page that says so.
+#[test]
+fn l6_s55_every_api_refusal_is_json_with_a_documented_status() {
+    let db = Database::new(false);
+    let server = db.serve();
+    let key = db.api_key("ops", "admin");
+    let app_key = db.api_key("app", "authenticate");
+    let document: serde_json::Value =
+        serde_json::from_str(include_str!("../openapi.json")).unwrap();
+    let big = vec![b'x'; 70 * 1024];
+    let cases: Vec<(&str, &str, &str, Option<&str>, Option<&str>, &[u8], u16)> = vec![
+        ("GET", "/api/v1/audit?after=abc", "/api/v1/audit", Some(&key), None, b"", 400),
+        (
+            "GET",
+            "/api/v1/audit?after=1647505030809519011135488",
+            "/api/v1/audit",
+            Some(&key),
+            None,
+            b"",
+            400,
+        ),
+        ("GET", "/api/v1/users", "/api/v1/users", None, None, b"", 401),
+        ("GET", "/api/v1/users", "/api/v1/users", Some(&app_key), None, b"", 403),
+        (
+            "POST",
+            "/api/v1/authenticate",
+            "/api/v1/authenticate",
+            Some(&app_key),
+            Some("text/plain"),
+            b"{}",
+            415,
+        ),
+        (
+            "POST",
+            "/api/v1/authenticate",
+            "/api/v1/authenticate",
+            Some(&app_key),
+            Some("application/json"),
+            br#"{"username": 5, "otp": "1"}"#,
+            422,
+        ),
+        (
+            "POST",
+            "/api/v1/users",
+            "/api/v1/users",
+            Some(&key),
+            Some("application/json"),
+            &big,
+            413,
+        ),
+        ("GET", "/api/v1/tokens/12x", "/api/v1/tokens/{serial}", Some(&key), None, b"", 400),
+    ];
+    for (method, path, documented_path, key, content_type, body, status) in cases {
+        let (got, kind, text) = raw(&server, method, path, key, content_type, body);
+        assert_eq!(got, status, "{method} {path}: {text}");
+        assert!(kind.starts_with("application/json"), "{method} {path}: {kind}");
+        let error: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()), "{text}");
+        let responses = &document["paths"][documented_path][method.to_lowercase()]["responses"];
+        assert!(
+            responses.get(status.to_string()).is_some(),
+            "{method} {documented_path} documents {status}"
+        );
+    }
+    for (method, path, status) in [("GET", "/api/v1/nothing-here", 404), ("PUT", "/api/v1/users", 405)] {
+        let (got, kind, text) = raw(&server, method, path, Some(&key), None, b"");
+        assert_eq!(got, status, "{method} {path}: {text}");
+        assert!(kind.starts_with("application/json"), "{method} {path}: {kind} {text}");
+    }
+    // The portal: a page, not axum's plain text.
+    let (status, kind, text) = raw(&server, "POST", "/login", None, Some("application/json"), b"{}");
+    assert_eq!(status, 415);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(text.contains("portal's own forms"), "{text}");
+    let (status, kind, _) = raw(
+        &server,
+        "POST",
+        "/login",
+        None,
+        Some("application/x-www-form-urlencoded"),
+        &big,
+    );
+    assert_eq!(status, 413);
+    assert!(kind.starts_with("text/html"), "{kind}");
+}

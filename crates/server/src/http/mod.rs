@@ -9,6 +9,7 @@ mod listener;
 mod ops;
 mod pages;
 mod portal;
+mod rejections;
 mod self_service;
 mod visit;
 
@@ -160,6 +161,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn(request_span))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(rejections::json_errors_on_api))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
         .merge(app::routes())

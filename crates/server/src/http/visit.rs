@@ -449,7 +449,23 @@ impl FromRequest<AppState> for PostedForm {
         let Form(fields) = match Form::<HashMap<String, String>>::from_request(request, state).await
         {
             Ok(form) => form,
-            Err(rejection) => return Err(rejection.into_response()),
+            // A page that says what happened, not axum's plain text (L6).
+            Err(rejection) => {
+                let status = rejection.status();
+                let text = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "The form is too large to send. Shorten what you typed and send it again."
+                } else if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                    "This address takes the portal's own forms only. Go back, reload the page and send the form again."
+                } else {
+                    "The form could not be read. Go back, reload the page and send the form again."
+                };
+                return Err(visit.message(
+                    status,
+                    "The form was not sent",
+                    vec![text.into()],
+                    Some(("/", "Start again")),
+                ));
+            }
         };
         if !visit.csrf_ok(&fields) {
             return Err(visit.forbidden_form());
