@@ -104,8 +104,12 @@ impl<S: Store> Latchkey<S> {
         // flood delays only the stranger. The hash is still checked, so
         // timing says nothing.
         let now = self.now();
+        let waits = match user {
+            Some(u) => self.password_waits(actor, u, now, known_device).await?,
+            None => false,
+        };
         match user {
-            Some(u) if self.password_waits(actor, u, now, known_device).await? => Ok(false),
+            Some(_) if waits => Ok(false),
             Some(u) if !ok => {
                 self.password_refused(actor, name, Some(u), "").await?;
                 Ok(false)

@@ -41,7 +41,7 @@ pub async fn json_errors_on_api(request: Request, next: Next) -> Response {
         .into_response();
     // Keep what the refusal said besides its body (`Allow`, `WWW-Authenticate`).
     for (name, value) in &parts.headers {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+        if *name != header::CONTENT_TYPE && *name != header::CONTENT_LENGTH {
             mapped.headers_mut().insert(name.clone(), value.clone());
         }
     }
