@@ -87,10 +87,7 @@ impl<S: Store> Latchkey<S> {
                 if let Some(client) = client {
                     actor.source = format!("{source} for {client}");
                 }
-                let Some(user) = self
-                    .password_factor(&actor, name, password)
-                    .await?
-                else {
+                let Some(user) = self.password_factor(&actor, name, password).await? else {
                     return Ok(Some(Decision::Reject));
                 };
                 password_passed = Some(user);

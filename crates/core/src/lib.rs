@@ -58,7 +58,8 @@ pub use otp_steps::{OtpStepWalk, RowChange};
 pub use passwords::{KNOWN_DEVICE_LIFETIME, check_password};
 pub use policy::{Policy, PortalPolicy};
 pub use portal::{
-    FullSession, KnownDevice, PendingSession, PortalError, PortalSession, RecoverySession, SessionId,
+    FullSession, KnownDevice, PendingSession, PortalError, PortalSession, RecoverySession,
+    SessionId,
 };
 pub use ports::{
     ApiKeyStore, AuditLog, BoxFuture, CipherError, Clock, Mail, MailError, Mailer, ManualClock,

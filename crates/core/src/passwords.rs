@@ -208,7 +208,8 @@ impl<S: Store> Latchkey<S> {
             return false;
         };
         let expected = self.cipher.keyed_hash(KNOWN_DEVICE, claim.as_bytes());
-        let genuine: bool = subtle::ConstantTimeEq::ct_eq(expected.as_slice(), mac.as_slice()).into();
+        let genuine: bool =
+            subtle::ConstantTimeEq::ct_eq(expected.as_slice(), mac.as_slice()).into();
         let now = self.now();
         genuine && id == user.id && issued <= now && now - issued <= KNOWN_DEVICE_LIFETIME
     }

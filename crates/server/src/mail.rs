@@ -108,7 +108,10 @@ fn write_to_outbox(folder: &std::path::Path, bytes: &[u8]) -> Result<(), MailErr
     // was made with or found in: its mails hold reset links.
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(folder).map_err(failed)?.permissions().mode();
+        let mode = std::fs::metadata(folder)
+            .map_err(failed)?
+            .permissions()
+            .mode();
         if mode & 0o077 != 0 {
             std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))
                 .map_err(failed)?;

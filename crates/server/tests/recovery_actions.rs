@@ -97,7 +97,10 @@ fn recovery_sign_in(counted: &mut Counted) {
     assert_eq!(counted.browser.wait_for_path("/login/otp"), "/login/otp");
     counted.act("#misplaced");
     let browser = &counted.browser;
-    assert_eq!(browser.wait_for_path("/login/questions"), "/login/questions");
+    assert_eq!(
+        browser.wait_for_path("/login/questions"),
+        "/login/questions"
+    );
     let labels = browser.find_all("form[action='/login/questions'] label");
     assert_eq!(labels.len(), 2, "a challenge asks two questions");
     for (index, label) in labels.iter().enumerate() {

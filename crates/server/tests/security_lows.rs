@@ -216,7 +216,8 @@ fn l1_s52_unauthenticated_writes_that_add_audit_rows_are_limited_per_address() {
     assert_eq!(page.status, 200, "another address is not limited");
 
     let attempt = || {
-        let body = serde_json::json!({ "serial": "1234567897", "activation_code": "1234567890123452" });
+        let body =
+            serde_json::json!({ "serial": "1234567897", "activation_code": "1234567890123452" });
         server.post("/api/v1/tokens/activate", None, &body.to_string())
     };
     for _ in 0..30 {
@@ -246,7 +247,11 @@ fn l5_l9_s54_s56_the_api_refuses_confusable_names_and_bad_addresses() {
     let add = |body: serde_json::Value| server.post("/api/v1/users", Some(&key), &body.to_string());
     assert_eq!(add(serde_json::json!({ "username": "alice" })).status, 201);
     let answer = add(serde_json::json!({ "username": "ａｌｉｃｅ" }));
-    assert_eq!(answer.status, 409, "fullwidth alice is alice: {:?}", answer.body);
+    assert_eq!(
+        answer.status, 409,
+        "fullwidth alice is alice: {:?}",
+        answer.body
+    );
     let answer = add(serde_json::json!({ "username": "\u{430}lice" }));
     assert_eq!(answer.status, 400, "{:?}", answer.body);
     assert!(answer.body["error"].as_str().unwrap().contains("a–z"));
@@ -255,7 +260,12 @@ fn l5_l9_s54_s56_the_api_refuses_confusable_names_and_bad_addresses() {
         "email": "<img src=x onerror=alert(1)>@x\r\nBcc: all@corp",
     }));
     assert_eq!(answer.status, 400, "{:?}", answer.body);
-    assert!(answer.body["error"].as_str().unwrap().contains("e-mail address"));
+    assert!(
+        answer.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("e-mail address")
+    );
     let users = server.get("/api/v1/users", Some(&key));
     assert_eq!(users.body.as_array().unwrap().len(), 1, "{:?}", users.body);
 }
@@ -267,7 +277,8 @@ fn l5_l9_s54_s56_the_api_refuses_confusable_names_and_bad_addresses() {
 #[test]
 fn l10_s56_data_files_and_the_outbox_are_private_whatever_the_folders_mode() {
     use std::os::unix::fs::PermissionsExt;
-    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     let db = Database::new(false);
     let outbox = db.dir.path().join("outbox");
     std::fs::create_dir(&outbox).unwrap();
@@ -279,7 +290,11 @@ fn l10_s56_data_files_and_the_outbox_are_private_whatever_the_folders_mode() {
     let mut visitor = Visitor::new(&server.url);
     let page = visitor.post("/password/forgot", &[("username", "alice")]);
     assert_eq!(page.status, 200);
-    assert_eq!(wait_for_mails(&db, 1).len(), 1, "the reset mail is in the outbox");
+    assert_eq!(
+        wait_for_mails(&db, 1).len(),
+        1,
+        "the reset mail is in the outbox"
+    );
 
     assert_eq!(mode(db.dir.path()), 0o700, "the data folder");
     assert_eq!(mode(&outbox), 0o700, "the outbox");
@@ -346,7 +361,15 @@ fn l6_s55_every_api_refusal_is_json_with_a_documented_status() {
         serde_json::from_str(include_str!("../openapi.json")).unwrap();
     let big = vec![b'x'; 70 * 1024];
     let cases: Vec<(&str, &str, &str, Option<&str>, Option<&str>, &[u8], u16)> = vec![
-        ("GET", "/api/v1/audit?after=abc", "/api/v1/audit", Some(&key), None, b"", 400),
+        (
+            "GET",
+            "/api/v1/audit?after=abc",
+            "/api/v1/audit",
+            Some(&key),
+            None,
+            b"",
+            400,
+        ),
         (
             "GET",
             "/api/v1/audit?after=1647505030809519011135488",
@@ -356,8 +379,24 @@ fn l6_s55_every_api_refusal_is_json_with_a_documented_status() {
             b"",
             400,
         ),
-        ("GET", "/api/v1/users", "/api/v1/users", None, None, b"", 401),
-        ("GET", "/api/v1/users", "/api/v1/users", Some(&app_key), None, b"", 403),
+        (
+            "GET",
+            "/api/v1/users",
+            "/api/v1/users",
+            None,
+            None,
+            b"",
+            401,
+        ),
+        (
+            "GET",
+            "/api/v1/users",
+            "/api/v1/users",
+            Some(&app_key),
+            None,
+            b"",
+            403,
+        ),
         (
             "POST",
             "/api/v1/authenticate",
@@ -385,27 +424,54 @@ fn l6_s55_every_api_refusal_is_json_with_a_documented_status() {
             &big,
             413,
         ),
-        ("GET", "/api/v1/tokens/12x", "/api/v1/tokens/{serial}", Some(&key), None, b"", 400),
+        (
+            "GET",
+            "/api/v1/tokens/12x",
+            "/api/v1/tokens/{serial}",
+            Some(&key),
+            None,
+            b"",
+            400,
+        ),
     ];
     for (method, path, documented_path, key, content_type, body, status) in cases {
         let (got, kind, text) = raw(&server, method, path, key, content_type, body);
         assert_eq!(got, status, "{method} {path}: {text}");
-        assert!(kind.starts_with("application/json"), "{method} {path}: {kind}");
+        assert!(
+            kind.starts_with("application/json"),
+            "{method} {path}: {kind}"
+        );
         let error: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()), "{text}");
+        assert!(
+            error["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{text}"
+        );
         let responses = &document["paths"][documented_path][method.to_lowercase()]["responses"];
         assert!(
             responses.get(status.to_string()).is_some(),
             "{method} {documented_path} documents {status}"
         );
     }
-    for (method, path, status) in [("GET", "/api/v1/nothing-here", 404), ("PUT", "/api/v1/users", 405)] {
+    for (method, path, status) in [
+        ("GET", "/api/v1/nothing-here", 404),
+        ("PUT", "/api/v1/users", 405),
+    ] {
         let (got, kind, text) = raw(&server, method, path, Some(&key), None, b"");
         assert_eq!(got, status, "{method} {path}: {text}");
-        assert!(kind.starts_with("application/json"), "{method} {path}: {kind} {text}");
+        assert!(
+            kind.starts_with("application/json"),
+            "{method} {path}: {kind} {text}"
+        );
     }
     // The portal: a page, not axum's plain text.
-    let (status, kind, text) = raw(&server, "POST", "/login", None, Some("application/json"), b"{}");
+    let (status, kind, text) = raw(
+        &server,
+        "POST",
+        "/login",
+        None,
+        Some("application/json"),
+        b"{}",
+    );
     assert_eq!(status, 415);
     assert!(kind.starts_with("text/html"), "{kind}");
     assert!(text.contains("portal's own forms"), "{text}");

@@ -676,7 +676,13 @@ async fn h1_radius_clears_the_failure_count_only_after_its_own_password_and_an_o
 
 /// A password attempt for `name` from `source`, with or without a
 /// known-device cookie: whether it passed.
-async fn password_passes(app: &App, name: &str, password: &str, source: &str, device: Option<&str>) -> bool {
+async fn password_passes(
+    app: &App,
+    name: &str,
+    password: &str,
+    source: &str,
+    device: Option<&str>,
+) -> bool {
     app.latchkey
         .portal_sign_in_on_device(name, Zeroizing::new(password.into()), source, device)
         .await
@@ -718,7 +724,10 @@ async fn m2_s47_a_flood_of_wrong_passwords_does_not_stop_the_owner() {
         "the flooding address waits"
     );
     let user = app.user("olga").await;
-    assert_eq!(user.password_failures, 5, "one address adds its free failures only");
+    assert_eq!(
+        user.password_failures, 5,
+        "one address adds its free failures only"
+    );
     assert!(
         password_passes(&app, "olga", PASSWORD, "198.51.100.20", None).await,
         "the owner at another address gets in"
@@ -734,7 +743,14 @@ async fn m2_s47_a_flood_of_wrong_passwords_does_not_stop_the_owner() {
     assert!(app.user("olga").await.password_blocked_until > app.clock.now() as i64);
     assert!(!password_passes(&app, "olga", PASSWORD, "198.51.100.30", None).await);
     assert!(
-        !password_passes(&app, "olga", PASSWORD, "198.51.100.30", Some(bobs_device.expose())).await,
+        !password_passes(
+            &app,
+            "olga",
+            PASSWORD,
+            "198.51.100.30",
+            Some(bobs_device.expose())
+        )
+        .await,
         "another account's known device is no pass"
     );
     assert!(
@@ -742,7 +758,14 @@ async fn m2_s47_a_flood_of_wrong_passwords_does_not_stop_the_owner() {
         "a forged one neither"
     );
     assert!(
-        password_passes(&app, "olga", PASSWORD, "198.51.100.30", Some(device.expose())).await,
+        password_passes(
+            &app,
+            "olga",
+            PASSWORD,
+            "198.51.100.30",
+            Some(device.expose())
+        )
+        .await,
         "the owner's known browser passes the account's wait"
     );
     // The API: per the client address the application forwards.
@@ -774,7 +797,11 @@ async fn m2_s47_a_flood_of_wrong_passwords_does_not_stop_the_owner() {
         )
         .await
         .unwrap();
-    assert_eq!(decision, Some(Decision::Accept), "the owner behind the same application");
+    assert_eq!(
+        decision,
+        Some(Decision::Accept),
+        "the owner behind the same application"
+    );
 }
 
 // --- L5 (S54), L9 (S56): names and mail addresses ----------------------------
@@ -790,20 +817,41 @@ async fn l5_s54_user_names_are_nfkc_and_confusables_are_refused() {
         let app = &app;
         async move {
             app.latchkey
-                .add_user(&app.admin, name, None, Role::User, Some(Zeroizing::new(PASSWORD.into())))
+                .add_user(
+                    &app.admin,
+                    name,
+                    None,
+                    Role::User,
+                    Some(Zeroizing::new(PASSWORD.into())),
+                )
                 .await
         }
     };
     add("alice").await.unwrap();
-    assert!(matches!(add("ａｌｉｃｅ").await, Err(AdminError::Exists(_))), "fullwidth is alice");
-    assert!(matches!(add("\u{212a}ate").await.unwrap().username.as_str(), "kate"));
+    assert!(
+        matches!(add("ａｌｉｃｅ").await, Err(AdminError::Exists(_))),
+        "fullwidth is alice"
+    );
+    assert!(matches!(
+        add("\u{212a}ate").await.unwrap().username.as_str(),
+        "kate"
+    ));
     assert_eq!(add("ⅷ").await.unwrap().username.as_str(), "viii");
-    assert_eq!(add("jose\u{301}").await.unwrap().username.as_str(), "jos\u{e9}");
-    assert!(matches!(add("jos\u{e9}").await, Err(AdminError::Exists(_))), "NFC and NFD are one name");
+    assert_eq!(
+        add("jose\u{301}").await.unwrap().username.as_str(),
+        "jos\u{e9}"
+    );
+    assert!(
+        matches!(add("jos\u{e9}").await, Err(AdminError::Exists(_))),
+        "NFC and NFD are one name"
+    );
     assert_eq!(add("İstanbul").await.unwrap().username.as_str(), "istanbul");
     for refused in ["\u{430}lice", "١٢٣", "stra\u{df}e", "\u{3b1}lpha"] {
         let error = add(refused).await.unwrap_err();
-        assert!(matches!(error, AdminError::ConfusableUsername), "{refused}: {error}");
+        assert!(
+            matches!(error, AdminError::ConfusableUsername),
+            "{refused}: {error}"
+        );
         assert!(error.to_string().contains("a–z"), "{error}");
     }
     // A client that sends the decomposed form signs in.
@@ -832,10 +880,23 @@ async fn l9_s56_mail_addresses_are_validated() {
             .latchkey
             .add_user(&app.admin, "mallory", Some(bad.into()), Role::User, None)
             .await;
-        assert!(matches!(added, Err(AdminError::BadEmail)), "{bad:?}: {added:?}");
+        assert!(
+            matches!(added, Err(AdminError::BadEmail)),
+            "{bad:?}: {added:?}"
+        );
     }
-    assert!(app.latchkey.list_users(&app.admin).await.unwrap().is_empty());
-    for good in ["alice@example.org", "a.b+tag@mail.example.co.uk", "o'neil@example.org"] {
+    assert!(
+        app.latchkey
+            .list_users(&app.admin)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for good in [
+        "alice@example.org",
+        "a.b+tag@mail.example.co.uk",
+        "o'neil@example.org",
+    ] {
         assert_eq!(checked_email(good).unwrap(), good);
     }
 }

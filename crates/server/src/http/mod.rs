@@ -1,8 +1,8 @@
 //! HTTP: the self-service portal, the JSON API, health, readiness and metrics.
 
+mod address_limits;
 mod admin;
 mod api;
-mod address_limits;
 mod app;
 mod helpdesk;
 mod listener;

@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use latchkey_core::{
-    FullSession, KnownDevice, Mail, Mailer, PendingSession, PortalError, PortalSession, RecoverySession, Role,
-    SessionId, SessionStage,
+    FullSession, KnownDevice, Mail, Mailer, PendingSession, PortalError, PortalSession,
+    RecoverySession, Role, SessionId, SessionStage,
 };
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;

@@ -8,9 +8,7 @@ both_backends!(m2_s47_wrong_passwords_count_per_address_and_the_first_few_on_the
 /// S47 (M2): each address has its own count and wait; only an address's
 /// first `free_failures` add to the account's count; clearing the
 /// account's count clears every address's, and only that account's.
-async fn m2_s47_wrong_passwords_count_per_address_and_the_first_few_on_the_account(
-    postgres: bool,
-) {
+async fn m2_s47_wrong_passwords_count_per_address_and_the_first_few_on_the_account(postgres: bool) {
     let h = harness(postgres, Policy::default()).await;
     user_with_token(&h, "ada").await;
     user_with_token(&h, "bea").await;
@@ -55,10 +53,20 @@ async fn m2_s47_wrong_passwords_count_per_address_and_the_first_few_on_the_accou
             until
         );
     }
-    assert_eq!(audit_actions(&h).await.len(), rows_before + 7, "each is audited");
+    assert_eq!(
+        audit_actions(&h).await.len(),
+        rows_before + 7,
+        "each is audited"
+    );
     let ada_now = user("ada").await;
-    assert_eq!(ada_now.password_failures, 5, "the address's first five only");
-    assert_eq!(ada_now.password_blocked_until, 0, "eight are free for the account");
+    assert_eq!(
+        ada_now.password_failures, 5,
+        "the address's first five only"
+    );
+    assert_eq!(
+        ada_now.password_blocked_until, 0,
+        "eight are free for the account"
+    );
     for source in ["203.0.113.10", "203.0.113.11", "203.0.113.11"] {
         h.store
             .record_source_password_failure(
@@ -110,7 +118,10 @@ async fn m2_s47_wrong_passwords_count_per_address_and_the_first_few_on_the_accou
 
     h.store.clear_password_failures(ada).await.unwrap();
     let ada_now = user("ada").await;
-    assert_eq!((ada_now.password_failures, ada_now.password_blocked_until), (0, 0));
+    assert_eq!(
+        (ada_now.password_failures, ada_now.password_blocked_until),
+        (0, 0)
+    );
     assert_eq!(
         h.store
             .source_password_blocked_until(ada, "203.0.113.9")
@@ -131,6 +142,9 @@ async fn m2_s47_wrong_passwords_count_per_address_and_the_first_few_on_the_accou
         )
         .await
         .unwrap();
-    assert_eq!(again, 0, "bea's count at that address is her own: two, still free");
+    assert_eq!(
+        again, 0,
+        "bea's count at that address is her own: two, still free"
+    );
     assert_eq!(user("bea").await.password_failures, 2);
 }

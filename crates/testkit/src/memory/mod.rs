@@ -333,7 +333,10 @@ impl UserStore for MemoryStore {
             if delay > 0 { now + delay } else { 0 }
         };
         let mut s = self.lock();
-        let entry = s.source_failures.entry((id, source.to_owned())).or_default();
+        let entry = s
+            .source_failures
+            .entry((id, source.to_owned()))
+            .or_default();
         entry.0 += 1;
         entry.1 = wait(per_source, entry.0);
         let (from_source, source_until) = *entry;
