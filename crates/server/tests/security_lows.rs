@@ -474,7 +474,7 @@ fn l6_s55_every_api_refusal_is_json_with_a_documented_status() {
     );
     assert_eq!(status, 415);
     assert!(kind.starts_with("text/html"), "{kind}");
-    assert!(text.contains("portal's own forms"), "{text}");
+    assert!(text.contains("own forms only"), "{text}");
     let (status, kind, _) = raw(
         &server,
         "POST",
