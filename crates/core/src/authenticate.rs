@@ -33,7 +33,6 @@ impl<S: Store> Latchkey<S> {
     /// one of the user's active tokens. Unknown users, wrong passwords, wrong
     /// OTPs and locked tokens all give the same answer. `None` if the key is
     /// not valid (malformed, unknown or revoked): then nothing was checked.
-    #[tracing::instrument(level = "debug", skip_all, fields(username = %username, source = %source))]
     pub async fn authenticate(
         &self,
         key: &str,
@@ -42,10 +41,30 @@ impl<S: Store> Latchkey<S> {
         password: Option<Zeroizing<String>>,
         otp: &str,
     ) -> Result<Option<Decision>, AdminError> {
+        self.authenticate_for_client(key, source, None, username, password, otp)
+            .await
+    }
+
+    /// [`Latchkey::authenticate`] for a relying application that forwards
+    /// `client`, the address of the user's own client as it saw it: wrong
+    /// passwords then wait per account and that address (S47), recorded
+    /// as `SOURCE for CLIENT`, so one stranger's flood through the
+    /// application does not stop the owner behind the same application.
+    /// Without it, the application's own address is the address.
+    #[tracing::instrument(level = "debug", skip_all, fields(username = %username, source = %source))]
+    pub async fn authenticate_for_client(
+        &self,
+        key: &str,
+        source: &str,
+        client: Option<std::net::IpAddr>,
+        username: &str,
+        password: Option<Zeroizing<String>>,
+        otp: &str,
+    ) -> Result<Option<Decision>, AdminError> {
         let Some(prefix) = api_key_prefix(key) else {
             return Ok(None);
         };
-        let name = username.parse::<Username>().ok();
+        let name = crate::typed_username(username).parse::<Username>().ok();
         // The user whose right password was checked here: only an accepted
         // OTP after it completes the sign-in and clears the count (S44).
         let mut password_passed = None;
@@ -64,10 +83,11 @@ impl<S: Store> Latchkey<S> {
                 return Ok(Some(Decision::Reject));
             };
             if let Some(password) = password {
-                let Some(user) = self
-                    .password_factor(&caller.actor(), name, password)
-                    .await?
-                else {
+                let mut actor = caller.actor();
+                if let Some(client) = client {
+                    actor.source = format!("{source} for {client}");
+                }
+                let Some(user) = self.password_factor(&actor, name, password).await? else {
                     return Ok(Some(Decision::Reject));
                 };
                 password_passed = Some(user);

@@ -36,6 +36,16 @@ pub enum AdminError {
     /// An API key name breaks the naming rule.
     #[error("an API key name has 1–64 letters, digits, - _ or .")]
     BadApiKeyName,
+    /// A mail address that is not one (S56, L9).
+    #[error(
+        "the e-mail address is not valid: write it as name@example.org (letters, digits and . _ % + - before the @, a domain name after it, at most 254 characters)"
+    )]
+    BadEmail,
+    /// A new user name outside the safe set (S54, L5).
+    #[error(
+        "a new user name may use only the letters a–z (with accents, such as é or ü), the digits 0–9 and . _ - @, so that no two names look alike"
+    )]
+    ConfusableUsername,
     /// A security question is too short or too long.
     #[error("a security question has 10 to 200 characters")]
     BadQuestionText,
@@ -151,6 +161,8 @@ impl AdminError {
             | AdminError::BadSerial(_)
             | AdminError::BadResetCode(_)
             | AdminError::BadApiKeyName
+            | AdminError::BadEmail
+            | AdminError::ConfusableUsername
             | AdminError::BadQuestionText
             | AdminError::ResyncNoMatch { .. }
             | AdminError::Password(_) => AdminErrorKind::Malformed,

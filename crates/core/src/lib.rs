@@ -42,6 +42,7 @@ pub mod stock;
 mod tokens;
 pub mod user_source;
 mod users;
+pub use users::{checked_email, typed_username};
 
 pub use latchkey_oath as oath;
 
@@ -59,10 +60,11 @@ pub use model::{
     TokenState, UnknownValue, User, UserStatus, Username, UsernameError, WebSession,
 };
 pub use otp_steps::{OtpStepWalk, RowChange};
-pub use passwords::check_password;
+pub use passwords::{KNOWN_DEVICE_LIFETIME, check_password};
 pub use policy::{Policy, PortalPolicy};
 pub use portal::{
-    FullSession, PendingSession, PortalError, PortalSession, RecoverySession, SessionId,
+    FullSession, KnownDevice, PendingSession, PortalError, PortalSession, RecoverySession,
+    SessionId,
 };
 pub use ports::{
     ApiKeyStore, AuditLog, BoxFuture, CipherError, Clock, Mail, MailError, Mailer, ManualClock,

@@ -57,6 +57,12 @@ pub fn check_password(password: &str, username: &Username) -> Result<(), Passwor
     Ok(())
 }
 
+/// The purpose the known-device cookie's MAC key is derived for (S47).
+const KNOWN_DEVICE: &str = "portal-known-device";
+
+/// Seconds a known-device cookie stands for: about half a year.
+pub const KNOWN_DEVICE_LIFETIME: i64 = 180 * 24 * 3600;
+
 impl<S: Store> Latchkey<S> {
     /// The first factor: the password, under the S16 throttle. Unknown users
     /// cost a hash too, so timing says nothing; every outcome is audited.
@@ -73,28 +79,39 @@ impl<S: Store> Latchkey<S> {
         user: Option<&User>,
         password: Zeroizing<String>,
     ) -> Result<bool, StoreError> {
+        self.check_password_factor_on(actor, name, user, password, false)
+            .await
+    }
+
+    /// [`Latchkey::check_password_factor`] from a browser that is or is not
+    /// a known device of `user` (S47, [`Latchkey::known_device`]).
+    pub(crate) async fn check_password_factor_on(
+        &self,
+        actor: &Actor,
+        name: &Username,
+        user: Option<&User>,
+        password: Zeroizing<String>,
+        known_device: bool,
+    ) -> Result<bool, StoreError> {
         let ok = self
             .hasher
             .verify(password, user.and_then(|u| u.password_hash.clone()))
             .await;
-        // S16: after a run of wrong passwords the account waits; while it
-        // waits no password is accepted and none is counted, so a
-        // stranger's flood delays the owner by the throttle's maximum at
-        // most. The hash is still checked, so timing says nothing.
+        // S16, S47: after a run of wrong passwords from one address, that
+        // address waits for that account; after failures from several, the
+        // whole account waits (but not for a known device). While it waits
+        // no password is accepted and none is counted, so a stranger's
+        // flood delays only the stranger. The hash is still checked, so
+        // timing says nothing.
         let now = self.now();
+        let waits = match user {
+            Some(u) => self.password_waits(actor, u, now, known_device).await?,
+            None => false,
+        };
         match user {
-            Some(u) if u.password_blocked_until > now => {
-                let detail = format!("throttled for {} s more", u.password_blocked_until - now);
-                self.store
-                    .append(self.event(actor, "password.verify", name.as_str(), "denied", detail))
-                    .await?;
-                Ok(false)
-            }
+            Some(_) if waits => Ok(false),
             Some(u) if !ok => {
-                let event = self.event(actor, "password.verify", name.as_str(), "failure", "");
-                self.store
-                    .record_password_failure(u.id, now, self.policy.password_throttle, event)
-                    .await?;
+                self.password_refused(actor, name, Some(u), "").await?;
                 Ok(false)
             }
             Some(_) => Ok(true),
@@ -135,17 +152,66 @@ impl<S: Store> Latchkey<S> {
         name: &Username,
         password: Zeroizing<String>,
     ) -> Result<Option<User>, StoreError> {
+        self.password_factor_on(actor, name, password, None).await
+    }
+
+    /// [`Latchkey::password_factor`] from a browser that shows `device`, the
+    /// value of its known-device cookie if it has one (S47): a known device
+    /// of the account passes the account-wide wait (never its address's).
+    pub(crate) async fn password_factor_on(
+        &self,
+        actor: &Actor,
+        name: &Username,
+        password: Zeroizing<String>,
+        device: Option<&str>,
+    ) -> Result<Option<User>, StoreError> {
         let user = self.store.user_by_name(name).await?;
+        let known_device = user.as_ref().is_some_and(|u| self.known_device(device, u));
         if let Some(directory) = self.directory_for(user.as_ref()).await? {
             return Ok(self
-                .directory_password(&directory, actor, name, user, vec![password])
+                .directory_password_on(&directory, actor, name, user, vec![password], known_device)
                 .await?
                 .map(|(user, _)| user));
         }
         let ok = self
-            .check_password_factor(actor, name, user.as_ref(), password)
+            .check_password_factor_on(actor, name, user.as_ref(), password, known_device)
             .await?;
         Ok(if ok { user } else { None })
+    }
+
+    /// A known-device cookie's value for `user`, made after a complete
+    /// sign-in (S47): the user's id and the time, under a MAC keyed from
+    /// the master key, so every node verifies it and nobody forges it.
+    pub(crate) fn known_device_token(&self, user: &User) -> String {
+        let claim = format!("{}.{}", user.id, self.now());
+        let mac = self.cipher.keyed_hash(KNOWN_DEVICE, claim.as_bytes());
+        format!("{claim}.{}", data_encoding::BASE64URL_NOPAD.encode(&mac))
+    }
+
+    /// Whether `device` is a known-device cookie [`Latchkey::known_device_token`]
+    /// made for `user` within [`KNOWN_DEVICE_LIFETIME`]. Compared in
+    /// constant time.
+    pub(crate) fn known_device(&self, device: Option<&str>, user: &User) -> bool {
+        let Some(device) = device.filter(|d| d.len() <= 128) else {
+            return false;
+        };
+        let Some((claim, mac)) = device.rsplit_once('.') else {
+            return false;
+        };
+        let Some((id, issued)) = claim.split_once('.') else {
+            return false;
+        };
+        let (Ok(id), Ok(issued)) = (id.parse::<i64>(), issued.parse::<i64>()) else {
+            return false;
+        };
+        let Ok(mac) = data_encoding::BASE64URL_NOPAD.decode(mac.as_bytes()) else {
+            return false;
+        };
+        let expected = self.cipher.keyed_hash(KNOWN_DEVICE, claim.as_bytes());
+        let genuine: bool =
+            subtle::ConstantTimeEq::ct_eq(expected.as_slice(), mac.as_slice()).into();
+        let now = self.now();
+        genuine && id == user.id && issued <= now && now - issued <= KNOWN_DEVICE_LIFETIME
     }
 
     /// The directory that checks `user`'s password: none for a local
@@ -183,9 +249,24 @@ impl<S: Store> Latchkey<S> {
         user: Option<User>,
         candidates: Vec<Zeroizing<String>>,
     ) -> Result<Option<(User, usize)>, StoreError> {
+        self.directory_password_on(directory, actor, name, user, candidates, false)
+            .await
+    }
+
+    /// [`Latchkey::directory_password`] from a browser that is or is not a
+    /// known device of the account (S47).
+    pub(crate) async fn directory_password_on(
+        &self,
+        directory: &Arc<dyn UserDirectory>,
+        actor: &Actor,
+        name: &Username,
+        user: Option<User>,
+        candidates: Vec<Zeroizing<String>>,
+        known_device: bool,
+    ) -> Result<Option<(User, usize)>, StoreError> {
         let now = self.now();
         if let Some(user) = &user
-            && self.throttled(actor, user, now).await?
+            && self.password_waits(actor, user, now, known_device).await?
         {
             return Ok(None);
         }
@@ -216,7 +297,9 @@ impl<S: Store> Latchkey<S> {
         };
         // A renamed entry's account was found by its id, not by the name
         // typed: its throttle is checked now, still before any bind.
-        if throttle_checked != Some(account.id) && self.throttled(actor, &account, now).await? {
+        if throttle_checked != Some(account.id)
+            && self.password_waits(actor, &account, now, false).await?
+        {
             return Ok(None);
         }
         if let Some(reason) = &entry.refusal {
@@ -251,12 +334,28 @@ impl<S: Store> Latchkey<S> {
         Ok(None)
     }
 
-    /// Whether `user`'s passwords wait (S16); audited when they do.
-    async fn throttled(&self, actor: &Actor, user: &User, now: i64) -> Result<bool, StoreError> {
-        if user.password_blocked_until <= now {
+    /// Whether `user`'s passwords from `actor`'s address wait (S16, S47):
+    /// that address's own wait, or the account's, which a known device
+    /// passes. Audited when they do.
+    async fn password_waits(
+        &self,
+        actor: &Actor,
+        user: &User,
+        now: i64,
+        known_device: bool,
+    ) -> Result<bool, StoreError> {
+        let from_here = self
+            .store
+            .source_password_blocked_until(user.id, &actor.source)
+            .await?;
+        let (until, whose) = if from_here > now {
+            (from_here, "this address")
+        } else if user.password_blocked_until > now && !known_device {
+            (user.password_blocked_until, "the account")
+        } else {
             return Ok(false);
-        }
-        let detail = format!("throttled for {} s more", user.password_blocked_until - now);
+        };
+        let detail = format!("throttled for {} s more ({whose})", until - now);
         self.store
             .append(self.event(
                 actor,
@@ -269,7 +368,8 @@ impl<S: Store> Latchkey<S> {
         Ok(true)
     }
 
-    /// A wrong password: counted on the account if there is one.
+    /// A wrong password: counted on the account and its address if there
+    /// is one (S47).
     async fn password_refused(
         &self,
         actor: &Actor,
@@ -281,10 +381,12 @@ impl<S: Store> Latchkey<S> {
         match user {
             Some(user) => {
                 self.store
-                    .record_password_failure(
+                    .record_source_password_failure(
                         user.id,
+                        &actor.source,
                         self.now(),
                         self.policy.password_throttle,
+                        self.policy.account_password_throttle,
                         event,
                     )
                     .await?;

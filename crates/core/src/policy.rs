@@ -32,8 +32,14 @@ pub struct Policy {
     pub unlock_slots: usize,
     /// Issuer shown in authenticator apps.
     pub issuer: String,
-    /// How wrong passwords slow an account down.
+    /// How wrong passwords from one client address slow that address down
+    /// for that account (S16, S47).
     pub password_throttle: Throttle,
+    /// How wrong passwords slow the whole account down (S47): each address
+    /// adds only its first `password_throttle.free_failures` to this count,
+    /// so it waits only when several addresses guess; a browser that
+    /// completed a sign-in of the account before passes this wait.
+    pub account_password_throttle: Throttle,
     /// How wrong security answers slow their own count down (S44), besides
     /// the account's.
     pub answer_throttle: Throttle,
@@ -57,6 +63,10 @@ impl Default for Policy {
             unlock_slots: 10,
             issuer: "Latchkey".into(),
             password_throttle: Throttle::default(),
+            account_password_throttle: Throttle {
+                free_failures: 20,
+                ..Throttle::default()
+            },
             answer_throttle: Throttle::default(),
             portal: PortalPolicy::default(),
         }

@@ -153,8 +153,32 @@ pub trait UserStore: Send + Sync {
         event: AuditEvent,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Clears the count after a complete success (never after a password
-    /// alone, S44).
+    /// alone, S44), and every address's count of the account (S47).
     fn clear_password_failures(&self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Until when passwords for account `id` typed from `source` wait
+    /// (S47): 0 when they do not.
+    fn source_password_blocked_until(
+        &self,
+        id: i64,
+        source: &str,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Counts a wrong password for account `id` from `source`, atomically
+    /// (S47): on that address's own count, with the wait `per_source`
+    /// says; and, for the address's first `per_source.free_failures`
+    /// (at least one), on the account's count too, with the wait `account`
+    /// says. So one address's flood makes that address wait and adds only
+    /// its first few to the account, whose wait stops everyone else.
+    /// Returns until when the address waits. Clearing the account's count
+    /// ([`UserStore::clear_password_failures`]) clears every address's.
+    fn record_source_password_failure(
+        &self,
+        id: i64,
+        source: &str,
+        now: i64,
+        per_source: Throttle,
+        account: Throttle,
+        event: AuditEvent,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// Counts a wrong security answer, atomically: once on the account's
     /// count as a wrong password does (S30), with the wait `account` says,
     /// and once on the answers' own count, with the wait `answers` says

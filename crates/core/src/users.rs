@@ -1,5 +1,6 @@
 //! Users: adding, enabling and disabling, password resets, listings.
 
+use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
 use crate::capability::{Actor, Admin};
@@ -9,6 +10,81 @@ use crate::model::{Role, Token, User, UserStatus, Username};
 use crate::passwords::check_password;
 use crate::ports::{NewUser, Store, StoreError};
 use crate::user_source::{AccountLink, DirectoryEntry, DirectorySync, SyncChange};
+
+/// What a typed user name means (S54, L5): NFKC-normalised (fullwidth
+/// letters, the Kelvin sign, `ⅷ` become their plain forms; decomposed
+/// accents are composed, so `jose\u{301}` is `josé`), lower-cased, the dot
+/// Turkish `İ` leaves on its `i` dropped. Every entry point reads a typed
+/// name through this before it looks the account up.
+pub fn typed_username(text: &str) -> String {
+    let lower: String = text.trim().nfkc().collect::<String>().to_lowercase();
+    let mut name = String::with_capacity(lower.len());
+    for c in lower.nfc() {
+        if c == '\u{307}' && name.ends_with('i') {
+            continue;
+        }
+        name.push(c);
+    }
+    name
+}
+
+/// Whether `c` is in the safe set a new user name is made of (S54): ASCII
+/// letters and digits, `. _ - @`, and the accented Latin letters of
+/// Latin-1 and Latin Extended-A — one script, so no name can mix in a
+/// Cyrillic `а` or Arabic-Indic digits to look like another. `ß`, the
+/// dotless `ı` and the long `ſ` are left out: each reads as another name.
+fn safe_in_username(c: char) -> bool {
+    c.is_ascii_lowercase()
+        || c.is_ascii_digit()
+        || matches!(c, '.' | '_' | '-' | '@')
+        || (('\u{e0}'..='\u{17f}').contains(&c)
+            && c != '\u{f7}'
+            && c != '\u{df}'
+            && c != '\u{131}'
+            && c != '\u{17f}'
+            && c.is_lowercase())
+}
+
+/// A new account's name (S54): read as every entry point reads one
+/// ([`typed_username`]), then held to the safe set.
+pub(crate) fn new_username(text: &str) -> Result<Username, AdminError> {
+    let name = typed_username(text);
+    let username: Username = name.parse().map_err(AdminError::BadUsername)?;
+    if !username.as_str().chars().all(safe_in_username) {
+        return Err(AdminError::ConfusableUsername);
+    }
+    Ok(username)
+}
+
+/// A mail address held to a lean rule (S56, L9): `local@domain`, at most
+/// 254 characters; the local part 1–64 of ASCII letters, digits and
+/// `. _ % + - ' !`, no leading, trailing or double dot; the domain at least
+/// two labels of letters, digits and inner `-`, each 1–63. Refused: spaces,
+/// line breaks, angle brackets, quotes, a second `@` — anything that would
+/// make a header or fail at the mail server later. Trimmed.
+pub fn checked_email(text: &str) -> Result<String, AdminError> {
+    let text = text.trim();
+    let (local, domain) = text.split_once('@').ok_or(AdminError::BadEmail)?;
+    let local_ok = (1..=64).contains(&local.len())
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._%+-'!".contains(c))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            (1..=63).contains(&label.len())
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if !local_ok || !domain_ok || text.len() > 254 {
+        return Err(AdminError::BadEmail);
+    }
+    Ok(text.to_owned())
+}
 
 impl<S: Store> Latchkey<S> {
     /// Adds a user.
@@ -21,7 +97,8 @@ impl<S: Store> Latchkey<S> {
         role: Role,
         password: Option<Zeroizing<String>>,
     ) -> Result<User, AdminError> {
-        let username: Username = name.parse().map_err(AdminError::BadUsername)?;
+        let username = new_username(name)?;
+        let email = email.map(|e| checked_email(&e)).transpose()?;
         let password_hash = match password {
             Some(password) => {
                 check_password(&password, &username)?;

@@ -136,6 +136,19 @@ fn write_to_outbox(folder: &std::path::Path, bytes: &[u8]) -> Result<(), MailErr
     use std::os::unix::fs::OpenOptionsExt;
     let failed = |e: std::io::Error| MailError(e.to_string());
     std::fs::create_dir_all(folder).map_err(failed)?;
+    // The folder too is the server's alone (S56, L10), whatever mode it
+    // was made with or found in: its mails hold reset links.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(folder)
+            .map_err(failed)?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))
+                .map_err(failed)?;
+        }
+    }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

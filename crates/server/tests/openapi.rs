@@ -167,11 +167,13 @@ fn the_openapi_document_describes_what_the_wire_types_write() {
                 otp: secret("123456"),
                 password: Some(secret("pw")),
                 username: "alice".into(),
+                client_address: Some("203.0.113.7".into()),
             }),
             value(wire::AuthenticateRequest {
                 otp: secret("123456"),
                 password: None,
                 username: "alice".into(),
+                client_address: None,
             }),
         ),
         (

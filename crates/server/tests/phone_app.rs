@@ -517,8 +517,8 @@ fn a_phone_activates_locks_recovers_through_the_portal_and_signs_in() {
     }
     browser.click("form[action='/login/questions'] button[type=submit]");
     assert_eq!(
-        browser.wait_for_path("/self-service"),
-        "/self-service",
+        browser.wait_for_path("/self-service/unlock"),
+        "/self-service/unlock",
         "{}",
         browser.text("body")
     );

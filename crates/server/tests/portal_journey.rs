@@ -140,9 +140,10 @@ fn a_user_unlocks_a_locked_soft_token_without_the_help_desk() {
     }
     browser.screenshot("security-questions");
     browser.click("form[action='/login/questions'] button[type=submit]");
+    // The answers lead straight to the unlock form of the only soft token.
     assert_eq!(
-        browser.wait_for_path("/self-service"),
-        "/self-service",
+        browser.wait_for_path("/self-service/unlock"),
+        "/self-service/unlock",
         "{}",
         browser.text("body")
     );

@@ -115,6 +115,20 @@ impl UserStore for Database {
     async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
         delegate!(self, s => s.clear_password_failures(id))
     }
+    async fn source_password_blocked_until(&self, id: i64, source: &str) -> StoreResult<i64> {
+        delegate!(self, s => s.source_password_blocked_until(id, source))
+    }
+    async fn record_source_password_failure(
+        &self,
+        id: i64,
+        source: &str,
+        now: i64,
+        per_source: Throttle,
+        account: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        delegate!(self, s => s.record_source_password_failure(id, source, now, per_source, account, event))
+    }
     async fn record_answer_failure(
         &self,
         id: i64,

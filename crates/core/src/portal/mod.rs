@@ -142,6 +142,25 @@ fn digest(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()
 }
 
+/// The value of a known-device cookie (S47): given to a browser after a
+/// complete sign-in, it lets that browser through the account-wide
+/// password wait that strangers' failures set. It grants nothing else: the
+/// password and the second factor are still asked.
+pub struct KnownDevice(String);
+
+impl KnownDevice {
+    /// The cookie value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for KnownDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KnownDevice(..)")
+    }
+}
+
 /// A session the store confirmed, with its user as of this request.
 #[derive(Debug, Clone)]
 pub struct PortalSession {
@@ -234,6 +253,12 @@ impl<S: Store> Latchkey<S> {
     /// `purpose` (the portal's CSRF tokens): the same on every node.
     pub fn keyed_digest(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
         self.cipher.keyed_hash(purpose, data)
+    }
+
+    /// Unix seconds on the domain's clock (what the edge's per-address
+    /// limits count in, so a test's moved clock moves them too).
+    pub fn clock_now(&self) -> i64 {
+        self.now()
     }
 
     fn portal(&self) -> &PortalPolicy {

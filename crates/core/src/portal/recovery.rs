@@ -23,7 +23,7 @@ impl<S: Store> Latchkey<S> {
         source: &str,
     ) -> Result<Option<Mail>, PortalError> {
         let actor = Actor::anonymous(source);
-        let Ok(name) = username.parse::<Username>() else {
+        let Ok(name) = crate::typed_username(username).parse::<Username>() else {
             return Ok(None);
         };
         let user = self.store.user_by_name(&name).await?;

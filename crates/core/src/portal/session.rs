@@ -2,7 +2,9 @@
 
 use zeroize::Zeroizing;
 
-use super::{FullSession, PendingSession, PortalError, PortalSession, SessionId, digest};
+use super::{
+    FullSession, KnownDevice, PendingSession, PortalError, PortalSession, SessionId, digest,
+};
 use crate::capability::{Actor, Helpdesk, Reach};
 use crate::context::Latchkey;
 use crate::model::{AuditEvent, Role, SessionStage, User, UserStatus, Username};
@@ -38,12 +40,31 @@ impl<S: Store> Latchkey<S> {
         password: Zeroizing<String>,
         source: &str,
     ) -> Result<SessionId, PortalError> {
+        self.portal_sign_in_on_device(username, password, source, None)
+            .await
+    }
+
+    /// [`Latchkey::portal_sign_in`] from a browser that sent `device`, its
+    /// known-device cookie ([`KnownDevice`]) if it has one: a known device
+    /// of the account passes the account-wide password wait that strangers'
+    /// failures from several addresses set (S47), never its own address's.
+    #[tracing::instrument(level = "debug", skip_all, fields(username = %username, source = %source))]
+    pub async fn portal_sign_in_on_device(
+        &self,
+        username: &str,
+        password: Zeroizing<String>,
+        source: &str,
+        device: Option<&str>,
+    ) -> Result<SessionId, PortalError> {
         let actor = Actor::anonymous(source);
-        let Ok(name) = username.parse::<Username>() else {
+        let Ok(name) = crate::typed_username(username).parse::<Username>() else {
             self.hasher.verify(password, None).await;
             return Err(PortalError::SignInRefused);
         };
-        let Some(user) = self.password_factor(&actor, &name, password).await? else {
+        let Some(user) = self
+            .password_factor_on(&actor, &name, password, device)
+            .await?
+        else {
             return Err(PortalError::SignInRefused);
         };
         if user.status != UserStatus::Active {
@@ -129,6 +150,19 @@ impl<S: Store> Latchkey<S> {
         otp: &str,
         source: &str,
     ) -> Result<SessionId, PortalError> {
+        self.portal_second_factor_on_device(session, otp, source)
+            .await
+            .map(|(id, _)| id)
+    }
+
+    /// [`Latchkey::portal_second_factor`], and the known-device cookie this
+    /// complete sign-in earns the browser (S47).
+    pub async fn portal_second_factor_on_device(
+        &self,
+        session: &PendingSession,
+        otp: &str,
+        source: &str,
+    ) -> Result<(SessionId, KnownDevice), PortalError> {
         let actor = session.actor(source);
         if !self
             .check_own_otp(&session.user, None, otp, &actor)
@@ -144,14 +178,16 @@ impl<S: Store> Latchkey<S> {
             "success",
             "password and OTP",
         );
-        self.open_session(
-            &session.user,
-            SessionStage::Full,
-            session.created_at,
-            Some(session.id_hash.clone()),
-            event,
-        )
-        .await
+        let id = self
+            .open_session(
+                &session.user,
+                SessionStage::Full,
+                session.created_at,
+                Some(session.id_hash.clone()),
+                event,
+            )
+            .await?;
+        Ok((id, KnownDevice(self.known_device_token(&session.user))))
     }
 
     /// Help-desk rights, for a helpdesk or admin user who signed in fully:

@@ -199,7 +199,13 @@ async fn a_waiting_account_binds_nothing_under_its_renamed_entrys_new_name_eithe
     for _ in 0..6 {
         assert!(!first_factor(&app, "dana", "a wrong guess").await);
     }
-    assert!(app.user("dana").await.password_blocked_until > T0 as i64);
+    let dana = app.user("dana").await.id;
+    let waits_until = app
+        .store
+        .source_password_blocked_until(dana, SOURCE)
+        .await
+        .unwrap();
+    assert!(waits_until > T0 as i64, "the address waits (S16, S47)");
     directory.entries.lock().unwrap().clear();
     directory.add("dana.smith", "uuid-1", "dana's password");
     let binds = directory.binds.load(Ordering::SeqCst);

@@ -671,3 +671,260 @@ async fn h1_radius_clears_the_failure_count_only_after_its_own_password_and_an_o
         "the password and an accepted OTP clear the count"
     );
 }
+
+// --- M2 (S47): wrong passwords per account and address --------------------
+
+/// A password attempt for `name` from `source`, with or without a
+/// known-device cookie: whether it passed.
+async fn password_passes(
+    app: &App,
+    name: &str,
+    password: &str,
+    source: &str,
+    device: Option<&str>,
+) -> bool {
+    app.latchkey
+        .portal_sign_in_on_device(name, Zeroizing::new(password.into()), source, device)
+        .await
+        .is_ok()
+}
+
+/// S47 (M2): one stranger's flood makes that stranger's address wait and
+/// adds only its free failures to the account's count, so the owner at
+/// another address signs in; strangers at many addresses make the whole
+/// account wait, and then only a browser that completed a sign-in of this
+/// account before (its known-device cookie) passes. RADIUS and the API
+/// share the rule: it is the password factor's.
+#[tokio::test]
+async fn m2_s47_a_flood_of_wrong_passwords_does_not_stop_the_owner() {
+    let app = app(Policy::default()).await;
+    let (_, totp) = app.soft_token_user("olga", Role::User).await;
+    let (_, bob_totp) = app.soft_token_user("bob", Role::User).await;
+
+    // The owner's browser completes a sign-in and is remembered.
+    let pending = app.pending_session("olga").await;
+    app.clock.advance(30);
+    let (_, device) = app
+        .latchkey
+        .portal_second_factor_on_device(&pending, &totp.generate(app.clock.now()), "198.51.100.10")
+        .await
+        .unwrap();
+    let bob_pending = app.pending_session("bob").await;
+    let (_, bobs_device) = app
+        .latchkey
+        .portal_second_factor_on_device(&bob_pending, &bob_totp.generate(app.clock.now()), SOURCE)
+        .await
+        .unwrap();
+
+    for _ in 0..40 {
+        assert!(!password_passes(&app, "olga", "wrong guess", "203.0.113.66", None).await);
+    }
+    assert!(
+        !password_passes(&app, "olga", PASSWORD, "203.0.113.66", None).await,
+        "the flooding address waits"
+    );
+    let user = app.user("olga").await;
+    assert_eq!(
+        user.password_failures, 5,
+        "one address adds its free failures only"
+    );
+    assert!(
+        password_passes(&app, "olga", PASSWORD, "198.51.100.20", None).await,
+        "the owner at another address gets in"
+    );
+
+    // Many addresses: the account waits for every browser but a known one.
+    for host in 1..=10 {
+        for _ in 0..6 {
+            let source = format!("203.0.113.{host}");
+            assert!(!password_passes(&app, "olga", "wrong guess", &source, None).await);
+        }
+    }
+    assert!(app.user("olga").await.password_blocked_until > app.clock.now() as i64);
+    assert!(!password_passes(&app, "olga", PASSWORD, "198.51.100.30", None).await);
+    assert!(
+        !password_passes(
+            &app,
+            "olga",
+            PASSWORD,
+            "198.51.100.30",
+            Some(bobs_device.expose())
+        )
+        .await,
+        "another account's known device is no pass"
+    );
+    assert!(
+        !password_passes(&app, "olga", PASSWORD, "198.51.100.30", Some("1.2.AAAA")).await,
+        "a forged one neither"
+    );
+    assert!(
+        password_passes(
+            &app,
+            "olga",
+            PASSWORD,
+            "198.51.100.30",
+            Some(device.expose())
+        )
+        .await,
+        "the owner's known browser passes the account's wait"
+    );
+    // The API: per the client address the application forwards.
+    for _ in 0..30 {
+        let decision = app
+            .latchkey
+            .authenticate_for_client(
+                &app.key,
+                SOURCE,
+                Some("203.0.113.66".parse().unwrap()),
+                "bob",
+                Some(Zeroizing::new("wrong guess".into())),
+                "000000",
+            )
+            .await
+            .unwrap();
+        assert_eq!(decision, Some(Decision::Reject));
+    }
+    app.clock.advance(30);
+    let decision = app
+        .latchkey
+        .authenticate_for_client(
+            &app.key,
+            SOURCE,
+            Some("198.51.100.40".parse().unwrap()),
+            "bob",
+            Some(Zeroizing::new(PASSWORD.into())),
+            &bob_totp.generate(app.clock.now()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        decision,
+        Some(Decision::Accept),
+        "the owner behind the same application"
+    );
+}
+
+// --- L5 (S54), L9 (S56): names and mail addresses ----------------------------
+
+/// S54 (L5): the review's names. Compatibility forms are read as their
+/// plain ones (fullwidth, Kelvin sign, `ⅷ`), decomposed accents composed,
+/// Turkish `İ`'s dot dropped; a name outside the one-script safe set
+/// (Cyrillic `а`, Arabic-Indic digits, `ß`) is refused with a message.
+#[tokio::test]
+async fn l5_s54_user_names_are_nfkc_and_confusables_are_refused() {
+    let app = app(Policy::default()).await;
+    let add = |name: &'static str| {
+        let app = &app;
+        async move {
+            app.latchkey
+                .add_user(
+                    &app.admin,
+                    name,
+                    None,
+                    Role::User,
+                    Some(Zeroizing::new(PASSWORD.into())),
+                )
+                .await
+        }
+    };
+    add("alice").await.unwrap();
+    assert!(
+        matches!(add("ａｌｉｃｅ").await, Err(AdminError::Exists(_))),
+        "fullwidth is alice"
+    );
+    assert!(matches!(
+        add("\u{212a}ate").await.unwrap().username.as_str(),
+        "kate"
+    ));
+    assert_eq!(add("ⅷ").await.unwrap().username.as_str(), "viii");
+    assert_eq!(
+        add("jose\u{301}").await.unwrap().username.as_str(),
+        "jos\u{e9}"
+    );
+    assert!(
+        matches!(add("jos\u{e9}").await, Err(AdminError::Exists(_))),
+        "NFC and NFD are one name"
+    );
+    assert_eq!(add("İstanbul").await.unwrap().username.as_str(), "istanbul");
+    for refused in ["\u{430}lice", "١٢٣", "stra\u{df}e", "\u{3b1}lpha"] {
+        let error = add(refused).await.unwrap_err();
+        assert!(
+            matches!(error, AdminError::ConfusableUsername),
+            "{refused}: {error}"
+        );
+        assert!(error.to_string().contains("a–z"), "{error}");
+    }
+    // A client that sends the decomposed form signs in.
+    assert!(password_passes(&app, "jose\u{301}", PASSWORD, SOURCE, None).await);
+    assert!(password_passes(&app, "ＡＬＩＣＥ", PASSWORD, SOURCE, None).await);
+}
+
+/// S56 (L9): the review's address and its kin are refused at `user add`,
+/// and nothing is added.
+#[tokio::test]
+async fn l9_s56_mail_addresses_are_validated() {
+    let app = app(Policy::default()).await;
+    for bad in [
+        "<img src=x onerror=alert(1)>@x\r\nBcc: all@corp",
+        "alice@example.org\r\nBcc: all@corp",
+        "alice",
+        "alice@",
+        "@example.org",
+        "alice@localhost",
+        "al ice@example.org",
+        "alice@@example.org",
+        "alice..x@example.org",
+        "alice@-example.org",
+    ] {
+        let added = app
+            .latchkey
+            .add_user(&app.admin, "mallory", Some(bad.into()), Role::User, None)
+            .await;
+        assert!(
+            matches!(added, Err(AdminError::BadEmail)),
+            "{bad:?}: {added:?}"
+        );
+    }
+    assert!(
+        app.latchkey
+            .list_users(&app.admin)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for good in [
+        "alice@example.org",
+        "a.b+tag@mail.example.co.uk",
+        "o'neil@example.org",
+    ] {
+        assert_eq!(checked_email(good).unwrap(), good);
+    }
+}
+
+// --- L1 (S52): the audit chain verified in pages ------------------------------
+
+/// S52 (L1): `audit verify` reads the chain page by page, so a log longer
+/// than a page verifies, counted whole, and a break in a later page is
+/// found.
+#[tokio::test]
+async fn l1_s52_audit_verify_streams_in_pages() {
+    let app = app(Policy::default()).await;
+    let before = app.latchkey.verify_audit().await.unwrap().unwrap();
+    let rows = 2 * latchkey_core::audit::VERIFY_PAGE + 7;
+    for n in 0..rows {
+        app.store
+            .append(AuditEvent {
+                at: n,
+                actor: "test".into(),
+                action: "test.row".into(),
+                subject: format!("row {n}"),
+                source: SOURCE.into(),
+                outcome: "success".into(),
+                detail: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let verified = app.latchkey.verify_audit().await.unwrap().unwrap();
+    assert_eq!(verified, before + rows as u64);
+}

@@ -18,6 +18,7 @@ use latchkey_core::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::address_limits::{self, Limited};
 use super::{ApiError, AppState, client_address};
 use crate::views::{api_key_view, audit_view, issued_view, token_view, user_view, wire_api_role};
 
@@ -164,11 +165,23 @@ async fn activate(
     ApiJson(body): ApiJson<wire::ActivateRequest>,
 ) -> Result<Json<wire::ActivateResponse>, ApiError> {
     let source = client_address(&state, peer, &headers);
-    let grant = match state
+    // Each failure adds an audit row: so many per address (S52, L1).
+    let node = &state.portal.base_url;
+    let now = state.app.clock_now();
+    if !address_limits::under_limit(node, Limited::FailedActivation, &source, now) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed activations from this address; wait ten minutes and try again",
+        ));
+    }
+    let result = state
         .app
         .activate(&body.serial, &body.activation_code, &source)
-        .await
-    {
+        .await;
+    if result.is_err() {
+        address_limits::count(node, Limited::FailedActivation, &source, now);
+    }
+    let grant = match result {
         Ok(grant) => grant,
         Err(ActivateError::Malformed(message)) => {
             return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
@@ -256,9 +269,27 @@ async fn authenticate(
 ) -> Result<Json<wire::AuthenticateResponse>, ApiError> {
     let source = client_address(&state, peer, &headers);
     let key = bearer(&headers).ok_or_else(unauthorized)?;
+    // The user's own address, when the application forwards it (S47).
+    let client = match body.client_address.as_deref().map(str::parse) {
+        None => None,
+        Some(Ok(ip)) => Some(ip),
+        Some(Err(_)) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "client_address must be an IP address, such as 203.0.113.7 or 2001:db8::7",
+            ));
+        }
+    };
     let decision = state
         .app
-        .authenticate(key, &source, &body.username, body.password, &body.otp)
+        .authenticate_for_client(
+            key,
+            &source,
+            client,
+            &body.username,
+            body.password,
+            &body.otp,
+        )
         .await
         .map_err(admin_error)?
         .ok_or_else(unauthorized)?;

@@ -1,5 +1,6 @@
 //! HTTP: the self-service portal, the JSON API, health, readiness and metrics.
 
+mod address_limits;
 mod admin;
 mod api;
 mod app;
@@ -10,6 +11,7 @@ mod metrics;
 mod ops;
 mod pages;
 mod portal;
+mod rejections;
 mod self_service;
 mod stock_api;
 mod visit;
@@ -164,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(request_span))
         .route_layer(axum::middleware::from_fn(metrics::observe))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(rejections::json_errors_on_api))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
         .merge(app::routes())

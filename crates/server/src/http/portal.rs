@@ -11,10 +11,13 @@ use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use latchkey_core::{PendingSession, PortalError, PortalSession, SessionStage};
+use latchkey_core::{
+    PendingSession, PortalError, PortalSession, SessionId, SessionStage, TokenKind, TokenState,
+};
 use zeroize::Zeroizing;
 
 use super::AppState;
+use super::address_limits::{self, Limited};
 use super::pages::*;
 use super::visit::{PostedForm, Visit, refusal, secret, server_error};
 
@@ -86,7 +89,12 @@ async fn login(
     let result = visit
         .state
         .app
-        .portal_sign_in(&username, password, &visit.source)
+        .portal_sign_in_on_device(
+            &username,
+            password,
+            &visit.source,
+            visit.known_device.as_deref(),
+        )
         .await;
     match result {
         Ok(id) => {
@@ -132,14 +140,19 @@ async fn otp(
     let result = visit
         .state
         .app
-        .portal_second_factor(&session, code, &visit.source)
+        .portal_second_factor_on_device(&session, code, &visit.source)
         .await;
     match result {
-        Ok(id) => {
+        Ok((id, device)) => {
             visit.set_session(&id);
+            visit.set_known_device(&device);
             // An application's sign-in request waits for this sign-in.
             if crate::oidc::holds_request(&visit.state, &headers) {
                 return visit.redirect(crate::oidc::RESUME_PATH);
+            }
+            // So does a token's unlock link opened signed out.
+            if let Some(link) = visit.held_unlock_link() {
+                return visit.redirect(&link);
             }
             let needs_answers = match visit.state.app.portal_needs_answers(&session).await {
                 Ok(needs) => needs,
@@ -231,7 +244,17 @@ async fn challenge(
     match result {
         Ok(id) => {
             visit.set_session(&id);
-            visit.redirect("/self-service")
+            // Straight to the unlock form (the token's own link, or the
+            // user's soft tokens), the usual reason for the questions; the
+            // other recovery actions are a link away from it.
+            if let Some(link) = visit.held_unlock_link() {
+                return visit.redirect(&link);
+            }
+            match has_soft_token(&visit, &id).await {
+                Ok(true) => visit.redirect("/self-service/unlock"),
+                Ok(false) => visit.redirect("/self-service"),
+                Err(e) => server_error(&e),
+            }
         }
         Err(PortalError::AnswersRefused) => {
             // The same questions again (S30).
@@ -249,6 +272,25 @@ async fn challenge(
         }
         Err(error) => challenge_refused(visit, error),
     }
+}
+
+/// Whether the user of the recovery session `id` has an active soft token
+/// (one an unlock code can open).
+async fn has_soft_token(visit: &Visit, id: &SessionId) -> Result<bool, PortalError> {
+    let app = &visit.state.app;
+    let Some(session) = app
+        .portal_session(id.expose())
+        .await?
+        .as_ref()
+        .and_then(PortalSession::recovery)
+    else {
+        return Ok(false);
+    };
+    Ok(app
+        .portal_tokens(&session)
+        .await?
+        .iter()
+        .any(|t| t.kind == TokenKind::Latchkey && t.state == TokenState::Active))
 }
 
 async fn logout(
@@ -301,6 +343,18 @@ async fn forgot(
         fields: form,
     }: PostedForm,
 ) -> Response {
+    // Each request adds an audit row: so many per address (S52, L1), the
+    // same answer past it whatever the name.
+    let node = &visit.state.portal.base_url;
+    let now = visit.state.app.clock_now();
+    if !address_limits::admit(node, Limited::ResetRequest, &visit.source, now) {
+        return visit.message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            vec!["Too many password-reset requests came from your network. Wait ten minutes and try again.".into()],
+            Some(("/password/forgot", "Try again")),
+        );
+    }
     let username = form.get("username").cloned().unwrap_or_default();
     let app = visit.state.app.clone();
     let mailer = visit.state.portal.mailer.clone();

@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use latchkey_core::{
-    FullSession, Mail, Mailer, PendingSession, PortalError, PortalSession, RecoverySession, Role,
-    SessionId, SessionStage,
+    FullSession, KnownDevice, Mail, Mailer, PendingSession, PortalError, PortalSession,
+    RecoverySession, Role, SessionId, SessionStage,
 };
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -56,6 +56,24 @@ impl PortalSettings {
             "latchkey_csrf"
         }
     }
+    /// The known-device cookie (S47): set after a complete sign-in, it lets
+    /// the browser through the account-wide password wait.
+    pub(super) fn device_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-latchkey_device"
+        } else {
+            "latchkey_device"
+        }
+    }
+    /// The unlock link a signed-out visitor opened, held through the
+    /// sign-in (see [`Visit::held_unlock_link`]).
+    pub(super) fn unlock_link_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-latchkey_unlock_link"
+        } else {
+            "latchkey_unlock_link"
+        }
+    }
     pub(super) fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> String {
         let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
         if let Some(age) = max_age {
@@ -75,6 +93,12 @@ pub struct Visit {
     pub source: String,
     pub session: Option<PortalSession>,
     pub csrf: String,
+    /// The known-device cookie's value, if the browser sent one (S47).
+    pub known_device: Option<String>,
+    /// The request's path and query.
+    target: String,
+    /// The unlock link held through the sign-in, if any.
+    held_unlock: Option<String>,
     csrf_seed: Option<String>,
     set_cookies: Vec<String>,
 }
@@ -137,11 +161,23 @@ impl FromRequestParts<AppState> for Visit {
             // A stale cookie: drop it so the browser stops sending it.
             set_cookies.push(settings.cookie(settings.session_cookie(), "", Some(0)));
         }
+        let known_device = jar.get(settings.device_cookie()).cloned();
+        let held_unlock = jar
+            .get(settings.unlock_link_cookie())
+            .and_then(|held| unlock_link_query(held));
+        let target = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
         Ok(Visit {
             state: state.clone(),
             source,
             session,
             csrf,
+            known_device,
+            target,
+            held_unlock,
             csrf_seed,
             set_cookies,
         })
@@ -216,6 +252,19 @@ impl Visit {
             .push(settings.cookie(settings.session_cookie(), id.expose(), None));
     }
 
+    /// Remembers this browser as a known device of the user who just
+    /// signed in completely (S47).
+    pub fn set_known_device(&mut self, device: &KnownDevice) {
+        let settings = &self.state.portal;
+        let name = settings.device_cookie();
+        self.set_cookies.retain(|c| !c.starts_with(name));
+        self.set_cookies.push(settings.cookie(
+            name,
+            device.expose(),
+            Some(latchkey_core::KNOWN_DEVICE_LIFETIME),
+        ));
+    }
+
     pub(super) fn clear_session(&mut self) {
         let settings = &self.state.portal;
         self.set_cookies
@@ -252,9 +301,16 @@ impl Visit {
     }
 
     /// Where a visitor without the right session goes: to sign in, or to
-    /// the second factor, or a refusal for a recovery session (S28).
-    pub fn wrong_stage(self) -> Response {
-        match self.session.as_ref().map(PortalSession::stage) {
+    /// the second factor, or a refusal for a recovery session (S28). A
+    /// signed-out visitor who opened a token's unlock link
+    /// (`/self-service/unlock?serial=…&reset_code=…`) is brought back to it
+    /// after the sign-in, the reset code filled in.
+    pub fn wrong_stage(mut self) -> Response {
+        let stage = self.session.as_ref().map(PortalSession::stage);
+        if matches!(stage, None | Some(SessionStage::Password)) {
+            self.hold_unlock_link();
+        }
+        match stage {
             None => self.redirect("/login"),
             Some(SessionStage::Password) => self.redirect("/login/otp"),
             Some(_) => self.message(
@@ -264,6 +320,33 @@ impl Visit {
                 Some(("/self-service", "Back to the recovery actions")),
             ),
         }
+    }
+
+    /// Holds this request through the sign-in if it is a token's unlock
+    /// link: its serial and reset code (no secret: a reset code yields
+    /// nothing without a recovery session) in a short-lived cookie.
+    fn hold_unlock_link(&mut self) {
+        let Some(query) = self.target.strip_prefix("/self-service/unlock?") else {
+            return;
+        };
+        let Some(held) = unlock_link_query(query) else {
+            return;
+        };
+        let settings = &self.state.portal;
+        let name = settings.unlock_link_cookie();
+        self.set_cookies.retain(|c| !c.starts_with(name));
+        self.set_cookies
+            .push(settings.cookie(name, &held, Some(UNLOCK_LINK_LIFETIME)));
+    }
+
+    /// Where the sign-in that just ended goes when a token's unlock link
+    /// waited for it: that link (and the hold is let go), else nothing.
+    pub fn held_unlock_link(&mut self) -> Option<String> {
+        let held = self.held_unlock.take()?;
+        let settings = &self.state.portal;
+        self.set_cookies
+            .push(settings.cookie(settings.unlock_link_cookie(), "", Some(0)));
+        Some(format!("/self-service/unlock?{held}"))
     }
 
     /// The session, if it is at the password step.
@@ -285,6 +368,35 @@ impl Visit {
     pub fn send_mail(&self, mail: Option<Mail>) {
         super::send_mail(&self.state, mail);
     }
+}
+
+/// Seconds a held unlock link waits for the sign-in.
+const UNLOCK_LINK_LIFETIME: i64 = 30 * 60;
+
+/// An unlock link's query (`serial=…&reset_code=…`) in a form safe to
+/// hold in a cookie and to put back in a link: each value cut to the
+/// digits and dashes a serial or a reset code is written with (at most
+/// 20). None when it names neither.
+fn unlock_link_query(query: &str) -> Option<String> {
+    let mut serial = None;
+    let mut reset_code = None;
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let clean: String = value
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '-')
+            .take(20)
+            .collect();
+        match name.as_ref() {
+            "serial" if !clean.is_empty() => serial = Some(clean),
+            "reset_code" if !clean.is_empty() => reset_code = Some(clean),
+            _ => {}
+        }
+    }
+    let pairs: Vec<String> = [("serial", serial), ("reset_code", reset_code)]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| format!("{name}={value}")))
+        .collect();
+    (!pairs.is_empty()).then(|| pairs.join("&"))
 }
 
 /// An unexpected failure: logged with its cause, answered with an opaque 500.
@@ -338,7 +450,23 @@ impl FromRequest<AppState> for PostedForm {
         let Form(fields) = match Form::<HashMap<String, String>>::from_request(request, state).await
         {
             Ok(form) => form,
-            Err(rejection) => return Err(rejection.into_response()),
+            // A page that says what happened, not axum's plain text (L6).
+            Err(rejection) => {
+                let status = rejection.status();
+                let text = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "The form is too large to send. Shorten what you typed and send it again."
+                } else if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                    "This address takes the portal's own forms only. Go back, reload the page and send the form again."
+                } else {
+                    "The form could not be read. Go back, reload the page and send the form again."
+                };
+                return Err(visit.message(
+                    status,
+                    "The form was not sent",
+                    vec![text.into()],
+                    Some(("/", "Start again")),
+                ));
+            }
         };
         if !visit.csrf_ok(&fields) {
             return Err(visit.forbidden_form());

@@ -180,7 +180,7 @@ impl Database {
                 app,
                 lifecycle,
                 metrics: Arc::new(latchkey_server::http::Metrics::default()),
-                trusted_proxies: Arc::new(Vec::new()),
+                trusted_proxies: Arc::new(config.trusted_proxies.clone()),
                 portal: Arc::new(latchkey_server::http::PortalSettings {
                     base_url: url.clone(),
                     secure_cookies: false,

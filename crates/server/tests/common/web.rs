@@ -47,6 +47,9 @@ pub struct Visitor {
     agent: ureq::Agent,
     pub cookies: BTreeMap<String, String>,
     csrf: Option<String>,
+    /// Sent as `X-Forwarded-For` on every request, for a server that
+    /// trusts 127.0.0.1 as its proxy: the visitor's address as it sees it.
+    pub forwarded_for: Option<String>,
 }
 
 fn csrf_in(body: &str) -> Option<String> {
@@ -68,6 +71,7 @@ impl Visitor {
             agent,
             cookies: BTreeMap::new(),
             csrf: None,
+            forwarded_for: None,
         }
     }
 
@@ -111,12 +115,14 @@ impl Visitor {
     }
 
     pub fn get(&mut self, path: &str) -> Page {
-        let response = self
+        let mut request = self
             .agent
             .get(&format!("{}{path}", self.base))
-            .header("Cookie", &self.cookie_header())
-            .call()
-            .expect("the portal answers");
+            .header("Cookie", &self.cookie_header());
+        if let Some(address) = &self.forwarded_for {
+            request = request.header("X-Forwarded-For", address);
+        }
+        let response = request.call().expect("the portal answers");
         self.absorb(response)
     }
 
@@ -144,6 +150,9 @@ impl Visitor {
             .header("Cookie", &self.cookie_header());
         if let Some(host) = host {
             request = request.header("Host", host);
+        }
+        if let Some(address) = &self.forwarded_for {
+            request = request.header("X-Forwarded-For", address);
         }
         let response = request.send(body.as_bytes()).expect("the portal answers");
         self.absorb(response)

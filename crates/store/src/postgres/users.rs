@@ -5,9 +5,10 @@ use sqlx::Row;
 
 use super::{PostgresStore, append_in, fail, user_from, user_named};
 use crate::queries::{
-    CLEAR_ANSWER_FAILURES, CLEAR_PASSWORD_FAILURES, COUNT_ANSWER_FAILURE, COUNT_PASSWORD_FAILURE,
-    INSERT_USER, LIST_USERS, SET_ANSWER_BLOCKED_UNTIL, SET_PASSWORD_BLOCKED_UNTIL,
-    SET_PASSWORD_HASH, SET_USER_STATUS, USER_BY_ID,
+    CLEAR_ANSWER_FAILURES, CLEAR_PASSWORD_FAILURES, CLEAR_SOURCE_PASSWORD_FAILURES,
+    COUNT_ANSWER_FAILURE, COUNT_PASSWORD_FAILURE, COUNT_SOURCE_PASSWORD_FAILURE, INSERT_USER,
+    LIST_USERS, SET_ANSWER_BLOCKED_UNTIL, SET_PASSWORD_BLOCKED_UNTIL, SET_PASSWORD_HASH,
+    SET_SOURCE_PASSWORD_BLOCKED_UNTIL, SET_USER_STATUS, SOURCE_PASSWORD_BLOCKED_UNTIL, USER_BY_ID,
 };
 
 impl UserStore for PostgresStore {
@@ -113,12 +114,83 @@ impl UserStore for PostgresStore {
     }
 
     async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
-        sqlx::query(CLEAR_PASSWORD_FAILURES.postgres())
+        let mut tx = self.begin().await?;
+        for statement in [&CLEAR_PASSWORD_FAILURES, &CLEAR_SOURCE_PASSWORD_FAILURES] {
+            sqlx::query(statement.postgres())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(())
+    }
+
+    async fn source_password_blocked_until(&self, id: i64, source: &str) -> StoreResult<i64> {
+        let row = sqlx::query(SOURCE_PASSWORD_BLOCKED_UNTIL.postgres())
             .bind(id)
-            .execute(&self.pool)
+            .bind(source)
+            .fetch_optional(&self.pool)
             .await
             .map_err(fail)?;
-        Ok(())
+        match row {
+            Some(row) => row.try_get::<i64, _>(0).map_err(fail),
+            None => Ok(0),
+        }
+    }
+
+    async fn record_source_password_failure(
+        &self,
+        id: i64,
+        source: &str,
+        now: i64,
+        per_source: Throttle,
+        account: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        let wait = |throttle: Throttle, count: i64| {
+            let delay = throttle.delay(u32::try_from(count).unwrap_or(u32::MAX));
+            if delay > 0 { now + delay } else { 0 }
+        };
+        let mut tx = self.begin().await?;
+        // The upsert and the UPDATE take their rows' locks, so concurrent
+        // failures on other nodes count one after another.
+        let from_source: i64 = sqlx::query(COUNT_SOURCE_PASSWORD_FAILURE.postgres())
+            .bind(id)
+            .bind(source)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?
+            .try_get(0)
+            .map_err(fail)?;
+        let source_until = wait(per_source, from_source);
+        sqlx::query(SET_SOURCE_PASSWORD_BLOCKED_UNTIL.postgres())
+            .bind(id)
+            .bind(source)
+            .bind(source_until)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        if from_source <= i64::from(per_source.free_failures.max(1)) {
+            let failures = match sqlx::query(COUNT_PASSWORD_FAILURE.postgres())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?
+            {
+                Some(row) => row.try_get::<i64, _>(0).map_err(fail)?,
+                None => 0,
+            };
+            sqlx::query(SET_PASSWORD_BLOCKED_UNTIL.postgres())
+                .bind(id)
+                .bind(wait(account, failures))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        append_in(&mut tx, &event).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(source_until)
     }
 
     async fn record_answer_failure(

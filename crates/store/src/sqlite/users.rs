@@ -2,9 +2,11 @@
 
 use super::{SqliteStore, append_in, query_all, query_one, update_and_audit, user_from};
 use crate::queries::{
-    CLEAR_ANSWER_FAILURES, CLEAR_PASSWORD_FAILURES, COUNT_ANSWER_FAILURE, COUNT_PASSWORD_FAILURE,
-    INSERT_USER, LIST_USERS, SET_ANSWER_BLOCKED_UNTIL, SET_PASSWORD_BLOCKED_UNTIL,
-    SET_PASSWORD_HASH, SET_USER_STATUS, USER_BY_ID, USER_BY_NAME,
+    CLEAR_ANSWER_FAILURES, CLEAR_PASSWORD_FAILURES, CLEAR_SOURCE_PASSWORD_FAILURES,
+    COUNT_ANSWER_FAILURE, COUNT_PASSWORD_FAILURE, COUNT_SOURCE_PASSWORD_FAILURE, INSERT_USER,
+    LIST_USERS, SET_ANSWER_BLOCKED_UNTIL, SET_PASSWORD_BLOCKED_UNTIL, SET_PASSWORD_HASH,
+    SET_SOURCE_PASSWORD_BLOCKED_UNTIL, SET_USER_STATUS, SOURCE_PASSWORD_BLOCKED_UNTIL, USER_BY_ID,
+    USER_BY_NAME,
 };
 use latchkey_core::*;
 use rusqlite::{OptionalExtension, params};
@@ -100,7 +102,58 @@ impl UserStore for SqliteStore {
         self.write(move |tx| {
             tx.prepare_cached(CLEAR_PASSWORD_FAILURES.sqlite())?
                 .execute(params![id])?;
+            tx.prepare_cached(CLEAR_SOURCE_PASSWORD_FAILURES.sqlite())?
+                .execute(params![id])?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn source_password_blocked_until(&self, id: i64, source: &str) -> StoreResult<i64> {
+        let source = source.to_owned();
+        self.read(move |conn| {
+            query_one(
+                conn,
+                SOURCE_PASSWORD_BLOCKED_UNTIL.sqlite(),
+                params![id, source],
+                |row| super::rows::get(row, 0),
+            )
+        })
+        .await
+        .map(Option::unwrap_or_default)
+    }
+
+    async fn record_source_password_failure(
+        &self,
+        id: i64,
+        source: &str,
+        now: i64,
+        per_source: Throttle,
+        account: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        let source = source.to_owned();
+        self.write(move |tx| {
+            let wait = |throttle: Throttle, count: i64| {
+                let delay = throttle.delay(u32::try_from(count).unwrap_or(u32::MAX));
+                if delay > 0 { now + delay } else { 0 }
+            };
+            let from_source: i64 = tx
+                .prepare_cached(COUNT_SOURCE_PASSWORD_FAILURE.sqlite())?
+                .query_row(params![id, source], |row| row.get(0))?;
+            let source_until = wait(per_source, from_source);
+            tx.prepare_cached(SET_SOURCE_PASSWORD_BLOCKED_UNTIL.sqlite())?
+                .execute(params![id, source, source_until])?;
+            if from_source <= i64::from(per_source.free_failures.max(1)) {
+                let failures: Option<i64> = tx
+                    .prepare_cached(COUNT_PASSWORD_FAILURE.sqlite())?
+                    .query_row(params![id], |row| row.get(0))
+                    .optional()?;
+                tx.prepare_cached(SET_PASSWORD_BLOCKED_UNTIL.sqlite())?
+                    .execute(params![id, wait(account, failures.unwrap_or(0))])?;
+            }
+            append_in(tx, &event)?;
+            Ok(source_until)
         })
         .await
     }

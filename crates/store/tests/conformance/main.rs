@@ -163,6 +163,7 @@ fn event_for(action: &str, subject: &str, detail: &str) -> AuditEvent {
 
 mod api_keys;
 mod audit;
+mod by_address;
 mod checks;
 mod console;
 mod directory;

@@ -68,6 +68,8 @@ struct State {
     directory_links: BTreeMap<i64, DirectoryLink>,
     /// Unassigned hardware tokens by id.
     stock: BTreeMap<i64, StockToken>,
+    /// Wrong passwords by (user, address): the count and its wait (S47).
+    source_failures: HashMap<(i64, String), (u32, i64)>,
 }
 
 struct ResetLink {
@@ -303,11 +305,52 @@ impl UserStore for MemoryStore {
     }
 
     async fn clear_password_failures(&self, id: i64) -> StoreResult<()> {
-        if let Some(user) = self.lock().users.get_mut(&id) {
+        let mut s = self.lock();
+        if let Some(user) = s.users.get_mut(&id) {
             user.password_failures = 0;
             user.password_blocked_until = 0;
         }
+        s.source_failures.retain(|(user, _), _| *user != id);
         Ok(())
+    }
+
+    async fn source_password_blocked_until(&self, id: i64, source: &str) -> StoreResult<i64> {
+        Ok(self
+            .lock()
+            .source_failures
+            .get(&(id, source.to_owned()))
+            .map_or(0, |(_, until)| *until))
+    }
+
+    async fn record_source_password_failure(
+        &self,
+        id: i64,
+        source: &str,
+        now: i64,
+        per_source: Throttle,
+        account: Throttle,
+        event: AuditEvent,
+    ) -> StoreResult<i64> {
+        let wait = |throttle: Throttle, count: u32| {
+            let delay = throttle.delay(count);
+            if delay > 0 { now + delay } else { 0 }
+        };
+        let mut s = self.lock();
+        let entry = s
+            .source_failures
+            .entry((id, source.to_owned()))
+            .or_default();
+        entry.0 += 1;
+        entry.1 = wait(per_source, entry.0);
+        let (from_source, source_until) = *entry;
+        if from_source <= per_source.free_failures.max(1)
+            && let Some(user) = s.users.get_mut(&id)
+        {
+            user.password_failures += 1;
+            user.password_blocked_until = wait(account, user.password_failures);
+        }
+        s.append(event);
+        Ok(source_until)
     }
 
     async fn record_answer_failure(
