@@ -149,8 +149,9 @@ fn requests_read_what_clients_send_and_ignore_other_fields() {
             otp: Zeroizing::new("123456".into()),
             password: Some(Zeroizing::new("pw".into())),
             username: "alice".into(),
+            client_address: Some("192.0.2.7".into()),
         },
-        json!({"username": "alice", "password": "pw", "otp": "123456"}),
+        json!({"username": "alice", "password": "pw", "otp": "123456", "client_address": "192.0.2.7"}),
     );
     same(
         &ActivateRequest {

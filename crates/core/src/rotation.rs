@@ -25,15 +25,71 @@ pub struct SealedTokenValues {
     pub unlock_generations: Vec<(i64, Vec<u8>)>,
 }
 
-/// A RADIUS client's sealed secret, as stored.
+/// A sealed column outside `tokens`: one value per row, bound to a key
+/// of its row (the name, client id, key id or serial it was sealed for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedColumn {
+    /// `radius_clients.sealed_secret`, bound to the client's name.
+    RadiusSecret,
+    /// `oidc_clients.sealed_secret`, bound to the client id.
+    OidcClientSecret,
+    /// `oidc_keys.sealed_private_key`, bound to the key id.
+    OidcSigningKey,
+    /// `token_stock.sealed_seed` (unassigned hardware tokens), bound to
+    /// the serial.
+    StockSeed,
+}
+
+impl SealedColumn {
+    /// Every one, in the order a rotation walks them.
+    pub const ALL: [SealedColumn; 4] = [
+        SealedColumn::RadiusSecret,
+        SealedColumn::OidcClientSecret,
+        SealedColumn::OidcSigningKey,
+        SealedColumn::StockSeed,
+    ];
+
+    fn aad(self, key: &str) -> String {
+        match self {
+            SealedColumn::RadiusSecret => crate::radius::secret_aad(key),
+            SealedColumn::OidcClientSecret => crate::oidc::secret_aad(key),
+            SealedColumn::OidcSigningKey => crate::oidc::key_aad(key),
+            SealedColumn::StockSeed => seed_aad(key),
+        }
+    }
+
+    /// What its values are, for messages ("secret of RADIUS client vpn").
+    fn what(self, key: &str) -> String {
+        match self {
+            SealedColumn::RadiusSecret => format!("secret of RADIUS client {key}"),
+            SealedColumn::OidcClientSecret => format!("secret of OIDC client {key}"),
+            SealedColumn::OidcSigningKey => format!("OIDC signing key {key}"),
+            SealedColumn::StockSeed => format!("seed of unassigned token {key}"),
+        }
+    }
+
+    /// Its name in the rotation's report.
+    pub fn label(self) -> &'static str {
+        match self {
+            SealedColumn::RadiusSecret => "RADIUS client secrets",
+            SealedColumn::OidcClientSecret => "OIDC client secrets",
+            SealedColumn::OidcSigningKey => "OIDC signing keys",
+            SealedColumn::StockSeed => "unassigned token seeds",
+        }
+    }
+}
+
+/// One sealed value of a [`SealedColumn`], as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedRadiusSecret {
-    /// The client's row.
+pub struct SealedValue {
+    /// Where it is.
+    pub column: SealedColumn,
+    /// Its row.
     pub id: i64,
-    /// Its name (the secret is bound to it).
-    pub name: String,
-    /// The sealed secret.
-    pub sealed_secret: Vec<u8>,
+    /// What it is bound to (see [`SealedColumn`]).
+    pub key: String,
+    /// The sealed bytes.
+    pub sealed: Vec<u8>,
 }
 
 /// A sealed value opens under neither key.
@@ -106,22 +162,22 @@ pub fn reseal_token(
     }))
 }
 
-/// The client's secret under `new`, or `None` when it is already.
-pub fn reseal_radius_secret(
+/// The value under `new`, or `None` when it is already.
+pub fn reseal_value(
     either: &dyn SecretCipher,
     new: &dyn SecretCipher,
-    client: &SealedRadiusSecret,
-) -> Result<Option<SealedRadiusSecret>, UnopenedValue> {
-    let secret = reseal_one(
+    value: &SealedValue,
+) -> Result<Option<SealedValue>, UnopenedValue> {
+    let sealed = reseal_one(
         either,
         new,
-        &crate::radius::secret_aad(&client.name),
-        &client.sealed_secret,
-        || format!("secret of RADIUS client {}", client.name),
+        &value.column.aad(&value.key),
+        &value.sealed,
+        || value.column.what(&value.key),
     )?;
-    Ok(secret.map(|sealed_secret| SealedRadiusSecret {
-        sealed_secret,
-        ..client.clone()
+    Ok(sealed.map(|sealed| SealedValue {
+        sealed,
+        ..value.clone()
     }))
 }
 

@@ -238,5 +238,5 @@ mod directory;
 mod oidc;
 mod portal;
 mod radius;
-mod unlock_generations;
 mod stock;
+mod unlock_generations;

@@ -442,6 +442,21 @@ statements! {
     /// An imported token, with the last counter used.
     IMPORT_TOKEN = "INSERT INTO tokens (serial, user_id, kind, state, algorithm, digits, period, \
          sealed_seed, last_used, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    /// Until when passwords for user `?1` from address `?2` wait (S47).
+    SOURCE_PASSWORD_BLOCKED_UNTIL = "SELECT blocked_until FROM password_source_failures \
+         WHERE user_id = ?1 AND source = ?2";
+    /// One more wrong password for user `?1` from address `?2`; that
+    /// address's count so far.
+    COUNT_SOURCE_PASSWORD_FAILURE = "INSERT INTO password_source_failures \
+         (user_id, source, failures) VALUES (?1, ?2, 1) \
+         ON CONFLICT (user_id, source) DO UPDATE \
+         SET failures = password_source_failures.failures + 1 RETURNING failures";
+    /// Until when passwords for user `?1` from address `?2` wait.
+    SET_SOURCE_PASSWORD_BLOCKED_UNTIL = "UPDATE password_source_failures \
+         SET blocked_until = ?3 WHERE user_id = ?1 AND source = ?2";
+    /// A complete sign-in (or the help desk) clears every address's count
+    /// for user `?1`, as it clears the account's.
+    CLEAR_SOURCE_PASSWORD_FAILURES = "DELETE FROM password_source_failures WHERE user_id = ?1";
 }
 
 /// A value the audit search binds.
@@ -506,21 +521,6 @@ pub(crate) fn search_audit(
     values.push(AuditParam::Int(limit));
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", values.len()));
     (sql, values)
-    /// Until when passwords for user `?1` from address `?2` wait (S47).
-    SOURCE_PASSWORD_BLOCKED_UNTIL = "SELECT blocked_until FROM password_source_failures \
-         WHERE user_id = ?1 AND source = ?2";
-    /// One more wrong password for user `?1` from address `?2`; that
-    /// address's count so far.
-    COUNT_SOURCE_PASSWORD_FAILURE = "INSERT INTO password_source_failures \
-         (user_id, source, failures) VALUES (?1, ?2, 1) \
-         ON CONFLICT (user_id, source) DO UPDATE \
-         SET failures = password_source_failures.failures + 1 RETURNING failures";
-    /// Until when passwords for user `?1` from address `?2` wait.
-    SET_SOURCE_PASSWORD_BLOCKED_UNTIL = "UPDATE password_source_failures \
-         SET blocked_until = ?3 WHERE user_id = ?1 AND source = ?2";
-    /// A complete sign-in (or the help desk) clears every address's count
-    /// for user `?1`, as it clears the account's.
-    CLEAR_SOURCE_PASSWORD_FAILURES = "DELETE FROM password_source_failures WHERE user_id = ?1";
 }
 
 /// A `LIKE … ESCAPE '\'` pattern for text containing `part`, in which

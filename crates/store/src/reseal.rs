@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use latchkey_core::rotation::{SealedRadiusSecret, SealedTokenValues};
+use latchkey_core::rotation::{SealedColumn, SealedTokenValues, SealedValue};
 use latchkey_core::{AuditEvent, StoreError, StoreResult};
 use rusqlite::{Connection, params};
 use sqlx::{Connection as _, PgConnection, Row};
@@ -25,14 +25,36 @@ enum ResealConnection {
 
 const TOKENS_AFTER: &str = "SELECT id, serial, sealed_seed, sealed_unlock_secret FROM tokens \
      WHERE id > $1 ORDER BY id LIMIT $2";
-const RADIUS_SECRETS: &str = "SELECT id, name, sealed_secret FROM radius_clients ORDER BY id";
 const RESEAL_TOKEN: &str =
     "UPDATE tokens SET sealed_seed = $1, sealed_unlock_secret = $2 WHERE id = $3";
 const GENERATIONS_BETWEEN: &str = "SELECT token_id, generation, sealed_secret \
      FROM unlock_generations WHERE token_id >= $1 AND token_id <= $2 ORDER BY token_id, generation";
 const RESEAL_GENERATION: &str =
     "UPDATE unlock_generations SET sealed_secret = $1 WHERE token_id = $2 AND generation = $3";
-const RESEAL_RADIUS: &str = "UPDATE radius_clients SET sealed_secret = $1 WHERE id = $2";
+
+/// A column's rows (id, the key its value is bound to, the sealed value),
+/// and its update.
+fn column_statements(column: SealedColumn) -> (&'static str, &'static str) {
+    match column {
+        SealedColumn::RadiusSecret => (
+            "SELECT id, name, sealed_secret FROM radius_clients ORDER BY id",
+            "UPDATE radius_clients SET sealed_secret = $1 WHERE id = $2",
+        ),
+        SealedColumn::OidcClientSecret => (
+            "SELECT id, client_id, sealed_secret FROM oidc_clients \
+             WHERE sealed_secret IS NOT NULL ORDER BY id",
+            "UPDATE oidc_clients SET sealed_secret = $1 WHERE id = $2",
+        ),
+        SealedColumn::OidcSigningKey => (
+            "SELECT id, kid, sealed_private_key FROM oidc_keys ORDER BY id",
+            "UPDATE oidc_keys SET sealed_private_key = $1 WHERE id = $2",
+        ),
+        SealedColumn::StockSeed => (
+            "SELECT id, serial, sealed_seed FROM token_stock ORDER BY id",
+            "UPDATE token_stock SET sealed_seed = $1 WHERE id = $2",
+        ),
+    }
+}
 
 impl Resealer {
     /// A connection of its own to the database `database` was opened on
@@ -137,19 +159,21 @@ impl Resealer {
         }
     }
 
-    /// Every RADIUS client's sealed secret.
-    pub async fn radius_secrets(&mut self) -> StoreResult<Vec<SealedRadiusSecret>> {
+    /// Every sealed value of `column` (these tables are small: one read).
+    pub async fn sealed_values(&mut self, column: SealedColumn) -> StoreResult<Vec<SealedValue>> {
+        let (select, _) = column_statements(column);
         match &mut self.connection {
             ResealConnection::Sqlite(conn) => {
                 let conn = conn.clone();
                 blocking(move || {
                     let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-                    let mut statement = conn.prepare_cached(RADIUS_SECRETS)?;
+                    let mut statement = conn.prepare_cached(select)?;
                     let rows = statement.query_map([], |row| {
-                        Ok(SealedRadiusSecret {
+                        Ok(SealedValue {
+                            column,
                             id: row.get(0)?,
-                            name: row.get(1)?,
-                            sealed_secret: row.get(2)?,
+                            key: row.get(1)?,
+                            sealed: row.get(2)?,
                         })
                     })?;
                     rows.collect()
@@ -157,16 +181,17 @@ impl Resealer {
                 .await
             }
             ResealConnection::Postgres(conn) => {
-                let rows = sqlx::query(RADIUS_SECRETS)
+                let rows = sqlx::query(select)
                     .fetch_all(&mut **conn)
                     .await
                     .map_err(postgres_fail)?;
                 rows.iter()
                     .map(|row| {
-                        Ok(SealedRadiusSecret {
+                        Ok(SealedValue {
+                            column,
                             id: row.try_get(0)?,
-                            name: row.try_get(1)?,
-                            sealed_secret: row.try_get(2)?,
+                            key: row.try_get(1)?,
+                            sealed: row.try_get(2)?,
                         })
                     })
                     .collect::<Result<_, sqlx::Error>>()
@@ -179,7 +204,7 @@ impl Resealer {
     pub async fn write(
         &mut self,
         tokens: Vec<SealedTokenValues>,
-        radius: Vec<SealedRadiusSecret>,
+        values: Vec<SealedValue>,
         event: AuditEvent,
     ) -> StoreResult<()> {
         match &mut self.connection {
@@ -198,9 +223,10 @@ impl Resealer {
                                 generation.execute(params![sealed, t.id, number])?;
                             }
                         }
-                        let mut client = tx.prepare_cached(RESEAL_RADIUS)?;
-                        for c in &radius {
-                            client.execute(params![c.sealed_secret, c.id])?;
+                        for value in &values {
+                            let (_, update) = column_statements(value.column);
+                            tx.prepare_cached(update)?
+                                .execute(params![value.sealed, value.id])?;
                         }
                         crate::sqlite::changes::append_on_own_connection(&tx, &event)?;
                     }
@@ -228,10 +254,11 @@ impl Resealer {
                             .map_err(postgres_fail)?;
                     }
                 }
-                for c in &radius {
-                    sqlx::query(RESEAL_RADIUS)
-                        .bind(&c.sealed_secret)
-                        .bind(c.id)
+                for value in &values {
+                    let (_, update) = column_statements(value.column);
+                    sqlx::query(update)
+                        .bind(&value.sealed)
+                        .bind(value.id)
                         .execute(&mut *tx)
                         .await
                         .map_err(postgres_fail)?;

@@ -54,12 +54,12 @@ pub const AMR: [&str; 2] = ["pwd", "otp"];
 pub const ACR: &str = "2";
 
 /// What a client's sealed secret is bound to.
-fn secret_aad(client_id: &str) -> String {
+pub(crate) fn secret_aad(client_id: &str) -> String {
     format!("oidc-client:{client_id}:secret")
 }
 
 /// What a signing key's sealed private half is bound to.
-fn key_aad(kid: &str) -> String {
+pub(crate) fn key_aad(kid: &str) -> String {
     format!("oidc-key:{kid}")
 }
 

@@ -5,7 +5,7 @@
 //! running it again. The nodes, given both keys meanwhile, serve
 //! throughout.
 
-use latchkey_core::rotation::{reseal_radius_secret, reseal_token, rotation_event};
+use latchkey_core::rotation::{SealedColumn, reseal_token, reseal_value, rotation_event};
 use latchkey_store::Resealer;
 
 use super::{Failure, usage};
@@ -82,29 +82,35 @@ pub(super) async fn run(
         resealed += count;
         println!("re-sealed {count} tokens (rows {first_id}-{last_id})");
     }
-    let mut clients = Vec::new();
-    for client in resealer.radius_secrets().await? {
-        match reseal_radius_secret(&either, &new, &client).map_err(|e| failure(e.to_string()))? {
-            Some(client) => clients.push(client),
-            None => already += 1,
+    // The other sealed columns (RADIUS and OIDC client secrets, OIDC
+    // signing keys, unassigned tokens' seeds) are small: one batch, written
+    // with the last row, which says the rotation is complete.
+    let mut values = Vec::new();
+    for column in SealedColumn::ALL {
+        let mut count = 0;
+        for value in resealer.sealed_values(column).await? {
+            match reseal_value(&either, &new, &value).map_err(|e| failure(e.to_string()))? {
+                Some(value) => {
+                    values.push(value);
+                    count += 1;
+                }
+                None => already += 1,
+            }
+        }
+        if count > 0 {
+            println!("re-sealed {count} {}", column.label());
         }
     }
-    let client_count = clients.len();
-    resealed += client_count;
-    // The last row says the rotation is complete, written with the RADIUS
-    // secrets (if any are left).
+    resealed += values.len();
     let event = rotation_event(
         &operator.admin,
         now(),
         "master-key",
         format!("complete: {resealed} rows re-sealed in this run, {already} already were"),
     );
-    resealer.write(Vec::new(), clients, event).await?;
-    if client_count > 0 {
-        println!("re-sealed {client_count} RADIUS client secrets");
-    }
+    resealer.write(Vec::new(), values, event).await?;
     println!(
-        "Every sealed value is under the new master key: {resealed} tokens and RADIUS clients \
+        "Every sealed value is under the new master key: {resealed} values \
          re-sealed in this run, {already} already were. Remove the previous key (LATCHKEY_PREVIOUS_MASTER_KEY or \
          master.key.previous) from every node, and keep a copy of the new key apart from the \
          database backups."

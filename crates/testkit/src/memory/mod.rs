@@ -672,5 +672,5 @@ impl AuditLog for MemoryStore {
 mod directory;
 mod portal;
 mod radius;
-mod unlock_generations;
 mod stock;
+mod unlock_generations;
