@@ -57,6 +57,20 @@ pub enum ImportError {
     /// The serial is not 10 digits with a valid check digit.
     #[error("the serial is not valid: {0}")]
     Serial(String),
+    /// An HOTP counter no token reaches, beyond what the store can count (L7).
+    #[error("the HOTP counter {0} is above the largest accepted, {MAX_HOTP_COUNTER}")]
+    Counter(u64),
+}
+
+/// The largest HOTP counter an imported token may start at (L7): far above
+/// any real token's, and far enough below the store's signed 64-bit
+/// counter that the look-ahead and resync windows never run past it.
+pub const MAX_HOTP_COUNTER: u64 = 1 << 62;
+
+/// The store's "last counter used" for a token whose next code is at
+/// `counter`, or `None` when the counter is above [`MAX_HOTP_COUNTER`].
+pub(crate) fn hotp_last_used(counter: u64) -> Option<i64> {
+    (counter <= MAX_HOTP_COUNTER).then(|| counter as i64 - 1)
 }
 
 /// The associated data a token's seed is sealed with; the same as the
@@ -96,7 +110,11 @@ pub fn prepare_account(
     };
     let (kind, period, last_used) = match key.kind {
         OtpKind::Totp { period } => (TokenKind::Totp, period, -1),
-        OtpKind::Hotp { counter } => (TokenKind::Hotp, 0, counter as i64 - 1),
+        OtpKind::Hotp { counter } => (
+            TokenKind::Hotp,
+            0,
+            hotp_last_used(counter).ok_or(ImportError::Counter(counter))?,
+        ),
     };
     let sealed_seed = cipher.seal(&seed_aad(serial.digits()), key.secret.expose());
     Ok(ImportedAccount {
@@ -173,6 +191,25 @@ mod tests {
             .open("token:1234567897:seed", &account.token.sealed_seed)
             .unwrap();
         assert_eq!(seed.as_slice(), b"12345678901234567890");
+    }
+
+    #[test]
+    fn l7_counters_above_the_accepted_range_are_refused() {
+        for counter in [MAX_HOTP_COUNTER + 1, 1 << 63, u64::MAX] {
+            let uri = format!(
+                "otpauth://hotp/alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter={counter}"
+            );
+            let refused = prepare_account(&PrefixCipher, request(&uri), 0).err();
+            assert!(
+                matches!(refused, Some(ImportError::Counter(c)) if c == counter),
+                "{counter}: {refused:?}"
+            );
+        }
+        let uri = format!(
+            "otpauth://hotp/alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter={MAX_HOTP_COUNTER}"
+        );
+        let account = prepare_account(&PrefixCipher, request(&uri), 0).unwrap();
+        assert_eq!(account.last_used, MAX_HOTP_COUNTER as i64 - 1);
     }
 
     #[test]

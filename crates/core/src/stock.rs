@@ -69,6 +69,9 @@ pub enum StockError {
     /// A TOTP time step of zero or more than an hour.
     #[error("the token's time step is {0} s; 1 to 3600 are accepted")]
     Period(u64),
+    /// An HOTP counter above [`crate::import::MAX_HOTP_COUNTER`] (L7).
+    #[error("the token's HOTP counter {0} is above the largest accepted, {max}", max = crate::import::MAX_HOTP_COUNTER)]
+    Counter(u64),
     /// The same serial twice in one file.
     #[error("the serial number {0} appears twice in the file")]
     Duplicate(String),
@@ -99,7 +102,12 @@ pub fn prepare_stock(
         return Err(StockError::Digits(digits));
     }
     let (period, last_used, drift) = match request.kind {
-        TokenKind::Hotp => (0, request.counter.unwrap_or(0) as i64 - 1, 0),
+        TokenKind::Hotp => {
+            let counter = request.counter.unwrap_or(0);
+            let last_used =
+                crate::import::hotp_last_used(counter).ok_or(StockError::Counter(counter))?;
+            (0, last_used, 0)
+        }
         _ => {
             let period = request.period.unwrap_or(30);
             if !(1..=3600).contains(&period) {
@@ -276,6 +284,19 @@ mod tests {
             .open(&seed_aad(&token.serial), &token.sealed_seed)
             .unwrap();
         assert_eq!(seed.as_slice(), b"12345678901234567890");
+    }
+
+    #[test]
+    fn l7_counters_above_the_accepted_range_are_refused() {
+        let max = crate::import::MAX_HOTP_COUNTER;
+        for counter in [max + 1, 1 << 63, u64::MAX] {
+            assert_eq!(
+                prepare_stock(&PrefixCipher, hotp("987654321", counter), 0).err(),
+                Some(StockError::Counter(counter))
+            );
+        }
+        let token = prepare_stock(&PrefixCipher, hotp("987654321", max), 0).unwrap();
+        assert_eq!(token.last_used, max as i64 - 1);
     }
 
     #[test]

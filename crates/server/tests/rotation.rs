@@ -121,9 +121,29 @@ fn a_rotation_killed_part_way_is_finished_by_running_it_again(postgres: bool) {
         "a-radius-secret-for-the-test\n",
     );
     assert!(out.status.success(), "radius-client add: {}", stderr(&out));
+    // An OIDC client's secret and an OIDC signing key.
+    let out = db.admin(
+        &[
+            "oidc-client",
+            "add",
+            "wiki",
+            "--redirect-uri",
+            "https://wiki.example/callback",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "oidc-client add: {}", stderr(&out));
+    let out = db.admin(&["oidc-key", "rotate"], "");
+    assert!(out.status.success(), "oidc-key rotate: {}", stderr(&out));
+    // An unassigned hardware token's seed (RFC 6030 §6's plain key,
+    // `12345678901234567890`, HOTP with 8 digits).
+    let pskc = db.dir.path().join("tokens.pskc");
+    std::fs::write(&pskc, PLAIN_PSKC).unwrap();
+    let out = db.admin(&["import", "--format", "pskc", pskc.to_str().unwrap()], "");
+    assert!(out.status.success(), "PSKC import: {}", stderr(&out));
     let key = db.api_key("app", "authenticate");
-    // Tokens and RADIUS clients.
-    let values = USERS as u64 + 1 + 1;
+    // Tokens, the RADIUS client, the OIDC client and key, the stock token.
+    let values = USERS as u64 + 1 + 1 + 2 + 1;
 
     // Before the rotation, a node with both keys opens the old seeds.
     {
@@ -190,6 +210,17 @@ fn a_rotation_killed_part_way_is_finished_by_running_it_again(postgres: bool) {
     for user in [1, 700, USERS - 1] {
         assert_eq!(authenticate(&node, &key, user), "accept", "user{user}");
     }
+    // The stock token's seed opens under the new key once it is handed out.
+    db.add_user("dana");
+    let out = run(admin_command(
+        &db,
+        false,
+        &["token", "assign", "987654321", "dana"],
+    ));
+    assert!(out.status.success(), "token assign: {}", stderr(&out));
+    let body = json!({ "username": "dana", "otp": "84755224" }).to_string();
+    let result = node.post("/api/v1/authenticate", Some(&key), &body).body["result"].clone();
+    assert_eq!(result, "accept", "RFC 4226's counter-0 code, 8 digits");
     drop(node);
 
     // Without a previous key there is nothing to rotate from.
@@ -201,3 +232,32 @@ fn a_rotation_killed_part_way_is_finished_by_running_it_again(postgres: bool) {
         stderr(&out)
     );
 }
+
+/// RFC 6030 §6 (figure 2): one HOTP key in the clear.
+const PLAIN_PSKC: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+  <KeyPackage>
+    <DeviceInfo>
+      <Manufacturer>Manufacturer</Manufacturer>
+      <SerialNo>987654321</SerialNo>
+    </DeviceInfo>
+    <CryptoModuleInfo>
+      <Id>CM_ID_001</Id>
+    </CryptoModuleInfo>
+    <Key Id="12345678" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
+      <Issuer>Issuer-A</Issuer>
+      <AlgorithmParameters>
+        <ResponseFormat Length="8" Encoding="DECIMAL"/>
+      </AlgorithmParameters>
+      <Data>
+        <Secret>
+          <PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</PlainValue>
+        </Secret>
+        <Counter>
+          <PlainValue>0</PlainValue>
+        </Counter>
+      </Data>
+    </Key>
+  </KeyPackage>
+</KeyContainer>
+"#;
