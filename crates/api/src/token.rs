@@ -133,6 +133,12 @@ pub struct RefreshResponse {
 /// of the time say, are ignored: only the server's clock counts.
 #[derive(Serialize, Deserialize)]
 pub struct AuthenticateRequest {
+    /// The address of the user's own client (browser, device) as the
+    /// relying application saw it, when it forwards one (an IP address):
+    /// wrong passwords then wait per account and that address (S47), so one
+    /// stranger's flood through the application does not stop the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_address: Option<String>,
     /// The one-time password.
     pub otp: Zeroizing<String>,
     /// The password, when the service wants it checked too.
@@ -140,12 +146,6 @@ pub struct AuthenticateRequest {
     pub password: Option<Zeroizing<String>>,
     /// Whose token.
     pub username: String,
-    /// The address of the user's own client (browser, device) as the
-    /// relying application saw it, when it forwards one (an IP address):
-    /// wrong passwords then wait per account and that address (S47), so one
-    /// stranger's flood through the application does not stop the owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_address: Option<String>,
 }
 
 /// The decision.

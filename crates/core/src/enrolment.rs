@@ -22,6 +22,7 @@ use crate::context::{Latchkey, seed_aad};
 use crate::model::{Token, TokenKind, TokenState, User};
 use crate::portal::{FullSession, PortalError};
 use crate::ports::{CipherError, Mail, NewToken, Store, StoreError};
+use crate::tokens::new_token_mail;
 
 /// Seconds an unconfirmed authenticator-app enrolment waits for its first
 /// code: ten minutes, ample to scan a QR code and type one code, short
@@ -74,22 +75,6 @@ fn grouped(text: &str) -> Zeroizing<String> {
         out.push(c);
     }
     out
-}
-
-/// The notice a new token sends its user (S49): the same words as every
-/// other new token's (tokens.rs's `new_token_mail`).
-pub(crate) fn added_mail(user: &User, serial: &Serial, by: &str) -> Option<Mail> {
-    user.email.as_ref().map(|to| Mail {
-        to: to.clone(),
-        subject: "A new token was added to your account".into(),
-        body: format!(
-            "The token {} was added to your account {} by {by}.\n\n\
-             If this was not you or your help desk at your request, tell your help desk at\n\
-             once.\n",
-            serial.grouped(),
-            user.username
-        ),
-    })
 }
 
 fn field_error(field: &'static str, message: impl Into<String>) -> PortalError {
@@ -341,7 +326,7 @@ impl<S: Store> Latchkey<S> {
         self.check_own_otp(user, Some(token.id), &code, &actor)
             .await??;
         let serial: Serial = token.serial.parse().map_err(|_| CipherError)?;
-        Ok(added_mail(user, &serial, &actor.name))
+        Ok(new_token_mail(user, &serial, &actor.name))
     }
 
     /// The user's own enrolment with this serial, still waiting for its

@@ -14,10 +14,10 @@ use zeroize::Zeroizing;
 
 use crate::capability::Admin;
 use crate::context::{Latchkey, seed_aad};
-use crate::enrolment::added_mail;
 use crate::error::AdminError;
 use crate::model::{Token, TokenKind, User};
 use crate::ports::{Mail, NewStockToken, SecretCipher, StockStore, StockToken, Store, StoreError};
+use crate::tokens::new_token_mail;
 
 /// Longest vendor serial kept (a key id is free text in RFC 6030).
 const MAX_VENDOR_SERIAL: usize = 64;
@@ -234,7 +234,7 @@ impl<S: Store + StockStore> Latchkey<S> {
         }
         let token = self.token(&stocked.serial).await?;
         let serial: Serial = stocked.serial.parse().map_err(AdminError::BadSerial)?;
-        let mail = added_mail(&user, &serial, &admin.actor().name);
+        let mail = new_token_mail(&user, &serial, &admin.actor().name);
         Ok((token, user, mail))
     }
 }

@@ -37,8 +37,9 @@ pub(crate) fn generation_aad(serial: &str, generation: i64) -> String {
     }
 }
 
-/// The notice every new token sends its user (S49), saying who issued it.
-fn new_token_mail(user: &User, serial: &Serial, by: &str) -> Option<Mail> {
+/// The notice every new token sends its user (S49), saying who issued it:
+/// issued, enrolled from an authenticator app, or handed out from the stock.
+pub(crate) fn new_token_mail(user: &User, serial: &Serial, by: &str) -> Option<Mail> {
     user.email.as_ref().map(|to| Mail {
         to: to.clone(),
         subject: "A new token was added to your account".into(),

@@ -179,7 +179,16 @@ fn the_help_desk_finds_the_caller_sees_the_pin_lock_and_confirms_what_it_destroy
     assert!(browser.text("#card-answers").contains("set"));
     browser.click("#action-reset-questions");
     browser.click("#confirm");
-    assert!(browser.text("body").contains("are removed"));
+    // The confirmation's answer is a new page: wait for it, rather than
+    // read a body that may still be the old one.
+    assert!(
+        browser.wait_until(
+            "return document.body.innerText.includes('are removed');",
+            10
+        ),
+        "{}",
+        browser.text("body")
+    );
     open_card(&browser, &server, "una");
     assert!(browser.text("#card-answers").contains("none"));
 

@@ -588,7 +588,13 @@ fn a_recovery_session_gets_no_code_until_a_real_sign_in(postgres: bool) {
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let page = recovering.post("/login/questions", &borrowed);
-    assert_eq!(page.location(), Some("/self-service"), "{}", page.body);
+    // A user with one soft token lands on its unlock form.
+    assert_eq!(
+        page.location(),
+        Some("/self-service/unlock"),
+        "{}",
+        page.body
+    );
 
     let page = recovering.get(&authorize_path(&client, &[]));
     assert_eq!(page.status, 403, "{}", page.body);

@@ -575,7 +575,7 @@ fn the_tokens_own_link_fills_in_the_reset_code_and_a_typo_says_which_kind() {
 }
 
 #[test]
-fn an_unknown_page_is_a_page_with_the_way_in_and_an_unknown_api_path_is_a_bare_404() {
+fn an_unknown_page_is_a_page_with_the_way_in_and_an_unknown_api_path_a_json_404() {
     let db = Database::new(false);
     let server = db.serve();
     let mut visitor = Visitor::new(&server.url);
@@ -583,9 +583,14 @@ fn an_unknown_page_is_a_page_with_the_way_in_and_an_unknown_api_path_is_a_bare_4
     assert_eq!(page.status, 404);
     assert!(page.body.contains("There is no such page"), "{}", page.body);
     assert!(page.body.contains("href=\"/login\""), "{}", page.body);
+    // Under /api/ a refusal is JSON, never a page (S55).
     let page = visitor.get("/api/v1/no-such-thing");
     assert_eq!(page.status, 404);
-    assert!(page.body.is_empty(), "{}", page.body);
+    assert!(
+        page.body.starts_with("{\"error\":") && !page.body.contains("<html"),
+        "{}",
+        page.body
+    );
 }
 
 #[test]

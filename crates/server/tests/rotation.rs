@@ -177,13 +177,15 @@ fn a_rotation_killed_part_way_is_finished_by_running_it_again(postgres: bool) {
         already >= 15 && now_resealed > 0,
         "part of the work was done before the kill: {now_resealed} now, {already} before"
     );
-    assert_eq!(now_resealed + already, values);
+    // At least these; a node's start may add a signing key of its own.
+    let all = now_resealed + already;
+    assert!(all >= values, "{all} values, at least {values}");
 
     let again = run(admin_command(&db, true, &["rotate-master-key"]));
     assert!(again.status.success(), "again: {}", stderr(&again));
     assert_eq!(
         counts(&again),
-        (0, values),
+        (0, all),
         "every value opens under the new key alone"
     );
 

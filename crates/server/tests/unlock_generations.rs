@@ -94,7 +94,13 @@ fn portal_unlock_page(server: &Server, user: &str, serial: &str, reset_code: &st
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let page = visitor.post("/login/questions", &borrowed);
-    assert_eq!(page.location(), Some("/self-service"), "{}", page.body);
+    // A user with one soft token lands on its unlock form.
+    assert_eq!(
+        page.location(),
+        Some("/self-service/unlock"),
+        "{}",
+        page.body
+    );
     let page = visitor.get(&format!("/self-service/unlock?serial={serial}"));
     assert_eq!(page.status, 200, "{}", page.body);
     let page = visitor.post(
