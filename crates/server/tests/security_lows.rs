@@ -360,7 +360,17 @@ fn l6_s55_every_api_refusal_is_json_with_a_documented_status() {
     let document: serde_json::Value =
         serde_json::from_str(include_str!("../openapi.json")).unwrap();
     let big = vec![b'x'; 70 * 1024];
-    let cases: Vec<(&str, &str, &str, Option<&str>, Option<&str>, &[u8], u16)> = vec![
+    // (method, path, the document's path, key, content type, body, status)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a [u8],
+        u16,
+    );
+    let cases: Vec<Case> = vec![
         (
             "GET",
             "/api/v1/audit?after=abc",
