@@ -370,7 +370,7 @@ fn l6_s55_every_api_refusal_is_json_with_a_documented_status() {
         &'a [u8],
         u16,
     );
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "GET",
             "/api/v1/audit?after=abc",
