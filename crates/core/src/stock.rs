@@ -57,7 +57,7 @@ pub enum StockError {
     /// Neither a serial number nor a key id.
     #[error("the token has neither a serial number (DeviceInfo/SerialNo) nor a key id")]
     NoSerial,
-    /// A vendor serial longer than [`MAX_VENDOR_SERIAL`] or with control characters.
+    /// A vendor serial longer than 64 characters or with control characters.
     #[error("the token's serial number is not usable (at most 64 printable characters)")]
     BadSerial,
     /// The seed is shorter than 128 bits (S02).
