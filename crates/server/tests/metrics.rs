@@ -1,7 +1,7 @@
 //! `/metrics` counts every entry point, times the route families and shows
 //! the store, mail and Argon2 pool (issue 18); a full disk shows in
 //! readiness, in `latchkey_server_errors_total` and in the log, on the API
-//! and in the portal alike (SECURITY-REVIEW L2, S51).
+//! and in the portal alike (SECURITY-REVIEW L2, S53).
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -332,14 +332,14 @@ fn fill(folder: &Path) -> PathBuf {
     }
 }
 
-/// L2 (S51): on a full disk writes fail with an opaque 500; the failures
+/// L2 (S53): on a full disk writes fail with an opaque 500; the failures
 /// are counted on the API and in the portal, the log says why, `/readyz`
 /// answers 503 while the last write failed, and nothing is half done: once
 /// there is room again the refused OTP is accepted once, the node is ready,
 /// and the audit chain verifies. The disk is a real 4 MiB tmpfs, filled by
 /// a file.
 #[test]
-fn l2_s51_a_full_disk_shows_in_readiness_metrics_and_the_log() {
+fn l2_s53_a_full_disk_shows_in_readiness_metrics_and_the_log() {
     let outside = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let url = format!(
