@@ -13,6 +13,8 @@
 #   bench/authenticate.sh [TOKENS=1000] [CONCURRENCY=64] [DURATION=10]
 #   [THREADS=1: the generator's event-loop threads]
 #   [SERVER_BIN=path: measure another build of `latchkey`, e.g. an older one]
+#   [WITHOUT_AUDIT_FILTER_INDEXES=1: SQLite only, drop migration 0013's four
+#    audit indexes before serving, to measure what they cost each write]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOKENS=${TOKENS:-1000}
@@ -27,6 +29,10 @@ trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm
 location=(--data-dir "$data")
 [ -n "${DATABASE:-}" ] && location+=(--database "$DATABASE")
 key=$("$server_bin" admin "${location[@]}" apikey create "bench-$$" --role admin --json | sed 's/.*"key":"\([^"]*\)".*/\1/')
+if [ -n "${WITHOUT_AUDIT_FILTER_INDEXES:-}" ]; then
+    sqlite3 "$data/latchkey.db" 'DROP INDEX audit_actor; DROP INDEX audit_subject; DROP INDEX audit_action; DROP INDEX audit_source;'
+    echo "== without migration 0013's audit filter indexes"
+fi
 LATCHKEY_LOG=warn "$server_bin" serve "${location[@]}" --listen 127.0.0.1:0 > "$data/serve.out" &
 server=$!
 for _ in $(seq 1 100); do grep -q listening "$data/serve.out" 2>/dev/null && break; sleep 0.1; done
