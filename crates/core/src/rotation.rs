@@ -49,7 +49,8 @@ impl SealedColumn {
         SealedColumn::StockSeed,
     ];
 
-    fn aad(self, key: &str) -> String {
+    /// The associated data its values are sealed with, for the row key `key`.
+    pub(crate) fn aad(self, key: &str) -> String {
         match self {
             SealedColumn::RadiusSecret => crate::radius::secret_aad(key),
             SealedColumn::OidcClientSecret => crate::oidc::secret_aad(key),
@@ -59,7 +60,7 @@ impl SealedColumn {
     }
 
     /// What its values are, for messages ("secret of RADIUS client vpn").
-    fn what(self, key: &str) -> String {
+    pub(crate) fn what(self, key: &str) -> String {
         match self {
             SealedColumn::RadiusSecret => format!("secret of RADIUS client {key}"),
             SealedColumn::OidcClientSecret => format!("secret of OIDC client {key}"),

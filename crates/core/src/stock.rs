@@ -77,6 +77,28 @@ pub enum StockError {
     Duplicate(String),
 }
 
+/// A token a file put (or would put) into the stock: no secret in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockedSummary {
+    /// The Latchkey serial it was given.
+    pub serial: String,
+    /// The vendor's serial.
+    pub vendor_serial: String,
+    /// HOTP or TOTP.
+    pub kind: TokenKind,
+}
+
+/// Why a file's tokens were not taken into the stock: nothing was.
+#[derive(Debug, thiserror::Error)]
+pub enum StockFileError {
+    /// One token of the file is refused (its place, counting from 1).
+    #[error("key package {0} (counting from 1): {1}")]
+    Token(usize, StockError),
+    /// The stock refused them (a serial taken, the store failing).
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+}
+
 /// Checks one token from a file and seals its seed under a new Latchkey
 /// serial.
 pub fn prepare_stock(
@@ -183,6 +205,34 @@ impl<S: Store + StockStore> Latchkey<S> {
             )),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Checks a whole file's tokens ([`prepare_stock_file`], under the
+    /// node's master key) and, unless `dry_run`, puts them into the stock
+    /// ([`Latchkey::import_stock`]): the console's way in, the CLI's
+    /// checks. All or nothing; what was (or would be) imported, by the
+    /// serials each token got.
+    pub async fn import_stock_file(
+        &self,
+        admin: &Admin,
+        requests: Vec<(usize, StockRequest)>,
+        detail: &str,
+        dry_run: bool,
+    ) -> Result<Vec<StockedSummary>, StockFileError> {
+        let tokens = prepare_stock_file(self.cipher.as_ref(), requests, self.now())
+            .map_err(|(position, error)| StockFileError::Token(position, error))?;
+        let summary = tokens
+            .iter()
+            .map(|token| StockedSummary {
+                serial: token.serial.clone(),
+                vendor_serial: token.vendor_serial.clone(),
+                kind: token.kind,
+            })
+            .collect();
+        if !dry_run && !tokens.is_empty() {
+            self.import_stock(admin, tokens, detail).await?;
+        }
+        Ok(summary)
     }
 
     /// The unassigned tokens.

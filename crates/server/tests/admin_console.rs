@@ -10,6 +10,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use common::console::*;
 use common::web::{Account, Page, Visitor};
 use common::*;
 
@@ -30,83 +31,6 @@ both_backends!(
     an_unlock_code_from_the_console_opens_the_real_soft_token_and_its_lock_shows,
     an_admin_ends_one_session_of_a_user_or_all_of_them,
 );
-
-/// A signed-in account with `role`, and its visitor.
-fn signed_in(db: &Database, server: &Server, name: &str, role: &str) -> (Account, Visitor) {
-    let mut account = Account::new(db, name);
-    if role != "user" {
-        let out = db.admin(&["user", "set-role", name, role], "");
-        assert!(out.status.success(), "set-role: {}", stderr(&out));
-    }
-    let mut visitor = Visitor::new(&server.url);
-    account.sign_in_with_answers(&mut visitor);
-    (account, visitor)
-}
-
-/// The serials of the token rows on a console page (`id="token-SERIAL"`).
-fn serials_on(page: &Page) -> Vec<String> {
-    page.body
-        .match_indices("id=\"token-")
-        .map(|(at, marker)| {
-            let rest = &page.body[at + marker.len()..];
-            rest[..rest.find('"').unwrap()].to_owned()
-        })
-        .collect()
-}
-
-/// The audit row ids on a console page (`data-id="N"`), in page order.
-fn row_ids_on(page: &Page) -> Vec<i64> {
-    page.body
-        .match_indices("data-id=\"")
-        .map(|(at, marker)| {
-            let rest = &page.body[at + marker.len()..];
-            rest[..rest.find('"').unwrap()].parse().unwrap()
-        })
-        .collect()
-}
-
-/// The `href` of the link marked `rel="next"`, its `&amp;`s undone.
-fn next_link(page: &Page) -> Option<String> {
-    let at = page.body.find("rel=\"next\"")?;
-    let start = page.body[..at].rfind("href=\"")? + "href=\"".len();
-    let end = start + page.body[start..].find('"')?;
-    Some(
-        page.body[start..end]
-            .replace("&#38;", "&")
-            .replace("&amp;", "&"),
-    )
-}
-
-fn token_state(db: &Database, serial: &str) -> String {
-    db.admin_json(&["token", "show", serial])["state"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn user_status(db: &Database, name: &str) -> String {
-    db.admin_json(&["user", "show", name])["status"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// Every audit row, oldest first, as the CLI lists them.
-fn audit_rows(db: &Database) -> Vec<serde_json::Value> {
-    db.admin_json(&["audit", "list", "--limit", "100000"])
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn the_token_of(db: &Database, visitor: &mut Visitor, name: &str) -> String {
-    let page = visitor.get(&format!("/admin/users/{name}"));
-    assert_eq!(page.status, 200, "{}", page.body);
-    let serials = serials_on(&page);
-    assert_eq!(serials.len(), 1, "{name} has one token");
-    assert_eq!(token_state(db, &serials[0]), "active");
-    serials[0].clone()
-}
 
 fn an_admin_finds_a_user_by_part_of_her_email_and_suspends_and_resumes_her_token(postgres: bool) {
     let db = Database::new(postgres);
@@ -264,6 +188,14 @@ fn console_actions(serial: &str) -> Vec<(String, Vec<(&'static str, &'static str
         (token("revoke"), vec![]),
         (token("reset"), vec![]),
         (token("unlock"), vec![("reset_code", "1234567890123456")]),
+        (
+            token("resync"),
+            vec![("otp1", "755224"), ("otp2", "287082")],
+        ),
+        (
+            "/admin/tokens/assign".to_owned(),
+            vec![("serial", "FT-0001"), ("user", "dan")],
+        ),
     ]
 }
 
@@ -545,16 +477,6 @@ fn audit_pages_follow_each_other_without_duplicates_or_gaps(postgres: bool) {
     assert_eq!(seen, expected, "every row, newest first, none left out");
 }
 
-/// The text of the element with this id (`<output id="…">text</output>`).
-fn text_of(page: &Page, id: &str) -> Option<String> {
-    let marker = format!("id=\"{id}\"");
-    let start = page.body.find(&marker)?;
-    let rest = &page.body[start..];
-    let open = rest.find('>')? + 1;
-    let close = rest[open..].find('<')?;
-    Some(rest[open..open + close].trim().to_owned())
-}
-
 fn an_unlock_code_from_the_console_opens_the_real_soft_token_and_its_lock_shows(postgres: bool) {
     let db = Database::new(postgres);
     let server = db.spawn_app();
@@ -666,18 +588,6 @@ fn the_console_in_a_browser_at_desktop_and_phone_widths() {
         "{}",
         browser.text("body")
     );
-}
-
-/// Whether the page that a click led to shows `text` in the element `id`
-/// (a click does not wait for the page it leads to).
-fn shows(browser: &common::browser::Browser, id: &str, text: &str) -> bool {
-    browser.wait_until(
-        &format!(
-            "const e = document.getElementById('{id}'); \
-             return document.readyState === 'complete' && !!e && e.textContent.includes('{text}');"
-        ),
-        10,
-    )
 }
 
 /// The `value`s of the hidden `session` fields on a page.

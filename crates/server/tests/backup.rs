@@ -1,9 +1,10 @@
 //! `latchkey admin backup FILE` and `latchkey admin restore FILE`: a backup
 //! taken while a node accepts a stream of one-time passwords restores into
 //! a fresh data folder, verifies its audit chain and accepts the next
-//! codes; a backup under another master key, or a file that is not a
-//! Latchkey database, is refused with a message saying so and changes
-//! nothing; PostgreSQL is pointed to `pg_dump`; the files are 0600.
+//! codes; a backup under another master key, one in which any sealed
+//! value (an unassigned token's seed among them) does not open, or a file
+//! that is not a Latchkey database, is refused with a message saying so
+//! and changes nothing; PostgreSQL is pointed to `pg_dump`; the files are 0600.
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -249,6 +250,91 @@ fn restore_refuses_a_backup_made_under_another_master_key_and_changes_nothing() 
         stderr(&out)
     );
     assert!(!keyless.dir.path().join("master.key").exists());
+}
+
+/// Two HOTP tokens with their seeds in the clear, for the stock, as
+/// Debian pskc-utils' `csv2pskc` reads them.
+const STOCK_CSV: &str = "serial,secret,algorithm,response_length,counter\n\
+FT-0001,3132333435363738393031323334353637383930,urn:ietf:params:xml:ns:keyprov:pskc:hotp,6,0\n\
+FT-0002,3132333435363738393031323334353637383931,urn:ietf:params:xml:ns:keyprov:pskc:hotp,6,0\n";
+
+/// The database files `db`'s data folder holds.
+fn database_files(db: &Database) -> Vec<String> {
+    std::fs::read_dir(db.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("latchkey.db"))
+        .collect()
+}
+
+#[test]
+fn restore_opens_the_unassigned_tokens_seeds_and_refuses_a_backup_where_one_does_not_open() {
+    let db = Database::new(false);
+    import_users(&db);
+    let csv = db.dir.path().join("stock.csv");
+    std::fs::write(&csv, STOCK_CSV).unwrap();
+    let file = db.dir.path().join("stock.pskcxml");
+    let out = Command::new("csv2pskc")
+        .arg("-o")
+        .arg(&file)
+        .arg(&csv)
+        .output()
+        .expect("csv2pskc runs (Debian's pskc-utils)");
+    assert!(out.status.success(), "csv2pskc: {}", stderr(&out));
+    let out = db.admin(&["import", "--format", "pskc", file.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = db
+        .admin_json(&["token", "list", "--unassigned"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["vendor_serial"] == "FT-0001")
+        .unwrap()["serial"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let backup = db.dir.path().join("latchkey-backup.db");
+    let out = db.admin(&["backup", backup.to_str().unwrap()], "");
+    assert!(out.status.success(), "backup: {}", stderr(&out));
+
+    // Whole, it restores: the users' four seeds and the stock's two open.
+    let good = Database::new(false);
+    let out = good.admin(&["restore", backup.to_str().unwrap()], "");
+    assert!(out.status.success(), "restore: {}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("{} sealed values open", USERS + 2)),
+        "{}",
+        stdout(&out)
+    );
+
+    // One stocked seed swapped for another's, sealed for a different
+    // serial: it opens under no key, and the backup is refused whole.
+    let altered = db.dir.path().join("latchkey-altered.db");
+    std::fs::copy(&backup, &altered).unwrap();
+    execute_sql(
+        &format!("sqlite://{}", altered.display()),
+        "UPDATE token_stock SET sealed_seed = \
+         (SELECT sealed_seed FROM token_stock WHERE vendor_serial = 'FT-0002') \
+         WHERE vendor_serial = 'FT-0001'",
+    );
+    let other = Database::new(false);
+    let out = other.admin(&["restore", altered.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains(&format!(
+            "1 of the backup's {} sealed values do not open",
+            USERS + 2
+        )) && message.contains(&format!("seed of unassigned token {first}"))
+            && message.contains("Nothing was changed"),
+        "{message}"
+    );
+    assert!(
+        database_files(&other).is_empty(),
+        "nothing was put in place: {:?}",
+        database_files(&other)
+    );
 }
 
 #[test]

@@ -7,10 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
-use latchkey_store::{Database, SqliteStore};
+use latchkey_core::DatabaseCopy;
+use latchkey_core::rotation::SealedColumn;
+use latchkey_store::{Database, Resealer, SqliteStore};
 
 use super::Failure;
-use latchkey_core::DatabaseCopy;
 
 use crate::{App, Config, Operator};
 
@@ -174,15 +175,28 @@ async fn check_staged(
         .await
         .map_err(|e| failure(crate::report::error_chain(&e)))?;
     let result = async {
-        let sealed = app.check_sealed_values(&operator.admin).await?;
+        // Every sealed column, not only the tokens': a restored node would
+        // fail later on a RADIUS secret, an OIDC key or a stocked seed.
+        let mut others = Vec::new();
+        let mut resealer =
+            Resealer::open(operator.database(), &staged_config.database_url()).await?;
+        for column in SealedColumn::ALL {
+            others.extend(resealer.sealed_values(column).await?);
+        }
+        drop(resealer);
+        let sealed = app
+            .check_sealed_values(&operator.admin)
+            .await?
+            .and(app.check_sealed_column_values(&operator.admin, &others));
         if sealed.refused > 0 {
             return Err(failure(format!(
-                "refused: {} of the backup's {} sealed values do not open with the master key {}. \
-                 The backup was made under another master key; put that key in place and restore \
-                 again. Nothing was changed.",
+                "refused: {} of the backup's {} sealed values do not open with the master key {} \
+                 (the first: the {}). The backup was made under another master key, or altered; \
+                 put that key in place and restore again. Nothing was changed.",
                 sealed.refused,
                 sealed.opened + sealed.refused,
-                master_key_place(config)
+                master_key_place(config),
+                sealed.first_refused.as_deref().unwrap_or("unknown")
             )));
         }
         let events = app.verify_audit().await?.map_err(|broken| {

@@ -597,6 +597,7 @@ pub fn wait_for_mails(db: &Database, count: usize) -> Vec<String> {
 }
 
 pub mod browser;
+pub mod console;
 pub mod web;
 
 impl SoftToken {

@@ -1,7 +1,9 @@
 //! The console's import: JSON lines as `latchkey admin import` reads them
 //! (users with a TOTP or HOTP token each), pasted into a form, with a dry
 //! run that reports what would be imported and changes nothing. All or
-//! nothing, like the command line's batches.
+//! nothing, like the command line's batches. The report names lines,
+//! users, serials and problems only: what was pasted (seeds, password
+//! hashes) is never sent back. PSKC files have their own form (`pskc`).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -35,8 +37,8 @@ pub(super) async fn page(visit: Visit) -> Response {
     let page = ImportPage {
         chrome: visit.chrome("Import"),
         nav: nav(&right, "import"),
-        lines: String::new(),
         report: None,
+        pskc: None,
     };
     visit.page(StatusCode::OK, page)
 }
@@ -134,14 +136,10 @@ pub(super) async fn submit(form: PostedForm) -> Response {
     let page = ImportPage {
         chrome: visit.chrome("Import"),
         nav: nav(&right, "import"),
-        // A dry run keeps the lines for the import that follows; after an
-        // import they are done with (a second submit would only conflict).
-        lines: if dry_run || !report.clean {
-            text
-        } else {
-            String::new()
-        },
+        // The lines are not shown again, not even after a dry run: they
+        // hold seeds. The import that follows is a second paste.
         report: Some(report),
+        pskc: None,
     };
     visit.page(status, page)
 }

@@ -11,7 +11,9 @@ mod directory;
 mod import;
 mod integrations;
 mod pages;
+mod pskc;
 mod questions;
+mod stock;
 pub(super) mod time;
 mod tokens;
 mod users;
@@ -33,6 +35,7 @@ pub fn routes() -> Router<super::AppState> {
         .route("/admin/users/{name}", get(users::page))
         .route("/admin/users/{name}/{action}", post(users::act))
         .route("/admin/tokens", get(tokens::search))
+        .route("/admin/tokens/assign", post(stock::assign))
         .route("/admin/tokens/{serial}/{action}", post(tokens::act))
         .route("/admin/audit", get(audit::search))
         .route("/admin/audit/export.csv", get(audit::export_csv))
@@ -67,6 +70,7 @@ pub fn routes() -> Router<super::AppState> {
         .route("/admin/directory", get(directory::page))
         .route("/admin/directory/sync", post(directory::sync))
         .route("/admin/import", get(import::page).post(import::submit))
+        .route("/admin/import/pskc", post(pskc::submit))
 }
 
 /// The visitor's console right, or the answer for one without: to sign in

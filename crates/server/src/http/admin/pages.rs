@@ -62,6 +62,8 @@ pub struct TokenLine {
     pub can_suspend: bool,
     pub can_resume: bool,
     pub can_revoke: bool,
+    /// An active HOTP token: its counter can be brought back in step.
+    pub can_resync: bool,
 }
 
 /// One audit row as a page shows it.
@@ -119,6 +121,30 @@ pub struct TokensPage {
     pub states: Vec<&'static str>,
     pub tokens: Vec<TokenLine>,
     pub next: Option<String>,
+    /// How many hardware tokens wait in the stock, for the link to them.
+    pub unassigned: usize,
+}
+
+/// An unassigned hardware token as the stock's list shows it.
+pub struct StockLine {
+    pub serial: String,
+    pub serial_grouped: String,
+    pub vendor_serial: String,
+    pub kind: String,
+    pub digits: u8,
+    pub imported: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/stock.html")]
+pub struct StockPage {
+    pub chrome: Chrome,
+    pub nav: Nav,
+    /// What the search asked for (a serial, Latchkey's or the vendor's).
+    pub serial: String,
+    pub tokens: Vec<StockLine>,
+    /// How many matched; more than are shown when above the page's limit.
+    pub total: usize,
 }
 
 /// The audit filters as the form shows them.
@@ -294,10 +320,26 @@ pub struct ImportLineView {
 pub struct ImportPage {
     pub chrome: Chrome,
     pub nav: Nav,
-    /// What was pasted, kept for another try.
-    pub lines: String,
-    /// The report of a dry run or an import, if one ran.
+    /// The report of a JSON-lines dry run or import, if one ran. What was
+    /// pasted is never shown again: it holds seeds and password hashes.
     pub report: Option<ImportReportView>,
+    /// The report of a PSKC dry run or import, if one ran.
+    pub pskc: Option<PskcReportView>,
+}
+
+/// A PSKC file's dry run or import: the tokens by serial, or why the
+/// whole file was refused.
+pub struct PskcReportView {
+    pub dry_run: bool,
+    /// Why nothing was imported, if so.
+    pub refusal: Option<String>,
+    pub tokens: Vec<PskcTokenView>,
+}
+
+pub struct PskcTokenView {
+    pub serial_grouped: String,
+    pub vendor_serial: String,
+    pub kind: String,
 }
 
 pub struct ImportReportView {

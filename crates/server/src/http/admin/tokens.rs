@@ -1,5 +1,6 @@
 //! The console's tokens: search by serial, kind, state and owner, and the
-//! token actions.
+//! token actions (resync among them, for HOTP tokens). The unassigned
+//! hardware tokens have their own list, in `stock`.
 
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -27,6 +28,9 @@ pub(super) struct Search {
     owner: String,
     #[serde(default)]
     after: String,
+    /// Set: the unassigned hardware tokens instead.
+    #[serde(default)]
+    unassigned: String,
 }
 
 const KINDS: [TokenKind; 3] = [TokenKind::Latchkey, TokenKind::Totp, TokenKind::Hotp];
@@ -42,8 +46,15 @@ pub(super) async fn search(visit: Visit, Query(search): Query<Search>) -> Respon
         Ok(found) => found,
         Err(response) => return response,
     };
+    if !search.unassigned.is_empty() {
+        return super::stock::page(visit, right, search.serial).await;
+    }
     let auditor = right.auditor();
     let app = visit.state.app.clone();
+    let unassigned = match app.console_stock(&auditor, "", "", 0).await {
+        Ok((_, total)) => total,
+        Err(e) => return server_error(&e),
+    };
     // Digits only: a serial is shown grouped, and may be typed so.
     let serial_part: String = search.serial.chars().filter(char::is_ascii_digit).collect();
     let serial_typed_wrong = search
@@ -111,6 +122,7 @@ pub(super) async fn search(visit: Visit, Query(search): Query<Search>) -> Respon
         states: STATES.iter().map(|s| s.as_str()).collect(),
         tokens: tokens.iter().map(token_line).collect(),
         next,
+        unassigned,
     };
     visit.page(StatusCode::OK, page)
 }
@@ -170,6 +182,17 @@ pub(super) async fn act(
                     (
                         format!("Read this unlock code to the owner of token {serial}. It opens the soft token once."),
                         Some(code.grouped()),
+                    )
+                })
+        }
+        "resync" => {
+            let code = |name: &str| fields.get(name).map_or("", String::as_str).trim();
+            app.resync_hotp(&helpdesk, &serial, code("otp1"), code("otp2"))
+                .await
+                .map(|next| {
+                    (
+                        format!("Token {serial} is in step again; its next code is number {next}."),
+                        None,
                     )
                 })
         }

@@ -151,6 +151,8 @@ pub(super) fn token_line(status: &TokenStatus) -> TokenLine {
         can_suspend: token.state == TokenState::Active,
         can_resume: token.state == TokenState::Suspended,
         can_revoke: token.state != TokenState::Revoked,
+        can_resync: token.kind == latchkey_core::TokenKind::Hotp
+            && token.state == TokenState::Active,
     }
 }
 
