@@ -91,7 +91,7 @@ pub fn activate_from_link(browser: &mut Browser, link: &str, serial: &str, code:
     assert_eq!(typed("serial"), serial, "the link fills in the serial");
     assert_eq!(typed("activation-code"), code, "and the activation code");
     assert!(
-        !browser.url().contains(&code),
+        !browser.url().contains(code),
         "the activation code leaves the address bar: {}",
         browser.url()
     );
