@@ -20,6 +20,12 @@ pub struct Config {
     pub database: Option<String>,
     /// The public base URL used in links (never the request's Host).
     pub public_url: Option<String>,
+    /// The origin the phone app is served from when it is not this
+    /// server's own (`https://app.example.org`; the app is at `/app/` there):
+    /// phone activation links point at it, the app calls the API at
+    /// `public_url`, and the app's API calls from it are answered with CORS.
+    /// Checked and written in its normal form by [`Config::load`].
+    pub app_origin: Option<String>,
     /// SMTP server for mail (`smtp://host:port`, `smtps://…`, with
     /// `?tls=required` for STARTTLS); without one, mail goes to `outbox/`
     /// in the data folder.
@@ -83,6 +89,7 @@ impl Default for Config {
             data_dir: PathBuf::from("latchkey-data"),
             database: None,
             public_url: None,
+            app_origin: None,
             smtp_url: None,
             mail_from: "Latchkey <latchkey@localhost>".into(),
             helpdesk_contact: None,
@@ -111,6 +118,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("database", &self.database.as_deref().map(without_password))
             .field("public_url", &self.public_url)
+            .field("app_origin", &self.app_origin)
             .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
             .field("mail_from", &self.mail_from)
             .field("helpdesk_contact", &self.helpdesk_contact)
@@ -141,6 +149,28 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// `app_origin` in the form browsers send in `Origin`
+/// (`https://app.example.org`, lower case, no default port), or why it is
+/// not an origin: a scheme (https, or http for a test on loopback), a host,
+/// perhaps a port, and nothing else.
+pub fn app_origin(text: &str) -> Result<String, String> {
+    let shape = "give an origin like https://app.example.org (scheme, host and port only)";
+    let url = url::Url::parse(text.trim()).map_err(|_| format!("not a URL; {shape}"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(format!("the scheme must be https; {shape}"));
+    }
+    if url.host().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(shape.into());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 /// `url` with any password in it replaced; a URL that does not parse is
 /// not shown at all, since where its password is cannot be told.
 fn without_password(url: &str) -> String {
@@ -167,6 +197,9 @@ pub enum ConfigError {
     /// An environment variable is not valid.
     #[error("the environment variable {0} is not valid: {1}")]
     Env(&'static str, String),
+    /// A key in the file is not valid.
+    #[error("the configuration key {0} is not valid: {1}")]
+    Key(&'static str, String),
 }
 
 /// Where the flags say things are.
@@ -214,6 +247,19 @@ impl Config {
         }
         if let Ok(value) = std::env::var("LATCHKEY_PUBLIC_URL") {
             config.public_url = Some(value);
+        }
+        if let Some(value) = &config.app_origin {
+            config.app_origin =
+                Some(app_origin(value).map_err(|e| ConfigError::Key("app_origin", e))?);
+        }
+        if let Ok(value) = std::env::var("LATCHKEY_APP_ORIGIN") {
+            config.app_origin = match value.trim() {
+                // Set but empty: the app stays on this server's origin.
+                "" => None,
+                value => Some(
+                    app_origin(value).map_err(|e| ConfigError::Env("LATCHKEY_APP_ORIGIN", e))?,
+                ),
+            };
         }
         if let Ok(value) = std::env::var("LATCHKEY_SMTP_URL") {
             config.smtp_url = Some(value);
@@ -456,5 +502,31 @@ mod tests {
             ..Config::default()
         };
         assert!(!format!("{unparsable:?}").contains("pa ss"));
+    }
+
+    #[test]
+    fn app_origin_is_an_origin_in_the_form_browsers_send() {
+        assert_eq!(
+            app_origin("HTTPS://App.Example.org:443/").as_deref(),
+            Ok("https://app.example.org")
+        );
+        assert_eq!(
+            app_origin("http://127.0.0.1:8443").as_deref(),
+            Ok("http://127.0.0.1:8443")
+        );
+        for refused in [
+            "app.example.org",
+            "ftp://app.example.org",
+            "https://app.example.org/app/",
+            "https://app.example.org/?x=1",
+            "https://user@app.example.org",
+            "https://app.example.org/#top",
+        ] {
+            let error = app_origin(refused).expect_err(refused);
+            assert!(
+                error.contains("https://app.example.org"),
+                "{refused}: {error}"
+            );
+        }
     }
 }

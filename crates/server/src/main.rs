@@ -192,6 +192,7 @@ async fn serve(
             ),
             helpdesk_contact: config.helpdesk_contact.clone(),
         }),
+        app_origin: config.app_origin.clone(),
     };
     let listeners = latchkey_server::http::Listeners {
         public: listener,

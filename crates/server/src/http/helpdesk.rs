@@ -469,7 +469,7 @@ fn issued_page(
     sent_to: String,
 ) -> Response {
     let server = visit.state.portal.base_url.clone();
-    let phone_link = format!("{server}/app/#activate?serial={}", serial.digits());
+    let phone_link = super::app::phone_link(&visit.state, serial.digits(), None);
     let qr_svg = match qrcode::QrCode::new(phone_link.as_bytes()) {
         Ok(qr) => qr
             .render::<qrcode::render::svg::Color<'_>>()

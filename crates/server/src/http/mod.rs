@@ -4,6 +4,7 @@ mod address_limits;
 mod admin;
 mod api;
 mod app;
+mod cors;
 mod enrolment;
 mod helpdesk;
 mod listener;
@@ -50,6 +51,9 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// The portal's base URL, cookie settings and mailer.
     pub portal: Arc<PortalSettings>,
+    /// The origin the phone app is served from when not this server's
+    /// (`app_origin`, in its normal form).
+    pub app_origin: Option<String>,
 }
 
 /// Prometheus counters of the JSON API; the rest of `/metrics` comes from
@@ -152,7 +156,8 @@ pub fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let phone_app = app::routes(&state);
+    let routes = Router::new()
         .merge(portal::routes())
         .merge(self_service::routes())
         .merge(enrolment::routes())
@@ -166,10 +171,12 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(request_span))
         .route_layer(axum::middleware::from_fn(metrics::observe))
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(axum::middleware::from_fn(rejections::json_errors_on_api))
+        .layer(axum::middleware::from_fn(rejections::json_errors_on_api));
+    let app_origin = state.app_origin.clone();
+    cors::mount(routes, app_origin.as_deref())
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
-        .merge(app::routes())
+        .merge(phone_app)
 }
 
 /// An unknown path: a page with the way in for people, an empty 404 for

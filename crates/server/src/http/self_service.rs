@@ -385,11 +385,8 @@ fn issued_page(visit: Visit, issued: IssuedToken) -> Response {
         .append_pair("activation_code", code.digits())
         .finish();
     let desktop_link = format!("latchkey://activate?{query}");
-    let phone_link = format!(
-        "{server}/app/#activate?serial={}&activation_code={}",
-        issued.serial.digits(),
-        code.digits()
-    );
+    let phone_link =
+        super::app::phone_link(&visit.state, issued.serial.digits(), Some(code.digits()));
     let qr_svg = match qrcode::QrCode::new(phone_link.as_bytes()) {
         Ok(qr) => qr
             .render::<qrcode::render::svg::Color<'_>>()

@@ -19,6 +19,8 @@ const FILES = [
   "js/oath.js",
   "js/vault.js",
   "js/store.js",
+  "js/server.js",
+  "js/keyuri.js",
 ];
 
 self.addEventListener("install", (event) => {

@@ -190,6 +190,7 @@ impl Database {
                     ),
                     helpdesk_contact: config.helpdesk_contact.clone(),
                 }),
+                app_origin: config.app_origin.clone(),
             }
         });
         runtime.spawn(async move {
@@ -598,6 +599,7 @@ pub fn wait_for_mails(db: &Database, count: usize) -> Vec<String> {
 
 pub mod browser;
 pub mod console;
+pub mod phone;
 pub mod web;
 
 impl SoftToken {

@@ -1,9 +1,12 @@
 // The app's screens: the token list, activation, the PIN, the code with its
 // countdown, the locked token with its PIN Reset Code and the unlock code,
-// the new PIN. Every PIN attempt is counted in storage before it is checked.
+// the new PIN, and a token added from an otpauth:// key URI. Every PIN
+// attempt is counted in storage before it is checked.
 
 import { ACTIVATION_CODE, grouped, parseCode, SERIAL, UNLOCK_CODE } from "./codes.js";
+import { KeyUriError, parseKeyUri } from "./keyuri.js";
 import { base32Decode, hotp, secondsLeft, totp } from "./oath.js";
+import { serverUrl } from "./server.js";
 import * as store from "./store.js";
 import {
   applyRefresh,
@@ -11,18 +14,20 @@ import {
   attemptsLeft,
   displayName,
   FEW_SLOTS,
+  IMPORTED_POLICY,
   isLocked,
   open,
   openWithCode,
   PIN_CHECK_BITS,
   pinProblem,
   recordFromActivation,
+  recordFromKeyUri,
   recordProblem,
   resetCode,
 } from "./vault.js";
 
 const $ = (id) => document.getElementById(id);
-const VIEWS = ["view-list", "view-activate", "view-pin", "view-code", "view-locked", "view-new-pin"];
+const VIEWS = ["view-list", "view-activate", "view-key-uri", "view-pin", "view-code", "view-locked", "view-new-pin"];
 
 // What is open now: the token's id, and while a code or a new PIN is on
 // screen, its seed (wiped when the screen is left).
@@ -31,7 +36,7 @@ const current = { id: null, seed: null, timer: null, unlocking: false };
 function show(view) {
   for (const id of VIEWS) $(id).hidden = id !== view;
   if (view !== "view-code" && view !== "view-new-pin") forgetSeed();
-  const first = $(view).querySelector("input:not([type=file]), button.primary");
+  const first = $(view).querySelector("textarea, input:not([type=file]), button.primary");
   if (first) first.focus();
 }
 
@@ -42,6 +47,8 @@ function forgetSeed() {
   current.seed = null;
   $("otp").textContent = "";
   delete $("otp").dataset.code;
+  $("recovery-block").hidden = true;
+  $("recovery-code").textContent = "";
   $("export-link").hidden = true;
   const href = $("export-link").getAttribute("href");
   if (href) URL.revokeObjectURL(href);
@@ -256,7 +263,7 @@ async function refreshSlots() {
     }
     let response;
     try {
-      response = await fetch(new URL("/api/v1/tokens/refresh", location.origin), {
+      response = await fetch(new URL("/api/v1/tokens/refresh", record.server || serverUrl()), {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ serial: record.serial, otp: code }),
@@ -309,7 +316,7 @@ function showLocked(record, locked) {
       : "Get an unlock code for the PIN Reset Code below, then choose a new PIN.";
     $("unlock-label").textContent = "Unlock code";
     $("reset-code").textContent = grouped(code, 4);
-    const portal = new URL("/self-service/unlock", record.server || location.origin);
+    const portal = new URL("/self-service/unlock", record.server || serverUrl());
     portal.searchParams.set("serial", record.serial);
     portal.searchParams.set("reset_code", code);
     $("get-unlock-code").href = portal.href;
@@ -418,7 +425,7 @@ async function submitActivation(event) {
   try {
     let response;
     try {
-      response = await fetch(new URL("/api/v1/tokens/activate", location.origin), {
+      response = await fetch(new URL("/api/v1/tokens/activate", serverUrl()), {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ serial: serial.digits, activation_code: code.digits }),
@@ -440,7 +447,7 @@ async function submitActivation(event) {
     });
     if (serverProblem) return status("activate-status", serverProblem, "error");
     status("activate-status", "Making the unlock codes… this takes a few seconds.", "checking");
-    const record = await recordFromActivation(answer, location.origin, pin);
+    const record = await recordFromActivation(answer, serverUrl(), pin);
     answer.secret = "";
     answer.unlock_secret = "";
     if (!(await store.add(record))) {
@@ -466,6 +473,67 @@ function startActivation(serial = "", code = "") {
   status("activate-status", "");
   show("view-activate");
   if (serial && code) $("new-pin").focus();
+}
+
+// ---- a key URI ----
+
+function startKeyUri() {
+  $("key-uri-form").reset();
+  status("key-uri-status", "");
+  show("view-key-uri");
+}
+
+/**
+ * "Add from a key URI": the URI read as latchkey-token reads it, the PIN
+ * checked against the policy, then the record (seed under the PIN and under
+ * a new recovery code) written, and its first code shown beside the
+ * recovery code, which is never shown again.
+ */
+async function submitKeyUri(event) {
+  event.preventDefault();
+  const text = $("key-uri").value;
+  const pin = $("key-uri-pin").value.trim();
+  const again = $("key-uri-pin-again").value.trim();
+  let key;
+  try {
+    key = parseKeyUri(text);
+  } catch (error) {
+    if (!(error instanceof KeyUriError)) throw error;
+    return status("key-uri-status", `That key URI cannot be added: ${error.message}.`, "error");
+  }
+  const problem = pinProblem(pin, again, IMPORTED_POLICY);
+  if (problem) {
+    key.secret.fill(0);
+    return status("key-uri-status", problem, "error");
+  }
+  $("key-uri-submit").disabled = true;
+  status("key-uri-status", "Protecting the token with the PIN… this takes a few seconds.", "checking");
+  try {
+    const { record, recovery } = await recordFromKeyUri(key, pin);
+    let counter = null;
+    if (record.otp.kind === "hotp") {
+      // The first code is shown now: its counter is spent before it is.
+      counter = record.otp.counter;
+      record.otp.counter = counter + 1;
+    }
+    if (!(await store.add(record))) {
+      key.secret.fill(0);
+      return status("key-uri-status", "The token could not be added; try again.", "error");
+    }
+    // The secret leaves the page: only the sealed record keeps it.
+    $("key-uri-form").reset();
+    status("key-uri-status", "", "done");
+    await showCode(record, key.secret, counter);
+    $("recovery-code").textContent = grouped(recovery, 4);
+    $("recovery-block").hidden = false;
+  } catch (error) {
+    key.secret.fill(0);
+    status("key-uri-status", `The token could not be added: ${error.message}`, "error");
+  } finally {
+    $("key-uri-submit").disabled = false;
+    $("key-uri-pin").value = "";
+    $("key-uri-pin-again").value = "";
+  }
 }
 
 // ---- import ----
@@ -545,6 +613,8 @@ function route() {
 
 function wire() {
   $("add-token").addEventListener("click", () => startActivation());
+  $("add-key-uri").addEventListener("click", startKeyUri);
+  $("key-uri-form").addEventListener("submit", submitKeyUri);
   $("import-file").addEventListener("change", importFile);
   $("activate-form").addEventListener("submit", submitActivation);
   $("serial").addEventListener("input", () => hintFor("serial", "serial-hint", SERIAL));
@@ -561,8 +631,10 @@ function wire() {
   for (const back of document.querySelectorAll("button.back")) back.addEventListener("click", showList);
   window.addEventListener("hashchange", route);
   document.addEventListener("visibilitychange", () => {
-    // A code left on screen is hidden when the app goes to the background.
-    if (document.hidden && !$("view-code").hidden) showList();
+    // A code left on screen is hidden when the app goes to the background,
+    // except beside a new recovery code: that is shown only once, and the
+    // person may be switching away to write it down.
+    if (document.hidden && !$("view-code").hidden && $("recovery-block").hidden) showList();
   });
 }
 

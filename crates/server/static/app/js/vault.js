@@ -231,6 +231,50 @@ export async function recordFromActivation(answer, server, pin) {
   return record;
 }
 
+/** The PIN policy of a token with no server behind it (latchkey-token's default). */
+export const IMPORTED_POLICY = { max_failures: 5, min_length: 6 };
+
+/**
+ * The record for a key read from an `otpauth://` URI, as `latchkey-token
+ * import URI` makes it: no serial and no server, so no unlock slots; the
+ * seed masked under the PIN and under a new recovery code instead, which
+ * is returned to be shown once and is never stored. `key.secret` stays the
+ * caller's, to show the first code with and then wipe.
+ */
+export async function recordFromKeyUri(key, pin) {
+  const seed = key.secret;
+  if (seed.length > 128) throw new Error("the URI's secret is longer than 128 bytes");
+  const kdf = newKdf();
+  const recovery = newRecoveryCode();
+  const otp =
+    key.kind === "hotp"
+      ? { kind: "hotp", algorithm: key.algorithm, digits: key.digits, counter: key.counter }
+      : { kind: "totp", algorithm: key.algorithm, digits: key.digits, period: key.period };
+  const [pinMask, recoveryMask] = await Promise.all([
+    seal(kdf, pin, seed, PIN_CHECK_BITS),
+    seal(kdf, recovery, seed, CODE_CHECK_BITS),
+  ]);
+  const nonce = crypto.getRandomValues(new Uint8Array(4));
+  const record = {
+    format: FORMAT,
+    version: VERSION,
+    id: `imported-${toHex(nonce)}`,
+    serial: null,
+    label: key.account,
+    issuer: key.issuer ?? null,
+    server: null,
+    otp,
+    kdf,
+    seed_len: seed.length,
+    pin: pinMask,
+    policy: { ...IMPORTED_POLICY },
+    failures: 0,
+    slots: [],
+    recovery: recoveryMask,
+  };
+  return { record, recovery };
+}
+
 /**
  * `count` unlock slots from unlock-secret generation `generation`: each a
  * PIN Reset Code that names the generation, and the seed masked under the
