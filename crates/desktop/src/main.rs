@@ -8,6 +8,7 @@ use clap::Parser;
 use eframe::egui;
 use latchkey_desktop::{APP_ID, App, Clock, TITLE};
 use latchkey_token::VaultFolder;
+use latchkey_token::link::ActivationLink;
 
 /// The Latchkey soft token in a window.
 #[derive(Parser)]
@@ -42,6 +43,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // A link that cannot be used opens the activation screen with the
+    // reason; it is said on the command line too, for whoever started it.
+    if let Some(Err(error)) = cli.link.as_deref().map(str::parse::<ActivationLink>) {
+        eprintln!("latchkey-desktop: {error}");
+    }
     let mut viewport = egui::ViewportBuilder::default()
         .with_title(TITLE)
         .with_app_id(APP_ID)

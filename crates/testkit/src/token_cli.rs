@@ -32,6 +32,27 @@ pub fn token_binary(beside: &Path) -> &'static Path {
     })
 }
 
+/// The server's `latchkey` binary of this workspace, next to `beside` (the
+/// calling test's own binary), built once if it is not there yet: for the
+/// desktop's and the token's tests that run against the real server. A
+/// plain `cargo test --workspace` builds it already (the server's tests
+/// need it), so the build here runs only when one crate is tested alone.
+pub fn server_binary(beside: &Path) -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let binary = beside.with_file_name("latchkey");
+        if !binary.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "-p", "latchkey-server", "--bin", "latchkey"])
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building latchkey failed");
+        }
+        binary
+    })
+}
+
 /// Runs `command` (the token binary with its arguments and environment)
 /// with `input` written to standard input a line each, and waits for it.
 pub fn run_with_input(mut command: Command, input: &[&str]) -> Output {

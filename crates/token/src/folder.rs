@@ -5,6 +5,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::device::{self, DeviceKeyError, DeviceKeyFile, ReadError};
 use crate::record::TokenRecord;
 
 /// What went wrong with the vault folder or one of its files.
@@ -47,6 +48,28 @@ pub enum VaultError {
     /// No folder to keep tokens in.
     #[error("no vault folder: set LATCHKEY_TOKEN_HOME")]
     NoHome,
+    /// A token file bound to a device key that is missing here or is
+    /// another device's (S51). It is left as it is, and no attempt is counted.
+    #[error("the token file {path} cannot be opened on this device: {reason}")]
+    OtherDevice {
+        /// The file.
+        path: PathBuf,
+        /// Which key it wants and where it was looked for.
+        reason: ReadError,
+    },
+    /// The device key could not be used.
+    #[error(transparent)]
+    DeviceKey(#[from] DeviceKeyError),
+}
+
+impl VaultError {
+    fn unreadable(path: PathBuf, error: ReadError) -> Self {
+        match error {
+            ReadError::Damaged(reason) => VaultError::Corrupt { path, reason },
+            ReadError::DeviceKey(error) => VaultError::DeviceKey(error),
+            reason => VaultError::OtherDevice { path, reason },
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VaultError + '_ {
@@ -65,10 +88,12 @@ pub struct Entry {
     pub record: Result<TokenRecord, String>,
 }
 
-/// The folder that holds the tokens.
+/// The folder that holds the tokens, and the device key its files are
+/// bound to (kept outside it, see [`crate::device`]).
 #[derive(Debug, Clone)]
 pub struct VaultFolder {
     path: PathBuf,
+    device_key: DeviceKeyFile,
 }
 
 /// Holds the folder's lock; released when dropped. Every read-modify-write
@@ -80,14 +105,47 @@ pub struct FolderLock {
 }
 
 impl VaultFolder {
-    /// The folder at `path`, created (mode 0700) if missing.
+    /// The folder at `path`, with the device key where
+    /// [`DeviceKeyFile::default_location`] finds it.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, VaultError> {
+        let key = DeviceKeyFile::default_location().ok_or(DeviceKeyError::NoPlace)?;
+        VaultFolder::open_with_device_key(path, key)
+    }
+
+    /// The folder at `path`, created if missing and made private (0700)
+    /// whatever the umask and whatever mode it had (L10), its files bound
+    /// to the device key in `device_key`, which must be outside it.
+    pub fn open_with_device_key(
+        path: impl Into<PathBuf>,
+        device_key: DeviceKeyFile,
+    ) -> Result<Self, VaultError> {
         let path = path.into();
         if !path.is_dir() {
             fs::create_dir_all(&path).map_err(io(&path))?;
+        }
+        let mode = fs::metadata(&path).map_err(io(&path))?.permissions().mode();
+        if mode & 0o777 != 0o700 {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o700)).map_err(io(&path))?;
         }
-        Ok(VaultFolder { path })
+        let inside = match (resolved(device_key.path()), path.canonicalize()) {
+            (Some(key), Ok(folder)) => key.starts_with(folder),
+            _ => false,
+        };
+        if inside {
+            return Err(DeviceKeyError::InsideVault(device_key.path().to_owned()).into());
+        }
+        Ok(VaultFolder { path, device_key })
+    }
+
+    /// Where the device key of this folder's files is kept.
+    pub fn device_key(&self) -> &DeviceKeyFile {
+        &self.device_key
+    }
+
+    /// Reads a record as this folder stores it, or a plain one (a file
+    /// `export-vault` or the phone app wrote): the plain record.
+    pub fn parse(&self, bytes: &[u8]) -> Result<TokenRecord, ReadError> {
+        device::read_stored(bytes, Some(&self.device_key))
     }
 
     /// `$LATCHKEY_TOKEN_HOME`, else `latchkey-token` in the platform's data folder.
@@ -115,6 +173,9 @@ impl VaultFolder {
             .write(true)
             .mode(0o600)
             .open(&path)
+            .map_err(io(&path))?;
+        // An older lock file may have been made with a looser mode (L10).
+        file.set_permissions(fs::Permissions::from_mode(0o600))
             .map_err(io(&path))?;
         file.lock().map_err(io(&path))?;
         if let Ok(entries) = fs::read_dir(&self.path) {
@@ -151,7 +212,7 @@ impl VaultFolder {
         Ok(paths
             .into_iter()
             .map(|path| Entry {
-                record: read_record(&path),
+                record: self.read_record(&path).map_err(|e| e.to_string()),
                 path,
             })
             .collect())
@@ -195,10 +256,11 @@ impl VaultFolder {
                 let entry = wanted.into_iter().next().expect("one entry");
                 match entry.record {
                     Ok(record) => Ok((entry.path, record)),
-                    Err(reason) => Err(VaultError::Corrupt {
-                        path: entry.path,
-                        reason,
-                    }),
+                    // Read again for the reason's kind: damaged, or bound elsewhere.
+                    Err(_) => match self.read_record(&entry.path) {
+                        Ok(record) => Ok((entry.path, record)),
+                        Err(error) => Err(VaultError::unreadable(entry.path, error)),
+                    },
                 }
             }
             n => Err(VaultError::Ambiguous(n)),
@@ -208,12 +270,9 @@ impl VaultFolder {
     /// Reads the token again under the lock, by id.
     pub fn reload(&self, _lock: &FolderLock, id: &str) -> Result<TokenRecord, VaultError> {
         let path = self.file_for(id);
-        read_record(&path).map_err(|reason| {
+        self.read_record(&path).map_err(|error| {
             if path.exists() {
-                VaultError::Corrupt {
-                    path: path.clone(),
-                    reason,
-                }
+                VaultError::unreadable(path.clone(), error)
             } else {
                 VaultError::NotFound(id.to_owned())
             }
@@ -225,9 +284,10 @@ impl VaultFolder {
         self.file_for(id).exists()
     }
 
-    /// Writes a token atomically: a temporary file in the same folder
-    /// (mode 0600), fsync, rename over the old file, fsync the folder. A
-    /// crash at any point leaves the old file or the new one.
+    /// Writes a token atomically, bound to the device key (made on first
+    /// use): a temporary file in the same folder (mode 0600), fsync, rename
+    /// over the old file, fsync the folder. A crash at any point leaves the
+    /// old file or the new one. A version 1 file becomes a bound one here.
     #[allow(
         clippy::expect_used,
         reason = "each expect here names the invariant that makes it unreachable"
@@ -241,8 +301,13 @@ impl VaultFolder {
             record.id,
             data_encoding::HEXLOWER.encode(&nonce)
         ));
+        let key = self.device_key.load_or_create()?;
+        let bound = device::bound_json(record, &key).ok_or_else(|| VaultError::Corrupt {
+            path: target.clone(),
+            reason: "one of its entries is damaged, so it was not written".into(),
+        })?;
         let bytes = zeroize::Zeroizing::new(
-            serde_json::to_vec_pretty(record).expect("a record serialises"),
+            serde_json::to_vec_pretty(&bound).expect("a record serialises"),
         );
         let result = (|| {
             let mut file = OpenOptions::new()
@@ -270,10 +335,25 @@ impl VaultFolder {
     }
 }
 
-fn read_record(path: &Path) -> Result<TokenRecord, String> {
-    let bytes = zeroize::Zeroizing::new(fs::read(path).map_err(|e| e.to_string())?);
-    let record: TokenRecord =
-        serde_json::from_slice(&bytes).map_err(|e| format!("it does not parse ({e})"))?;
-    record.check_well_formed()?;
-    Ok(record)
+/// `path` made absolute through its nearest existing ancestor, so that a
+/// key file not made yet is placed as it will be.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let mut rest = Vec::new();
+    let mut at = path;
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            return Some(rest.iter().rev().fold(real, |whole, part| whole.join(part)));
+        }
+        rest.push(at.file_name()?.to_owned());
+        at = at.parent()?;
+    }
+}
+
+impl VaultFolder {
+    fn read_record(&self, path: &Path) -> Result<TokenRecord, ReadError> {
+        let bytes = zeroize::Zeroizing::new(
+            fs::read(path).map_err(|e| ReadError::Damaged(e.to_string()))?,
+        );
+        self.parse(&bytes)
+    }
 }

@@ -8,9 +8,12 @@
 //!
 //! What the vault promises is described in [`record`]: a copied vault is
 //! worth almost nothing, five wrong PINs lock the token, every failure is on
-//! disk before the PIN is checked, and writes are atomic.
+//! disk before the PIN is checked, and writes are atomic. Every vault file
+//! is bound to a device key kept outside the folder ([`device`]), so that a
+//! copied file alone opens nothing.
 
 pub mod client;
+pub mod device;
 pub mod folder;
 mod hooks;
 pub mod kdf;

@@ -13,7 +13,8 @@ use latchkey_oath::{ActivationCode, ResetCode, Serial, UnlockCode};
 use latchkey_token::link::{ActivationLink, LinkError};
 use latchkey_token::ops::{self, ChangePinError, EnrolError, OpenError, UnlockError};
 use latchkey_token::record::{FEW_SLOTS, TokenState};
-use latchkey_token::{Pin, PinPolicyError, VaultError, VaultFolder};
+use latchkey_token::device::DeviceKeyFile;
+use latchkey_token::{Pin, PinPolicy, PinPolicyError, VaultError, VaultFolder};
 use zeroize::Zeroizing;
 
 const EXIT_ERROR: u8 = 1;
@@ -32,6 +33,11 @@ struct Cli {
     /// The vault folder [default: $LATCHKEY_TOKEN_HOME, else the platform's data folder]
     #[arg(long, global = true, value_name = "DIR")]
     vault: Option<std::path::PathBuf>,
+    /// The device key the vault files are bound to, kept outside the vault
+    /// folder [default: $LATCHKEY_DEVICE_KEY, else latchkey/device.key in
+    /// the platform's state folder, ~/.local/state]
+    #[arg(long, global = true, value_name = "FILE")]
+    device_key: Option<std::path::PathBuf>,
     /// The token to use, by serial or label (needed only when there are several)
     #[arg(long, global = true, value_name = "SERIAL_OR_LABEL")]
     token: Option<String>,
@@ -253,10 +259,17 @@ impl From<EnrolError> for Failure {
 }
 
 fn policy_failure(error: PinPolicyError) -> Failure {
-    Failure::usage(format!(
-        "That PIN cannot be used: {error}. Choose at least 6 digits that do not repeat one digit, count up or down, \
-         or appear on the list of common PINs."
-    ))
+    Failure::usage(policy_message(&error))
+}
+
+/// What to say of a refused PIN. The least length is the token's policy
+/// (the server's, from activation), which the reason names when it is the
+/// length that was wrong.
+fn policy_message(error: &PinPolicyError) -> String {
+    format!(
+        "That PIN cannot be used: {error}. Choose enough digits, not one digit repeated, not counting up or down, \
+         and not one of the most common PINs."
+    )
 }
 
 /// An error message as a sentence: capitalised, with a full stop.
@@ -309,7 +322,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(path) => path,
         None => VaultFolder::default_path()?,
     };
-    let folder = VaultFolder::open(path)?;
+    let folder = match cli.device_key {
+        Some(key) => VaultFolder::open_with_device_key(path, DeviceKeyFile::at(key))?,
+        None => VaultFolder::open(path)?,
+    };
     let selector = cli.token.as_deref();
     let mut secrets = Secrets::new(cli.pin_stdin);
     match cli.command {
@@ -344,7 +360,41 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
             };
             let pin = new_pin(&mut secrets)?;
-            let record = ops::activate(&folder, &server, &serial, &code, &pin)?;
+            // The server's policy arrives with its answer, after the
+            // single-use code is spent: a PIN it refuses is asked for again.
+            let mut tries_left = 2;
+            let mut choose_again = |policy: &PinPolicy, reason: &PinPolicyError| {
+                eprintln!(
+                    "{} This token's policy asks for at least {} digits; choose another PIN.",
+                    policy_message(reason),
+                    policy.min_length.max(latchkey_token::PinPolicy::default().min_length)
+                );
+                while tries_left > 0 {
+                    tries_left -= 1;
+                    let first = secrets.read("New PIN: ").ok()?;
+                    let again = secrets.read("New PIN again: ").ok()?;
+                    match Pin::choose(&first, &again, policy) {
+                        Ok(pin) => return Some(pin),
+                        Err(error) => eprintln!("{}", policy_message(&error)),
+                    }
+                }
+                None
+            };
+            let record = ops::activate_choosing_again(
+                &folder,
+                &server,
+                &serial,
+                &code,
+                &pin,
+                &mut choose_again,
+            )
+            .map_err(|e| match e {
+                EnrolError::Policy(reason) => Failure::usage(format!(
+                    "{} The activation code is spent: ask for a new one to activate this token.",
+                    policy_message(&reason)
+                )),
+                other => Failure::from(other),
+            })?;
             eprintln!(
                 "Token {} ({}) is activated with {} unlock codes. Run `latchkey-token code` to sign in.",
                 serial,

@@ -414,12 +414,30 @@ pub fn record_from_activation(
 
 /// Activates a token online and stores it. The unlock secret is used to
 /// make the slots and then dropped (and wiped); it never reaches the disk.
+/// A PIN the server's policy refuses (it asks for more digits than the
+/// default) fails the activation, whose code is then spent: callers that
+/// can ask again use [`activate_choosing_again`].
 pub fn activate(
     folder: &VaultFolder,
     server: &str,
     serial: &Serial,
     code: &latchkey_oath::ActivationCode,
     pin: &Pin,
+) -> Result<TokenRecord, EnrolError> {
+    activate_choosing_again(folder, server, serial, code, pin, &mut |_, _| None)
+}
+
+/// As [`activate`], but when the server's PIN policy (known only from its
+/// answer) refuses `pin`, `choose_again` is given the policy and the reason
+/// and may return another PIN, as often as it likes; `None` gives up. The
+/// activation code is single-use, so this is the one moment to ask.
+pub fn activate_choosing_again(
+    folder: &VaultFolder,
+    server: &str,
+    serial: &Serial,
+    code: &latchkey_oath::ActivationCode,
+    pin: &Pin,
+    choose_again: &mut dyn FnMut(&PinPolicy, &PinPolicyError) -> Option<Pin>,
 ) -> Result<TokenRecord, EnrolError> {
     // Refuse before spending the single-use activation code.
     if folder.contains(serial.digits()) {
@@ -430,7 +448,21 @@ pub fn activate(
         &PinPolicy::default(),
     )?;
     let activation = client::activate(server, serial, code)?;
-    let record = record_from_activation(&activation, server, pin, &KdfParams::for_new_entries())?;
+    let policy = PinPolicy {
+        max_failures: activation.policy.max_pin_failures,
+        min_length: activation.policy.min_pin_length,
+    };
+    let mut pin = pin.clone();
+    let kdf = KdfParams::for_new_entries();
+    let record = loop {
+        match record_from_activation(&activation, server, &pin, &kdf) {
+            Err(EnrolError::Policy(reason)) => match choose_again(&policy, &reason) {
+                Some(again) => pin = again,
+                None => return Err(EnrolError::Policy(reason)),
+            },
+            other => break other?,
+        }
+    };
     let lock = folder.lock()?;
     if folder.contains(&record.id) {
         return Err(VaultError::Exists(serial.to_string()).into());
@@ -582,10 +614,14 @@ pub enum ImportVaultError {
 }
 
 /// Adds a token from its plain record (a file `export-vault` or the phone
-/// app wrote). The record is checked as any vault file is; a token with the
-/// same id is never replaced.
+/// app wrote) and binds it to this device as it is saved. The record is
+/// checked as any vault file is; a token with the same id is never replaced.
 pub fn import_vault(folder: &VaultFolder, bytes: &[u8]) -> Result<TokenRecord, ImportVaultError> {
-    let record = TokenRecord::from_json(bytes).map_err(ImportVaultError::NotARecord)?;
+    // A plain record, or one this device's vault holds (bound to its key);
+    // another device's vault file is refused, saying why.
+    let record = folder
+        .parse(bytes)
+        .map_err(|e| ImportVaultError::NotARecord(e.to_string()))?;
     let lock = folder.lock()?;
     if folder.contains(&record.id) {
         return Err(VaultError::Exists(record.id.clone()).into());
@@ -596,7 +632,9 @@ pub fn import_vault(folder: &VaultFolder, bytes: &[u8]) -> Result<TokenRecord, I
 
 /// The token's plain record, for another device: the PIN must open it
 /// first (counted like any attempt, and the count cleared when it does).
-/// The record holds the seed only masked, as the vault file does.
+/// The record holds the seed only masked, as the vault file does, but not
+/// bound to this device's key (version 1, what the phone app reads): keep
+/// it as safe as the PIN.
 pub fn export_vault(
     folder: &VaultFolder,
     selector: Option<&str>,

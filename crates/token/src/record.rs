@@ -18,7 +18,9 @@ use crate::pin::PinPolicy;
 
 /// The marker in every vault file's `format` field.
 pub const FORMAT: &str = "latchkey-token-vault";
-/// The vault format version this build writes and reads.
+/// The version of the plain record: what `export-vault` writes and the
+/// phone app reads. A vault file on disk is this record bound to the
+/// device key, version [`crate::device::BOUND_VERSION`].
 pub const VERSION: u32 = 1;
 /// Bits of the PIN check value: a wrong PIN passes it once in 1,024 tries.
 pub const PIN_CHECK_BITS: u32 = 10;
@@ -193,12 +195,13 @@ pub enum TokenState {
 
 impl TokenRecord {
     /// Parses a vault file's bytes and checks the record is consistent;
-    /// the reason if not.
+    /// the reason if not. A record bound to a device key (as a vault file on disk is, S51)
+    /// is read with this device's key, where
+    /// [`crate::device::DeviceKeyFile::default_location`] finds it, and
+    /// comes back plain; one bound to another device's key is refused.
     pub fn from_json(bytes: &[u8]) -> Result<TokenRecord, String> {
-        let record: TokenRecord =
-            serde_json::from_slice(bytes).map_err(|e| format!("it does not parse ({e})"))?;
-        record.check_well_formed()?;
-        Ok(record)
+        let key_file = crate::device::DeviceKeyFile::default_location();
+        crate::device::read_stored(bytes, key_file.as_ref()).map_err(|e| e.to_string())
     }
 
     /// Whether the record is complete and consistent; the reason if not.

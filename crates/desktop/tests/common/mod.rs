@@ -4,6 +4,7 @@
 //! `latchkey-token` command over the same folder.
 #![allow(dead_code)]
 
+pub mod server;
 pub mod x11;
 
 use std::path::Path;

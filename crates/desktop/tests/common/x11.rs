@@ -71,9 +71,23 @@ pub struct Program {
 
 impl Program {
     pub fn start(display: &Display, vault: &Path, log_dir: &Path) -> Self {
+        Program::start_with(display, vault, log_dir, &[], &[])
+    }
+
+    /// As [`Program::start`], with command-line arguments (an activation
+    /// link) and more environment.
+    pub fn start_with(
+        display: &Display,
+        vault: &Path,
+        log_dir: &Path,
+        args: &[&str],
+        envs: &[(&str, &Path)],
+    ) -> Self {
         let log = log_dir.join("latchkey-desktop.log");
         let mut child = display
             .command(env!("CARGO_BIN_EXE_latchkey-desktop"))
+            .args(args)
+            .envs(envs.iter().copied())
             .env("LATCHKEY_TOKEN_HOME", vault)
             // X11 even where the test itself runs under Wayland.
             .env_remove("WAYLAND_DISPLAY")
