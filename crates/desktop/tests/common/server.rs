@@ -98,8 +98,13 @@ impl RealServer {
     /// What `POST /api/v1/authenticate` answers for the user's password
     /// and `otp`, with an API key of the `authenticate` role.
     pub fn authenticate(&self, user: &str, otp: &str) -> String {
-        let key = self.admin_json(&["apikey", "create", "desktop-test", "--role", "authenticate"])
-            ["key"]
+        // A key of its own for each call: key names are unique.
+        static KEYS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "desktop-test-{}",
+            KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let key = self.admin_json(&["apikey", "create", &name, "--role", "authenticate"])["key"]
             .as_str()
             .expect("a key")
             .to_owned();
