@@ -125,20 +125,26 @@ fn refused(visit: Visit, error: &PortalError) -> Response {
     }
 }
 
+/// "Add an authenticator app": a code from the user's present token.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct StartForm {
+    otp: String,
+}
+
 async fn start(
     PostedForm {
         visit,
-        fields: form,
-    }: PostedForm,
+        fields: StartForm { otp },
+    }: PostedForm<StartForm>,
 ) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
-    let otp = form.get("otp").map(String::as_str).unwrap_or("");
     match visit
         .state
         .app
-        .portal_start_app_enrolment(&session, otp, &visit.source)
+        .portal_start_app_enrolment(&session, &otp, &visit.source)
         .await
     {
         Ok(enrolment) => {
@@ -165,17 +171,24 @@ async fn start(
     }
 }
 
+/// The new app's token and the first code the app shows.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ConfirmForm {
+    serial: String,
+    code: String,
+}
+
 async fn confirm(
     PostedForm {
         visit,
-        fields: form,
-    }: PostedForm,
+        fields: ConfirmForm { serial, code },
+    }: PostedForm<ConfirmForm>,
 ) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
-    let serial = form.get("serial").map(String::as_str).unwrap_or("");
-    let code = form.get("code").map(String::as_str).unwrap_or("");
+    let (serial, code) = (serial.as_str(), code.as_str());
     match visit
         .state
         .app

@@ -6,6 +6,8 @@
 //! value in a second cookie, so a page rendered by one node verifies on
 //! another. No GET changes anything (S38).
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
@@ -19,7 +21,7 @@ use zeroize::Zeroizing;
 use super::AppState;
 use super::address_limits::{self, Limited};
 use super::pages::*;
-use super::visit::{PostedForm, Visit, refusal, secret, server_error};
+use super::visit::{NoFields, PostedForm, Visit, refusal, server_error};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -78,14 +80,20 @@ async fn login_page(visit: Visit, Query(notice): Query<Notice>) -> Response {
     )
 }
 
+/// The sign-in form's first factor.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct LoginForm {
+    username: String,
+    password: Zeroizing<String>,
+}
+
 async fn login(
     PostedForm {
         mut visit,
-        fields: mut form,
-    }: PostedForm,
+        fields: LoginForm { username, password },
+    }: PostedForm<LoginForm>,
 ) -> Response {
-    let username = form.remove("username").unwrap_or_default();
-    let password = secret(&mut form, "password");
     let result = visit
         .state
         .app
@@ -126,17 +134,24 @@ async fn otp_page(visit: Visit) -> Response {
     visit.page(StatusCode::OK, OtpPage { chrome })
 }
 
+/// The second factor: the code the token shows.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct OtpForm {
+    otp: String,
+}
+
 async fn otp(
     headers: axum::http::HeaderMap,
     PostedForm {
         mut visit,
-        fields: form,
-    }: PostedForm,
+        fields: OtpForm { otp },
+    }: PostedForm<OtpForm>,
 ) -> Response {
     let Some(session) = visit.pending_session() else {
         return visit.wrong_stage();
     };
-    let code = form.get("otp").map(String::as_str).unwrap_or("").trim();
+    let code = otp.trim();
     let result = visit
         .state
         .app
@@ -224,18 +239,33 @@ fn challenge_refused(visit: Visit, error: PortalError) -> Response {
     }
 }
 
+/// The answers to the security questions, `answer_1`, `answer_2`, … in
+/// the order the page asked them (how many is the policy's).
+#[derive(serde::Deserialize)]
+struct ChallengeForm {
+    #[serde(flatten)]
+    answers: HashMap<String, Zeroizing<String>>,
+}
+
+impl ChallengeForm {
+    /// The answers in order, up to the first one missing (at most ten).
+    fn in_order(mut self) -> Vec<Zeroizing<String>> {
+        (1..=10)
+            .map_while(|i| self.answers.remove(&format!("answer_{i}")))
+            .collect()
+    }
+}
+
 async fn challenge(
     PostedForm {
         mut visit,
-        fields: mut form,
-    }: PostedForm,
+        fields: form,
+    }: PostedForm<ChallengeForm>,
 ) -> Response {
     let Some(session) = visit.pending_session() else {
         return visit.wrong_stage();
     };
-    let answers: Vec<Zeroizing<String>> = (1..=10)
-        .map_while(|i| form.remove(&format!("answer_{i}")).map(Zeroizing::new))
-        .collect();
+    let answers = form.in_order();
     let result = visit
         .state
         .app
@@ -293,12 +323,7 @@ async fn has_soft_token(visit: &Visit, id: &SessionId) -> Result<bool, PortalErr
         .any(|t| t.kind == TokenKind::Latchkey && t.state == TokenState::Active))
 }
 
-async fn logout(
-    PostedForm {
-        mut visit,
-        fields: _form,
-    }: PostedForm,
-) -> Response {
+async fn logout(PostedForm { mut visit, .. }: PostedForm<NoFields>) -> Response {
     if let Some(session) = visit.session.take() {
         if let Err(e) = visit
             .state
@@ -335,13 +360,20 @@ async fn forgot_page(visit: Visit) -> Response {
     )
 }
 
+/// "I've forgotten my password": the account's name.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ForgotForm {
+    username: String,
+}
+
 /// Answers at once and the same for every user name (S31): the lookup, the
 /// link and the mail happen after the answer, in the background.
 async fn forgot(
     PostedForm {
         visit,
-        fields: form,
-    }: PostedForm,
+        fields: ForgotForm { username },
+    }: PostedForm<ForgotForm>,
 ) -> Response {
     // Each request adds an audit row: so many per address (S52, L1), the
     // same answer past it whatever the name.
@@ -355,7 +387,6 @@ async fn forgot(
             Some(("/password/forgot", "Try again")),
         );
     }
-    let username = form.get("username").cloned().unwrap_or_default();
     let app = visit.state.app.clone();
     let mailer = visit.state.portal.mailer.clone();
     let base_url = visit.state.portal.base_url.clone();
@@ -416,15 +447,25 @@ async fn reset_page(visit: Visit, Path(link): Path<String>) -> Response {
     }
 }
 
+/// The new password, twice, through a reset link.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ResetForm {
+    password: Zeroizing<String>,
+    password_confirm: Zeroizing<String>,
+}
+
 async fn reset(
     Path(link): Path<String>,
     PostedForm {
         visit,
-        fields: mut form,
-    }: PostedForm,
+        fields:
+            ResetForm {
+                password,
+                password_confirm: confirm,
+            },
+    }: PostedForm<ResetForm>,
 ) -> Response {
-    let password = secret(&mut form, "password");
-    let confirm = secret(&mut form, "password_confirm");
     let result = visit
         .state
         .app

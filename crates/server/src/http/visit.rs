@@ -22,8 +22,8 @@ use latchkey_core::{
     FullSession, KnownDevice, Mail, Mailer, PendingSession, PortalError, PortalSession,
     RecoverySession, Role, SessionId, SessionStage,
 };
+use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
 
 use super::pages::*;
 use super::{AppState, client_address};
@@ -210,11 +210,8 @@ impl Visit {
     }
 
     /// Whether a form's `csrf` field matches this visitor's cookie (S38).
-    pub fn csrf_ok(&self, form: &HashMap<String, String>) -> bool {
-        self.csrf_seed.is_some()
-            && form
-                .get("csrf")
-                .is_some_and(|given| bool::from(given.as_bytes().ct_eq(self.csrf.as_bytes())))
+    fn csrf_ok(&self, given: &str) -> bool {
+        self.csrf_seed.is_some() && bool::from(given.as_bytes().ct_eq(self.csrf.as_bytes()))
     }
 
     /// The page, with the cookies this visit sets.
@@ -426,29 +423,45 @@ pub fn refusal(error: &PortalError) -> Option<StatusCode> {
     })
 }
 
-pub(super) fn secret(form: &mut HashMap<String, String>, name: &str) -> Zeroizing<String> {
-    Zeroizing::new(form.remove(name).unwrap_or_default())
+/// A form with no fields of its own: a button (sign out, enrol a token).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+/// What a browser posts: the CSRF token beside the page's own fields.
+#[derive(serde::Deserialize)]
+struct Posted<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    fields: T,
 }
 
 /// A posted form whose CSRF token matched, with the visit it came in: a
 /// handler that takes one cannot forget the check. A form without the
 /// right token is answered 403 before the handler runs (S38).
-pub struct PostedForm {
+///
+/// `T` is the page's own form (its fields as named in the template, the
+/// secrets as `Zeroizing<String>`); the CSRF token is checked here and is
+/// not among them. The default, a map of every field but the token, serves
+/// forms read field by field.
+pub struct PostedForm<T = HashMap<String, String>> {
     /// The visit the form came in.
     pub visit: Visit,
-    /// The form's fields, the CSRF token among them.
-    pub fields: HashMap<String, String>,
+    /// The form's fields.
+    pub fields: T,
 }
 
-impl FromRequest<AppState> for PostedForm {
+impl<T> FromRequest<AppState> for PostedForm<T>
+where
+    T: DeserializeOwned + Send,
+{
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let visit = Visit::from_request_parts(&mut parts, state).await?;
         let request = Request::from_parts(parts, body);
-        let Form(fields) = match Form::<HashMap<String, String>>::from_request(request, state).await
-        {
+        let Form(posted) = match Form::<Posted<T>>::from_request(request, state).await {
             Ok(form) => form,
             // A page that says what happened, not axum's plain text (L6).
             Err(rejection) => {
@@ -468,9 +481,12 @@ impl FromRequest<AppState> for PostedForm {
                 ));
             }
         };
-        if !visit.csrf_ok(&fields) {
+        if !visit.csrf_ok(&posted.csrf) {
             return Err(visit.forbidden_form());
         }
-        Ok(PostedForm { visit, fields })
+        Ok(PostedForm {
+            visit,
+            fields: posted.fields,
+        })
     }
 }
