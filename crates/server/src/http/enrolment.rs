@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use latchkey_core::{AppEnrolment, ENROLMENT_TTL, FullSession, PortalError};
 
 use super::pages::{Chrome, FieldErrors};
-use super::visit::{PostedForm, Visit, refusal, server_error};
+use super::visit::{PostedForm, Visit, refusal, refusal_text, server_error};
 
 pub fn routes() -> Router<super::AppState> {
     Router::new()
@@ -118,7 +118,7 @@ fn refused(visit: Visit, error: &PortalError) -> Response {
         Some(status) => visit.message(
             status,
             "Add an authenticator app",
-            vec![error.to_string()],
+            vec![refusal_text(error)],
             Some(("/self-service/authenticator-app", "Start again")),
         ),
         None => server_error(error),

@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use super::AppState;
 use super::address_limits::{self, Limited};
 use super::pages::*;
-use super::visit::{NoFields, PostedForm, Visit, refusal, server_error};
+use super::visit::{NoFields, PostedForm, Visit, refusal, refusal_text, server_error};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -32,7 +32,16 @@ pub fn routes() -> Router<AppState> {
         .route("/login/questions", get(challenge_page).post(challenge))
         .route("/logout", post(logout))
         .route("/password/forgot", get(forgot_page).post(forgot))
-        .route("/password/reset/{link}", get(reset_page).post(reset))
+        .route(RESET_ROUTE, get(reset_page).post(reset))
+}
+
+/// The reset link's route; [`reset_link`] makes the addresses mailed.
+const RESET_ROUTE: &str = "/password/reset/{link}";
+
+/// The address of a reset link on the configured public URL (S34).
+fn reset_link(base_url: &str, token: &str) -> String {
+    let path = RESET_ROUTE.replace("{link}", token);
+    format!("{}{path}", base_url.trim_end_matches('/'))
 }
 
 async fn stylesheet() -> Response {
@@ -115,7 +124,7 @@ async fn login(
         Err(error) => match refusal(&error) {
             Some(status) => {
                 let mut chrome = visit.chrome("Sign in");
-                chrome.alert = Some(error.to_string());
+                chrome.alert = Some(refusal_text(&error));
                 visit.page(status, LoginPage { chrome, username })
             }
             None => server_error(&error),
@@ -196,7 +205,7 @@ async fn otp(
 fn otp_step_refusal(error: &PortalError) -> String {
     match error {
         PortalError::SignInRefused => "That one-time password is not right, or it was used already. Wait for the next code your token shows and type that one; after several wrong codes, wait a few minutes.".into(),
-        other => other.to_string(),
+        other => refusal_text(other),
     }
 }
 
@@ -232,7 +241,7 @@ fn challenge_refused(visit: Visit, error: PortalError) -> Response {
         Some(status) => visit.message(
             status,
             "Security questions",
-            vec![error.to_string()],
+            vec![refusal_text(&error)],
             Some(("/login/otp", "Back to the one-time password")),
         ),
         None => server_error(&error),
@@ -291,7 +300,7 @@ async fn challenge(
             match challenge_questions(&visit, &session).await {
                 Ok(questions) => {
                     let mut chrome = visit.chrome("Security questions");
-                    chrome.alert = Some(PortalError::AnswersRefused.to_string());
+                    chrome.alert = Some(refusal_text(&PortalError::AnswersRefused));
                     visit.page(
                         StatusCode::UNAUTHORIZED,
                         ChallengePage { chrome, questions },
@@ -392,11 +401,9 @@ async fn forgot(
     let base_url = visit.state.portal.base_url.clone();
     let source = visit.source.clone();
     tokio::spawn(async move {
-        match app
-            .portal_request_reset(&username, &base_url, &source)
-            .await
-        {
-            Ok(Some(mail)) => {
+        match app.portal_issue_reset_link(&username, &source).await {
+            Ok(Some(issued)) => {
+                let mail = issued.mail(&reset_link(&base_url, &issued.token));
                 if let Err(e) = mailer.send(mail).await {
                     tracing::warn!(error = %e, "a password-reset mail was not delivered");
                 }
@@ -459,11 +466,10 @@ async fn reset(
     Path(link): Path<String>,
     PostedForm {
         visit,
-        fields:
-            ResetForm {
-                password,
-                password_confirm: confirm,
-            },
+        fields: ResetForm {
+            password,
+            password_confirm: confirm,
+        },
     }: PostedForm<ResetForm>,
 ) -> Response {
     let result = visit

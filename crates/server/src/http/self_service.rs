@@ -13,7 +13,7 @@ use latchkey_core::{
 use zeroize::Zeroizing;
 
 use super::pages::*;
-use super::visit::{NoFields, PostedForm, Visit, refusal, server_error};
+use super::visit::{NoFields, PostedForm, Visit, refusal, refusal_text, server_error};
 
 pub fn routes() -> Router<super::AppState> {
     Router::new()
@@ -241,7 +241,7 @@ async fn unlock(
                 Some(serial),
                 reset_code,
                 FieldErrors::default(),
-                Some(error.to_string()),
+                Some(refusal_text(&error)),
             ),
             None => server_error(&error),
         },
@@ -312,7 +312,7 @@ async fn report_lost(
             Some(status) => visit.message(
                 status,
                 "Report a token lost",
-                vec![error.to_string()],
+                vec![refusal_text(&error)],
                 Some(("/self-service/tokens", "Back to My tokens")),
             ),
             None => server_error(&error),
@@ -352,7 +352,7 @@ async fn reset_own_token(
             Some(status) => visit.message(
                 status,
                 "Unlock a token",
-                vec![error.to_string()],
+                vec![refusal_text(&error)],
                 Some(("/self-service/tokens", "Back to My tokens")),
             ),
             None => server_error(&error),
@@ -376,7 +376,7 @@ async fn new_token(PostedForm { visit, .. }: PostedForm<NoFields>) -> Response {
         }
         Err(error) => match refusal(&error) {
             Some(status) => {
-                visit.message(status, "A new soft token", vec![error.to_string()], None)
+                visit.message(status, "A new soft token", vec![refusal_text(&error)], None)
             }
             None => server_error(&error),
         },
@@ -547,8 +547,7 @@ async fn questions(
         .portal
         .questions_to_answer
         .min(QUESTION_FIELDS.len());
-    let choices: Vec<(String, Zeroizing<String>)> =
-        form.slots().into_iter().take(wanted).collect();
+    let choices: Vec<(String, Zeroizing<String>)> = form.slots().into_iter().take(wanted).collect();
     let selected: Vec<i64> = choices
         .iter()
         .map(|(q, _)| q.parse().unwrap_or_default())
@@ -577,7 +576,7 @@ async fn questions(
             Some(status) => visit.message(
                 status,
                 "Your security questions",
-                vec![error.to_string()],
+                vec![refusal_text(&error)],
                 None,
             ),
             None => server_error(&error),
@@ -639,9 +638,12 @@ async fn password(
             FieldErrors::one(field, message),
         ),
         Err(error) => match refusal(&error) {
-            Some(status) => {
-                visit.message(status, "Change my password", vec![error.to_string()], None)
-            }
+            Some(status) => visit.message(
+                status,
+                "Change my password",
+                vec![refusal_text(&error)],
+                None,
+            ),
             None => server_error(&error),
         },
     }

@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use latchkey_core::{
-    FullSession, KnownDevice, Mail, Mailer, PendingSession, PortalError, PortalSession,
-    RecoverySession, Role, SessionId, SessionStage,
+    AdminErrorKind, FullSession, KnownDevice, Mail, Mailer, PendingSession, PortalError,
+    PortalSession, RecoverySession, Role, SessionId, SessionStage,
 };
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
@@ -408,8 +408,8 @@ pub fn server_error(cause: &dyn std::error::Error) -> Response {
         .into_response()
 }
 
-/// The status and message for a refused portal operation; `None` for the
-/// unexpected ones, which become a 500.
+/// The status for a refused portal operation; `None` for the unexpected
+/// ones, which become a 500.
 pub fn refusal(error: &PortalError) -> Option<StatusCode> {
     Some(match error {
         PortalError::SignInRefused | PortalError::AnswersRefused => StatusCode::UNAUTHORIZED,
@@ -417,10 +417,42 @@ pub fn refusal(error: &PortalError) -> Option<StatusCode> {
         PortalError::SessionEnded => StatusCode::UNAUTHORIZED,
         PortalError::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         PortalError::LinkInvalid => StatusCode::GONE,
-        PortalError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-        PortalError::Refused(_) => StatusCode::CONFLICT,
+        PortalError::PendingSoftTokens { .. } | PortalError::PendingEnrolments { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        PortalError::TokenRefused(refused) if refused.kind() == AdminErrorKind::RateLimited => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        PortalError::NoFreeSerial
+        | PortalError::EnrolmentCancelled
+        | PortalError::EnrolmentNotWaiting
+        | PortalError::EnrolmentGone
+        | PortalError::TokenRefused(_) => StatusCode::CONFLICT,
         PortalError::Store(_) | PortalError::Cipher(_) => return None,
     })
+}
+
+/// What a page says of a refused portal operation: the portal's words for
+/// each refusal, written here once.
+pub fn refusal_text(error: &PortalError) -> String {
+    match error {
+        PortalError::SignInRefused => "The user name, password or one-time password is not right, or the account is locked. Check them and try again; after several wrong tries, wait a few minutes.".into(),
+        PortalError::AnswersRefused => "One or more answers do not match what you chose. Check them and try again; after several wrong tries, wait a few minutes.".into(),
+        PortalError::NoAnswers => "You have not set up security questions, so they cannot stand in for your token. Ask the help desk for help.".into(),
+        PortalError::SessionEnded => "Your session has ended. Sign in again.".into(),
+        PortalError::Field { message, .. } => message.clone(),
+        PortalError::LinkInvalid => "This link does not work any more: it was used already or it expired. Ask for a new one.".into(),
+        PortalError::PendingSoftTokens { pending } => format!("You have {pending} soft tokens waiting for activation. Activate one, or report it lost, before you ask for another."),
+        PortalError::PendingEnrolments { pending } => format!("You have {pending} tokens waiting for activation or confirmation. Finish one, or report it lost, before you add another."),
+        PortalError::NoFreeSerial => "A new token could not be made just now. Try again.".into(),
+        PortalError::EnrolmentCancelled => "Too many wrong codes: this enrolment is cancelled. Remove the entry from the app and start again.".into(),
+        PortalError::EnrolmentNotWaiting => "This enrolment is no longer waiting for a code. Start again.".into(),
+        PortalError::EnrolmentGone => "This enrolment expired or was cancelled: the app is not added. Remove the entry from the app and start again.".into(),
+        // The token operation's own words (the CLI and the API say the same).
+        PortalError::TokenRefused(refused) => refused.to_string(),
+        // Never shown: the page is an opaque 500.
+        PortalError::Store(_) | PortalError::Cipher(_) => error.to_string(),
+    }
 }
 
 /// A form with no fields of its own: a button (sign out, enrol a token).
