@@ -201,7 +201,7 @@ async fn h1_radius_clears_the_failure_count_only_after_its_own_password_and_an_o
 
 /// A password attempt for `name` from `source`, with or without a
 /// known-device cookie: whether it passed.
-async fn password_passes(
+pub(super) async fn password_passes(
     app: &App,
     name: &str,
     password: &str,

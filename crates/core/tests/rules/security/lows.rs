@@ -1,6 +1,7 @@
 //! L5 (S54), L9 (S56), L1 (S52): user names, mail addresses, and the
 //! audit chain verified in pages.
 
+use super::failure_counts::password_passes;
 use super::*;
 
 // --- L5 (S54), L9 (S56): names and mail addresses ----------------------------
