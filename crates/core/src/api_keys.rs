@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use crate::capability::{Admin, ApiPrincipal};
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::{ApiKey, ApiRole};
+use crate::model::{ApiKey, ApiKeyName, ApiRole};
 use crate::ports::{NewApiKey, Store, StoreError};
 
 /// The public part of an API key (`lk_PREFIX_SECRET`), which finds its row.
@@ -33,15 +33,8 @@ impl<S: Store> Latchkey<S> {
         name: &str,
         role: ApiRole,
     ) -> Result<Zeroizing<String>, AdminError> {
-        let name = name.trim();
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(AdminError::BadApiKeyName);
-        }
+        let name: ApiKeyName = name.parse()?;
+        let name = name.as_str();
         let mut prefix = [0u8; 6];
         let mut secret = Zeroizing::new([0u8; 24]);
         rand::Rng::fill_bytes(&mut rand::rng(), &mut prefix);

@@ -174,9 +174,7 @@ impl<S: Store> Latchkey<S> {
         }
         let pending = tokens.iter().filter(|t| t.state == TokenState::New).count();
         if pending >= PENDING_TOKENS {
-            return Err(PortalError::TooMany(format!(
-                "You have {pending} tokens waiting for activation or confirmation. Finish one, or report it lost, before you add another."
-            )));
+            return Err(PortalError::PendingEnrolments { pending });
         }
         let (algorithm, digits, period) = (Algorithm::Sha1, Digits::SIX, 30);
         let secret = Secret::generate(20);
@@ -220,9 +218,7 @@ impl<S: Store> Latchkey<S> {
             }
             return Ok(self.enrolment_view(&user, serial, secret, now + ENROLMENT_TTL));
         }
-        Err(PortalError::Refused(
-            "A new token could not be made just now. Try again.".into(),
-        ))
+        Err(PortalError::NoFreeSerial)
     }
 
     /// The enrolment the user started and has not confirmed, shown again
@@ -298,10 +294,7 @@ impl<S: Store> Latchkey<S> {
                 .record_activation_failure(token.id, limit, event)
                 .await?;
             if count >= limit {
-                return Err(PortalError::Refused(
-                    "Too many wrong codes: this enrolment is cancelled. Remove the entry from the app and start again."
-                        .into(),
-                ));
+                return Err(PortalError::EnrolmentCancelled);
             }
             return Err(field_error(
                 "code",
@@ -316,9 +309,7 @@ impl<S: Store> Latchkey<S> {
             "authenticator app confirmed with its first code",
         );
         if !self.store.activate_token(token.id, event).await? {
-            return Err(PortalError::Refused(
-                "This enrolment is no longer waiting for a code. Start again.".into(),
-            ));
+            return Err(PortalError::EnrolmentNotWaiting);
         }
         // Spends the code's step on the one OTP path, so the code that
         // confirmed the app cannot also sign in.
@@ -343,12 +334,7 @@ impl<S: Store> Latchkey<S> {
             .await?
             .into_iter()
             .find(|t| t.serial == wanted && awaiting_code(t, now))
-            .ok_or_else(|| {
-                PortalError::Refused(
-                    "This enrolment expired or was cancelled: the app is not added. Remove the entry from the app and start again."
-                        .into(),
-                )
-            })
+            .ok_or(PortalError::EnrolmentGone)
     }
 
     fn enrolment_view(

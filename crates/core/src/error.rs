@@ -3,7 +3,7 @@
 
 use latchkey_oath::CodeError;
 
-use crate::model::{TokenState, UsernameError};
+use crate::model::{ApiKeyNameError, QuestionTextError, TokenState, UsernameError};
 use crate::ports::{CipherError, StoreError};
 
 /// An operation failed for a reason the caller should hear.
@@ -34,7 +34,7 @@ pub enum AdminError {
     #[error("the PIN Reset Code is not valid: {0}")]
     BadResetCode(CodeError),
     /// An API key name breaks the naming rule.
-    #[error("an API key name has 1–64 letters, digits, - _ or .")]
+    #[error("{}", ApiKeyNameError)]
     BadApiKeyName,
     /// A mail address that is not one (S56, L9).
     #[error(
@@ -47,7 +47,7 @@ pub enum AdminError {
     )]
     ConfusableUsername,
     /// A security question is too short or too long.
-    #[error("a security question has 10 to 200 characters")]
+    #[error("{}", QuestionTextError)]
     BadQuestionText,
     /// The new password breaks a rule.
     #[error(transparent)]
@@ -120,6 +120,18 @@ pub enum AdminError {
     /// The directory could not be asked about a user.
     #[error(transparent)]
     Directory(#[from] crate::user_source::DirectoryUnavailable),
+}
+
+impl From<ApiKeyNameError> for AdminError {
+    fn from(_: ApiKeyNameError) -> Self {
+        AdminError::BadApiKeyName
+    }
+}
+
+impl From<QuestionTextError> for AdminError {
+    fn from(_: QuestionTextError) -> Self {
+        AdminError::BadQuestionText
+    }
 }
 
 /// What sort of refusal an [`AdminError`] is: each edge (the API, the

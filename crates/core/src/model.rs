@@ -55,6 +55,79 @@ impl fmt::Display for Username {
     }
 }
 
+/// An API key's name: trimmed, 1–64 ASCII letters, digits and `- _ .`.
+/// Once a value exists it is valid.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ApiKeyName(String);
+
+/// A name that breaks the API-key naming rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an API key name has 1–64 letters, digits, - _ or .")]
+pub struct ApiKeyNameError;
+
+impl FromStr for ApiKeyName {
+    type Err = ApiKeyNameError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let name = text.trim();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if name.is_empty() || name.len() > 64 || !name.chars().all(allowed) {
+            return Err(ApiKeyNameError);
+        }
+        Ok(ApiKeyName(name.to_owned()))
+    }
+}
+
+impl ApiKeyName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ApiKeyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A security question's text: runs of white space made one space,
+/// trimmed, 10–200 characters. Once a value exists it is valid.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QuestionText(String);
+
+/// A question too short or too long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a security question has 10 to 200 characters")]
+pub struct QuestionTextError;
+
+impl FromStr for QuestionText {
+    type Err = QuestionTextError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !(10..=200).contains(&text.chars().count()) {
+            return Err(QuestionTextError);
+        }
+        Ok(QuestionText(text))
+    }
+}
+
+impl QuestionText {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for QuestionText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -62,6 +135,10 @@ macro_rules! text_enum {
         pub enum $name { $($(#[$vdoc])* $variant),+ }
 
         impl $name {
+            /// Every variant's name, in the order declared (what a command
+            /// line offers).
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
             /// The stored and displayed name.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }

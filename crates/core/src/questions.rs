@@ -6,7 +6,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::capability::Admin;
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::Question;
+use crate::model::{Question, QuestionText};
 use crate::ports::Store;
 
 /// Answers match whatever the case, accents composed or not, spacing and
@@ -29,11 +29,7 @@ impl<S: Store> Latchkey<S> {
 
     /// Adds a question to the pool users choose from.
     pub async fn add_question(&self, admin: &Admin, text: &str) -> Result<i64, AdminError> {
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let length = text.chars().count();
-        if !(10..=200).contains(&length) {
-            return Err(AdminError::BadQuestionText);
-        }
+        let text = text.parse::<QuestionText>()?.into_string();
         if self.store.questions().await?.iter().any(|q| q.text == text) {
             return Err(AdminError::Exists(format!("the question {text:?}")));
         }

@@ -26,27 +26,23 @@ use crate::model::{SessionStage, User};
 use crate::policy::PortalPolicy;
 use crate::ports::{CipherError, Mail, Store, StoreError};
 
-/// A portal operation refused, with what the page should say.
+/// A portal operation refused. The words a page shows are the server's
+/// (written once, where it maps each variant to a status); these say what
+/// happened, for logs and tests.
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
     /// Unknown user, wrong password, wrong OTP, disabled or throttled
-    /// account: one message for all (S39).
-    #[error(
-        "The user name, password or one-time password is not right, or the account is locked. Check them and try again; after several wrong tries, wait a few minutes."
-    )]
+    /// account: one refusal for all (S39).
+    #[error("sign-in refused")]
     SignInRefused,
     /// The answers did not all match.
-    #[error(
-        "One or more answers do not match what you chose. Check them and try again; after several wrong tries, wait a few minutes."
-    )]
+    #[error("the security answers do not match")]
     AnswersRefused,
     /// The user has no security answers to be challenged with.
-    #[error(
-        "You have not set up security questions, so they cannot stand in for your token. Ask the help desk for help."
-    )]
+    #[error("no security answers are set")]
     NoAnswers,
     /// The session has ended or never was.
-    #[error("Your session has ended. Sign in again.")]
+    #[error("the session has ended")]
     SessionEnded,
     /// A field is wrong; the page shows the message beside it.
     #[error("{message}")]
@@ -57,16 +53,37 @@ pub enum PortalError {
         message: String,
     },
     /// The link is unknown, used or expired.
-    #[error(
-        "This link does not work any more: it was used already or it expired. Ask for a new one."
-    )]
+    #[error("the reset link is unknown, used or expired")]
     LinkInvalid,
-    /// Refused by the domain for a reason the user should hear.
-    #[error("{0}")]
-    Refused(String),
-    /// A rate limit was reached.
-    #[error("{0}")]
-    TooMany(String),
+    /// As many soft tokens as may wait for activation are waiting (L4).
+    #[error("{pending} soft tokens wait for activation already")]
+    PendingSoftTokens {
+        /// How many wait.
+        pending: usize,
+    },
+    /// As many tokens as may wait for activation or for an authenticator
+    /// app's first code are waiting (L4).
+    #[error("{pending} tokens wait for activation or confirmation already")]
+    PendingEnrolments {
+        /// How many wait.
+        pending: usize,
+    },
+    /// Every serial tried for a new token was taken (a race, or bad luck).
+    #[error("no free serial was found for a new token")]
+    NoFreeSerial,
+    /// An authenticator app's enrolment ended after too many wrong codes.
+    #[error("the enrolment was cancelled after too many wrong codes")]
+    EnrolmentCancelled,
+    /// The enrolment was confirmed or ended meanwhile.
+    #[error("the enrolment is no longer waiting for a code")]
+    EnrolmentNotWaiting,
+    /// No enrolment of the user's with that serial waits for a code.
+    #[error("the enrolment expired or was cancelled")]
+    EnrolmentGone,
+    /// The token operation behind the page (an unlock code, a new soft
+    /// token) refused, for a reason the user should hear.
+    #[error(transparent)]
+    TokenRefused(AdminError),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -102,8 +119,7 @@ impl From<AdminError> for PortalError {
         match error {
             AdminError::Store(e) => PortalError::Store(e),
             AdminError::Cipher(e) => PortalError::Cipher(e),
-            AdminError::RateLimited => PortalError::TooMany(AdminError::RateLimited.to_string()),
-            other => PortalError::Refused(other.to_string()),
+            refused => PortalError::TokenRefused(refused),
         }
     }
 }

@@ -9,19 +9,78 @@ use crate::model::{UserStatus, Username};
 use crate::passwords::check_password;
 use crate::ports::{Mail, Store};
 
+/// A password-reset link issued: what the mail that carries it needs. The
+/// server, which owns the routes, makes the link's address from `token`.
+pub struct ResetLinkIssued {
+    /// Where the mail goes: the account's address.
+    pub to: String,
+    /// The account.
+    pub username: Username,
+    /// The link's secret part (only its hash is stored).
+    pub token: Zeroizing<String>,
+    /// Minutes the link works.
+    pub valid_minutes: i64,
+}
+
+impl std::fmt::Debug for ResetLinkIssued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetLinkIssued")
+            .field("to", &self.to)
+            .field("username", &self.username)
+            .field("token", &"..")
+            .field("valid_minutes", &self.valid_minutes)
+            .finish()
+    }
+}
+
+impl ResetLinkIssued {
+    /// The mail, with `link` the address that opens the link's form.
+    pub fn mail(&self, link: &str) -> Mail {
+        let (name, minutes) = (&self.username, self.valid_minutes);
+        Mail {
+            to: self.to.clone(),
+            subject: "Reset your password".into(),
+            body: format!(
+                "Someone (we hope you) asked to reset the password of the account {name}.\n\n\
+                 Open this link within {minutes} minutes to choose a new password; it works once:\n\n\
+                 {link}\n\n\
+                 You will still need your token to sign in. If you did not ask for this, ignore\n\
+                 this mail: your password stays as it is.\n"
+            ),
+        }
+    }
+}
+
 impl<S: Store> Latchkey<S> {
-    /// "I've forgotten my password": a single-use link by mail, if the
-    /// account exists, is active, has an address and is under the rate
-    /// limit (S34). The link is built on `base_url`, the configured public
-    /// URL, never a request header (S34). The caller answers the same
-    /// whatever this returns (S31).
-    #[tracing::instrument(level = "debug", skip_all, fields(username = %username, source = %source))]
+    /// The reset mail with its link on `base_url` as the portal's route
+    /// spells it: [`Latchkey::portal_issue_reset_link`] for callers that
+    /// do not serve the route (the store's conformance test). The server
+    /// builds its links itself.
+    #[doc(hidden)]
     pub async fn portal_request_reset(
         &self,
         username: &str,
         base_url: &str,
         source: &str,
     ) -> Result<Option<Mail>, PortalError> {
+        let base = base_url.trim_end_matches('/');
+        Ok(self
+            .portal_issue_reset_link(username, source)
+            .await?
+            .map(|issued| issued.mail(&format!("{base}/password/reset/{}", issued.token.as_str()))))
+    }
+
+    /// "I've forgotten my password": a single-use link, if the account
+    /// exists, is active, has an address and is under the rate limit
+    /// (S34). The caller mails it, on the configured public URL, never a
+    /// request header (S34), and answers the same whatever this returns
+    /// (S31).
+    #[tracing::instrument(level = "debug", skip_all, fields(username = %username, source = %source))]
+    pub async fn portal_issue_reset_link(
+        &self,
+        username: &str,
+        source: &str,
+    ) -> Result<Option<ResetLinkIssued>, PortalError> {
         let actor = Actor::anonymous(source);
         let Ok(name) = crate::typed_username(username).parse::<Username>() else {
             return Ok(None);
@@ -91,19 +150,11 @@ impl<S: Store> Latchkey<S> {
                 .await?;
             return Ok(None);
         }
-        let minutes = self.portal().reset_link_ttl / 60;
-        Ok(Some(Mail {
+        Ok(Some(ResetLinkIssued {
             to: email,
-            subject: "Reset your password".into(),
-            body: format!(
-                "Someone (we hope you) asked to reset the password of the account {name}.\n\n\
-                 Open this link within {minutes} minutes to choose a new password; it works once:\n\n\
-                 {}/password/reset/{}\n\n\
-                 You will still need your token to sign in. If you did not ask for this, ignore\n\
-                 this mail: your password stays as it is.\n",
-                base_url.trim_end_matches('/'),
-                link_token.as_str()
-            ),
+            username: name,
+            token: link_token,
+            valid_minutes: self.portal().reset_link_ttl / 60,
         }))
     }
 

@@ -149,9 +149,7 @@ impl<S: Store> Latchkey<S> {
             .filter(|t| t.state == TokenState::New)
             .count();
         if pending >= PENDING_TOKENS {
-            return Err(PortalError::TooMany(format!(
-                "You have {pending} soft tokens waiting for activation. Activate one, or report it lost, before you ask for another."
-            )));
+            return Err(PortalError::PendingSoftTokens { pending });
         }
         Ok(self
             .issue_token_for(

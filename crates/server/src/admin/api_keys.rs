@@ -1,10 +1,12 @@
 //! `admin apikey …`: the relying applications' keys.
 
 use clap::Subcommand;
+use latchkey_core::model::ApiKeyName;
 use latchkey_core::{Admin, ApiRole};
 use serde_json::{Value, json};
 
-use super::{Failure, api_key_json, print, usage};
+use super::text::one_of;
+use super::{Failure, api_key_json, print};
 use crate::App;
 
 /// `admin apikey …`
@@ -12,11 +14,11 @@ use crate::App;
 pub enum ApiKeyCommand {
     /// Create a key; it is shown once
     Create {
-        /// Name
-        name: String,
+        /// Name: 1–64 letters, digits, - _ or .
+        name: ApiKeyName,
         /// authenticate (may call /api/v1/authenticate only) or admin
-        #[arg(long, default_value = "authenticate")]
-        role: String,
+        #[arg(long, default_value = "authenticate", value_parser = one_of::<ApiRole>(ApiRole::NAMES))]
+        role: ApiRole,
         /// Print JSON
         #[arg(long)]
         json: bool,
@@ -38,13 +40,10 @@ pub enum ApiKeyCommand {
 pub(super) async fn run(app: &App, admin: &Admin, command: ApiKeyCommand) -> Result<(), Failure> {
     match command {
         ApiKeyCommand::Create { name, role, json } => {
-            let role: ApiRole = role
-                .parse()
-                .map_err(|_| usage("--role must be authenticate or admin"))?;
-            let key = app.create_api_key(admin, &name, role).await?;
+            let key = app.create_api_key(admin, name.as_str(), role).await?;
             print(
                 json,
-                json!({ "name": name, "role": role.as_str(), "key": key.as_str() }),
+                json!({ "name": name.as_str(), "role": role.as_str(), "key": key.as_str() }),
                 || {
                     format!(
                         "API key {name} ({role}); it is shown only now:\n{}",

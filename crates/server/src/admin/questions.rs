@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 use latchkey_core::Admin;
+use latchkey_core::model::QuestionText;
 use serde_json::{Value, json};
 
 use super::{Failure, print};
@@ -18,8 +19,8 @@ pub enum QuestionsCommand {
     },
     /// Add a question to the pool
     Add {
-        /// The question as users will read it
-        text: String,
+        /// The question as users will read it: 10 to 200 characters
+        text: QuestionText,
         /// Print JSON
         #[arg(long)]
         json: bool,
@@ -64,7 +65,7 @@ pub(super) async fn run(
             );
         }
         QuestionsCommand::Add { text, json } => {
-            let id = app.add_question(admin, &text).await?;
+            let id = app.add_question(admin, text.as_str()).await?;
             print(json, json!({ "id": id }), || {
                 format!("Added question {id}.")
             });

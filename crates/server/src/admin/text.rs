@@ -2,7 +2,21 @@
 //! as the token and the portal show them, times in UTC ISO 8601, tables
 //! with a header row and aligned columns.
 
+use std::str::FromStr;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use latchkey_core::oath::Serial;
+
+/// Reads one of a core text enum's names (`Role`, `TokenKind`, `ApiRole`)
+/// on the command line: a bad value is clap's own usage error (exit
+/// status 2), which lists the names.
+pub(super) fn one_of<T>(names: &'static [&'static str]) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr + Clone + Send + Sync + 'static,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names.iter().copied()).try_map(|name| name.parse::<T>())
+}
 
 /// A serial grouped for reading (`46719-07535`); one that is not a
 /// Latchkey serial (an imported hardware token's) as it is.

@@ -15,8 +15,8 @@ pub enum TokenCommand {
         /// User name
         user: String,
         /// latchkey (soft token, activated with a code), totp or hotp (generic apps)
-        #[arg(long, default_value = "latchkey")]
-        kind: String,
+        #[arg(long, default_value = "latchkey", value_parser = text::one_of::<TokenKind>(TokenKind::NAMES))]
+        kind: TokenKind,
         /// Print JSON
         #[arg(long)]
         json: bool,
@@ -109,9 +109,6 @@ pub(super) async fn run(
             json,
             qr,
         } => {
-            let kind: TokenKind = kind
-                .parse()
-                .map_err(|_| usage("--kind must be latchkey, totp or hotp"))?;
             if qr && kind == TokenKind::Latchkey {
                 return Err(usage(
                     "--qr shows a key URI for phone apps: use it with --kind totp or --kind hotp",

@@ -4,7 +4,8 @@ use clap::Subcommand;
 use latchkey_core::{Admin, Role, UserStatus};
 use serde_json::Value;
 
-use super::{Failure, print, read_password, usage, user_json};
+use super::text::one_of;
+use super::{Failure, print, read_password, user_json};
 use crate::App;
 
 /// `admin user …`
@@ -18,8 +19,8 @@ pub enum UserCommand {
         #[arg(long)]
         email: Option<String>,
         /// user, helpdesk, auditor or admin
-        #[arg(long, default_value = "user")]
-        role: String,
+        #[arg(long, default_value = "user", value_parser = one_of::<Role>(Role::NAMES))]
+        role: Role,
         /// Read the password from standard input
         #[arg(long)]
         password_stdin: bool,
@@ -67,11 +68,10 @@ pub enum UserCommand {
         /// User name
         name: String,
         /// user, helpdesk, auditor or admin
-        role: String,
+        #[arg(value_parser = one_of::<Role>(Role::NAMES))]
+        role: Role,
     },
 }
-
-const ROLE_USAGE: &str = "the role must be user, helpdesk, auditor or admin";
 
 /// Runs one `UserCommand` with the operator's rights.
 pub(super) async fn run(app: &App, admin: &Admin, command: UserCommand) -> Result<(), Failure> {
@@ -84,7 +84,6 @@ pub(super) async fn run(app: &App, admin: &Admin, command: UserCommand) -> Resul
             no_password,
             json,
         } => {
-            let role: Role = role.parse().map_err(|_| usage(ROLE_USAGE))?;
             let password = if no_password {
                 None
             } else {
@@ -151,7 +150,6 @@ pub(super) async fn run(app: &App, admin: &Admin, command: UserCommand) -> Resul
             println!("The password of {name} is changed.");
         }
         UserCommand::SetRole { name, role } => {
-            let role: Role = role.parse().map_err(|_| usage(ROLE_USAGE))?;
             app.set_user_role(admin, &name, role).await?;
             println!("{name} has the role {role}.");
         }

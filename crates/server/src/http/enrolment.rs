@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use latchkey_core::{AppEnrolment, ENROLMENT_TTL, FullSession, PortalError};
 
 use super::pages::{Chrome, FieldErrors};
-use super::visit::{PostedForm, Visit, refusal, server_error};
+use super::visit::{PostedForm, Visit, refusal, refusal_text, server_error};
 
 pub fn routes() -> Router<super::AppState> {
     Router::new()
@@ -118,27 +118,33 @@ fn refused(visit: Visit, error: &PortalError) -> Response {
         Some(status) => visit.message(
             status,
             "Add an authenticator app",
-            vec![error.to_string()],
+            vec![refusal_text(error)],
             Some(("/self-service/authenticator-app", "Start again")),
         ),
         None => server_error(error),
     }
 }
 
+/// "Add an authenticator app": a code from the user's present token.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct StartForm {
+    otp: String,
+}
+
 async fn start(
     PostedForm {
         visit,
-        fields: form,
-    }: PostedForm,
+        fields: StartForm { otp },
+    }: PostedForm<StartForm>,
 ) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
-    let otp = form.get("otp").map(String::as_str).unwrap_or("");
     match visit
         .state
         .app
-        .portal_start_app_enrolment(&session, otp, &visit.source)
+        .portal_start_app_enrolment(&session, &otp, &visit.source)
         .await
     {
         Ok(enrolment) => {
@@ -165,17 +171,24 @@ async fn start(
     }
 }
 
+/// The new app's token and the first code the app shows.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ConfirmForm {
+    serial: String,
+    code: String,
+}
+
 async fn confirm(
     PostedForm {
         visit,
-        fields: form,
-    }: PostedForm,
+        fields: ConfirmForm { serial, code },
+    }: PostedForm<ConfirmForm>,
 ) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
-    let serial = form.get("serial").map(String::as_str).unwrap_or("");
-    let code = form.get("code").map(String::as_str).unwrap_or("");
+    let (serial, code) = (serial.as_str(), code.as_str());
     match visit
         .state
         .app

@@ -320,12 +320,25 @@ fn card_link(username: &str) -> String {
 /// out with the id of the element that shows it.
 type HelpdeskOutcome = (String, Option<(String, &'static str)>);
 
+/// A help-desk action's form: whom it is for, the token when it is about
+/// one, and the agent's two ticks (`yes`): the confirmation of a
+/// destructive action and the caller's verification before an unlock code.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ActionForm {
+    username: String,
+    serial: String,
+    reset_code: String,
+    confirmed: String,
+    caller_verified: String,
+}
+
 async fn helpdesk_action(
     axum::extract::Path(action): axum::extract::Path<String>,
     PostedForm {
         visit,
         fields: form,
-    }: PostedForm,
+    }: PostedForm<ActionForm>,
 ) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
@@ -334,16 +347,12 @@ async fn helpdesk_action(
         return not_helpdesk(visit);
     };
     let app = visit.state.app.clone();
-    let username = form
-        .get("username")
-        .map(|name| name.trim().to_owned())
-        .unwrap_or_default();
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    let username = form.username.trim().to_owned();
     let back = Some(("/helpdesk", "Back to the help desk"));
     // A destructive action asks once more (F31); the refusals that need no
     // answer (no such user, beyond reach) come before the question.
     if let Some((heading, explained, button)) = confirmation(&action, &username)
-        && field("confirmed") != "yes"
+        && form.confirmed != "yes"
     {
         if let Err(error) = app.helpdesk_reaches(&helpdesk, &username).await {
             return refused(visit, error);
@@ -363,7 +372,7 @@ async fn helpdesk_action(
         "unlock" => {
             // The agent vouches for who is calling before a code that opens
             // the token is read out (F31); nothing is issued otherwise.
-            if field("caller_verified") != "yes" {
+            if form.caller_verified != "yes" {
                 return visit.message(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "Verify the caller first",
@@ -373,7 +382,7 @@ async fn helpdesk_action(
                     back,
                 );
             }
-            app.issue_unlock_code(&helpdesk, field("serial"), field("reset_code").trim())
+            app.issue_unlock_code(&helpdesk, &form.serial, form.reset_code.trim())
                 .await
                 .map(|code| {
                     (
@@ -383,9 +392,9 @@ async fn helpdesk_action(
                 })
         }
         "resume" => app
-            .helpdesk_resume_token(&helpdesk, field("serial"))
+            .helpdesk_resume_token(&helpdesk, &form.serial)
             .await
-            .map(|()| (format!("Token {} of {username} works again.", grouped(field("serial"))), None)),
+            .map(|()| (format!("Token {} of {username} works again.", grouped(&form.serial)), None)),
         "clear-lockouts" => app
             .clear_lockouts(&helpdesk, &username)
             .await

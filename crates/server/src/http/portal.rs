@@ -6,6 +6,8 @@
 //! value in a second cookie, so a page rendered by one node verifies on
 //! another. No GET changes anything (S38).
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
@@ -19,7 +21,7 @@ use zeroize::Zeroizing;
 use super::AppState;
 use super::address_limits::{self, Limited};
 use super::pages::*;
-use super::visit::{PostedForm, Visit, refusal, secret, server_error};
+use super::visit::{NoFields, PostedForm, Visit, refusal, refusal_text, server_error};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,7 +32,16 @@ pub fn routes() -> Router<AppState> {
         .route("/login/questions", get(challenge_page).post(challenge))
         .route("/logout", post(logout))
         .route("/password/forgot", get(forgot_page).post(forgot))
-        .route("/password/reset/{link}", get(reset_page).post(reset))
+        .route(RESET_ROUTE, get(reset_page).post(reset))
+}
+
+/// The reset link's route; [`reset_link`] makes the addresses mailed.
+const RESET_ROUTE: &str = "/password/reset/{link}";
+
+/// The address of a reset link on the configured public URL (S34).
+fn reset_link(base_url: &str, token: &str) -> String {
+    let path = RESET_ROUTE.replace("{link}", token);
+    format!("{}{path}", base_url.trim_end_matches('/'))
 }
 
 async fn stylesheet() -> Response {
@@ -78,14 +89,20 @@ async fn login_page(visit: Visit, Query(notice): Query<Notice>) -> Response {
     )
 }
 
+/// The sign-in form's first factor.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct LoginForm {
+    username: String,
+    password: Zeroizing<String>,
+}
+
 async fn login(
     PostedForm {
         mut visit,
-        fields: mut form,
-    }: PostedForm,
+        fields: LoginForm { username, password },
+    }: PostedForm<LoginForm>,
 ) -> Response {
-    let username = form.remove("username").unwrap_or_default();
-    let password = secret(&mut form, "password");
     let result = visit
         .state
         .app
@@ -107,7 +124,7 @@ async fn login(
         Err(error) => match refusal(&error) {
             Some(status) => {
                 let mut chrome = visit.chrome("Sign in");
-                chrome.alert = Some(error.to_string());
+                chrome.alert = Some(refusal_text(&error));
                 visit.page(status, LoginPage { chrome, username })
             }
             None => server_error(&error),
@@ -126,17 +143,24 @@ async fn otp_page(visit: Visit) -> Response {
     visit.page(StatusCode::OK, OtpPage { chrome })
 }
 
+/// The second factor: the code the token shows.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct OtpForm {
+    otp: String,
+}
+
 async fn otp(
     headers: axum::http::HeaderMap,
     PostedForm {
         mut visit,
-        fields: form,
-    }: PostedForm,
+        fields: OtpForm { otp },
+    }: PostedForm<OtpForm>,
 ) -> Response {
     let Some(session) = visit.pending_session() else {
         return visit.wrong_stage();
     };
-    let code = form.get("otp").map(String::as_str).unwrap_or("").trim();
+    let code = otp.trim();
     let result = visit
         .state
         .app
@@ -181,7 +205,7 @@ async fn otp(
 fn otp_step_refusal(error: &PortalError) -> String {
     match error {
         PortalError::SignInRefused => "That one-time password is not right, or it was used already. Wait for the next code your token shows and type that one; after several wrong codes, wait a few minutes.".into(),
-        other => other.to_string(),
+        other => refusal_text(other),
     }
 }
 
@@ -217,25 +241,40 @@ fn challenge_refused(visit: Visit, error: PortalError) -> Response {
         Some(status) => visit.message(
             status,
             "Security questions",
-            vec![error.to_string()],
+            vec![refusal_text(&error)],
             Some(("/login/otp", "Back to the one-time password")),
         ),
         None => server_error(&error),
     }
 }
 
+/// The answers to the security questions, `answer_1`, `answer_2`, … in
+/// the order the page asked them (how many is the policy's).
+#[derive(serde::Deserialize)]
+struct ChallengeForm {
+    #[serde(flatten)]
+    answers: HashMap<String, Zeroizing<String>>,
+}
+
+impl ChallengeForm {
+    /// The answers in order, up to the first one missing (at most ten).
+    fn in_order(mut self) -> Vec<Zeroizing<String>> {
+        (1..=10)
+            .map_while(|i| self.answers.remove(&format!("answer_{i}")))
+            .collect()
+    }
+}
+
 async fn challenge(
     PostedForm {
         mut visit,
-        fields: mut form,
-    }: PostedForm,
+        fields: form,
+    }: PostedForm<ChallengeForm>,
 ) -> Response {
     let Some(session) = visit.pending_session() else {
         return visit.wrong_stage();
     };
-    let answers: Vec<Zeroizing<String>> = (1..=10)
-        .map_while(|i| form.remove(&format!("answer_{i}")).map(Zeroizing::new))
-        .collect();
+    let answers = form.in_order();
     let result = visit
         .state
         .app
@@ -261,7 +300,7 @@ async fn challenge(
             match challenge_questions(&visit, &session).await {
                 Ok(questions) => {
                     let mut chrome = visit.chrome("Security questions");
-                    chrome.alert = Some(PortalError::AnswersRefused.to_string());
+                    chrome.alert = Some(refusal_text(&PortalError::AnswersRefused));
                     visit.page(
                         StatusCode::UNAUTHORIZED,
                         ChallengePage { chrome, questions },
@@ -293,12 +332,7 @@ async fn has_soft_token(visit: &Visit, id: &SessionId) -> Result<bool, PortalErr
         .any(|t| t.kind == TokenKind::Latchkey && t.state == TokenState::Active))
 }
 
-async fn logout(
-    PostedForm {
-        mut visit,
-        fields: _form,
-    }: PostedForm,
-) -> Response {
+async fn logout(PostedForm { mut visit, .. }: PostedForm<NoFields>) -> Response {
     if let Some(session) = visit.session.take() {
         if let Err(e) = visit
             .state
@@ -335,13 +369,20 @@ async fn forgot_page(visit: Visit) -> Response {
     )
 }
 
+/// "I've forgotten my password": the account's name.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ForgotForm {
+    username: String,
+}
+
 /// Answers at once and the same for every user name (S31): the lookup, the
 /// link and the mail happen after the answer, in the background.
 async fn forgot(
     PostedForm {
         visit,
-        fields: form,
-    }: PostedForm,
+        fields: ForgotForm { username },
+    }: PostedForm<ForgotForm>,
 ) -> Response {
     // Each request adds an audit row: so many per address (S52, L1), the
     // same answer past it whatever the name.
@@ -355,17 +396,14 @@ async fn forgot(
             Some(("/password/forgot", "Try again")),
         );
     }
-    let username = form.get("username").cloned().unwrap_or_default();
     let app = visit.state.app.clone();
     let mailer = visit.state.portal.mailer.clone();
     let base_url = visit.state.portal.base_url.clone();
     let source = visit.source.clone();
     tokio::spawn(async move {
-        match app
-            .portal_request_reset(&username, &base_url, &source)
-            .await
-        {
-            Ok(Some(mail)) => {
+        match app.portal_issue_reset_link(&username, &source).await {
+            Ok(Some(issued)) => {
+                let mail = issued.mail(&reset_link(&base_url, &issued.token));
                 if let Err(e) = mailer.send(mail).await {
                     tracing::warn!(error = %e, "a password-reset mail was not delivered");
                 }
@@ -416,15 +454,24 @@ async fn reset_page(visit: Visit, Path(link): Path<String>) -> Response {
     }
 }
 
+/// The new password, twice, through a reset link.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ResetForm {
+    password: Zeroizing<String>,
+    password_confirm: Zeroizing<String>,
+}
+
 async fn reset(
     Path(link): Path<String>,
     PostedForm {
         visit,
-        fields: mut form,
-    }: PostedForm,
+        fields: ResetForm {
+            password,
+            password_confirm: confirm,
+        },
+    }: PostedForm<ResetForm>,
 ) -> Response {
-    let password = secret(&mut form, "password");
-    let confirm = secret(&mut form, "password_confirm");
     let result = visit
         .state
         .app

@@ -13,7 +13,7 @@ use latchkey_core::{
 use zeroize::Zeroizing;
 
 use super::pages::*;
-use super::visit::{PostedForm, Visit, refusal, server_error};
+use super::visit::{NoFields, PostedForm, Visit, refusal, refusal_text, server_error};
 
 pub fn routes() -> Router<super::AppState> {
     Router::new()
@@ -175,11 +175,19 @@ async fn unlock_page(visit: Visit, Query(query): Query<Chosen>) -> Response {
     )
 }
 
+/// "My soft token is locked": which token, and the code it shows.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct UnlockForm {
+    serial: String,
+    reset_code: String,
+}
+
 async fn unlock(
     PostedForm {
         visit,
-        fields: form,
-    }: PostedForm,
+        fields: UnlockForm { serial, reset_code },
+    }: PostedForm<UnlockForm>,
 ) -> Response {
     let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
@@ -188,8 +196,6 @@ async fn unlock(
         Ok(tokens) => soft_tokens(&tokens),
         Err(response) => return response,
     };
-    let serial = form.get("serial").cloned().unwrap_or_default();
-    let reset_code = form.get("reset_code").cloned().unwrap_or_default();
     let result = visit
         .state
         .app
@@ -235,7 +241,7 @@ async fn unlock(
                 Some(serial),
                 reset_code,
                 FieldErrors::default(),
-                Some(error.to_string()),
+                Some(refusal_text(&error)),
             ),
             None => server_error(&error),
         },
@@ -266,19 +272,27 @@ async fn tokens_page(visit: Visit, Query(done): Query<Done>) -> Response {
     )
 }
 
+/// A token reported lost: which one, and (the second time) `confirm=yes`.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ReportLostForm {
+    serial: String,
+    confirm: String,
+}
+
 async fn report_lost(
     PostedForm {
         visit,
-        fields: form,
-    }: PostedForm,
+        fields: ReportLostForm { serial, confirm },
+    }: PostedForm<ReportLostForm>,
 ) -> Response {
     let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
-    let serial = form.get("serial").map(String::as_str).unwrap_or("");
+    let serial = serial.as_str();
     // One click must not take a token out of use (UX-REVIEW F22): the
     // first submit asks once more, naming the token.
-    if form.get("confirm").map(String::as_str) != Some("yes") {
+    if confirm != "yes" {
         let serial: String = serial
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
@@ -298,7 +312,7 @@ async fn report_lost(
             Some(status) => visit.message(
                 status,
                 "Report a token lost",
-                vec![error.to_string()],
+                vec![refusal_text(&error)],
                 Some(("/self-service/tokens", "Back to My tokens")),
             ),
             None => server_error(&error),
@@ -306,22 +320,28 @@ async fn report_lost(
     }
 }
 
+/// One of the user's tokens, by serial.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct TokenForm {
+    serial: String,
+}
+
 /// "My token is locked": a recovery session clears its own token's
 /// server-side lock (S46).
 async fn reset_own_token(
     PostedForm {
         visit,
-        fields: form,
-    }: PostedForm,
+        fields: TokenForm { serial },
+    }: PostedForm<TokenForm>,
 ) -> Response {
     let Some(session) = visit.recovery_session() else {
         return visit.wrong_stage();
     };
-    let serial = form.get("serial").map(String::as_str).unwrap_or("");
     match visit
         .state
         .app
-        .portal_reset_own_token(&session, serial, &visit.source)
+        .portal_reset_own_token(&session, &serial, &visit.source)
         .await
     {
         Ok(mail) => {
@@ -332,7 +352,7 @@ async fn reset_own_token(
             Some(status) => visit.message(
                 status,
                 "Unlock a token",
-                vec![error.to_string()],
+                vec![refusal_text(&error)],
                 Some(("/self-service/tokens", "Back to My tokens")),
             ),
             None => server_error(&error),
@@ -340,12 +360,7 @@ async fn reset_own_token(
     }
 }
 
-async fn new_token(
-    PostedForm {
-        visit,
-        fields: _form,
-    }: PostedForm,
-) -> Response {
+async fn new_token(PostedForm { visit, .. }: PostedForm<NoFields>) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
@@ -361,7 +376,7 @@ async fn new_token(
         }
         Err(error) => match refusal(&error) {
             Some(status) => {
-                visit.message(status, "A new soft token", vec![error.to_string()], None)
+                visit.message(status, "A new soft token", vec![refusal_text(&error)], None)
             }
             None => server_error(&error),
         },
@@ -483,11 +498,41 @@ async fn questions_page(visit: Visit) -> Response {
     .await
 }
 
+/// The questions chosen (their ids) and the answers, slot by slot; the
+/// policy says how many slots the page shows.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct QuestionsForm {
+    question_1: String,
+    answer_1: Zeroizing<String>,
+    question_2: String,
+    answer_2: Zeroizing<String>,
+    question_3: String,
+    answer_3: Zeroizing<String>,
+    question_4: String,
+    answer_4: Zeroizing<String>,
+    question_5: String,
+    answer_5: Zeroizing<String>,
+}
+
+impl QuestionsForm {
+    /// The slots in the page's order, as many as `QUESTION_FIELDS` names.
+    fn slots(self) -> [(String, Zeroizing<String>); QUESTION_FIELDS.len()] {
+        [
+            (self.question_1, self.answer_1),
+            (self.question_2, self.answer_2),
+            (self.question_3, self.answer_3),
+            (self.question_4, self.answer_4),
+            (self.question_5, self.answer_5),
+        ]
+    }
+}
+
 async fn questions(
     PostedForm {
         visit,
-        fields: mut form,
-    }: PostedForm,
+        fields: form,
+    }: PostedForm<QuestionsForm>,
 ) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
@@ -499,14 +544,7 @@ async fn questions(
         .portal
         .questions_to_answer
         .min(QUESTION_FIELDS.len());
-    let choices: Vec<(String, Zeroizing<String>)> = (0..wanted)
-        .map(|i| {
-            (
-                form.remove(QUESTION_FIELDS[i]).unwrap_or_default(),
-                Zeroizing::new(form.remove(ANSWER_FIELDS[i]).unwrap_or_default()),
-            )
-        })
-        .collect();
+    let choices: Vec<(String, Zeroizing<String>)> = form.slots().into_iter().take(wanted).collect();
     let selected: Vec<i64> = choices
         .iter()
         .map(|(q, _)| q.parse().unwrap_or_default())
@@ -535,7 +573,7 @@ async fn questions(
             Some(status) => visit.message(
                 status,
                 "Your security questions",
-                vec![error.to_string()],
+                vec![refusal_text(&error)],
                 None,
             ),
             None => server_error(&error),
@@ -556,20 +594,31 @@ async fn password_page(visit: Visit) -> Response {
     password_form(visit, StatusCode::OK, FieldErrors::default())
 }
 
+/// "Change my password": the current one, a fresh OTP, the new one twice.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct PasswordForm {
+    current_password: Zeroizing<String>,
+    otp: Zeroizing<String>,
+    password: Zeroizing<String>,
+    password_confirm: Zeroizing<String>,
+}
+
 async fn password(
     PostedForm {
         visit,
-        fields: mut form,
-    }: PostedForm,
+        fields:
+            PasswordForm {
+                current_password: current,
+                otp,
+                password: new,
+                password_confirm: confirm,
+            },
+    }: PostedForm<PasswordForm>,
 ) -> Response {
     let Some(session) = visit.full_session() else {
         return visit.wrong_stage();
     };
-    let mut take = |name: &str| Zeroizing::new(form.remove(name).unwrap_or_default());
-    let current = take("current_password");
-    let otp = take("otp");
-    let new = take("password");
-    let confirm = take("password_confirm");
     match visit
         .state
         .app
@@ -586,9 +635,12 @@ async fn password(
             FieldErrors::one(field, message),
         ),
         Err(error) => match refusal(&error) {
-            Some(status) => {
-                visit.message(status, "Change my password", vec![error.to_string()], None)
-            }
+            Some(status) => visit.message(
+                status,
+                "Change my password",
+                vec![refusal_text(&error)],
+                None,
+            ),
             None => server_error(&error),
         },
     }

@@ -19,11 +19,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use latchkey_core::{
-    FullSession, KnownDevice, Mail, Mailer, PendingSession, PortalError, PortalSession,
-    RecoverySession, Role, SessionId, SessionStage,
+    AdminErrorKind, FullSession, KnownDevice, Mail, Mailer, PendingSession, PortalError,
+    PortalSession, RecoverySession, Role, SessionId, SessionStage,
 };
+use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
 
 use super::pages::*;
 use super::{AppState, client_address};
@@ -210,11 +210,8 @@ impl Visit {
     }
 
     /// Whether a form's `csrf` field matches this visitor's cookie (S38).
-    pub fn csrf_ok(&self, form: &HashMap<String, String>) -> bool {
-        self.csrf_seed.is_some()
-            && form
-                .get("csrf")
-                .is_some_and(|given| bool::from(given.as_bytes().ct_eq(self.csrf.as_bytes())))
+    fn csrf_ok(&self, given: &str) -> bool {
+        self.csrf_seed.is_some() && bool::from(given.as_bytes().ct_eq(self.csrf.as_bytes()))
     }
 
     /// The page, with the cookies this visit sets.
@@ -411,8 +408,8 @@ pub fn server_error(cause: &dyn std::error::Error) -> Response {
         .into_response()
 }
 
-/// The status and message for a refused portal operation; `None` for the
-/// unexpected ones, which become a 500.
+/// The status for a refused portal operation; `None` for the unexpected
+/// ones, which become a 500.
 pub fn refusal(error: &PortalError) -> Option<StatusCode> {
     Some(match error {
         PortalError::SignInRefused | PortalError::AnswersRefused => StatusCode::UNAUTHORIZED,
@@ -420,35 +417,83 @@ pub fn refusal(error: &PortalError) -> Option<StatusCode> {
         PortalError::SessionEnded => StatusCode::UNAUTHORIZED,
         PortalError::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         PortalError::LinkInvalid => StatusCode::GONE,
-        PortalError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-        PortalError::Refused(_) => StatusCode::CONFLICT,
+        PortalError::PendingSoftTokens { .. } | PortalError::PendingEnrolments { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        PortalError::TokenRefused(refused) if refused.kind() == AdminErrorKind::RateLimited => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        PortalError::NoFreeSerial
+        | PortalError::EnrolmentCancelled
+        | PortalError::EnrolmentNotWaiting
+        | PortalError::EnrolmentGone
+        | PortalError::TokenRefused(_) => StatusCode::CONFLICT,
         PortalError::Store(_) | PortalError::Cipher(_) => return None,
     })
 }
 
-pub(super) fn secret(form: &mut HashMap<String, String>, name: &str) -> Zeroizing<String> {
-    Zeroizing::new(form.remove(name).unwrap_or_default())
+/// What a page says of a refused portal operation: the portal's words for
+/// each refusal, written here once.
+pub fn refusal_text(error: &PortalError) -> String {
+    match error {
+        PortalError::SignInRefused => "The user name, password or one-time password is not right, or the account is locked. Check them and try again; after several wrong tries, wait a few minutes.".into(),
+        PortalError::AnswersRefused => "One or more answers do not match what you chose. Check them and try again; after several wrong tries, wait a few minutes.".into(),
+        PortalError::NoAnswers => "You have not set up security questions, so they cannot stand in for your token. Ask the help desk for help.".into(),
+        PortalError::SessionEnded => "Your session has ended. Sign in again.".into(),
+        PortalError::Field { message, .. } => message.clone(),
+        PortalError::LinkInvalid => "This link does not work any more: it was used already or it expired. Ask for a new one.".into(),
+        PortalError::PendingSoftTokens { pending } => format!("You have {pending} soft tokens waiting for activation. Activate one, or report it lost, before you ask for another."),
+        PortalError::PendingEnrolments { pending } => format!("You have {pending} tokens waiting for activation or confirmation. Finish one, or report it lost, before you add another."),
+        PortalError::NoFreeSerial => "A new token could not be made just now. Try again.".into(),
+        PortalError::EnrolmentCancelled => "Too many wrong codes: this enrolment is cancelled. Remove the entry from the app and start again.".into(),
+        PortalError::EnrolmentNotWaiting => "This enrolment is no longer waiting for a code. Start again.".into(),
+        PortalError::EnrolmentGone => "This enrolment expired or was cancelled: the app is not added. Remove the entry from the app and start again.".into(),
+        // The token operation's own words (the CLI and the API say the same).
+        PortalError::TokenRefused(refused) => refused.to_string(),
+        // Never shown: the page is an opaque 500.
+        PortalError::Store(_) | PortalError::Cipher(_) => error.to_string(),
+    }
+}
+
+/// A form with no fields of its own: a button (sign out, enrol a token).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+/// What a browser posts: the CSRF token beside the page's own fields.
+#[derive(serde::Deserialize)]
+struct Posted<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    fields: T,
 }
 
 /// A posted form whose CSRF token matched, with the visit it came in: a
 /// handler that takes one cannot forget the check. A form without the
 /// right token is answered 403 before the handler runs (S38).
-pub struct PostedForm {
+///
+/// `T` is the page's own form (its fields as named in the template, the
+/// secrets as `Zeroizing<String>`); the CSRF token is checked here and is
+/// not among them. The default, a map of every field but the token, serves
+/// forms read field by field.
+pub struct PostedForm<T = HashMap<String, String>> {
     /// The visit the form came in.
     pub visit: Visit,
-    /// The form's fields, the CSRF token among them.
-    pub fields: HashMap<String, String>,
+    /// The form's fields.
+    pub fields: T,
 }
 
-impl FromRequest<AppState> for PostedForm {
+impl<T> FromRequest<AppState> for PostedForm<T>
+where
+    T: DeserializeOwned + Send,
+{
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let visit = Visit::from_request_parts(&mut parts, state).await?;
         let request = Request::from_parts(parts, body);
-        let Form(fields) = match Form::<HashMap<String, String>>::from_request(request, state).await
-        {
+        let Form(posted) = match Form::<Posted<T>>::from_request(request, state).await {
             Ok(form) => form,
             // A page that says what happened, not axum's plain text (L6).
             Err(rejection) => {
@@ -468,9 +513,12 @@ impl FromRequest<AppState> for PostedForm {
                 ));
             }
         };
-        if !visit.csrf_ok(&fields) {
+        if !visit.csrf_ok(&posted.csrf) {
             return Err(visit.forbidden_form());
         }
-        Ok(PostedForm { visit, fields })
+        Ok(PostedForm {
+            visit,
+            fields: posted.fields,
+        })
     }
 }
