@@ -55,7 +55,11 @@ fn an_import_dry_run_changes_nothing_and_the_import_stores_every_line(postgres: 
         .parse::<latchkey_core::oath::Serial>()
         .unwrap()
         .grouped();
-    assert!(dry.body.contains(&format!("<td>{grouped}</td>")), "{}", dry.body);
+    assert!(
+        dry.body.contains(&format!("<td>{grouped}</td>")),
+        "{}",
+        dry.body
+    );
     for name in ["imp-one", "imp-two", "imp-three"] {
         assert!(dry.body.contains(&format!("<td>{name}</td>")));
         assert!(

@@ -14,8 +14,7 @@ mod common;
 use common::directory::*;
 use common::web::Visitor;
 use common::*;
-use latchkey_directory::slapd::{PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD, Slapd};
-use serde_json::json;
+use latchkey_directory::slapd::{PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD};
 
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {

@@ -248,7 +248,9 @@ impl DeviceKeyFile {
                 Ok(key)
             }
             // Another program made one first: that one is the device's key.
-            false => self.load()?.ok_or(DeviceKeyError::Malformed(self.path.clone())),
+            false => self
+                .load()?
+                .ok_or(DeviceKeyError::Malformed(self.path.clone())),
         }
     }
 }
@@ -284,7 +286,10 @@ fn key_at(path: Option<&Path>) -> String {
 /// Parses a record as stored: a version 1 record as it is, a bound one
 /// (version 2) unbound with the key in `key_file`. Either way the result is
 /// the plain record, checked as every record is.
-pub fn read_stored(bytes: &[u8], key_file: Option<&DeviceKeyFile>) -> Result<TokenRecord, ReadError> {
+pub fn read_stored(
+    bytes: &[u8],
+    key_file: Option<&DeviceKeyFile>,
+) -> Result<TokenRecord, ReadError> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ReadError::Damaged(format!("it does not parse ({e})")))?;
     let key_id = match value.as_object_mut() {

@@ -351,9 +351,8 @@ fn resolved(path: &Path) -> Option<PathBuf> {
 
 impl VaultFolder {
     fn read_record(&self, path: &Path) -> Result<TokenRecord, ReadError> {
-        let bytes = zeroize::Zeroizing::new(
-            fs::read(path).map_err(|e| ReadError::Damaged(e.to_string()))?,
-        );
+        let bytes =
+            zeroize::Zeroizing::new(fs::read(path).map_err(|e| ReadError::Damaged(e.to_string()))?);
         self.parse(&bytes)
     }
 }

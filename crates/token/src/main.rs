@@ -10,10 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use latchkey_oath::{ActivationCode, ResetCode, Serial, UnlockCode};
+use latchkey_token::device::DeviceKeyFile;
 use latchkey_token::link::{ActivationLink, LinkError};
 use latchkey_token::ops::{self, ChangePinError, EnrolError, OpenError, UnlockError};
 use latchkey_token::record::{FEW_SLOTS, TokenState};
-use latchkey_token::device::DeviceKeyFile;
 use latchkey_token::{Pin, PinPolicy, PinPolicyError, VaultError, VaultFolder};
 use zeroize::Zeroizing;
 
@@ -367,7 +367,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 eprintln!(
                     "{} This token's policy asks for at least {} digits; choose another PIN.",
                     policy_message(reason),
-                    policy.min_length.max(latchkey_token::PinPolicy::default().min_length)
+                    policy
+                        .min_length
+                        .max(latchkey_token::PinPolicy::default().min_length)
                 );
                 while tries_left > 0 {
                     tries_left -= 1;

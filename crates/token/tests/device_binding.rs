@@ -61,7 +61,12 @@ impl Device {
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("token-"))
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("token-")
+            })
             .expect("a token file")
     }
 
@@ -242,14 +247,20 @@ fn m6_s51_an_old_unbound_record_opens_and_is_rewritten_bound_and_export_is_porta
     assert_eq!(old["version"], VERSION);
     assert!(old.get("device_key").is_none());
     std::fs::write(
-        device.vault.path().join(format!("token-{}.json", record.id)),
+        device
+            .vault
+            .path()
+            .join(format!("token-{}.json", record.id)),
         serde_json::to_vec_pretty(&old).unwrap(),
     )
     .unwrap();
 
     assert_shows_the_code(&device, &token, PIN);
     let rewritten = device.stored();
-    assert_eq!(rewritten["version"], BOUND_VERSION, "bound at the next write");
+    assert_eq!(
+        rewritten["version"], BOUND_VERSION,
+        "bound at the next write"
+    );
     assert!(rewritten["device_key"].is_string());
     for (old, new) in masks(&old).iter().zip(masks(&rewritten).iter()) {
         assert_eq!(old["salt"], new["salt"]);
@@ -285,7 +296,10 @@ fn m6_s51_an_old_unbound_record_opens_and_is_rewritten_bound_and_export_is_porta
     assert_shows_the_code(&other, &token, PIN);
     // A bound file of another device is no record to import.
     let third = Device::new();
-    let out = third.run(&["import-vault", device.token_file().to_str().unwrap()], &[]);
+    let out = third.run(
+        &["import-vault", device.token_file().to_str().unwrap()],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("device's key"), "{}", stderr(&out));
 }
@@ -448,16 +462,31 @@ fn m6_s51_a_server_policy_of_eight_digits_is_enforced_at_activation_and_after() 
     let device = Device::new();
     let out = activate(&device, &[PIN, PIN]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("at least 8 digits"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("activation code is spent"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("at least 8 digits"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("activation code is spent"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read_dir(device.vault.path()).unwrap().count(), 0);
 
     // Asked again: a 7-digit PIN is refused as well, an 8-digit one taken.
     let device = Device::new();
     let long_pin = "29574816";
-    let out = activate(&device, &[PIN, PIN, "2957481", "2957481", long_pin, long_pin]);
+    let out = activate(
+        &device,
+        &[PIN, PIN, "2957481", "2957481", long_pin, long_pin],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("at least 8 digits"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("at least 8 digits"),
+        "{}",
+        stderr(&out)
+    );
     assert_shows_the_code(&device, &token, long_pin);
     let record = device.folder().find(None).unwrap().1;
     assert_eq!(record.policy.min_length, 8);
@@ -466,6 +495,10 @@ fn m6_s51_a_server_policy_of_eight_digits_is_enforced_at_activation_and_after() 
     let before = std::fs::read(device.token_file()).unwrap();
     let out = device.run(&["change-pin"], &[long_pin, "583920", "583920"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("at least 8 digits"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("at least 8 digits"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read(device.token_file()).unwrap(), before);
 }
