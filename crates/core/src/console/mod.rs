@@ -152,7 +152,7 @@ pub trait ConsoleStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Vec<Token>>> + Send;
     /// Stores `accounts` (users with a token each) and `event` in one
     /// transaction: all or nothing. A user name or serial that exists
-    /// already is a [`StoreError::Conflict`].
+    /// already is a [`StoreError::Conflict`](crate::StoreError::Conflict).
     fn import_accounts(
         &self,
         accounts: Vec<ImportedAccount>,
