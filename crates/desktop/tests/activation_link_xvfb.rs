@@ -33,8 +33,15 @@ fn token_files(vault: &Path) -> usize {
         .count()
 }
 
+/// The two tests take turns: two Xvfb servers started at the same moment
+/// once left one window without a display (CI, session 9).
+static ONE_DISPLAY_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn issue16_a_latchkey_link_on_the_command_line_activates_against_the_real_server() {
+    let _turn = ONE_DISPLAY_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let server = RealServer::start();
     server.add_user("alice");
     let issued = server.admin_json(&["token", "issue", "alice"]);
@@ -110,6 +117,9 @@ fn issue16_a_latchkey_link_on_the_command_line_activates_against_the_real_server
 
 #[test]
 fn issue16_a_link_to_plain_http_on_another_host_is_refused_with_the_reason() {
+    let _turn = ONE_DISPLAY_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let issued = Issued::new();
     let link = activation_link(
         "http://auth.example.org",
