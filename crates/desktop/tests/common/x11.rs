@@ -41,10 +41,30 @@ impl Display {
             !line.trim().is_empty(),
             "Xvfb did not start (no display number)"
         );
-        Display {
+        let display = Display {
             xvfb,
             name: format!(":{}", line.trim()),
+        };
+        // Xvfb names its display a moment before every client can connect
+        // to it (a window once failed to open on a display just named):
+        // wait until one does.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !display
+            .command("xdotool")
+            .arg("getdisplaygeometry")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Xvfb on {} accepts no connection",
+                display.name
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        display
     }
 
     /// A command that talks to this display.
