@@ -8,6 +8,7 @@ use clap::Parser;
 use eframe::egui;
 use latchkey_desktop::{APP_ID, App, Clock, TITLE};
 use latchkey_token::VaultFolder;
+use latchkey_token::device::DeviceKeyFile;
 use latchkey_token::link::ActivationLink;
 
 /// The Latchkey soft token in a window.
@@ -21,6 +22,11 @@ struct Cli {
     /// The vault folder [default: $LATCHKEY_TOKEN_HOME, else the platform's data folder]
     #[arg(long, value_name = "DIR")]
     vault: Option<PathBuf>,
+    /// The device key the vault files are bound to, kept outside the vault
+    /// folder [default: $LATCHKEY_DEVICE_KEY, else latchkey/device.key in
+    /// the platform's state folder, ~/.local/state]
+    #[arg(long, value_name = "FILE")]
+    device_key: Option<PathBuf>,
     /// An activation link to open (latchkey://activate?…): the desktop
     /// entry registers the app for such links
     #[arg(value_name = "LINK")]
@@ -32,9 +38,13 @@ const ICON_PNG: &[u8] = include_bytes!("../assets/latchkey-desktop.png");
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let folder = match cli.vault.map_or_else(VaultFolder::default_path, Ok) {
-        Ok(path) => VaultFolder::open(path),
-        Err(error) => Err(error),
+    let folder = match (
+        cli.vault.map_or_else(VaultFolder::default_path, Ok),
+        cli.device_key,
+    ) {
+        (Ok(path), Some(key)) => VaultFolder::open_with_device_key(path, DeviceKeyFile::at(key)),
+        (Ok(path), None) => VaultFolder::open(path),
+        (Err(error), _) => Err(error),
     };
     let folder = match folder {
         Ok(folder) => folder,

@@ -63,8 +63,10 @@ fn issue16_a_latchkey_link_on_the_command_line_activates_against_the_real_server
         &display,
         vault.path(),
         logs.path(),
-        &[link.as_str()],
-        &[("LATCHKEY_DEVICE_KEY", device_key.as_path())],
+        // The key's place by flag; latchkey-token finds it below by
+        // $LATCHKEY_DEVICE_KEY, so the two agree only if the flag was used.
+        &["--device-key", device_key.to_str().unwrap(), link.as_str()],
+        &[],
     );
     program.focus(&display);
     // The link filled server, serial and code, and the server field has

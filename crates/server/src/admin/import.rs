@@ -28,6 +28,7 @@ use serde_json::json;
 
 use super::Failure;
 use crate::{App, Config, Operator};
+use latchkey_core::{AuditAction, Outcome};
 
 /// `admin import`
 #[derive(Debug, clap::Args)]
@@ -194,10 +195,10 @@ async fn store_batch(
         let event = AuditEvent {
             at,
             actor: actor.name.clone(),
-            action: "user.import".into(),
+            action: AuditAction::UserImport,
             subject: accounts[0].user.username.to_string(),
             source: actor.source.clone(),
-            outcome: "success".into(),
+            outcome: Outcome::Success,
             detail: format!(
                 "{} users with a token each, lines {first}-{last}, last user {}",
                 accounts.len(),
@@ -267,8 +268,9 @@ fn pskc_unlock(args: &ImportArgs) -> Result<Unlock, Failure> {
     Ok(Unlock::Nothing)
 }
 
-/// One key package as the core's stock takes it.
-fn stock_request(key: KeyPackage) -> StockRequest {
+/// One key package as the core's stock takes it (the console's PSKC
+/// import makes the same of it).
+pub(crate) fn stock_request(key: KeyPackage) -> StockRequest {
     StockRequest {
         vendor_serial: key.serial_or_key_id().map(str::to_owned),
         kind: match key.algorithm {

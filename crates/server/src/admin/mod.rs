@@ -13,7 +13,7 @@ mod api_keys;
 mod audit;
 mod backup;
 mod directory;
-mod import;
+pub(crate) mod import;
 mod oidc;
 mod questions;
 mod radius;

@@ -8,39 +8,15 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use latchkey_core::TokenKind;
-use latchkey_core::oath::{Algorithm, Serial};
-use latchkey_core::stock::{StockFileError, StockRequest};
-use latchkey_pskc::{
-    Algorithm as PskcAlgorithm, KeyPackage, Options, OtpHash, Password, PreSharedKey, Unlock,
-};
+use latchkey_core::oath::Serial;
+use latchkey_core::stock::StockFileError;
+use latchkey_pskc::{Options, Password, PreSharedKey, Unlock};
 use zeroize::Zeroizing;
 
 use super::pages::{ImportPage, PskcReportView, PskcTokenView};
 use super::{nav, posted_admin, refused};
+use crate::admin::import::stock_request;
 use crate::http::visit::{PostedForm, Visit, server_error};
-
-/// One key package as the core's stock takes it (what the CLI's import
-/// makes of it too).
-fn stock_request(key: KeyPackage) -> StockRequest {
-    StockRequest {
-        vendor_serial: key.serial_or_key_id().map(str::to_owned),
-        kind: match key.algorithm {
-            PskcAlgorithm::Hotp => TokenKind::Hotp,
-            PskcAlgorithm::Totp => TokenKind::Totp,
-        },
-        algorithm: match key.hash {
-            OtpHash::Sha1 => Algorithm::Sha1,
-            OtpHash::Sha256 => Algorithm::Sha256,
-            OtpHash::Sha512 => Algorithm::Sha512,
-        },
-        digits: key.digits,
-        counter: key.counter,
-        period: key.time_interval,
-        drift: key.time_drift,
-        secret: Zeroizing::new(key.secret.expose().to_vec()),
-    }
-}
 
 /// What opens the file, from the form: its password, its pre-shared key
 /// in hex, or nothing (secrets in the clear); a refusal's words otherwise.
