@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 use crate::capability::Actor;
 use crate::context::{Latchkey, seed_aad, unlock_aad};
 use crate::generations::UnlockGeneration;
-use crate::model::{TokenKind, TokenState, User};
+use crate::model::{AuditAction, Outcome, TokenKind, TokenState, User};
 use crate::ports::{CipherError, Mail, Store, StoreError};
 use crate::tokens::generation_aad;
 
@@ -129,9 +129,9 @@ impl<S: Store> Latchkey<S> {
             self.store
                 .append(self.event(
                     &actor,
-                    "token.activate",
+                    AuditAction::TokenActivate,
                     serial.digits(),
-                    "failure",
+                    Outcome::Failure,
                     "unknown serial",
                 ))
                 .await?;
@@ -145,9 +145,9 @@ impl<S: Store> Latchkey<S> {
         if !(usable && matches) {
             let event = self.event(
                 &actor,
-                "token.activate",
+                AuditAction::TokenActivate,
                 &token.serial,
-                "failure",
+                Outcome::Failure,
                 "wrong, spent or expired code",
             );
             if token.activation_hash.is_some() {
@@ -159,7 +159,13 @@ impl<S: Store> Latchkey<S> {
             }
             return Err(ActivateError::Refused);
         }
-        let event = self.event(&actor, "token.activate", &token.serial, "success", "");
+        let event = self.event(
+            &actor,
+            AuditAction::TokenActivate,
+            &token.serial,
+            Outcome::Success,
+            "",
+        );
         if !self.store.activate_token(token.id, event).await? {
             return Err(ActivateError::Refused);
         }
@@ -218,15 +224,23 @@ impl<S: Store> Latchkey<S> {
             self.store
                 .append(self.event(
                     &actor,
-                    "token.refresh",
+                    AuditAction::TokenRefresh,
                     subject,
-                    "denied",
+                    Outcome::Denied,
                     "too many failed refreshes this hour",
                 ))
                 .await?;
             return Err(RefreshError::Refused);
         }
-        let refuse = |detail: &str| self.event(&actor, "token.refresh", subject, "failure", detail);
+        let refuse = |detail: &str| {
+            self.event(
+                &actor,
+                AuditAction::TokenRefresh,
+                subject,
+                Outcome::Failure,
+                detail,
+            )
+        };
         let token = self.store.token_by_serial(subject).await?;
         let Some(token) = token.filter(|t| t.sealed_unlock_secret.is_some()) else {
             self.store
@@ -258,9 +272,9 @@ impl<S: Store> Latchkey<S> {
             self.store
                 .append(self.event(
                     &actor,
-                    "token.refresh",
+                    AuditAction::TokenRefresh,
                     &token.serial,
-                    "denied",
+                    Outcome::Denied,
                     "too many refreshes today",
                 ))
                 .await?;
@@ -284,9 +298,9 @@ impl<S: Store> Latchkey<S> {
         });
         let event = self.event(
             &actor,
-            "token.refresh",
+            AuditAction::TokenRefresh,
             &token.serial,
-            "success",
+            Outcome::Success,
             format!("generation={generation}"),
         );
         let added = self

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use crate::capability::{Admin, ApiPrincipal};
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::{ApiKey, ApiKeyName, ApiRole};
+use crate::model::{ApiKey, ApiKeyName, ApiRole, AuditAction, Outcome};
 use crate::ports::{NewApiKey, Store, StoreError};
 
 /// The public part of an API key (`lk_PREFIX_SECRET`), which finds its row.
@@ -55,9 +55,9 @@ impl<S: Store> Latchkey<S> {
         };
         let event = self.event(
             admin.actor(),
-            "apikey.create",
+            AuditAction::ApikeyCreate,
             name,
-            "success",
+            Outcome::Success,
             format!("role={role}"),
         );
         match self.store.insert_api_key(new, event).await {
@@ -71,7 +71,13 @@ impl<S: Store> Latchkey<S> {
 
     /// Revokes an API key.
     pub async fn revoke_api_key(&self, admin: &Admin, name: &str) -> Result<(), AdminError> {
-        let event = self.event(admin.actor(), "apikey.revoke", name, "success", "");
+        let event = self.event(
+            admin.actor(),
+            AuditAction::ApikeyRevoke,
+            name,
+            Outcome::Success,
+            "",
+        );
         if self.store.revoke_api_key(name, event).await? {
             Ok(())
         } else {

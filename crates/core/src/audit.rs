@@ -20,11 +20,11 @@ pub fn row_hash(id: i64, event: &AuditEvent, prev_hash: &[u8]) -> Vec<u8> {
     hasher.update(id.to_be_bytes());
     hasher.update(event.at.to_be_bytes());
     for field in [
-        &event.actor,
-        &event.action,
+        event.actor.as_str(),
+        event.action.as_str(),
         &event.subject,
         &event.source,
-        &event.outcome,
+        event.outcome.as_str(),
         &event.detail,
     ] {
         hasher.update((field.len() as u64).to_be_bytes());
@@ -132,15 +132,16 @@ impl<S: Store> Latchkey<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{AuditAction, Outcome};
 
     fn event(n: i64) -> AuditEvent {
         AuditEvent {
             at: n,
             actor: "cli".into(),
-            action: "user.add".into(),
+            action: AuditAction::UserAdd,
             subject: format!("user{n}"),
             source: "cli".into(),
-            outcome: "success".into(),
+            outcome: Outcome::Success,
             detail: String::new(),
         }
     }
@@ -170,7 +171,7 @@ mod tests {
     #[test]
     fn an_edited_row_is_named() {
         let mut rows = chain(5);
-        rows[2].event.outcome = "failure".into();
+        rows[2].event.outcome = Outcome::Failure;
         assert_eq!(verify_chain(&rows), Err(ChainError::Altered(3)));
     }
 
@@ -189,9 +190,9 @@ mod tests {
         let mut a = event(1);
         let mut b = event(1);
         a.actor = "ab".into();
-        a.action = "c".into();
+        a.subject = "c".into();
         b.actor = "a".into();
-        b.action = "bc".into();
+        b.subject = "bc".into();
         assert_ne!(row_hash(1, &a, &GENESIS), row_hash(1, &b, &GENESIS));
     }
 }

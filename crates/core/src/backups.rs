@@ -8,6 +8,7 @@
 
 use crate::capability::Admin;
 use crate::context::{Latchkey, seed_aad, unlock_aad};
+use crate::model::{AuditAction, Outcome};
 use crate::ports::{Store, StoreError};
 use crate::rotation::SealedValue;
 
@@ -122,10 +123,10 @@ impl<S: Store> Latchkey<S> {
         file: &str,
     ) -> Result<(), StoreError> {
         let action = match copy {
-            DatabaseCopy::Backup => "database.backup",
-            DatabaseCopy::Restore => "database.restore",
+            DatabaseCopy::Backup => AuditAction::DatabaseBackup,
+            DatabaseCopy::Restore => AuditAction::DatabaseRestore,
         };
-        let event = self.event(admin.actor(), action, file, "success", "");
+        let event = self.event(admin.actor(), action, file, Outcome::Success, "");
         self.store.append(event).await
     }
 }

@@ -7,7 +7,7 @@ use latchkey_oath::Serial;
 
 use crate::capability::{Actor, Admin};
 use crate::error::AdminError;
-use crate::model::{AuditEvent, Token, User, Username};
+use crate::model::{AuditAction, AuditEvent, Outcome, Token, User, Username};
 use crate::policy::Policy;
 use crate::ports::{Clock, PasswordHasher, SecretCipher, Store};
 use crate::user_source::UserDirectory;
@@ -98,18 +98,18 @@ impl<S: Store> Latchkey<S> {
     pub(crate) fn event(
         &self,
         actor: &Actor,
-        action: &str,
+        action: AuditAction,
         subject: &str,
-        outcome: &str,
+        outcome: Outcome,
         detail: impl Into<String>,
     ) -> AuditEvent {
         AuditEvent {
             at: self.now(),
             actor: actor.name.clone(),
-            action: action.into(),
+            action,
             subject: subject.into(),
             source: actor.source.clone(),
-            outcome: outcome.into(),
+            outcome,
             detail: detail.into(),
         }
     }

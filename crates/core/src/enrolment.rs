@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 
 use crate::capability::Actor;
 use crate::context::{Latchkey, seed_aad};
-use crate::model::{Token, TokenKind, TokenState, User};
+use crate::model::{AuditAction, Outcome, Token, TokenKind, TokenState, User};
 use crate::portal::{FullSession, PortalError};
 use crate::ports::{CipherError, Mail, NewToken, Store, StoreError};
 use crate::tokens::new_token_mail;
@@ -144,9 +144,9 @@ impl<S: Store> Latchkey<S> {
             {
                 let event = self.event(
                     &actor,
-                    "token.revoke",
+                    AuditAction::TokenRevoke,
                     &token.serial,
-                    "success",
+                    Outcome::Success,
                     "authenticator-app enrolment not confirmed in time",
                 );
                 self.store
@@ -203,9 +203,9 @@ impl<S: Store> Latchkey<S> {
             };
             let event = self.event(
                 &actor,
-                "token.issue",
+                AuditAction::TokenIssue,
                 serial.digits(),
-                "success",
+                Outcome::Success,
                 format!(
                     "user={} kind=totp authenticator app, waiting for its first code",
                     user.username
@@ -283,9 +283,9 @@ impl<S: Store> Latchkey<S> {
         if matched.is_none() {
             let event = self.event(
                 &actor,
-                "token.activate",
+                AuditAction::TokenActivate,
                 &token.serial,
-                "failure",
+                Outcome::Failure,
                 "wrong first code from the authenticator app",
             );
             let limit = self.policy.activation_attempts;
@@ -303,9 +303,9 @@ impl<S: Store> Latchkey<S> {
         }
         let event = self.event(
             &actor,
-            "token.activate",
+            AuditAction::TokenActivate,
             &token.serial,
-            "success",
+            Outcome::Success,
             "authenticator app confirmed with its first code",
         );
         if !self.store.activate_token(token.id, event).await? {

@@ -4,7 +4,7 @@ use crate::capability::{Auditor, Helpdesk};
 use crate::console::{AuditSearch, ConsoleStore, TokenStatus};
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::{AuditRow, TokenKind, User};
+use crate::model::{AuditAction, AuditRow, Outcome, TokenKind, User};
 use crate::ports::{Mail, Store, StoreError};
 use latchkey_oath::Serial;
 
@@ -43,9 +43,9 @@ impl<S: Store> Latchkey<S> {
         helpdesk.reaches(&user)?;
         let event = self.event(
             helpdesk.actor(),
-            "questions.reset",
+            AuditAction::QuestionsReset,
             user.username.as_str(),
-            "success",
+            Outcome::Success,
             "",
         );
         self.store.set_answers(user.id, Vec::new(), event).await?;
@@ -65,9 +65,9 @@ impl<S: Store> Latchkey<S> {
         self.store
             .append(self.event(
                 helpdesk.actor(),
-                "password.unthrottle",
+                AuditAction::PasswordUnthrottle,
                 user.username.as_str(),
-                "success",
+                Outcome::Success,
                 "",
             ))
             .await?;
@@ -164,8 +164,8 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
                 &reader,
                 &AuditSearch {
                     user: page.user.username.to_string(),
-                    action: "portal.sign-in".into(),
-                    outcome: "success".into(),
+                    action: AuditAction::PortalSignIn.to_string(),
+                    outcome: Outcome::Success.to_string(),
                     ..AuditSearch::default()
                 },
                 i64::MAX,

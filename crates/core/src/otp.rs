@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 
 use crate::capability::Actor;
 use crate::context::{Latchkey, seed_aad};
-use crate::model::{AuditEvent, Token, TokenKind, TokenState, User, UserStatus};
+use crate::model::{
+    AuditAction, AuditEvent, Outcome, Token, TokenKind, TokenState, User, UserStatus,
+};
 use crate::policy::Policy;
 use crate::ports::{CipherError, OtpStep, SecretCipher, Store, StoreError};
 
@@ -28,14 +30,20 @@ pub(crate) struct OtpJudge {
 }
 
 impl OtpJudge {
-    fn event(&self, action: &str, subject: &str, outcome: &str, detail: String) -> AuditEvent {
+    fn event(
+        &self,
+        action: AuditAction,
+        subject: &str,
+        outcome: Outcome,
+        detail: String,
+    ) -> AuditEvent {
         AuditEvent {
             at: self.now as i64,
             actor: self.actor.name.clone(),
-            action: action.into(),
+            action,
             subject: subject.into(),
             source: self.actor.source.clone(),
-            outcome: outcome.into(),
+            outcome,
             detail,
         }
     }
@@ -54,11 +62,16 @@ impl OtpJudge {
         OtpStep::Fail {
             token_id: token.id,
             limit: self.policy.otp_failure_limit,
-            event: self.event("otp.verify", &token.serial, "failure", detail.to_owned()),
-            lock_event: self.event(
-                "token.lock",
+            event: self.event(
+                AuditAction::OtpVerify,
                 &token.serial,
-                "success",
+                Outcome::Failure,
+                detail.to_owned(),
+            ),
+            lock_event: self.event(
+                AuditAction::TokenLock,
+                &token.serial,
+                Outcome::Success,
                 format!("after {} failures", self.policy.otp_failure_limit),
             ),
         }
@@ -79,9 +92,9 @@ impl OtpJudge {
         let hotp = self.generator(token)?;
         if token.locked {
             return Ok(vec![OtpStep::Record(self.event(
-                "otp.verify",
+                AuditAction::OtpVerify,
                 &token.serial,
-                "denied",
+                Outcome::Denied,
                 "token locked".into(),
             ))]);
         }
@@ -131,7 +144,12 @@ impl OtpJudge {
                 token_id: token.id,
                 used: used as i64,
                 drift,
-                event: self.event("otp.verify", &token.serial, "success", String::new()),
+                event: self.event(
+                    AuditAction::OtpVerify,
+                    &token.serial,
+                    Outcome::Success,
+                    String::new(),
+                ),
                 lost: Box::new(self.failure(token, "replay")),
             },
             Some(_) => self.failure(token, "replay"),
@@ -150,22 +168,22 @@ impl OtpJudge {
         tokens: &[Token],
         otp: &str,
     ) -> Result<Vec<OtpStep>, CipherError> {
-        let refuse = |outcome: &str, detail: &str| {
+        let refuse = |outcome: Outcome, detail: &str| {
             Ok(vec![OtpStep::Record(self.event(
-                "authenticate",
+                AuditAction::Authenticate,
                 name,
                 outcome,
                 detail.into(),
             ))])
         };
         let Some(user) = user else {
-            return refuse("failure", "unknown user");
+            return refuse(Outcome::Failure, "unknown user");
         };
         if user.status != UserStatus::Active {
-            return refuse("denied", "user disabled");
+            return refuse(Outcome::Denied, "user disabled");
         }
         if !tokens.iter().any(|t| t.state == TokenState::Active) {
-            return refuse("failure", "no active token");
+            return refuse(Outcome::Failure, "no active token");
         }
         self.tokens_steps(tokens, otp)
     }
@@ -467,7 +485,7 @@ mod tests {
             (event.action.as_str(), event.outcome.as_str()),
             ("otp.verify", "failure")
         );
-        assert_eq!(lock_event.action, "token.lock");
+        assert_eq!(lock_event.action, AuditAction::TokenLock);
         assert_eq!(lock_event.detail, "after 3 failures");
         // A locked token refuses even the right code, and counts nothing.
         let mut locked = totp(-1);
@@ -519,7 +537,7 @@ mod tests {
             other => panic!("one refusal: {other:?}"),
         };
         let steps = judge.user_steps("nobody", None, &[], "94287082").unwrap();
-        assert_eq!(outcome(steps), ("failure".into(), "unknown user".into()));
+        assert_eq!(outcome(steps), (Outcome::Failure, "unknown user".into()));
         let mut user = User {
             id: 1,
             username: "alice".parse().unwrap(),
@@ -536,12 +554,12 @@ mod tests {
         let steps = judge
             .user_steps("alice", Some(&user), &[totp(-1)], "94287082")
             .unwrap();
-        assert_eq!(outcome(steps), ("denied".into(), "user disabled".into()));
+        assert_eq!(outcome(steps), (Outcome::Denied, "user disabled".into()));
         user.status = UserStatus::Active;
         let steps = judge
             .user_steps("alice", Some(&user), &[], "94287082")
             .unwrap();
-        assert_eq!(outcome(steps), ("failure".into(), "no active token".into()));
+        assert_eq!(outcome(steps), (Outcome::Failure, "no active token".into()));
         let steps = judge
             .user_steps("alice", Some(&user), &[totp(-1)], "94287082")
             .unwrap();

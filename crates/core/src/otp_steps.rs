@@ -119,16 +119,18 @@ impl OtpStepWalk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{AuditAction, Outcome};
 
-    fn event(action: &str) -> AuditEvent {
+    /// An event told apart from the others by its detail, `label`.
+    fn event(label: &str) -> AuditEvent {
         AuditEvent {
             at: 1,
             actor: "alice".into(),
-            action: action.into(),
+            action: AuditAction::OtpVerify,
             subject: "token".into(),
             source: "test".into(),
-            outcome: "success".into(),
-            detail: String::new(),
+            outcome: Outcome::Success,
+            detail: label.into(),
         }
     }
 
@@ -143,16 +145,16 @@ mod tests {
     }
 
     /// Drives a walk, applying acceptances of the tokens in `applies`;
-    /// what it was asked to do, by action or token.
+    /// what it was asked to do, by event label or token.
     fn drive(steps: Vec<OtpStep>, applies: &[i64]) -> (Vec<String>, bool) {
         let mut walk = OtpStepWalk::new(steps);
         let mut done = Vec::new();
         while let Some(change) = walk.next_change() {
             match change {
-                RowChange::Record(event) => done.push(event.action),
+                RowChange::Record(event) => done.push(event.detail),
                 RowChange::CountFailure {
                     token_id, event, ..
-                } => done.push(format!("{} {token_id}", event.action)),
+                } => done.push(format!("{} {token_id}", event.detail)),
                 RowChange::Accept { token_id, .. } => {
                     done.push(format!("accept {token_id}"));
                     if applies.contains(&token_id) {

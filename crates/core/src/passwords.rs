@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use crate::capability::Actor;
 use crate::context::Latchkey;
 use crate::error::PasswordRuleError;
-use crate::model::{User, Username};
+use crate::model::{AuditAction, Outcome, User, Username};
 use crate::ports::{NewUser, Store, StoreError};
 use crate::user_source::{DirectoryEntry, DirectoryLink, UserDirectory};
 
@@ -117,7 +117,13 @@ impl<S: Store> Latchkey<S> {
             Some(_) => Ok(true),
             None => {
                 self.store
-                    .append(self.event(actor, "password.verify", name.as_str(), "failure", ""))
+                    .append(self.event(
+                        actor,
+                        AuditAction::PasswordVerify,
+                        name.as_str(),
+                        Outcome::Failure,
+                        "",
+                    ))
                     .await?;
                 Ok(false)
             }
@@ -307,9 +313,9 @@ impl<S: Store> Latchkey<S> {
             self.store
                 .append(self.event(
                     actor,
-                    "password.verify",
+                    AuditAction::PasswordVerify,
                     account.username.as_str(),
-                    "denied",
+                    Outcome::Denied,
                     format!("directory account state: {reason}"),
                 ))
                 .await?;
@@ -359,9 +365,9 @@ impl<S: Store> Latchkey<S> {
         self.store
             .append(self.event(
                 actor,
-                "password.verify",
+                AuditAction::PasswordVerify,
                 user.username.as_str(),
-                "denied",
+                Outcome::Denied,
                 detail,
             ))
             .await?;
@@ -377,7 +383,13 @@ impl<S: Store> Latchkey<S> {
         user: Option<&User>,
         detail: &str,
     ) -> Result<(), StoreError> {
-        let event = self.event(actor, "password.verify", name.as_str(), "failure", detail);
+        let event = self.event(
+            actor,
+            AuditAction::PasswordVerify,
+            name.as_str(),
+            Outcome::Failure,
+            detail,
+        );
         match user {
             Some(user) => {
                 self.store
@@ -406,9 +418,9 @@ impl<S: Store> Latchkey<S> {
         self.store
             .append(self.event(
                 actor,
-                "password.verify",
+                AuditAction::PasswordVerify,
                 name.as_str(),
-                "denied",
+                Outcome::Denied,
                 format!("directory unavailable: {cause}"),
             ))
             .await
@@ -426,8 +438,15 @@ impl<S: Store> Latchkey<S> {
         by_name: Option<User>,
         entry: &DirectoryEntry,
     ) -> Result<Option<User>, StoreError> {
-        let refuse =
-            |detail: String| self.event(actor, "directory.link", typed.as_str(), "denied", detail);
+        let refuse = |detail: String| {
+            self.event(
+                actor,
+                AuditAction::DirectoryLink,
+                typed.as_str(),
+                Outcome::Denied,
+                detail,
+            )
+        };
         let Ok(username) = entry.username.parse::<Username>() else {
             let event = refuse(format!(
                 "the entry's name {:?} is not a user name",
@@ -463,9 +482,9 @@ impl<S: Store> Latchkey<S> {
         };
         let event = self.event(
             actor,
-            "user.add",
+            AuditAction::UserAdd,
             username.as_str(),
-            "success",
+            Outcome::Success,
             format!("from the directory, role={}", entry.role),
         );
         match self
@@ -532,9 +551,9 @@ impl<S: Store> Latchkey<S> {
         }
         let event = self.event(
             actor,
-            "directory.update",
+            AuditAction::DirectoryUpdate,
             username.as_str(),
-            "success",
+            Outcome::Success,
             changes.join(", "),
         );
         match self
@@ -553,9 +572,9 @@ impl<S: Store> Latchkey<S> {
             Err(StoreError::Conflict(_)) => {
                 let event = self.event(
                     actor,
-                    "directory.update",
+                    AuditAction::DirectoryUpdate,
                     user.username.as_str(),
-                    "denied",
+                    Outcome::Denied,
                     format!("the entry's new name {username} is taken by a local account"),
                 );
                 self.store.append(event).await?;

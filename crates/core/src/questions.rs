@@ -6,7 +6,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::capability::Admin;
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::{Question, QuestionText};
+use crate::model::{AuditAction, Outcome, Question, QuestionText};
 use crate::ports::Store;
 
 /// Answers match whatever the case, accents composed or not, spacing and
@@ -33,7 +33,13 @@ impl<S: Store> Latchkey<S> {
         if self.store.questions().await?.iter().any(|q| q.text == text) {
             return Err(AdminError::Exists(format!("the question {text:?}")));
         }
-        let event = self.event(admin.actor(), "questions.add", &text, "success", "");
+        let event = self.event(
+            admin.actor(),
+            AuditAction::QuestionsAdd,
+            &text,
+            Outcome::Success,
+            "",
+        );
         Ok(self.store.insert_question(text, event).await?)
     }
 
@@ -55,9 +61,9 @@ impl<S: Store> Latchkey<S> {
         }
         let event = self.event(
             admin.actor(),
-            "questions.retire",
+            AuditAction::QuestionsRetire,
             &question.text,
-            "success",
+            Outcome::Success,
             "",
         );
         if !self.store.retire_question(id, event).await? {

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::capability::{Actor, Admin};
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::{AuditEvent, Role, TokenState, User, Username};
+use crate::model::{AuditAction, AuditEvent, Outcome, Role, TokenState, User, Username};
 use crate::ports::{CipherError, OtpStep, Store, StoreError};
 
 pub use crate::ports::{NewRadiusClient, NewRadiusState, RadiusClient, RadiusMode, RadiusStore};
@@ -306,7 +306,13 @@ impl<S: Store + RadiusStore> Latchkey<S> {
             require_message_authenticator,
             created_at: self.now(),
         };
-        let event = self.event(admin.actor(), "radius_client.add", name, "success", detail);
+        let event = self.event(
+            admin.actor(),
+            AuditAction::RadiusClientAdd,
+            name,
+            Outcome::Success,
+            detail,
+        );
         match self.store.insert_radius_client(client, event).await {
             Ok(_) => Ok(made),
             Err(StoreError::Conflict(_)) => Err(RadiusClientError::Exists(name.to_owned())),
@@ -328,7 +334,13 @@ impl<S: Store + RadiusStore> Latchkey<S> {
         admin: &Admin,
         name: &str,
     ) -> Result<(), RadiusClientError> {
-        let event = self.event(admin.actor(), "radius_client.remove", name, "success", "");
+        let event = self.event(
+            admin.actor(),
+            AuditAction::RadiusClientRemove,
+            name,
+            Outcome::Success,
+            "",
+        );
         if self.store.remove_radius_client(name, event).await? {
             Ok(())
         } else {
@@ -385,7 +397,13 @@ impl<S: Store + RadiusStore> Latchkey<S> {
             }
             let subject = printable(request.username);
             self.store
-                .append(self.event(&actor, "authenticate", &subject, "failure", "malformed"))
+                .append(self.event(
+                    &actor,
+                    AuditAction::Authenticate,
+                    &subject,
+                    Outcome::Failure,
+                    "malformed",
+                ))
                 .await?;
             return Ok(RadiusAnswer::Reject);
         };
@@ -401,9 +419,9 @@ impl<S: Store + RadiusStore> Latchkey<S> {
                 self.store
                     .append(self.event(
                         &actor,
-                        "radius.state",
+                        AuditAction::RadiusState,
                         name.as_str(),
-                        "failure",
+                        Outcome::Failure,
                         "State unknown, used, expired or another client's",
                     ))
                     .await?;
@@ -536,9 +554,9 @@ impl<S: Store + RadiusStore> Latchkey<S> {
         let now = self.now();
         let event = self.event(
             actor,
-            "radius.challenge",
+            AuditAction::RadiusChallenge,
             user.username.as_str(),
-            "success",
+            Outcome::Success,
             "password right; one-time password asked for",
         );
         self.store
@@ -584,10 +602,10 @@ impl<S: Store + RadiusStore> Latchkey<S> {
                     return Ok(vec![OtpStep::Record(AuditEvent {
                         at: judge.now as i64,
                         actor: judge.actor.name.clone(),
-                        action: "radius.state".into(),
+                        action: AuditAction::RadiusState,
                         subject: subject.clone(),
                         source: judge.actor.source.clone(),
-                        outcome: "failure".into(),
+                        outcome: Outcome::Failure,
                         detail: "State made for another user".into(),
                     })]);
                 }

@@ -7,7 +7,7 @@
 
 use crate::capability::Admin;
 use crate::context::{seed_aad, unlock_aad};
-use crate::model::AuditEvent;
+use crate::model::{AuditAction, AuditEvent, Outcome};
 use crate::ports::{CipherError, SecretCipher};
 
 /// A token's sealed values, as stored.
@@ -189,10 +189,10 @@ pub fn rotation_event(admin: &Admin, at: i64, subject: &str, detail: String) -> 
     AuditEvent {
         at,
         actor: actor.name.clone(),
-        action: "master_key.rotate".into(),
+        action: AuditAction::MasterKeyRotate,
         subject: subject.into(),
         source: actor.source.clone(),
-        outcome: "success".into(),
+        outcome: Outcome::Success,
         detail,
     }
 }

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::capability::Admin;
 use crate::context::{Latchkey, seed_aad};
 use crate::error::AdminError;
-use crate::model::{Token, TokenKind, User};
+use crate::model::{AuditAction, Outcome, Token, TokenKind, User};
 use crate::ports::{Mail, NewStockToken, SecretCipher, StockStore, StockToken, Store, StoreError};
 use crate::tokens::new_token_mail;
 
@@ -192,9 +192,9 @@ impl<S: Store + StockStore> Latchkey<S> {
         }
         let event = self.event(
             admin.actor(),
-            "token.import",
+            AuditAction::TokenImport,
             "stock",
-            "success",
+            Outcome::Success,
             format!("{count} unassigned tokens; {detail}"),
         );
         match self.store.insert_stock(tokens, event).await {
@@ -265,9 +265,9 @@ impl<S: Store + StockStore> Latchkey<S> {
         let user = self.user_at_first_use(admin.actor(), name).await?;
         let event = self.event(
             admin.actor(),
-            "token.assign",
+            AuditAction::TokenAssign,
             &stocked.serial,
-            "success",
+            Outcome::Success,
             format!(
                 "user={} vendor_serial={}",
                 user.username, stocked.vendor_serial

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::capability::{Actor, Admin, Helpdesk};
 use crate::context::{Latchkey, seed_aad, unlock_aad};
 use crate::error::AdminError;
-use crate::model::{Token, TokenKind, TokenState, User};
+use crate::model::{AuditAction, Outcome, Token, TokenKind, TokenState, User};
 use crate::ports::{CipherError, Mail, NewToken, Store, StoreError};
 
 /// A token just issued: what the user needs to activate it.
@@ -139,9 +139,9 @@ impl<S: Store> Latchkey<S> {
             };
             let event = self.event(
                 actor,
-                "token.issue",
+                AuditAction::TokenIssue,
                 serial.digits(),
-                "success",
+                Outcome::Success,
                 format!("user={} kind={kind}", user.username),
             );
             match self.store.insert_token(token, event).await {
@@ -231,11 +231,11 @@ impl<S: Store> Latchkey<S> {
             });
         }
         let action = match state {
-            TokenState::Suspended => "token.suspend",
-            TokenState::Active => "token.resume",
-            _ => "token.revoke",
+            TokenState::Suspended => AuditAction::TokenSuspend,
+            TokenState::Active => AuditAction::TokenResume,
+            _ => AuditAction::TokenRevoke,
         };
-        let event = self.event(admin.actor(), action, &token.serial, "success", "");
+        let event = self.event(admin.actor(), action, &token.serial, Outcome::Success, "");
         self.store.set_token_state(token.id, state, event).await?;
         Ok(())
     }
@@ -258,9 +258,9 @@ impl<S: Store> Latchkey<S> {
         }
         let event = self.event(
             helpdesk.actor(),
-            "token.resume",
+            AuditAction::TokenResume,
             &token.serial,
-            "success",
+            Outcome::Success,
             "",
         );
         self.store
@@ -275,9 +275,9 @@ impl<S: Store> Latchkey<S> {
         self.helpdesk_reaches_owner(helpdesk, &token).await?;
         let event = self.event(
             helpdesk.actor(),
-            "token.reset",
+            AuditAction::TokenReset,
             &token.serial,
-            "success",
+            Outcome::Success,
             format!("failures={}", token.failures),
         );
         self.store.reset_token(token.id, event).await?;
@@ -341,9 +341,9 @@ impl<S: Store> Latchkey<S> {
             Some(second_counter) => {
                 let event = self.event(
                     helpdesk.actor(),
-                    "token.resync",
+                    AuditAction::TokenResync,
                     &token.serial,
-                    "success",
+                    Outcome::Success,
                     format!("counter {} -> {}", token.last_used, second_counter),
                 );
                 self.store
@@ -357,9 +357,9 @@ impl<S: Store> Latchkey<S> {
             _ => {
                 let event = self.event(
                     helpdesk.actor(),
-                    "token.resync",
+                    AuditAction::TokenResync,
                     &token.serial,
-                    "failure",
+                    Outcome::Failure,
                     format!("no consecutive pair within {window} counters"),
                 );
                 self.store.append(event).await?;
@@ -426,7 +426,13 @@ impl<S: Store> Latchkey<S> {
             >= self.policy.unlock_codes_per_day
         {
             self.store
-                .append(self.event(actor, "unlock.issue", &token.serial, "denied", "rate limit"))
+                .append(self.event(
+                    actor,
+                    AuditAction::UnlockIssue,
+                    &token.serial,
+                    Outcome::Denied,
+                    "rate limit",
+                ))
                 .await?;
             return Err(AdminError::RateLimited);
         }
@@ -439,9 +445,9 @@ impl<S: Store> Latchkey<S> {
             self.store
                 .append(self.event(
                     actor,
-                    "unlock.issue",
+                    AuditAction::UnlockIssue,
                     &token.serial,
-                    "failure",
+                    Outcome::Failure,
                     "the reset code's generation is retired",
                 ))
                 .await?;
@@ -455,9 +461,9 @@ impl<S: Store> Latchkey<S> {
         self.store
             .append(self.event(
                 actor,
-                "unlock.issue",
+                AuditAction::UnlockIssue,
                 &token.serial,
-                "success",
+                Outcome::Success,
                 format!("generation={generation}"),
             ))
             .await?;

@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 use crate::capability::{Actor, Admin};
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::{Role, Token, User, UserStatus, Username};
+use crate::model::{AuditAction, Outcome, Role, Token, User, UserStatus, Username};
 use crate::passwords::check_password;
 use crate::ports::{NewUser, Store, StoreError};
 use crate::user_source::{AccountLink, DirectoryEntry, DirectorySync, SyncChange};
@@ -108,9 +108,9 @@ impl<S: Store> Latchkey<S> {
         };
         let event = self.event(
             admin.actor(),
-            "user.add",
+            AuditAction::UserAdd,
             username.as_str(),
-            "success",
+            Outcome::Success,
             format!("role={role}"),
         );
         let new = NewUser {
@@ -139,11 +139,17 @@ impl<S: Store> Latchkey<S> {
     ) -> Result<(), AdminError> {
         let user = self.user(name).await?;
         let action = if status == UserStatus::Active {
-            "user.enable"
+            AuditAction::UserEnable
         } else {
-            "user.disable"
+            AuditAction::UserDisable
         };
-        let event = self.event(admin.actor(), action, user.username.as_str(), "success", "");
+        let event = self.event(
+            admin.actor(),
+            action,
+            user.username.as_str(),
+            Outcome::Success,
+            "",
+        );
         self.store.set_user_status(user.id, status, event).await?;
         if status == UserStatus::Disabled {
             self.store.delete_sessions_of_user(user.id, None).await?;
@@ -166,9 +172,9 @@ impl<S: Store> Latchkey<S> {
         let hash = self.hasher.hash(password).await;
         let event = self.event(
             admin.actor(),
-            "user.password-reset",
+            AuditAction::UserPasswordReset,
             user.username.as_str(),
-            "success",
+            Outcome::Success,
             "",
         );
         self.store.set_password_hash(user.id, hash, event).await?;
@@ -302,9 +308,9 @@ impl<S: Store> Latchkey<S> {
             }
             let event = self.event(
                 &actor,
-                "user.disable",
+                AuditAction::UserDisable,
                 user.username.as_str(),
-                "success",
+                Outcome::Success,
                 format!("directory sync: {reason}"),
             );
             self.store

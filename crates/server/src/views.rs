@@ -104,13 +104,13 @@ pub fn api_key_view(key: &ApiKey) -> wire::ApiKeyView {
 pub fn audit_view(row: &AuditRow) -> wire::AuditRowView {
     let e = &row.event;
     wire::AuditRowView {
-        action: e.action.clone(),
+        action: e.action.to_string(),
         actor: e.actor.clone(),
         at: e.at,
         detail: e.detail.clone(),
         hash: data_encoding::HEXLOWER.encode(&row.hash),
         id: row.id,
-        outcome: e.outcome.clone(),
+        outcome: e.outcome.to_string(),
         source: e.source.clone(),
         subject: e.subject.clone(),
     }

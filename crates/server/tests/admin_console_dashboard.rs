@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use common::console::*;
 use common::web::{Account, Page, Visitor};
 use common::*;
+use latchkey_core::Outcome;
 
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
@@ -197,10 +198,10 @@ fn append_rows(db: &Database, actor: &str, action: &str, count: usize) {
             let event = latchkey_core::AuditEvent {
                 at: now,
                 actor: actor.to_owned(),
-                action: action.to_owned(),
+                action: action.parse().unwrap(),
                 subject: format!("row-{i}"),
                 source: "198.51.100.7".into(),
-                outcome: "success".into(),
+                outcome: Outcome::Success,
                 detail: String::new(),
             };
             tasks.push(tokio::spawn(async move { store.append(event).await }));
@@ -218,15 +219,18 @@ fn the_audit_export_holds_exactly_0_1_and_10000_filtered_rows(postgres: bool) {
     let db = Database::new(postgres);
     let server = db.spawn_app();
     let (_root, mut visitor) = signed_in(&db, &server, "root", "admin");
-    append_rows(&db, "filler", "test.bulk", 10_000);
-    append_rows(&db, "lonely", "test.one", 1);
+    append_rows(&db, "filler", "database.backup", 10_000);
+    append_rows(&db, "lonely", "database.restore", 1);
 
     for (query, want) in [
-        ("action=test.none", 0usize),
-        ("action=test.one", 1),
-        ("action=test.bulk", 10_000),
-        ("actor=filler&action=test.bulk&source=198.51.100.7", 10_000),
-        ("actor=lonely&action=test.bulk", 0),
+        ("action=apikey.revoke", 0usize),
+        ("action=database.restore", 1),
+        ("action=database.backup", 10_000),
+        (
+            "actor=filler&action=database.backup&source=198.51.100.7",
+            10_000,
+        ),
+        ("actor=lonely&action=database.backup", 0),
     ] {
         let csv = visitor.get(&format!("/admin/audit/export.csv?{query}"));
         assert_eq!(csv.status, 200, "{query}");

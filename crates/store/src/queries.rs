@@ -543,6 +543,35 @@ mod tests {
     use super::*;
     use sqlx::{Connection, Executor};
 
+    /// The statements and partial indexes that name an audit action and
+    /// outcome as SQL literals (so the partial index can serve them) spell
+    /// exactly the enums' stored text, on both backends' migrations.
+    #[test]
+    fn audit_literals_in_sql_are_the_enums_text() {
+        use latchkey_core::{AuditAction, Outcome};
+        let literal = |action: AuditAction, outcome: Outcome| {
+            format!("action = '{action}' AND outcome = '{outcome}'")
+        };
+        let unlock = literal(AuditAction::UnlockIssue, Outcome::Success);
+        let refresh_failed = literal(AuditAction::TokenRefresh, Outcome::Failure);
+        let refreshed = literal(AuditAction::TokenRefresh, Outcome::Success);
+        assert!(COUNT_UNLOCK_ISSUES.sqlite().contains(&unlock));
+        assert!(COUNT_REFRESH_FAILURES.sqlite().contains(&refresh_failed));
+        assert!(COUNT_REFRESHES.sqlite().contains(&refreshed));
+        for migrations in [crate::migrations::SQLITE, crate::migrations::POSTGRES] {
+            let file = |name: &str| {
+                migrations
+                    .iter()
+                    .find(|m| m.file == name)
+                    .map(|m| m.sql)
+                    .unwrap()
+            };
+            assert!(file("0001_initial").contains(&unlock));
+            assert!(file("0004_refresh_failures").contains(&refresh_failed));
+            assert!(file("0009_unlock_generations").contains(&refreshed));
+        }
+    }
+
     #[test]
     fn postgres_gets_the_same_text_with_dollar_placeholders() {
         assert_eq!(

@@ -4,22 +4,23 @@
 
 use latchkey_core::audit::verify_chain;
 use latchkey_core::*;
+use latchkey_core::{AuditAction, Outcome};
 use latchkey_testkit::MemoryStore;
 
-fn event(action: &str, subject: &str, outcome: &str, at: i64) -> AuditEvent {
+fn event(action: AuditAction, subject: &str, outcome: Outcome, at: i64) -> AuditEvent {
     AuditEvent {
         at,
         actor: "test".into(),
-        action: action.into(),
+        action,
         subject: subject.into(),
         source: "test".into(),
-        outcome: outcome.into(),
+        outcome,
         detail: String::new(),
     }
 }
 
-fn ev(action: &str) -> AuditEvent {
-    event(action, "x", "success", 100)
+fn ev(action: AuditAction) -> AuditEvent {
+    event(action, "x", Outcome::Success, 100)
 }
 
 fn new_user(name: &str) -> NewUser {
@@ -65,30 +66,41 @@ async fn audit_len(store: &MemoryStore) -> usize {
 #[tokio::test]
 async fn unique_names_serials_key_names_and_prefixes_conflict_and_change_nothing() {
     let store = MemoryStore::new();
-    let user = store.insert_user(new_user("ann"), ev("u")).await.unwrap();
-    assert!(matches!(
-        store.insert_user(new_user("ann"), ev("u")).await,
-        Err(StoreError::Conflict(_))
-    ));
-    store
-        .insert_token(new_token("1001", user), ev("t"))
+    let user = store
+        .insert_user(new_user("ann"), ev(AuditAction::UserAdd))
         .await
         .unwrap();
     assert!(matches!(
-        store.insert_token(new_token("1001", user), ev("t")).await,
+        store
+            .insert_user(new_user("ann"), ev(AuditAction::UserAdd))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .insert_token(new_token("1001", user), ev(AuditAction::TokenIssue))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .insert_token(new_token("1001", user), ev(AuditAction::TokenIssue))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.insert_token(new_token("1002", 999), ev("t")).await,
+        store
+            .insert_token(new_token("1002", 999), ev(AuditAction::TokenIssue))
+            .await,
         Err(StoreError::Backend(_)),
     ));
     store
-        .insert_api_key(new_key("app", "lk_a"), ev("k"))
+        .insert_api_key(new_key("app", "lk_a"), ev(AuditAction::ApikeyCreate))
         .await
         .unwrap();
     for key in [new_key("app", "lk_b"), new_key("other", "lk_a")] {
         assert!(matches!(
-            store.insert_api_key(key, ev("k")).await,
+            store
+                .insert_api_key(key, ev(AuditAction::ApikeyCreate))
+                .await,
             Err(StoreError::Conflict(_))
         ));
     }
@@ -113,8 +125,8 @@ fn accept(token_id: i64, used: i64, drift: i64) -> OtpStep {
         token_id,
         used,
         drift,
-        event: ev("accept"),
-        lost: Box::new(OtpStep::Record(ev("lost"))),
+        event: ev(AuditAction::OtpVerify),
+        lost: Box::new(OtpStep::Record(ev(AuditAction::TokenLost))),
     }
 }
 
@@ -122,17 +134,20 @@ fn fail(token_id: i64, limit: u32) -> OtpStep {
     OtpStep::Fail {
         token_id,
         limit,
-        event: ev("f"),
-        lock_event: ev("lock"),
+        event: ev(AuditAction::PasswordVerify),
+        lock_event: ev(AuditAction::TokenLock),
     }
 }
 
 #[tokio::test]
 async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_token() {
     let store = MemoryStore::new();
-    let user = store.insert_user(new_user("bo"), ev("u")).await.unwrap();
+    let user = store
+        .insert_user(new_user("bo"), ev(AuditAction::UserAdd))
+        .await
+        .unwrap();
     let id = store
-        .insert_token(new_token("2001", user), ev("t"))
+        .insert_token(new_token("2001", user), ev(AuditAction::TokenIssue))
         .await
         .unwrap();
     let before = audit_len(&store).await;
@@ -145,10 +160,14 @@ async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_t
         !record(&store, "bo", vec![accept(id, 4, 1)]).await,
         "an older one"
     );
-    let actions: Vec<String> = store.audit_events().into_iter().map(|e| e.action).collect();
+    let actions: Vec<String> = store
+        .audit_events()
+        .into_iter()
+        .map(|e| e.action.to_string())
+        .collect();
     assert_eq!(
         actions[before..],
-        ["accept", "lost", "lost"],
+        ["otp.verify", "token.lost", "token.lost"],
         "the acceptance, and what the two that lost recorded instead"
     );
     let token = store.token_by_serial("2001").await.unwrap().unwrap();
@@ -167,16 +186,21 @@ async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_t
     let locks = store
         .audit_events()
         .into_iter()
-        .filter(|e| e.action == "lock")
+        .filter(|e| e.action == AuditAction::TokenLock)
         .count();
     assert_eq!(locks, 1, "the lock is recorded once");
     assert!(
         !record(&store, "bo", vec![accept(id, 6, 0)]).await,
         "locked"
     );
-    assert!(store.reset_token(id, ev("reset")).await.unwrap());
+    assert!(
+        store
+            .reset_token(id, ev(AuditAction::TokenReset))
+            .await
+            .unwrap()
+    );
     store
-        .set_token_state(id, TokenState::Suspended, ev("s"))
+        .set_token_state(id, TokenState::Suspended, ev(AuditAction::TokenSuspend))
         .await
         .unwrap();
     assert!(
@@ -184,7 +208,7 @@ async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_t
         "suspended"
     );
     store
-        .set_token_state(id, TokenState::Active, ev("s"))
+        .set_token_state(id, TokenState::Active, ev(AuditAction::TokenSuspend))
         .await
         .unwrap();
     assert!(record(&store, "bo", vec![accept(id, 6, 0)]).await);
@@ -193,9 +217,12 @@ async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_checks_of_one_step_accept_exactly_once() {
     let store = MemoryStore::new();
-    let user = store.insert_user(new_user("cy"), ev("u")).await.unwrap();
+    let user = store
+        .insert_user(new_user("cy"), ev(AuditAction::UserAdd))
+        .await
+        .unwrap();
     let id = store
-        .insert_token(new_token("3001", user), ev("t"))
+        .insert_token(new_token("3001", user), ev(AuditAction::TokenIssue))
         .await
         .unwrap();
     let tasks: Vec<_> = (0..32)
@@ -208,8 +235,8 @@ async fn concurrent_checks_of_one_step_accept_exactly_once() {
                             token_id: id,
                             used: 7,
                             drift: 0,
-                            event: ev("accept"),
-                            lost: Box::new(OtpStep::Record(ev("lost"))),
+                            event: ev(AuditAction::OtpVerify),
+                            lost: Box::new(OtpStep::Record(ev(AuditAction::TokenLost))),
                         }])
                     })
                     .await
@@ -223,21 +250,28 @@ async fn concurrent_checks_of_one_step_accept_exactly_once() {
         accepted += usize::from(task.await.unwrap());
     }
     assert_eq!(accepted, 1);
-    let actions: Vec<String> = store.audit_events().into_iter().map(|e| e.action).collect();
-    assert_eq!(actions.iter().filter(|a| *a == "accept").count(), 1);
-    assert_eq!(actions.iter().filter(|a| *a == "lost").count(), 31);
+    let actions: Vec<String> = store
+        .audit_events()
+        .into_iter()
+        .map(|e| e.action.to_string())
+        .collect();
+    assert_eq!(actions.iter().filter(|a| *a == "otp.verify").count(), 1);
+    assert_eq!(actions.iter().filter(|a| *a == "token.lost").count(), 31);
 }
 
 #[tokio::test]
 async fn a_check_reads_the_key_user_and_tokens_and_a_judges_error_records_nothing() {
     let store = MemoryStore::new();
-    let user = store.insert_user(new_user("di"), ev("u")).await.unwrap();
-    store
-        .insert_token(new_token("4001", user), ev("t"))
+    let user = store
+        .insert_user(new_user("di"), ev(AuditAction::UserAdd))
         .await
         .unwrap();
     store
-        .insert_api_key(new_key("app", "lk_d"), ev("k"))
+        .insert_token(new_token("4001", user), ev(AuditAction::TokenIssue))
+        .await
+        .unwrap();
+    store
+        .insert_api_key(new_key("app", "lk_d"), ev(AuditAction::ApikeyCreate))
         .await
         .unwrap();
     let before = audit_len(&store).await;
@@ -266,19 +300,34 @@ async fn a_check_reads_the_key_user_and_tokens_and_a_judges_error_records_nothin
 async fn the_audit_log_is_a_chain_and_unlock_issues_are_counted_per_token_since_a_time() {
     let store = MemoryStore::new();
     store
-        .append(event("unlock.issue", "5001", "success", 10))
+        .append(event(
+            AuditAction::UnlockIssue,
+            "5001",
+            Outcome::Success,
+            10,
+        ))
         .await
         .unwrap();
     store
-        .append(event("unlock.issue", "5001", "denied", 20))
+        .append(event(AuditAction::UnlockIssue, "5001", Outcome::Denied, 20))
         .await
         .unwrap();
     store
-        .append(event("unlock.issue", "5002", "success", 30))
+        .append(event(
+            AuditAction::UnlockIssue,
+            "5002",
+            Outcome::Success,
+            30,
+        ))
         .await
         .unwrap();
     store
-        .append(event("unlock.issue", "5001", "success", 40))
+        .append(event(
+            AuditAction::UnlockIssue,
+            "5001",
+            Outcome::Success,
+            40,
+        ))
         .await
         .unwrap();
     let rows = store.audit_rows(0, 100).await.unwrap();
@@ -299,8 +348,18 @@ async fn the_audit_log_is_a_chain_and_unlock_issues_are_counted_per_token_since_
 #[tokio::test]
 async fn reset_links_are_limited_single_use_and_expire() {
     let store = MemoryStore::new();
-    let user = store.insert_user(new_user("ed"), ev("u")).await.unwrap();
-    let request = || event("reset.request", "ed", "success", 100);
+    let user = store
+        .insert_user(new_user("ed"), ev(AuditAction::UserAdd))
+        .await
+        .unwrap();
+    let request = || {
+        event(
+            AuditAction::PasswordResetRequest,
+            "ed",
+            Outcome::Success,
+            100,
+        )
+    };
     for n in 0..3u8 {
         assert!(
             store
@@ -341,7 +400,10 @@ async fn reset_links_are_limited_single_use_and_expire() {
 async fn one_challenge_is_marked_until_cleared_and_clones_share_the_state() {
     let store = MemoryStore::new();
     let other = store.clone();
-    let user = store.insert_user(new_user("flo"), ev("u")).await.unwrap();
+    let user = store
+        .insert_user(new_user("flo"), ev(AuditAction::UserAdd))
+        .await
+        .unwrap();
     let pool = other.questions().await.unwrap();
     assert_eq!(pool.len(), 10, "a fresh store offers the seeded pool");
     let answers = pool[..3]
@@ -349,7 +411,7 @@ async fn one_challenge_is_marked_until_cleared_and_clones_share_the_state() {
         .map(|q| (q.id, format!("h{}", q.id)))
         .collect();
     store
-        .set_answers(user, answers, ev("answers"))
+        .set_answers(user, answers, ev(AuditAction::QuestionsSet))
         .await
         .unwrap();
     assert!(
@@ -370,11 +432,14 @@ async fn one_challenge_is_marked_until_cleared_and_clones_share_the_state() {
         .map(|a| a.asked)
         .collect();
     assert_eq!(asked, [true, false, true]);
-    store.clear_asked(user, ev("cleared")).await.unwrap();
+    store
+        .clear_asked(user, ev(AuditAction::QuestionsReset))
+        .await
+        .unwrap();
     assert!(store.mark_asked(user, vec![pool[1].id]).await.unwrap());
     assert!(matches!(
         store
-            .set_answers(user, vec![(999, "h".into())], ev("answers"))
+            .set_answers(user, vec![(999, "h".into())], ev(AuditAction::QuestionsSet))
             .await,
         Err(StoreError::Backend(_))
     ));

@@ -5,7 +5,7 @@ use super::ConsoleStore;
 use crate::capability::Admin;
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::Role;
+use crate::model::{AuditAction, Outcome, Role};
 use crate::ports::Store;
 use crate::user_source::DirectorySync;
 
@@ -22,17 +22,23 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         let done = self.sync_directory().await;
         let (outcome, detail) = match &done {
             Ok(report) => (
-                "success",
+                Outcome::Success,
                 format!(
                     "checked={} changed={}",
                     report.checked,
                     report.changes.len()
                 ),
             ),
-            Err(error) => ("failure", error.to_string()),
+            Err(error) => (Outcome::Failure, error.to_string()),
         };
         self.store
-            .append(self.event(actor, "directory.sync", "directory", outcome, detail))
+            .append(self.event(
+                actor,
+                AuditAction::DirectorySync,
+                "directory",
+                outcome,
+                detail,
+            ))
             .await?;
         done
     }
@@ -52,9 +58,9 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         }
         let event = self.event(
             admin.actor(),
-            "user.role",
+            AuditAction::UserRole,
             user.username.as_str(),
-            "success",
+            Outcome::Success,
             format!("{} -> {}", user.role, role),
         );
         self.store.set_user_role(user.id, role, event).await?;
@@ -68,9 +74,9 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         self.store
             .append(self.event(
                 admin.actor(),
-                "session.end-all",
+                AuditAction::SessionEndAll,
                 user.username.as_str(),
-                "success",
+                Outcome::Success,
                 format!("ended={ended}"),
             ))
             .await?;
@@ -94,9 +100,9 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         self.store
             .append(self.event(
                 admin.actor(),
-                "session.end",
+                AuditAction::SessionEnd,
                 user.username.as_str(),
-                "success",
+                Outcome::Success,
                 "one session",
             ))
             .await?;

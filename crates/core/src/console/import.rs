@@ -6,7 +6,7 @@ use crate::capability::Admin;
 use crate::context::Latchkey;
 use crate::error::AdminError;
 use crate::import::{ImportRequest, ImportedAccount, prepare_account};
-use crate::model::TokenKind;
+use crate::model::{AuditAction, Outcome, TokenKind};
 use crate::ports::{Store, StoreError};
 
 /// One line of an import, as the console reports it.
@@ -72,9 +72,9 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
             );
             let event = self.event(
                 admin.actor(),
-                "user.import",
+                AuditAction::UserImport,
                 accounts[0].user.username.as_str(),
-                "success",
+                Outcome::Success,
                 format!(
                     "{} users with a token each, lines {first}-{last}, last user {}, from the console",
                     accounts.len(),

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::capability::Auditor;
 use crate::context::Latchkey;
-use crate::model::{ApiKey, AuditRow, Question, Token, User, Username};
+use crate::model::{ApiKey, AuditAction, AuditRow, Outcome, Question, Token, User, Username};
 use crate::oidc::{OidcClient, OidcClientError, OidcStore};
 use crate::ports::{RadiusClient, RadiusStore, Store, StoreError};
 use crate::radius::RadiusClientError;
@@ -144,9 +144,9 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         self.store
             .append(self.event(
                 auditor.actor(),
-                "audit.export",
+                AuditAction::AuditExport,
                 "audit",
-                "success",
+                Outcome::Success,
                 format!("{format} rows={rows} filter={filter}"),
             ))
             .await
@@ -219,7 +219,7 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
             .store
             .search_audit(
                 &AuditSearch {
-                    action: "directory.sync".into(),
+                    action: AuditAction::DirectorySync.to_string(),
                     ..AuditSearch::default()
                 },
                 i64::MAX,
@@ -243,8 +243,8 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         if token.sealed_unlock_secret.is_some() {
             let search = AuditSearch {
                 serial: token.serial.clone(),
-                action: "unlock.issue".into(),
-                outcome: "success".into(),
+                action: AuditAction::UnlockIssue.to_string(),
+                outcome: Outcome::Success.to_string(),
                 ..AuditSearch::default()
             };
             unlock_issued_at = self

@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 
 use crate::capability::{Actor, Admin};
 use crate::context::Latchkey;
-use crate::model::{AuditEvent, SessionStage, UserStatus};
+use crate::model::{AuditAction, AuditEvent, Outcome, SessionStage, UserStatus};
 use crate::portal::{FullSession, PortalSession};
 use crate::ports::{CipherError, Store, StoreError};
 
@@ -480,7 +480,13 @@ impl<S: Store + OidcStore> Latchkey<S> {
             if public { "public" } else { "confidential" },
             redirect_uris.join(" ")
         );
-        let event = self.event(admin.actor(), "oidc_client.add", name, "success", detail);
+        let event = self.event(
+            admin.actor(),
+            AuditAction::OidcClientAdd,
+            name,
+            Outcome::Success,
+            detail,
+        );
         match self.store.insert_oidc_client(client, event).await {
             Ok(_) => Ok(AddedOidcClient {
                 client_id,
@@ -505,7 +511,13 @@ impl<S: Store + OidcStore> Latchkey<S> {
         admin: &Admin,
         name: &str,
     ) -> Result<(), OidcClientError> {
-        let event = self.event(admin.actor(), "oidc_client.remove", name, "success", "");
+        let event = self.event(
+            admin.actor(),
+            AuditAction::OidcClientRemove,
+            name,
+            Outcome::Success,
+            "",
+        );
         if self.store.remove_oidc_client(name, event).await? {
             Ok(())
         } else {
@@ -547,7 +559,13 @@ impl<S: Store + OidcStore> Latchkey<S> {
             (SigningAlgorithm::Rs256, Zeroizing::new(rsa_pkcs8.to_vec())),
             (SigningAlgorithm::Es256, jose::generate_es256()),
         ] {
-            let event = self.event(&actor, "oidc_key.create", algorithm.as_str(), "success", "");
+            let event = self.event(
+                &actor,
+                AuditAction::OidcKeyCreate,
+                algorithm.as_str(),
+                Outcome::Success,
+                "",
+            );
             self.keep_key(algorithm, &pkcs8, now, event).await?;
         }
         Ok(())
@@ -575,9 +593,9 @@ impl<S: Store + OidcStore> Latchkey<S> {
             let detail = format!("signs from {}", now + KEY_PUBLISH_LEAD);
             let event = self.event(
                 admin.actor(),
-                "oidc_key.rotate",
+                AuditAction::OidcKeyRotate,
                 algorithm.as_str(),
-                "success",
+                Outcome::Success,
                 detail,
             );
             kids.push(
@@ -823,9 +841,9 @@ impl<S: Store + OidcStore> Latchkey<S> {
     ) -> Result<u64, StoreError> {
         let event = self.event(
             &user_actor(session, source),
-            "oidc.grant-revoke",
+            AuditAction::OidcGrantRevoke,
             session.user().username.as_str(),
-            "success",
+            Outcome::Success,
             "the portal sign-in ended",
         );
         self.store.end_oidc_sign_in(self.sid(session), event).await
@@ -864,9 +882,9 @@ impl<S: Store + OidcStore> Latchkey<S> {
         };
         let event = self.event(
             &user_actor(session, source),
-            "oidc.code",
+            AuditAction::OidcCode,
             session.user().username.as_str(),
-            "success",
+            Outcome::Success,
             format!("client {}", request.client.name),
         );
         self.store.insert_oidc_grant(grant, code_row, event).await?;
@@ -906,9 +924,9 @@ impl<S: Store + OidcStore> Latchkey<S> {
                 let subject: String = client_id.chars().take(64).collect();
                 let event = self.event(
                     &Actor::anonymous(source),
-                    "oidc.client-auth",
+                    AuditAction::OidcClientAuth,
                     &subject,
-                    "denied",
+                    Outcome::Denied,
                     "unknown client or wrong secret",
                 );
                 self.store.append(event).await?;
@@ -922,10 +940,16 @@ impl<S: Store + OidcStore> Latchkey<S> {
         &self,
         actor: &Actor,
         client: &OidcClient,
-        action: &str,
+        action: AuditAction,
         problem: GrantProblem,
     ) -> TokenError {
-        let event = self.event(actor, action, &client.name, "denied", problem.to_string());
+        let event = self.event(
+            actor,
+            action,
+            &client.name,
+            Outcome::Denied,
+            problem.to_string(),
+        );
         match self.store.append(event).await {
             Ok(()) => TokenError::InvalidGrant(problem),
             Err(e) => TokenError::Store(e),
@@ -947,9 +971,9 @@ impl<S: Store + OidcStore> Latchkey<S> {
         let actor = token_actor(client, source);
         let reuse = self.event(
             &actor,
-            "oidc.code-reuse",
+            AuditAction::OidcCodeReuse,
             &client.name,
-            "denied",
+            Outcome::Denied,
             "a used code was presented again: its grant is revoked",
         );
         let (grant, sent_to, challenge, expires_at) =
@@ -963,11 +987,16 @@ impl<S: Store + OidcStore> Latchkey<S> {
                 CodeUse::Again => return Err(TokenError::InvalidGrant(GrantProblem::CodeReused)),
                 CodeUse::Unknown => {
                     return Err(self
-                        .refused_grant(&actor, client, "oidc.token", GrantProblem::UnknownCode)
+                        .refused_grant(
+                            &actor,
+                            client,
+                            AuditAction::OidcToken,
+                            GrantProblem::UnknownCode,
+                        )
                         .await);
                 }
             };
-        let refused = |problem| self.refused_grant(&actor, client, "oidc.token", problem);
+        let refused = |problem| self.refused_grant(&actor, client, AuditAction::OidcToken, problem);
         if grant.client_id != client.id {
             return Err(refused(GrantProblem::OtherClient).await);
         }
@@ -983,7 +1012,7 @@ impl<S: Store + OidcStore> Latchkey<S> {
         if !verifier_matches(verifier, &challenge) {
             return Err(refused(GrantProblem::VerifierWrong).await);
         }
-        self.issue_tokens(client, &grant, issuer, &actor, "oidc.token")
+        self.issue_tokens(client, &grant, issuer, &actor, AuditAction::OidcToken)
             .await
     }
 
@@ -1000,9 +1029,9 @@ impl<S: Store + OidcStore> Latchkey<S> {
         let actor = token_actor(client, source);
         let reuse = self.event(
             &actor,
-            "oidc.refresh-reuse",
+            AuditAction::OidcRefreshReuse,
             &client.name,
-            "denied",
+            Outcome::Denied,
             "a used refresh token was presented again: its family is revoked",
         );
         let used = self
@@ -1011,7 +1040,7 @@ impl<S: Store + OidcStore> Latchkey<S> {
             .await?;
         match used {
             RefreshUse::First(grant) => {
-                self.issue_tokens(client, &grant, issuer, &actor, "oidc.refresh")
+                self.issue_tokens(client, &grant, issuer, &actor, AuditAction::OidcRefresh)
                     .await
             }
             RefreshUse::Again => Err(TokenError::InvalidGrant(GrantProblem::RefreshReused)),
@@ -1019,7 +1048,7 @@ impl<S: Store + OidcStore> Latchkey<S> {
                 .refused_grant(
                     &actor,
                     client,
-                    "oidc.refresh",
+                    AuditAction::OidcRefresh,
                     GrantProblem::UnknownRefreshToken,
                 )
                 .await),
@@ -1032,7 +1061,7 @@ impl<S: Store + OidcStore> Latchkey<S> {
         grant: &OidcGrant,
         issuer: &str,
         actor: &Actor,
-        action: &str,
+        action: AuditAction,
     ) -> Result<TokenSet, TokenError> {
         let revoked = || TokenError::InvalidGrant(GrantProblem::GrantRevoked);
         if grant.revoked {
@@ -1079,7 +1108,7 @@ impl<S: Store + OidcStore> Latchkey<S> {
             actor,
             action,
             user.username.as_str(),
-            "success",
+            Outcome::Success,
             format!("client {}, scope {}", client.name, grant.scope),
         );
         self.store
@@ -1159,9 +1188,9 @@ impl<S: Store + OidcStore> Latchkey<S> {
     ) -> Result<(), StoreError> {
         let event = self.event(
             &token_actor(client, source),
-            "oidc.revoke",
+            AuditAction::OidcRevoke,
             &client.name,
-            "success",
+            Outcome::Success,
             "",
         );
         self.store
@@ -1215,9 +1244,9 @@ impl<S: Store + OidcStore> Latchkey<S> {
             let sid = self.sid(session);
             let event = self.event(
                 &user_actor(session, source),
-                "oidc.logout",
+                AuditAction::OidcLogout,
                 session.user().username.as_str(),
-                "success",
+                Outcome::Success,
                 client
                     .as_ref()
                     .map_or(String::new(), |c| format!("client {}", c.name)),

@@ -5,7 +5,7 @@ use zeroize::Zeroizing;
 
 use super::{FullSession, PendingSession, PortalError, PortalSession, SessionId};
 use crate::context::Latchkey;
-use crate::model::{Answer, Question, SessionStage};
+use crate::model::{Answer, AuditAction, Outcome, Question, SessionStage};
 use crate::ports::Store;
 use crate::questions::normalise_answer;
 
@@ -108,7 +108,13 @@ impl<S: Store> Latchkey<S> {
         if blocked_until > now {
             let detail = format!("throttled for {} s more", blocked_until - now);
             self.store
-                .append(self.event(&actor, "questions.verify", subject, "denied", detail))
+                .append(self.event(
+                    &actor,
+                    AuditAction::QuestionsVerify,
+                    subject,
+                    Outcome::Denied,
+                    detail,
+                ))
                 .await?;
             return Err(PortalError::AnswersRefused);
         }
@@ -127,7 +133,13 @@ impl<S: Store> Latchkey<S> {
             all_match &= ok;
         }
         if !all_match {
-            let event = self.event(&actor, "questions.verify", subject, "failure", "");
+            let event = self.event(
+                &actor,
+                AuditAction::QuestionsVerify,
+                subject,
+                Outcome::Failure,
+                "",
+            );
             self.store
                 .record_answer_failure(
                     user.id,
@@ -143,14 +155,20 @@ impl<S: Store> Latchkey<S> {
         self.store
             .clear_asked(
                 user.id,
-                self.event(&actor, "questions.verify", subject, "success", ""),
+                self.event(
+                    &actor,
+                    AuditAction::QuestionsVerify,
+                    subject,
+                    Outcome::Success,
+                    "",
+                ),
             )
             .await?;
         let event = self.event(
             &actor,
-            "portal.recovery",
+            AuditAction::PortalRecovery,
             subject,
-            "success",
+            Outcome::Success,
             "password and security questions",
         );
         self.open_session(
@@ -223,9 +241,9 @@ impl<S: Store> Latchkey<S> {
         }
         let event = self.event(
             &session.actor(source),
-            "questions.set",
+            AuditAction::QuestionsSet,
             session.user.username.as_str(),
-            "success",
+            Outcome::Success,
             format!("{} answers", hashed.len()),
         );
         self.store

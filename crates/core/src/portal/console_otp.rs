@@ -9,7 +9,7 @@ use super::{FullSession, PortalError};
 use crate::capability::{Admin, Auditor};
 use crate::console::{ConsoleRight, ConsoleStore};
 use crate::context::Latchkey;
-use crate::model::Role;
+use crate::model::{AuditAction, Outcome, Role};
 use crate::ports::{Store, StoreError};
 
 impl<S: Store + ConsoleStore> Latchkey<S> {
@@ -50,11 +50,15 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
             .await??;
         // The OTP check recorded its verdict on the token; this row says
         // what the code was given for.
-        let outcome = if right { "success" } else { "failure" };
+        let outcome = if right {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
         self.store
             .append(self.event(
                 &actor,
-                "console.confirm",
+                AuditAction::ConsoleConfirm,
                 session.user.username.as_str(),
                 outcome,
                 "fresh OTP before a destructive console action",

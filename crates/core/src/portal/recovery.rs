@@ -5,7 +5,7 @@ use zeroize::Zeroizing;
 use super::{PortalError, digest, password_changed_mail, random_token};
 use crate::capability::Actor;
 use crate::context::Latchkey;
-use crate::model::{UserStatus, Username};
+use crate::model::{AuditAction, Outcome, UserStatus, Username};
 use crate::passwords::check_password;
 use crate::ports::{Mail, Store};
 
@@ -89,9 +89,9 @@ impl<S: Store> Latchkey<S> {
         let refuse = |detail: &str| {
             self.event(
                 &actor,
-                "password.reset-request",
+                AuditAction::PasswordResetRequest,
                 name.as_str(),
-                "failure",
+                Outcome::Failure,
                 detail,
             )
         };
@@ -122,9 +122,9 @@ impl<S: Store> Latchkey<S> {
         let (link_token, link_hash) = random_token();
         let event = self.event(
             &actor,
-            "password.reset-request",
+            AuditAction::PasswordResetRequest,
             name.as_str(),
-            "success",
+            Outcome::Success,
             "",
         );
         let stored = self
@@ -142,9 +142,9 @@ impl<S: Store> Latchkey<S> {
             self.store
                 .append(self.event(
                     &actor,
-                    "password.reset-request",
+                    AuditAction::PasswordResetRequest,
                     name.as_str(),
-                    "denied",
+                    Outcome::Denied,
                     "rate limit",
                 ))
                 .await?;
@@ -211,9 +211,9 @@ impl<S: Store> Latchkey<S> {
         let password_hash = self.hasher.hash(new).await;
         let event = self.event(
             &actor,
-            "password.reset",
+            AuditAction::PasswordReset,
             user.username.as_str(),
-            "success",
+            Outcome::Success,
             "by e-mailed link",
         );
         self.store

@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use super::{FullSession, PortalError, RecoverySession, password_changed_mail};
 use crate::context::Latchkey;
-use crate::model::{Token, TokenKind, TokenState};
+use crate::model::{AuditAction, Outcome, Token, TokenKind, TokenState};
 use crate::passwords::check_password;
 use crate::ports::{Mail, Store};
 use crate::tokens::IssuedToken;
@@ -86,9 +86,9 @@ impl<S: Store> Latchkey<S> {
         }
         let event = self.event(
             &session.actor(source),
-            "token.reset",
+            AuditAction::TokenReset,
             &token.serial,
-            "success",
+            Outcome::Success,
             "by its user in self-service",
         );
         self.store.reset_token(token.id, event).await?;
@@ -121,9 +121,9 @@ impl<S: Store> Latchkey<S> {
         }
         let event = self.event(
             &session.actor(source),
-            "token.lost",
+            AuditAction::TokenLost,
             &token.serial,
-            "success",
+            Outcome::Success,
             "reported by its user",
         );
         self.store
@@ -212,9 +212,9 @@ impl<S: Store> Latchkey<S> {
         let hash = self.hasher.hash(new).await;
         let event = self.event(
             &actor,
-            "password.change",
+            AuditAction::PasswordChange,
             user.username.as_str(),
-            "success",
+            Outcome::Success,
             "",
         );
         self.store.set_password_hash(user.id, hash, event).await?;

@@ -7,7 +7,9 @@ use super::{
 };
 use crate::capability::{Actor, Helpdesk, Reach};
 use crate::context::Latchkey;
-use crate::model::{AuditEvent, Role, SessionStage, User, UserStatus, Username};
+use crate::model::{
+    AuditAction, AuditEvent, Outcome, Role, SessionStage, User, UserStatus, Username,
+};
 use crate::ports::{NewSession, Store};
 
 impl<S: Store> Latchkey<S> {
@@ -71,15 +73,21 @@ impl<S: Store> Latchkey<S> {
             self.store
                 .append(self.event(
                     &actor,
-                    "portal.password",
+                    AuditAction::PortalPassword,
                     name.as_str(),
-                    "denied",
+                    Outcome::Denied,
                     "user disabled",
                 ))
                 .await?;
             return Err(PortalError::SignInRefused);
         }
-        let event = self.event(&actor, "portal.password", name.as_str(), "success", "");
+        let event = self.event(
+            &actor,
+            AuditAction::PortalPassword,
+            name.as_str(),
+            Outcome::Success,
+            "",
+        );
         self.open_session(&user, SessionStage::Password, self.now(), None, event)
             .await
     }
@@ -132,9 +140,9 @@ impl<S: Store> Latchkey<S> {
         self.store
             .append(self.event(
                 &session.actor(source),
-                "portal.sign-out",
+                AuditAction::PortalSignOut,
                 session.user.username.as_str(),
-                "success",
+                Outcome::Success,
                 "",
             ))
             .await?;
@@ -173,9 +181,9 @@ impl<S: Store> Latchkey<S> {
         self.complete_success(&session.user).await?;
         let event = self.event(
             &actor,
-            "portal.sign-in",
+            AuditAction::PortalSignIn,
             session.user.username.as_str(),
-            "success",
+            Outcome::Success,
             "password and OTP",
         );
         let id = self

@@ -4,6 +4,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::model::{AuditAction, Outcome};
 use latchkey_core::import::{ImportRequest, prepare_account};
 use latchkey_core::oath::{Algorithm, Digits, ResetCode, Serial, Totp, UnlockSecret, unlock_code};
 use latchkey_core::*;
@@ -98,25 +99,25 @@ impl App {
             ..ImportRequest::default()
         };
         let account = prepare_account(&TestCipher::default(), request, now).unwrap();
-        let event = |action: &str| AuditEvent {
+        let event = |action: AuditAction| AuditEvent {
             at: now,
             actor: "cli".into(),
-            action: action.into(),
+            action,
             subject: name.into(),
             source: "cli".into(),
-            outcome: "success".into(),
+            outcome: Outcome::Success,
             detail: String::new(),
         };
         let user_id = self
             .store
-            .insert_user(account.user, event("user.import"))
+            .insert_user(account.user, event(AuditAction::UserImport))
             .await
             .unwrap();
         let mut token = account.token;
         token.user_id = user_id;
         let serial = token.serial.clone();
         self.store
-            .insert_token(token, event("token.import"))
+            .insert_token(token, event(AuditAction::TokenImport))
             .await
             .unwrap();
         serial
@@ -153,7 +154,14 @@ impl App {
         self.store
             .audit_events()
             .into_iter()
-            .map(|e| (e.action, e.subject, e.outcome, e.detail))
+            .map(|e| {
+                (
+                    e.action.to_string(),
+                    e.subject,
+                    e.outcome.to_string(),
+                    e.detail,
+                )
+            })
             .collect()
     }
 

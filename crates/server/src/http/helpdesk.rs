@@ -276,8 +276,8 @@ async fn find_user(
             .map(|row| CardEvent {
                 time: utc(row.event.at),
                 actor: row.event.actor.clone(),
-                action: row.event.action.clone(),
-                outcome: row.event.outcome.clone(),
+                action: row.event.action.to_string(),
+                outcome: row.event.outcome.to_string(),
                 source: row.event.source.clone(),
                 detail: row.event.detail.clone(),
             })

@@ -3,7 +3,7 @@
 use latchkey_core::*;
 use sqlx::Row;
 
-use super::{PostgresStore, append_in, fail};
+use super::{PostgresStore, append_in, fail, parse};
 use crate::queries::{AUDIT_ROWS, COUNT_REFRESH_FAILURES, COUNT_UNLOCK_ISSUES};
 
 impl AuditLog for PostgresStore {
@@ -27,10 +27,10 @@ impl AuditLog for PostgresStore {
                     event: AuditEvent {
                         at: row.try_get("at").map_err(fail)?,
                         actor: row.try_get("actor").map_err(fail)?,
-                        action: row.try_get("action").map_err(fail)?,
+                        action: parse(row.try_get("action").map_err(fail)?, "audit action")?,
                         subject: row.try_get("subject").map_err(fail)?,
                         source: row.try_get("source").map_err(fail)?,
-                        outcome: row.try_get("outcome").map_err(fail)?,
+                        outcome: parse(row.try_get("outcome").map_err(fail)?, "audit outcome")?,
                         detail: row.try_get("detail").map_err(fail)?,
                     },
                     prev_hash: row.try_get("prev_hash").map_err(fail)?,

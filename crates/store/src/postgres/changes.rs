@@ -70,10 +70,10 @@ pub(crate) async fn append_all_in(
                 .bind(id)
                 .bind(event.at)
                 .bind(&event.actor)
-                .bind(&event.action)
+                .bind(event.action.as_str())
                 .bind(&event.subject)
                 .bind(&event.source)
-                .bind(&event.outcome)
+                .bind(event.outcome.as_str())
                 .bind(&event.detail)
                 .bind(std::mem::replace(&mut prev, hash.clone()))
                 .bind(hash);

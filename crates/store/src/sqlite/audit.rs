@@ -1,6 +1,6 @@
 //! The audit log on SQLite.
 
-use super::{SqliteStore, append_in, fail, get, query_all};
+use super::{SqliteStore, append_in, fail, get, parse, query_all};
 use crate::queries::{AUDIT_ROWS, COUNT_REFRESH_FAILURES, COUNT_UNLOCK_ISSUES};
 use latchkey_core::*;
 use rusqlite::params;
@@ -18,10 +18,10 @@ impl AuditLog for SqliteStore {
                     event: AuditEvent {
                         at: get(row, 1)?,
                         actor: get(row, 2)?,
-                        action: get(row, 3)?,
+                        action: parse(get(row, 3)?, "audit action")?,
                         subject: get(row, 4)?,
                         source: get(row, 5)?,
-                        outcome: get(row, 6)?,
+                        outcome: parse(get(row, 6)?, "audit outcome")?,
                         detail: get(row, 7)?,
                     },
                     prev_hash: get(row, 8)?,

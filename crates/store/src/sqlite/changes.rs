@@ -30,10 +30,10 @@ pub(super) fn append_in(tx: &Batch<'_>, event: &AuditEvent) -> rusqlite::Result<
             id,
             event.at,
             event.actor,
-            event.action,
+            event.action.as_str(),
             event.subject,
             event.source,
-            event.outcome,
+            event.outcome.as_str(),
             event.detail,
             head.last_hash,
             hash,
@@ -42,8 +42,8 @@ pub(super) fn append_in(tx: &Batch<'_>, event: &AuditEvent) -> rusqlite::Result<
     tx.prepare_cached(BUMP_AUDIT_HOUR.sqlite())?
         .execute(params![
             event.at - event.at.rem_euclid(3600),
-            event.action,
-            event.outcome,
+            event.action.as_str(),
+            event.outcome.as_str(),
             1i64
         ])?;
     *head = Head {
@@ -52,9 +52,10 @@ pub(super) fn append_in(tx: &Batch<'_>, event: &AuditEvent) -> rusqlite::Result<
         moved: true,
     };
     // Counted for /metrics once the batch commits.
-    tx.events
-        .borrow_mut()
-        .push((event.action.clone(), event.outcome.clone()));
+    tx.events.borrow_mut().push((
+        event.action.as_str().to_owned(),
+        event.outcome.as_str().to_owned(),
+    ));
     Ok(())
 }
 

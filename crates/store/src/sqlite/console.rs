@@ -21,10 +21,10 @@ fn audit_row_from(row: &Row<'_>) -> StoreResult<AuditRow> {
         event: AuditEvent {
             at: get(row, 1)?,
             actor: get(row, 2)?,
-            action: get(row, 3)?,
+            action: parse(get(row, 3)?, "audit action")?,
             subject: get(row, 4)?,
             source: get(row, 5)?,
-            outcome: get(row, 6)?,
+            outcome: parse(get(row, 6)?, "audit outcome")?,
             detail: get(row, 7)?,
         },
         prev_hash: get(row, 8)?,

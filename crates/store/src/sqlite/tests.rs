@@ -6,6 +6,7 @@ use super::rows::USER_COLUMN_COUNT;
 use super::*;
 use crate::queries::COUNT_UNLOCK_ISSUES;
 use latchkey_core::audit::row_hash;
+use latchkey_core::{AuditAction, Outcome};
 use rusqlite::params;
 
 fn schema() -> Connection {
@@ -18,10 +19,10 @@ fn event(subject: &str) -> AuditEvent {
     AuditEvent {
         at: 1,
         actor: "cli".into(),
-        action: "user.add".into(),
+        action: AuditAction::UserAdd,
         subject: subject.into(),
         source: "cli".into(),
-        outcome: "success".into(),
+        outcome: Outcome::Success,
         detail: String::new(),
     }
 }
@@ -185,10 +186,10 @@ fn the_chain_goes_on_from_rows_another_process_appended() {
                 event: AuditEvent {
                     at: get(row, 1)?,
                     actor: get(row, 2)?,
-                    action: get(row, 3)?,
+                    action: parse(get(row, 3)?, "audit action")?,
                     subject: get(row, 4)?,
                     source: get(row, 5)?,
-                    outcome: get(row, 6)?,
+                    outcome: parse(get(row, 6)?, "audit outcome")?,
                     detail: get(row, 7)?,
                 },
                 prev_hash: get(row, 8)?,

@@ -1,6 +1,7 @@
 //! The audit chain, and changes that fail alone.
 
 use super::*;
+use latchkey_core::{AuditAction, Outcome};
 
 both_backends!(audit_chain_verifies, concurrent_changes_fail_alone,);
 
@@ -41,10 +42,10 @@ async fn concurrent_changes_fail_alone(postgres: bool) {
                 let event = AuditEvent {
                     at: T0 as i64,
                     actor: "cli".into(),
-                    action: "user.add".into(),
+                    action: AuditAction::UserAdd,
                     subject: name,
                     source: "cli".into(),
-                    outcome: "success".into(),
+                    outcome: Outcome::Success,
                     detail: String::new(),
                 };
                 store.insert_user(user, event).await

@@ -6,6 +6,7 @@
 use latchkey_core::console::{AuditSearch, ConsoleStore, TokenSearch};
 
 use super::*;
+use latchkey_core::{AuditAction, Outcome};
 
 both_backends!(
     users_are_found_by_part_of_name_or_address_with_wildcards_plain,
@@ -153,9 +154,9 @@ async fn audit_search_filters_exactly_and_pages_without_gaps(postgres: bool) {
             "helen".into()
         };
         event.outcome = if i == 7 {
-            "denied".into()
+            Outcome::Denied
         } else {
-            "success".into()
+            Outcome::Success
         };
         h.store.append(event).await.unwrap();
     }
@@ -197,7 +198,7 @@ async fn audit_search_filters_exactly_and_pages_without_gaps(postgres: bool) {
             .search_audit(&by_serial_and_action, i64::MAX, 100)
             .await
             .unwrap()),
-        expect(&|r| r.event.subject == "1234567897" && r.event.action == "token.resume")
+        expect(&|r| r.event.subject == "1234567897" && r.event.action == AuditAction::TokenResume)
     );
     let by_outcome = search(|s| s.outcome = "denied".into());
     assert_eq!(
@@ -206,7 +207,7 @@ async fn audit_search_filters_exactly_and_pages_without_gaps(postgres: bool) {
             .search_audit(&by_outcome, i64::MAX, 100)
             .await
             .unwrap()),
-        expect(&|r| r.event.outcome == "denied")
+        expect(&|r| r.event.outcome == Outcome::Denied)
     );
     let by_time = search(|s| {
         s.from = T0 as i64 + 5 * 60;
@@ -335,5 +336,5 @@ async fn dashboard_counts_and_a_users_sessions_and_role(postgres: bool) {
     h.store.delete_session(&[1; 32]).await.unwrap();
     assert_eq!(h.store.console_confirmed_at(&[1; 32]).await.unwrap(), None);
     let last = h.store.audit_rows(0, 100_000).await.unwrap().pop().unwrap();
-    assert_eq!(last.event.action, "user.role");
+    assert_eq!(last.event.action, AuditAction::UserRole);
 }

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use latchkey_core::Outcome;
 use latchkey_core::oath::{
     Algorithm, Digits, Hotp, ResetCode, Secret, Serial, Totp, UnlockSecret, unlock_code,
 };
@@ -122,9 +123,9 @@ async fn audit_actions(h: &Harness) -> Vec<(String, String, String)> {
         .into_iter()
         .map(|r| {
             (
-                r.event.action,
+                r.event.action.to_string(),
                 r.event.subject,
-                r.event.outcome + ":" + &r.event.detail,
+                format!("{}:{}", r.event.outcome, r.event.detail),
             )
         })
         .collect()
@@ -153,10 +154,10 @@ fn event_for(action: &str, subject: &str, detail: &str) -> AuditEvent {
     AuditEvent {
         at: T0 as i64,
         actor: "test".into(),
-        action: action.into(),
+        action: action.parse().unwrap(),
         subject: subject.into(),
         source: "test".into(),
-        outcome: "success".into(),
+        outcome: Outcome::Success,
         detail: detail.into(),
     }
 }

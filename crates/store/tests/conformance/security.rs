@@ -2,6 +2,7 @@
 //! on both backends.
 
 use super::*;
+use latchkey_core::Outcome;
 
 both_backends!(
     h1_s44_wrong_answers_count_on_the_account_and_on_their_own,
@@ -123,7 +124,7 @@ async fn m1_s46_failed_refreshes_are_counted_per_serial_since_a_time(postgres: b
     let h = harness(postgres, Policy::default()).await;
     let at = |at: i64, subject: &str, outcome: &str| AuditEvent {
         at,
-        outcome: outcome.into(),
+        outcome: outcome.parse().unwrap(),
         ..event_for("token.refresh", subject, "")
     };
     let t = T0 as i64;
@@ -135,7 +136,7 @@ async fn m1_s46_failed_refreshes_are_counted_per_serial_since_a_time(postgres: b
         at(t, "1234567897", "denied"),
         at(t, "0000000018", "failure"),
         AuditEvent {
-            outcome: "failure".into(),
+            outcome: Outcome::Failure,
             ..event_for("token.activate", "1234567897", "")
         },
     ] {

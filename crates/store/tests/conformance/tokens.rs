@@ -1,6 +1,7 @@
 //! Tokens: activation, OTP acceptance once, lockout, HOTP and TOTP windows, unlock codes, sealed secrets.
 
 use super::*;
+use latchkey_core::{AuditAction, Outcome};
 
 both_backends!(
     activation_is_single_use,
@@ -448,10 +449,10 @@ async fn a_fresh_code_equal_to_a_spent_one_is_accepted(postgres: bool) {
     let event = AuditEvent {
         at: T0 as i64,
         actor: "test".into(),
-        action: "token.resync".into(),
+        action: AuditAction::TokenResync,
         subject: token.serial.clone(),
         source: "test".into(),
-        outcome: "success".into(),
+        outcome: Outcome::Success,
         detail: String::new(),
     };
     assert!(

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use latchkey_core::audit::{GENESIS, row_hash};
 use latchkey_core::*;
+use latchkey_core::{AuditAction, Outcome};
 
 /// The questions a fresh database offers (the migrations' seed).
 const SEED_QUESTIONS: [&str; 10] = [
@@ -646,8 +647,8 @@ impl AuditLog for MemoryStore {
             .audit
             .iter()
             .filter(|r| {
-                r.event.action == "unlock.issue"
-                    && r.event.outcome == "success"
+                r.event.action == AuditAction::UnlockIssue
+                    && r.event.outcome == Outcome::Success
                     && r.event.subject == serial
                     && r.event.at >= since
             })
@@ -660,8 +661,8 @@ impl AuditLog for MemoryStore {
             .audit
             .iter()
             .filter(|r| {
-                r.event.action == "token.refresh"
-                    && r.event.outcome == "failure"
+                r.event.action == AuditAction::TokenRefresh
+                    && r.event.outcome == Outcome::Failure
                     && r.event.subject == serial
                     && r.event.at >= since
             })

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use latchkey_core::*;
 
 use super::{MemoryStore, conflict, missing};
+use latchkey_core::{AuditAction, Outcome};
 
 /// Generations by (token id, number).
 #[derive(Default)]
@@ -55,8 +56,8 @@ impl UnlockGenerationStore for MemoryStore {
             .audit
             .iter()
             .filter(|r| {
-                r.event.action == "token.refresh"
-                    && r.event.outcome == "success"
+                r.event.action == AuditAction::TokenRefresh
+                    && r.event.outcome == Outcome::Success
                     && r.event.subject == serial
                     && r.event.at >= since
             })

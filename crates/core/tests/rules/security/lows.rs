@@ -3,6 +3,7 @@
 
 use super::failure_counts::password_passes;
 use super::*;
+use crate::model::{AuditAction, Outcome};
 
 // --- L5 (S54), L9 (S56): names and mail addresses ----------------------------
 
@@ -116,10 +117,10 @@ async fn l1_s52_audit_verify_streams_in_pages() {
             .append(AuditEvent {
                 at: n,
                 actor: "test".into(),
-                action: "test.row".into(),
+                action: AuditAction::UserAdd,
                 subject: format!("row {n}"),
                 source: SOURCE.into(),
-                outcome: "success".into(),
+                outcome: Outcome::Success,
                 detail: String::new(),
             })
             .await

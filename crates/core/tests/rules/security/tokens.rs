@@ -2,6 +2,7 @@
 //! help desk reaches only the accounts it may help.
 
 use super::*;
+use crate::model::AuditAction;
 
 // --- M1 (S46): strangers cannot lock a token for good ------------------------
 
@@ -71,7 +72,11 @@ async fn m1_strangers_cannot_lock_a_token_through_refresh() {
     let outcomes = |subject: &str, outcome: &str| {
         audit
             .iter()
-            .filter(|e| e.action == "token.refresh" && e.subject == subject && e.outcome == outcome)
+            .filter(|e| {
+                e.action == AuditAction::TokenRefresh
+                    && e.subject == subject
+                    && e.outcome.as_str() == outcome
+            })
             .count()
     };
     assert_eq!(
@@ -134,7 +139,7 @@ async fn m1_a_recovery_session_clears_its_own_tokens_server_lock() {
         app.store
             .audit_events()
             .iter()
-            .any(|e| e.action == "token.reset"
+            .any(|e| e.action == AuditAction::TokenReset
                 && e.subject == serial.digits()
                 && e.detail == "by its user in self-service")
     );

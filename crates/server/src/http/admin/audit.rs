@@ -272,11 +272,11 @@ fn csv(rows: &[AuditRow]) -> String {
         let event = &row.event;
         out.push_str(&format!("{},{},{},", row.id, utc(event.at), event.at));
         for (i, text) in [
-            &event.actor,
-            &event.action,
+            event.actor.as_str(),
+            event.action.as_str(),
             &event.subject,
             &event.source,
-            &event.outcome,
+            event.outcome.as_str(),
             &event.detail,
         ]
         .into_iter()
@@ -302,10 +302,10 @@ fn json_lines(rows: &[AuditRow]) -> String {
             "at": event.at,
             "time_utc": utc(event.at),
             "actor": event.actor,
-            "action": event.action,
+            "action": event.action.as_str(),
             "subject": event.subject,
             "source": event.source,
-            "outcome": event.outcome,
+            "outcome": event.outcome.as_str(),
             "detail": event.detail,
         });
         out.push_str(&line.to_string());
@@ -336,7 +336,7 @@ pub(super) async fn verify(visit: Visit) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use latchkey_core::AuditEvent;
+    use latchkey_core::{AuditAction, AuditEvent, Outcome};
 
     fn row(id: i64, actor: &str, detail: &str) -> AuditRow {
         AuditRow {
@@ -344,10 +344,10 @@ mod tests {
             event: AuditEvent {
                 at: 1_700_000_000,
                 actor: actor.into(),
-                action: "portal.password".into(),
+                action: AuditAction::PortalPassword,
                 subject: "alice".into(),
                 source: "192.0.2.1".into(),
-                outcome: "failure".into(),
+                outcome: Outcome::Failure,
                 detail: detail.into(),
             },
             prev_hash: Vec::new(),

@@ -162,10 +162,10 @@ pub(super) fn audit_line(row: &latchkey_core::AuditRow) -> AuditLine {
         id: row.id,
         time: utc(event.at),
         actor: event.actor.clone(),
-        action: event.action.clone(),
+        action: event.action.to_string(),
         subject: event.subject.clone(),
         source: event.source.clone(),
-        outcome: event.outcome.clone(),
+        outcome: event.outcome.to_string(),
         detail: event.detail.clone(),
     }
 }
