@@ -455,8 +455,9 @@ fn refused(visit: Visit, error: AdminError) -> Response {
             AdminErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AdminErrorKind::Forbidden => StatusCode::FORBIDDEN,
             AdminErrorKind::Malformed => StatusCode::UNPROCESSABLE_ENTITY,
-            // Unexpected errors were answered above.
-            AdminErrorKind::Conflict | AdminErrorKind::Unexpected => StatusCode::CONFLICT,
+            AdminErrorKind::Conflict => StatusCode::CONFLICT,
+            // Every unexpected error was answered above.
+            AdminErrorKind::Unexpected => return server_error(error),
         },
     };
     visit.message(

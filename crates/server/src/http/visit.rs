@@ -423,6 +423,11 @@ pub fn refusal(error: &PortalError) -> Option<StatusCode> {
         PortalError::TokenRefused(refused) if refused.kind() == AdminErrorKind::RateLimited => {
             StatusCode::TOO_MANY_REQUESTS
         }
+        // Storage, a sealed secret or the directory failed underneath: not
+        // the visitor's doing, so not a refusal (a 500, its cause logged).
+        PortalError::TokenRefused(refused) if refused.kind() == AdminErrorKind::Unexpected => {
+            return None;
+        }
         PortalError::NoFreeSerial
         | PortalError::EnrolmentCancelled
         | PortalError::EnrolmentNotWaiting
