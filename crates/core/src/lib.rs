@@ -64,7 +64,7 @@ pub use passwords::{KNOWN_DEVICE_LIFETIME, check_password};
 pub use policy::{Policy, PortalPolicy};
 pub use portal::{
     FullSession, KnownDevice, PendingSession, PortalError, PortalSession, RecoverySession,
-    SessionId,
+    ResetLinkIssued, SessionId,
 };
 pub use ports::{
     ApiKeyStore, AuditLog, BoxFuture, CipherError, Clock, Mail, MailError, Mailer, ManualClock,
