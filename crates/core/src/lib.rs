@@ -56,8 +56,9 @@ pub use error::{AdminError, AdminErrorKind, PasswordRuleError};
 pub use generations::{UnlockGeneration, UnlockGenerationStore};
 pub use helpdesk::UserOverview;
 pub use model::{
-    Answer, ApiKey, ApiRole, AuditEvent, AuditRow, Question, Role, SessionStage, Token, TokenKind,
-    TokenState, UnknownValue, User, UserStatus, Username, UsernameError, WebSession,
+    Answer, ApiKey, ApiRole, AuditEvent, AuditRow, OtpParams, Question, Role, Serial, SessionStage,
+    Token, TokenKind, TokenState, UnknownValue, User, UserStatus, Username, UsernameError,
+    WebSession,
 };
 pub use otp_steps::{OtpStepWalk, RowChange};
 pub use passwords::{KNOWN_DEVICE_LIFETIME, check_password};
