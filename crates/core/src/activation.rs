@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 use crate::capability::Actor;
 use crate::context::{Latchkey, seed_aad, unlock_aad};
 use crate::generations::UnlockGeneration;
-use crate::model::{AuditAction, Outcome, TokenKind, TokenState, User};
+use crate::model::{AuditAction, OtpParams, Outcome, TokenKind, TokenState, User};
 use crate::ports::{CipherError, Mail, Store, StoreError};
 use crate::tokens::generation_aad;
 
@@ -46,12 +46,8 @@ pub struct ActivationGrant {
     pub issuer: String,
     /// Kind.
     pub kind: TokenKind,
-    /// Hash name.
-    pub algorithm: String,
-    /// Digits.
-    pub digits: u8,
-    /// Period.
-    pub period: u64,
+    /// How it makes its codes.
+    pub otp: OtpParams,
     /// The seed.
     pub secret: Secret,
     /// The unlock secret (Latchkey tokens).
@@ -187,9 +183,7 @@ impl<S: Store> Latchkey<S> {
             label: user.map(|u| u.username.to_string()).unwrap_or_default(),
             issuer: self.policy.issuer.clone(),
             kind: token.kind,
-            algorithm: token.algorithm.clone(),
-            digits: token.digits,
-            period: token.period,
+            otp: token.otp,
             secret,
             unlock_secret,
         })

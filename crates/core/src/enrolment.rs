@@ -14,12 +14,12 @@
 
 use std::fmt;
 
-use latchkey_oath::{Algorithm, Digits, Hotp, KeyUri, OtpKind, Secret, Serial};
+use latchkey_oath::{Algorithm, Digits, KeyUri, OtpKind, Secret, Serial};
 use zeroize::Zeroizing;
 
 use crate::capability::Actor;
 use crate::context::{Latchkey, seed_aad};
-use crate::model::{AuditAction, Outcome, Token, TokenKind, TokenState, User};
+use crate::model::{AuditAction, OtpParams, Outcome, Token, TokenKind, TokenState, User};
 use crate::portal::{FullSession, PortalError};
 use crate::ports::{CipherError, Mail, NewToken, Store, StoreError};
 use crate::tokens::new_token_mail;
@@ -182,13 +182,15 @@ impl<S: Store> Latchkey<S> {
             let serial = Serial::generate();
             let marker = Secret::generate(32);
             let token = NewToken {
-                serial: serial.digits().to_owned(),
+                serial: crate::model::Serial::from(&serial),
                 user_id: user.id,
                 kind: TokenKind::Totp,
                 state: TokenState::New,
-                algorithm: algorithm.name().to_owned(),
-                digits: digits.get(),
-                period,
+                otp: OtpParams {
+                    algorithm,
+                    digits,
+                    period,
+                },
                 sealed_seed: self
                     .cipher
                     .seal(&seed_aad(serial.digits()), secret.expose()),
@@ -232,7 +234,7 @@ impl<S: Store> Latchkey<S> {
         let seed = self
             .cipher
             .open(&seed_aad(&token.serial), &token.sealed_seed)?;
-        let serial: Serial = token.serial.parse().map_err(|_| CipherError)?;
+        let serial = token.serial.as_oath().clone();
         Ok(self.enrolment_view(
             session.user(),
             serial,
@@ -261,20 +263,21 @@ impl<S: Store> Latchkey<S> {
         let seed = self
             .cipher
             .open(&seed_aad(&token.serial), &token.sealed_seed)?;
-        let algorithm: Algorithm = token.algorithm.parse().map_err(|_| CipherError)?;
-        let digits = Digits::new(token.digits).map_err(|_| CipherError)?;
-        let hotp = Hotp::new(Secret::from_bytes(seed.to_vec()), algorithm, digits)
+        let hotp = token
+            .otp
+            .generator(Secret::from_bytes(seed.to_vec()))
             .map_err(|_| CipherError)?;
         if hotp.parse_code(&code).is_err() {
             return Err(field_error(
                 "code",
                 format!(
                     "Type the {} digits the app shows for {}.",
-                    token.digits, self.policy.issuer
+                    token.otp.digits.get(),
+                    self.policy.issuer
                 ),
             ));
         }
-        let now_step = self.now().max(0) as u64 / token.period.max(1);
+        let now_step = self.now().max(0) as u64 / token.otp.period.max(1);
         let window = self.policy.totp_window;
         let matched = hotp
             .find_counter(&code, now_step.saturating_sub(window)..=now_step + window)
@@ -316,7 +319,7 @@ impl<S: Store> Latchkey<S> {
         let user = session.user();
         self.check_own_otp(user, Some(token.id), &code, &actor)
             .await??;
-        let serial: Serial = token.serial.parse().map_err(|_| CipherError)?;
+        let serial = token.serial.as_oath().clone();
         Ok(new_token_mail(user, &serial, &actor.name))
     }
 

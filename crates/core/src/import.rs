@@ -125,13 +125,15 @@ pub fn prepare_account(
             password_hash: request.password_hash,
         },
         token: NewToken {
-            serial: serial.digits().to_owned(),
+            serial: crate::model::Serial::from(&serial),
             user_id: 0,
             kind,
             state: TokenState::Active,
-            algorithm: key.algorithm.name().to_owned(),
-            digits: key.digits.get(),
-            period,
+            otp: crate::model::OtpParams {
+                algorithm: key.algorithm,
+                digits: key.digits,
+                period,
+            },
             sealed_seed,
             sealed_unlock_secret: None,
             activation_hash: None,
@@ -184,8 +186,11 @@ mod tests {
         assert_eq!(account.user.username.as_str(), "alice");
         assert_eq!(account.token.kind, TokenKind::Totp);
         assert_eq!(account.token.state, TokenState::Active);
-        assert_eq!((account.token.digits, account.token.period), (6, 30));
-        assert_eq!(account.token.algorithm, "SHA1");
+        assert_eq!(
+            (account.token.otp.digits.get(), account.token.otp.period),
+            (6, 30)
+        );
+        assert_eq!(account.token.otp.algorithm.name(), "SHA1");
         assert_eq!(account.last_used, -1);
         let seed = PrefixCipher
             .open("token:1234567897:seed", &account.token.sealed_seed)

@@ -56,8 +56,8 @@ pub use error::{AdminError, AdminErrorKind, PasswordRuleError};
 pub use generations::{UnlockGeneration, UnlockGenerationStore};
 pub use helpdesk::UserOverview;
 pub use model::{
-    Answer, ApiKey, ApiRole, AuditAction, AuditEvent, AuditRow, Outcome, Question, Role,
-    SessionStage, Token, TokenKind, TokenState, UnknownValue, User, UserStatus, Username,
+    Answer, ApiKey, ApiRole, AuditAction, AuditEvent, AuditRow, OtpParams, Outcome, Question, Role,
+    Serial, SessionStage, Token, TokenKind, TokenState, UnknownValue, User, UserStatus, Username,
     UsernameError, WebSession,
 };
 pub use otp_steps::{OtpStepWalk, RowChange};
@@ -65,7 +65,7 @@ pub use passwords::{KNOWN_DEVICE_LIFETIME, check_password};
 pub use policy::{Policy, PortalPolicy};
 pub use portal::{
     FullSession, KnownDevice, PendingSession, PortalError, PortalSession, RecoverySession,
-    SessionId,
+    ResetLinkIssued, SessionId,
 };
 pub use ports::{
     ApiKeyStore, AuditLog, BoxFuture, CipherError, Clock, Mail, MailError, Mailer, ManualClock,

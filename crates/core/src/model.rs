@@ -128,6 +128,158 @@ impl fmt::Display for QuestionText {
     }
 }
 
+/// A token's serial: 10 digits, the last a Luhn check digit (a
+/// [`latchkey_oath::Serial`]). Shown, stored and compared in its digits-only
+/// form (`1234567897`), which is what it dereferences to; once a value
+/// exists it is valid. Parsing accepts what people type (spaces, dashes).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Serial(latchkey_oath::Serial);
+
+impl std::hash::Hash for Serial {
+    /// As its digits hash, so that a `&str` finds it ([`Borrow`](std::borrow::Borrow)).
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl Serial {
+    /// A new random serial.
+    pub fn generate() -> Self {
+        Serial(latchkey_oath::Serial::generate())
+    }
+
+    /// The digits alone, check digit last.
+    pub fn as_str(&self) -> &str {
+        self.0.digits()
+    }
+
+    /// The serial as the OATH crate's type (what unlock codes derive from).
+    pub fn as_oath(&self) -> &latchkey_oath::Serial {
+        &self.0
+    }
+
+    /// The grouped form for reading aloud, `12345-67897`.
+    pub fn grouped(&self) -> String {
+        self.0.grouped()
+    }
+}
+
+impl FromStr for Serial {
+    type Err = latchkey_oath::CodeError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.parse().map(Serial)
+    }
+}
+
+impl From<latchkey_oath::Serial> for Serial {
+    fn from(serial: latchkey_oath::Serial) -> Self {
+        Serial(serial)
+    }
+}
+
+impl From<&latchkey_oath::Serial> for Serial {
+    fn from(serial: &latchkey_oath::Serial) -> Self {
+        Serial(serial.clone())
+    }
+}
+
+impl From<Serial> for latchkey_oath::Serial {
+    fn from(serial: Serial) -> Self {
+        serial.0
+    }
+}
+
+impl From<Serial> for String {
+    fn from(serial: Serial) -> Self {
+        serial.as_str().to_owned()
+    }
+}
+
+impl std::ops::Deref for Serial {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Serial {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Serial {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Serial {
+    /// The digits alone, as stored and as the wire carries them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for Serial {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Serial {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Serial {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<Serial> for str {
+    fn eq(&self, other: &Serial) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Serial> for &str {
+    fn eq(&self, other: &Serial) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Serial> for String {
+    fn eq(&self, other: &Serial) -> bool {
+        self == other.as_str()
+    }
+}
+
+/// How a token makes its codes: the HMAC hash, the digits per code and the
+/// seconds per step (0 for a counter-based token). Decoded once, where a
+/// row is read; a stored value outside these is a corrupt row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OtpParams {
+    /// The HMAC hash.
+    pub algorithm: latchkey_oath::Algorithm,
+    /// Digits per code (6 to 10).
+    pub digits: latchkey_oath::Digits,
+    /// Seconds per step (TOTP); 0 for HOTP.
+    pub period: u64,
+}
+
+impl OtpParams {
+    /// The code generator over `seed`.
+    pub fn generator(
+        &self,
+        seed: latchkey_oath::Secret,
+    ) -> Result<latchkey_oath::Hotp, latchkey_oath::ParamError> {
+        latchkey_oath::Hotp::new(seed, self.algorithm, self.digits)
+    }
+}
+
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -259,19 +411,15 @@ pub struct Token {
     /// Row id.
     pub id: i64,
     /// The serial.
-    pub serial: String,
+    pub serial: Serial,
     /// Whose token it is.
     pub user_id: i64,
     /// Kind.
     pub kind: TokenKind,
     /// State.
     pub state: TokenState,
-    /// HMAC hash name.
-    pub algorithm: String,
-    /// Digits per code.
-    pub digits: u8,
-    /// Seconds per step (TOTP); 0 for HOTP.
-    pub period: u64,
+    /// How it makes its codes.
+    pub otp: OtpParams,
     /// The sealed seed.
     pub sealed_seed: Vec<u8>,
     /// The sealed unlock secret (Latchkey tokens).

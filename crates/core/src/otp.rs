@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use latchkey_oath::{Algorithm, Digits, Hotp, Secret};
+use latchkey_oath::{Hotp, Secret};
 use zeroize::Zeroizing;
 
 use crate::capability::Actor;
@@ -52,9 +52,10 @@ impl OtpJudge {
         let seed = self
             .cipher
             .open(&seed_aad(&token.serial), &token.sealed_seed)?;
-        let algorithm: Algorithm = token.algorithm.parse().map_err(|_| CipherError)?;
-        let digits = Digits::new(token.digits).map_err(|_| CipherError)?;
-        Hotp::new(Secret::from_bytes(seed.to_vec()), algorithm, digits).map_err(|_| CipherError)
+        token
+            .otp
+            .generator(Secret::from_bytes(seed.to_vec()))
+            .map_err(|_| CipherError)
     }
 
     /// A counted failure: the token locks at the limit (S12).
@@ -111,7 +112,7 @@ impl OtpJudge {
                 None,
             )
         } else {
-            let period = token.period.max(1);
+            let period = token.otp.period.max(1);
             let now_step = (self.now / period) as i64;
             let centre = (now_step + token.drift).max(0) as u64;
             let window = self.policy.totp_window;
@@ -299,6 +300,8 @@ mod tests {
     //! Appendix B (TOTP SHA-1, 8 digits, 30-second steps, the same key).
 
     use super::*;
+    use crate::model::OtpParams;
+    use latchkey_oath::{Algorithm, Digits};
 
     /// RFC 4226 App. D: the key, and the codes for counters 0 to 9.
     const RFC4226_KEY: &[u8] = b"12345678901234567890";
@@ -335,13 +338,15 @@ mod tests {
     fn token(kind: TokenKind, digits: u8, last_used: i64) -> Token {
         Token {
             id: 7,
-            serial: "1234567897".into(),
+            serial: "1234567897".parse().unwrap(),
             user_id: 1,
             kind,
             state: TokenState::Active,
-            algorithm: "SHA1".into(),
-            digits,
-            period: if kind == TokenKind::Hotp { 0 } else { 30 },
+            otp: OtpParams {
+                algorithm: Algorithm::Sha1,
+                digits: Digits::new(digits).unwrap(),
+                period: if kind == TokenKind::Hotp { 0 } else { 30 },
+            },
             sealed_seed: RFC4226_KEY.to_vec(),
             sealed_unlock_secret: None,
             last_used,

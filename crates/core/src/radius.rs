@@ -482,7 +482,7 @@ impl<S: Store + RadiusStore> Latchkey<S> {
                     .await?
                     .iter()
                     .filter(|t| t.state == TokenState::Active)
-                    .map(|t| usize::from(t.digits))
+                    .map(|t| usize::from(t.otp.digits.get()))
                     .collect(),
                 None => Vec::new(),
             };

@@ -156,7 +156,7 @@ pub fn reseal_token(
     }
     Ok(Some(SealedTokenValues {
         id: token.id,
-        serial: token.serial.clone(),
+        serial: token.serial.to_string(),
         sealed_seed: seed.unwrap_or_else(|| token.sealed_seed.clone()),
         sealed_unlock_secret: unlock.or_else(|| token.sealed_unlock_secret.clone()),
         unlock_generations: generations,

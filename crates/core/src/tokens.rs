@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::capability::{Actor, Admin, Helpdesk};
 use crate::context::{Latchkey, seed_aad, unlock_aad};
 use crate::error::AdminError;
-use crate::model::{AuditAction, Outcome, Token, TokenKind, TokenState, User};
+use crate::model::{AuditAction, OtpParams, Outcome, Token, TokenKind, TokenState, User};
 use crate::ports::{CipherError, Mail, NewToken, Store, StoreError};
 
 /// A token just issued: what the user needs to activate it.
@@ -120,13 +120,15 @@ impl<S: Store> Latchkey<S> {
             };
             let unlock = (kind == TokenKind::Latchkey).then(UnlockSecret::generate);
             let token = NewToken {
-                serial: serial.digits().to_owned(),
+                serial: crate::model::Serial::from(&serial),
                 user_id: user.id,
                 kind,
                 state,
-                algorithm: algorithm.name().to_owned(),
-                digits: digits.get(),
-                period,
+                otp: OtpParams {
+                    algorithm,
+                    digits,
+                    period,
+                },
                 sealed_seed: self
                     .cipher
                     .seal(&seed_aad(serial.digits()), secret.expose()),
@@ -226,7 +228,7 @@ impl<S: Store> Latchkey<S> {
         };
         if !allowed {
             return Err(AdminError::StateChangeRefused {
-                serial: token.serial,
+                serial: token.serial.into(),
                 state: token.state,
             });
         }
@@ -252,7 +254,7 @@ impl<S: Store> Latchkey<S> {
         self.helpdesk_reaches_owner(helpdesk, &token).await?;
         if token.state != TokenState::Suspended {
             return Err(AdminError::StateChangeRefused {
-                serial: token.serial,
+                serial: token.serial.into(),
                 state: token.state,
             });
         }
@@ -304,11 +306,11 @@ impl<S: Store> Latchkey<S> {
         let token = self.token(serial).await?;
         self.helpdesk_reaches_owner(helpdesk, &token).await?;
         if token.kind != TokenKind::Hotp {
-            return Err(AdminError::NotHotp(token.serial));
+            return Err(AdminError::NotHotp(token.serial.into()));
         }
         if token.state != TokenState::Active {
             return Err(AdminError::StateChangeRefused {
-                serial: token.serial,
+                serial: token.serial.into(),
                 state: token.state,
             });
         }
@@ -316,9 +318,9 @@ impl<S: Store> Latchkey<S> {
         let seed = self
             .cipher
             .open(&seed_aad(&token.serial), &token.sealed_seed)?;
-        let algorithm: Algorithm = token.algorithm.parse().map_err(|_| CipherError)?;
-        let digits = Digits::new(token.digits).map_err(|_| CipherError)?;
-        let hotp = latchkey_oath::Hotp::new(Secret::from_bytes(seed.to_vec()), algorithm, digits)
+        let hotp = token
+            .otp
+            .generator(Secret::from_bytes(seed.to_vec()))
             .map_err(|_| CipherError)?;
         let start = u64::try_from(token.last_used + 1).unwrap_or(0);
         let last = start + window.saturating_sub(1);
@@ -364,7 +366,7 @@ impl<S: Store> Latchkey<S> {
                 );
                 self.store.append(event).await?;
                 Err(AdminError::ResyncNoMatch {
-                    serial: token.serial,
+                    serial: token.serial.into(),
                     window,
                 })
             }
@@ -413,11 +415,11 @@ impl<S: Store> Latchkey<S> {
         let token = self.token(serial).await?;
         let reset: ResetCode = reset_code.parse().map_err(AdminError::BadResetCode)?;
         if token.sealed_unlock_secret.is_none() {
-            return Err(AdminError::NotASoftToken(token.serial));
+            return Err(AdminError::NotASoftToken(token.serial.into()));
         }
         if token.state != TokenState::Active {
             return Err(AdminError::NotActive {
-                serial: token.serial,
+                serial: token.serial.into(),
                 state: token.state,
             });
         }

@@ -53,9 +53,9 @@ pub fn user_view(user: &User) -> wire::UserView {
 /// A token's public face: never its seed or unlock secret (S03).
 pub fn token_view(token: &Token, username: Option<&str>) -> wire::TokenView {
     wire::TokenView {
-        algorithm: token.algorithm.clone(),
+        algorithm: token.otp.algorithm.name().to_owned(),
         created_at: token.created_at,
-        digits: token.digits,
+        digits: token.otp.digits.get(),
         failures: token.failures,
         kind: match token.kind {
             TokenKind::Latchkey => wire::TokenKind::Latchkey,
@@ -63,8 +63,8 @@ pub fn token_view(token: &Token, username: Option<&str>) -> wire::TokenView {
             TokenKind::Hotp => wire::TokenKind::Hotp,
         },
         locked: token.locked,
-        period: token.period,
-        serial: token.serial.clone(),
+        period: token.otp.period,
+        serial: token.serial.to_string(),
         state: match token.state {
             TokenState::New => wire::TokenState::New,
             TokenState::Active => wire::TokenState::Active,

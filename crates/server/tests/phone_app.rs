@@ -25,40 +25,6 @@ use serde_json::{Value, json};
 
 const NEW_PIN: &str = "731950";
 
-/// The `latchkey-token` binary. `cargo test --workspace` builds it with
-/// this tree's verbs (import-vault, export-vault) and the token tests' test
-/// hooks; building it again here without those features would replace the
-/// one the token's own tests run.
-fn fresh_token_binary() {
-    token_binary();
-}
-
-fn answer_for(question: &str) -> String {
-    let initials: String = question
-        .split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .collect();
-    format!("{initials} answer")
-}
-
-fn sign_in_password(browser: &Browser, server: &Server) {
-    browser.goto(&format!("{}/login", server.url));
-    browser.type_into("#username", "alice");
-    browser.type_into("#password", PASSWORD);
-    browser.click("form[action='/login'] button[type=submit]");
-    assert_eq!(
-        browser.wait_for_path("/login/otp"),
-        "/login/otp",
-        "{}",
-        browser.text("body")
-    );
-}
-
-fn sign_out(browser: &Browser) {
-    browser.click("header button[type=submit]");
-    assert_eq!(browser.wait_for_path("/login"), "/login");
-}
-
 #[test]
 fn known_answers_agree_in_the_browser() {
     let db = Database::new(false);
@@ -159,13 +125,6 @@ fn known_answers_agree_in_the_browser() {
         latchkey_token::kdf::pbkdf2_sha256(b"passwd", b"salt", 1, 64).as_slice(),
         hex_bytes(&rows["rfc7914-11-1"].0).as_slice()
     );
-}
-
-fn hex_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 #[test]

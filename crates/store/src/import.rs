@@ -95,13 +95,13 @@ fn import_sqlite(
             ])?;
             let user_id = tx.last_insert_rowid();
             add_token.execute(params![
-                token.serial,
+                token.serial.as_str(),
                 user_id,
                 token.kind.as_str(),
                 token.state.as_str(),
-                token.algorithm,
-                token.digits,
-                token.period as i64,
+                token.otp.algorithm.name(),
+                token.otp.digits.get(),
+                token.otp.period as i64,
                 token.sealed_seed,
                 account.last_used,
                 token.created_at,
@@ -126,12 +126,15 @@ async fn import_postgres(
         .iter()
         .map(|a| a.user.password_hash.clone())
         .collect();
-    let serials = column(&|a| a.token.serial.clone());
+    let serials = column(&|a| a.token.serial.to_string());
     let kinds = column(&|a| a.token.kind.as_str().to_owned());
     let states = column(&|a| a.token.state.as_str().to_owned());
-    let algorithms = column(&|a| a.token.algorithm.clone());
-    let digits: Vec<i64> = accounts.iter().map(|a| a.token.digits as i64).collect();
-    let periods: Vec<i64> = accounts.iter().map(|a| a.token.period as i64).collect();
+    let algorithms = column(&|a| a.token.otp.algorithm.name().to_owned());
+    let digits: Vec<i64> = accounts
+        .iter()
+        .map(|a| i64::from(a.token.otp.digits.get()))
+        .collect();
+    let periods: Vec<i64> = accounts.iter().map(|a| a.token.otp.period as i64).collect();
     let seeds: Vec<Vec<u8>> = accounts
         .iter()
         .map(|a| a.token.sealed_seed.clone())

@@ -23,6 +23,7 @@ mod queries;
 
 mod cipher;
 mod database;
+mod decode;
 mod errors;
 mod import;
 pub mod metrics;

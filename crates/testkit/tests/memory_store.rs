@@ -34,13 +34,15 @@ fn new_user(name: &str) -> NewUser {
 
 fn new_token(serial: &str, user_id: i64) -> NewToken {
     NewToken {
-        serial: serial.into(),
+        serial: serial.parse().unwrap(),
         user_id,
         kind: TokenKind::Totp,
         state: TokenState::Active,
-        algorithm: "SHA1".into(),
-        digits: 6,
-        period: 30,
+        otp: OtpParams {
+            algorithm: oath::Algorithm::Sha1,
+            digits: oath::Digits::SIX,
+            period: 30,
+        },
         sealed_seed: vec![1, 2, 3],
         sealed_unlock_secret: None,
         activation_hash: None,
@@ -77,18 +79,18 @@ async fn unique_names_serials_key_names_and_prefixes_conflict_and_change_nothing
         Err(StoreError::Conflict(_))
     ));
     store
-        .insert_token(new_token("1001", user), ev(AuditAction::TokenIssue))
+        .insert_token(new_token("0000010017", user), ev(AuditAction::TokenIssue))
         .await
         .unwrap();
     assert!(matches!(
         store
-            .insert_token(new_token("1001", user), ev(AuditAction::TokenIssue))
+            .insert_token(new_token("0000010017", user), ev(AuditAction::TokenIssue))
             .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
         store
-            .insert_token(new_token("1002", 999), ev(AuditAction::TokenIssue))
+            .insert_token(new_token("0000010025", 999), ev(AuditAction::TokenIssue))
             .await,
         Err(StoreError::Backend(_)),
     ));
@@ -147,7 +149,7 @@ async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_t
         .await
         .unwrap();
     let id = store
-        .insert_token(new_token("2001", user), ev(AuditAction::TokenIssue))
+        .insert_token(new_token("0000020016", user), ev(AuditAction::TokenIssue))
         .await
         .unwrap();
     let before = audit_len(&store).await;
@@ -170,14 +172,14 @@ async fn an_otp_is_accepted_only_later_than_the_last_and_on_an_active_unlocked_t
         ["otp.verify", "token.lost", "token.lost"],
         "the acceptance, and what the two that lost recorded instead"
     );
-    let token = store.token_by_serial("2001").await.unwrap().unwrap();
+    let token = store.token_by_serial("0000020016").await.unwrap().unwrap();
     assert_eq!((token.last_used, token.drift), (5, 1));
     assert!(!record(&store, "bo", vec![fail(id, 2)]).await);
-    let token = store.token_by_serial("2001").await.unwrap().unwrap();
+    let token = store.token_by_serial("0000020016").await.unwrap().unwrap();
     assert_eq!((token.failures, token.locked), (1, false));
     record(&store, "bo", vec![fail(id, 2)]).await;
     record(&store, "bo", vec![fail(id, 2)]).await;
-    let token = store.token_by_serial("2001").await.unwrap().unwrap();
+    let token = store.token_by_serial("0000020016").await.unwrap().unwrap();
     assert_eq!(
         (token.failures, token.locked),
         (2, true),
@@ -222,7 +224,7 @@ async fn concurrent_checks_of_one_step_accept_exactly_once() {
         .await
         .unwrap();
     let id = store
-        .insert_token(new_token("3001", user), ev(AuditAction::TokenIssue))
+        .insert_token(new_token("0000030015", user), ev(AuditAction::TokenIssue))
         .await
         .unwrap();
     let tasks: Vec<_> = (0..32)
@@ -267,7 +269,7 @@ async fn a_check_reads_the_key_user_and_tokens_and_a_judges_error_records_nothin
         .await
         .unwrap();
     store
-        .insert_token(new_token("4001", user), ev(AuditAction::TokenIssue))
+        .insert_token(new_token("0000040014", user), ev(AuditAction::TokenIssue))
         .await
         .unwrap();
     store
@@ -280,7 +282,10 @@ async fn a_check_reads_the_key_user_and_tokens_and_a_judges_error_records_nothin
             Err::<Vec<OtpStep>, _>((
                 key.map(|k| k.name.clone()),
                 user.map(|u| u.username.to_string()),
-                tokens.iter().map(|t| t.serial.clone()).collect::<Vec<_>>(),
+                tokens
+                    .iter()
+                    .map(|t| t.serial.to_string())
+                    .collect::<Vec<_>>(),
             ))
         })
         .await
@@ -290,7 +295,7 @@ async fn a_check_reads_the_key_user_and_tokens_and_a_judges_error_records_nothin
         Err((
             Some("app".into()),
             Some("di".into()),
-            vec!["4001".to_owned()]
+            vec!["0000040014".to_owned()]
         ))
     );
     assert_eq!(audit_len(&store).await, before);

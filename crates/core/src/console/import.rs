@@ -126,7 +126,7 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
                 Err(error) => line.problem = Some(error.to_string()),
                 Ok(account) => {
                     line.username = account.user.username.to_string();
-                    line.serial = Some(account.token.serial.clone());
+                    line.serial = Some(account.token.serial.to_string());
                     line.kind = Some(account.token.kind);
                     line.problem = if !names.insert(account.user.username.clone()) {
                         Some("the user name is on an earlier line too".into())

@@ -242,7 +242,7 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
         let mut unlock_issued_at = None;
         if token.sealed_unlock_secret.is_some() {
             let search = AuditSearch {
-                serial: token.serial.clone(),
+                serial: token.serial.to_string(),
                 action: AuditAction::UnlockIssue.to_string(),
                 outcome: Outcome::Success.to_string(),
                 ..AuditSearch::default()
@@ -268,7 +268,7 @@ impl<S: Store + ConsoleStore> Latchkey<S> {
 /// from `token`: the soft token has not been opened with the unlock code
 /// issued then, as far as the server can tell.
 fn unlock_code_unused(token: &Token, issued_at: i64) -> bool {
-    let period = token.period.max(1) as i64;
+    let period = token.otp.period.max(1) as i64;
     token.last_used < issued_at / period
 }
 

@@ -15,6 +15,8 @@ mod recovery;
 mod self_service;
 mod session;
 
+pub use recovery::ResetLinkIssued;
+
 use data_encoding::BASE64URL_NOPAD;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;

@@ -52,24 +52,6 @@ impl ResetLinkIssued {
 }
 
 impl<S: Store> Latchkey<S> {
-    /// The reset mail with its link on `base_url` as the portal's route
-    /// spells it: [`Latchkey::portal_issue_reset_link`] for callers that
-    /// do not serve the route (the store's conformance test). The server
-    /// builds its links itself.
-    #[doc(hidden)]
-    pub async fn portal_request_reset(
-        &self,
-        username: &str,
-        base_url: &str,
-        source: &str,
-    ) -> Result<Option<Mail>, PortalError> {
-        let base = base_url.trim_end_matches('/');
-        Ok(self
-            .portal_issue_reset_link(username, source)
-            .await?
-            .map(|issued| issued.mail(&format!("{base}/password/reset/{}", issued.token.as_str()))))
-    }
-
     /// "I've forgotten my password": a single-use link, if the account
     /// exists, is active, has an address and is under the rate limit
     /// (S34). The caller mails it, on the configured public URL, never a

@@ -9,19 +9,15 @@ use crate::model::*;
 #[derive(Clone)]
 pub struct NewToken {
     /// The serial.
-    pub serial: String,
+    pub serial: Serial,
     /// Whose.
     pub user_id: i64,
     /// Kind.
     pub kind: TokenKind,
     /// Initial state (`new` when an activation code is outstanding).
     pub state: TokenState,
-    /// Hash name.
-    pub algorithm: String,
-    /// Digits.
-    pub digits: u8,
-    /// Period (TOTP) or 0.
-    pub period: u64,
+    /// How it makes its codes.
+    pub otp: OtpParams,
     /// Sealed seed.
     pub sealed_seed: Vec<u8>,
     /// Sealed unlock secret.

@@ -115,7 +115,7 @@ impl App {
             .unwrap();
         let mut token = account.token;
         token.user_id = user_id;
-        let serial = token.serial.clone();
+        let serial = token.serial.to_string();
         self.store
             .insert_token(token, event(AuditAction::TokenImport))
             .await

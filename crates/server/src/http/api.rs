@@ -10,9 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use latchkey_api as wire;
-use latchkey_core::oath::{Algorithm, Digits};
 use latchkey_core::{
-    ActivateError, Admin, AdminError, AdminErrorKind, ApiPrincipal, ApiRole, Decision,
+    ActivateError, Admin, AdminError, AdminErrorKind, ApiPrincipal, ApiRole, Decision, OtpParams,
     RefreshError, Role, TokenKind, TokenState,
 };
 use serde::de::DeserializeOwned;
@@ -195,16 +194,14 @@ async fn activate(
         Err(ActivateError::Store(e)) => return Err(ApiError::internal(&e)),
         Err(ActivateError::Cipher(e)) => return Err(ApiError::internal(&e)),
     };
-    // The grant's parameters were checked when the token was issued; one
-    // that does not parse now is a damaged row, not the caller's fault.
-    let algorithm: Algorithm = grant
-        .algorithm
-        .parse()
-        .map_err(|e| ApiError::internal(&e))?;
-    let digits = Digits::new(grant.digits).map_err(|e| ApiError::internal(&e))?;
+    let OtpParams {
+        algorithm,
+        digits,
+        period,
+    } = grant.otp;
     let otp = match grant.kind {
         TokenKind::Hotp => wire::OtpDescription::hotp(algorithm, digits, 0),
-        _ => wire::OtpDescription::totp(algorithm, digits, grant.period),
+        _ => wire::OtpDescription::totp(algorithm, digits, period),
     };
     state.metrics.activations.fetch_add(1, Ordering::Relaxed);
     let policy = state.app.policy();

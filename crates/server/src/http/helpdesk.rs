@@ -288,8 +288,8 @@ async fn find_user(
 fn card_token(status: &TokenStatus) -> CardToken {
     let token = &status.token;
     CardToken {
-        serial: token.serial.clone(),
-        serial_grouped: grouped(&token.serial),
+        serial: token.serial.to_string(),
+        serial_grouped: token.serial.grouped(),
         kind: token.kind.to_string(),
         state: token.state.to_string(),
         locked: token.locked,

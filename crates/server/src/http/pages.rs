@@ -241,11 +241,7 @@ pub fn new_password_fields(with_current: bool, errors: &FieldErrors) -> Vec<Pass
 /// A token as the account page lists it.
 pub(super) fn token_row(token: &Token) -> TokenRow {
     TokenRow {
-        serial: token
-            .serial
-            .parse::<latchkey_core::oath::Serial>()
-            .map(|s| s.grouped())
-            .unwrap_or_else(|_| token.serial.clone()),
+        serial: token.serial.grouped(),
         kind: token.kind.to_string(),
         state: if token.locked {
             format!("{} (locked after wrong one-time passwords)", token.state)

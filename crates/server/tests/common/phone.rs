@@ -1,6 +1,7 @@
 //! What the phone app's browser tests share: starting the app, activating
 //! a token through the portal's link, the PIN screen's outcomes, reading the
-//! code with its TOTP step, exporting a record, and oathtool's answer.
+//! code with its TOTP step, exporting a record, oathtool's answer, and the
+//! portal's password step and the tests' security answers.
 #![allow(dead_code)]
 
 use std::process::Command;
@@ -9,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::browser::Browser;
-use super::{PIN, Server, SoftToken, stderr};
+use super::{PASSWORD, PIN, Server, SoftToken, stderr, token_binary};
 
 pub fn now() -> u64 {
     SystemTime::now()
@@ -242,4 +243,49 @@ pub fn oathtool_totp(seed: &[u8], step: u64, hash: &str, digits: u32) -> String 
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The `latchkey-token` binary. `cargo test --workspace` builds it with
+/// this tree's verbs (import-vault, export-vault) and the token tests' test
+/// hooks; building it again here without those features would replace the
+/// one the token's own tests run.
+pub fn fresh_token_binary() {
+    token_binary();
+}
+
+/// The answer the tests give to `question`: its initials and "answer".
+pub fn answer_for(question: &str) -> String {
+    let initials: String = question
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .collect();
+    format!("{initials} answer")
+}
+
+/// Signs in as alice with [`PASSWORD`], up to the portal's OTP step.
+pub fn sign_in_password(browser: &Browser, server: &Server) {
+    browser.goto(&format!("{}/login", server.url));
+    browser.type_into("#username", "alice");
+    browser.type_into("#password", PASSWORD);
+    browser.click("form[action='/login'] button[type=submit]");
+    assert_eq!(
+        browser.wait_for_path("/login/otp"),
+        "/login/otp",
+        "{}",
+        browser.text("body")
+    );
+}
+
+/// Signs out with the header's button.
+pub fn sign_out(browser: &Browser) {
+    browser.click("header button[type=submit]");
+    assert_eq!(browser.wait_for_path("/login"), "/login");
+}
+
+/// The bytes of a hex string.
+pub fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
 }

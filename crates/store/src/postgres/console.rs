@@ -207,13 +207,13 @@ impl ConsoleStore for PostgresStore {
                 .map_err(fail)?;
             let user_id: i64 = row.try_get(0).map_err(fail)?;
             sqlx::query(IMPORT_TOKEN.postgres())
-                .bind(token.serial.clone())
+                .bind(token.serial.to_string())
                 .bind(user_id)
                 .bind(token.kind.as_str())
                 .bind(token.state.as_str())
-                .bind(token.algorithm.clone())
-                .bind(i64::from(token.digits))
-                .bind(token.period as i64)
+                .bind(token.otp.algorithm.name())
+                .bind(i64::from(token.otp.digits.get()))
+                .bind(token.otp.period as i64)
                 .bind(token.sealed_seed.clone())
                 .bind(account.last_used)
                 .bind(token.created_at)

@@ -7,6 +7,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{Executor, Postgres, Row};
 
 use super::{corrupt, fail};
+use crate::decode;
 use crate::queries::{API_KEY_BY_PREFIX, USER_BY_NAME};
 
 /// The user named `username`, on the pool or inside a transaction.
@@ -98,13 +99,15 @@ pub(super) fn token_from(row: &PgRow) -> Result<Token, StoreError> {
         |name: &str| -> Result<i64, StoreError> { row.try_get::<i64, _>(name).map_err(fail) };
     Ok(Token {
         id: get_i64("id")?,
-        serial: row.try_get("serial").map_err(fail)?,
+        serial: decode::serial(row.try_get("serial").map_err(fail)?)?,
         user_id: get_i64("user_id")?,
         kind: parse(row.try_get("kind").map_err(fail)?, "token kind")?,
         state: parse(row.try_get("state").map_err(fail)?, "token state")?,
-        algorithm: row.try_get("algorithm").map_err(fail)?,
-        digits: u8::try_from(get_i64("digits")?).map_err(|_| corrupt("digit count"))?,
-        period: u64::try_from(get_i64("period")?).map_err(|_| corrupt("period"))?,
+        otp: decode::otp_params(
+            row.try_get("algorithm").map_err(fail)?,
+            get_i64("digits")?,
+            get_i64("period")?,
+        )?,
         sealed_seed: row.try_get("sealed_seed").map_err(fail)?,
         sealed_unlock_secret: row.try_get("sealed_unlock_secret").map_err(fail)?,
         last_used: get_i64("last_used")?,

@@ -15,13 +15,13 @@ impl TokenStore for PostgresStore {
     async fn insert_token(&self, token: NewToken, event: AuditEvent) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(INSERT_TOKEN.postgres())
-            .bind(token.serial)
+            .bind(token.serial.as_str())
             .bind(token.user_id)
             .bind(token.kind.as_str())
             .bind(token.state.as_str())
-            .bind(token.algorithm)
-            .bind(i64::from(token.digits))
-            .bind(token.period as i64)
+            .bind(token.otp.algorithm.name())
+            .bind(i64::from(token.otp.digits.get()))
+            .bind(token.otp.period as i64)
             .bind(token.sealed_seed)
             .bind(token.sealed_unlock_secret)
             .bind(token.activation_hash)

@@ -216,13 +216,13 @@ impl ConsoleStore for SqliteStore {
                         |row| row.get(0),
                     )?;
                     add_token.execute(params![
-                        token.serial,
+                        token.serial.as_str(),
                         user_id,
                         token.kind.as_str(),
                         token.state.as_str(),
-                        token.algorithm,
-                        token.digits,
-                        token.period as i64,
+                        token.otp.algorithm.name(),
+                        token.otp.digits.get(),
+                        token.otp.period as i64,
                         token.sealed_seed,
                         account.last_used,
                         token.created_at,

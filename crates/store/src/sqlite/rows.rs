@@ -3,6 +3,7 @@
 use std::str::FromStr;
 
 use super::{corrupt, fail};
+use crate::decode;
 use crate::queries::API_KEY_BY_PREFIX;
 use latchkey_core::*;
 use rusqlite::{Connection, Params, Row};
@@ -74,13 +75,11 @@ pub(super) fn token_from(row: &Row<'_>) -> StoreResult<Token> {
 pub(super) fn token_at(row: &Row<'_>, at: usize) -> StoreResult<Token> {
     Ok(Token {
         id: get(row, at)?,
-        serial: get(row, at + 1)?,
+        serial: decode::serial(get(row, at + 1)?)?,
         user_id: get(row, at + 2)?,
         kind: parse(get(row, at + 3)?, "token kind")?,
         state: parse(get(row, at + 4)?, "token state")?,
-        algorithm: get(row, at + 5)?,
-        digits: u8::try_from(get::<i64>(row, at + 6)?).map_err(|_| corrupt("digit count"))?,
-        period: u64::try_from(get::<i64>(row, at + 7)?).map_err(|_| corrupt("period"))?,
+        otp: decode::otp_params(get(row, at + 5)?, get(row, at + 6)?, get(row, at + 7)?)?,
         sealed_seed: get(row, at + 8)?,
         sealed_unlock_secret: get(row, at + 9)?,
         last_used: get(row, at + 10)?,

@@ -16,14 +16,14 @@ impl TokenStore for SqliteStore {
         self.write(move |tx| {
             let id: i64 = tx.prepare_cached(INSERT_TOKEN.sqlite())?.query_row(
                 params![
-                    token.serial,
+                    token.serial.as_str(),
                     token.user_id,
                     token.kind.as_str(),
                     token.state.as_str(),
-                    token.algorithm,
-                    i64::from(token.digits),
+                    token.otp.algorithm.name(),
+                    i64::from(token.otp.digits.get()),
                     // Stored as SQLite's signed integer, as the SQL store does.
-                    token.period as i64,
+                    token.otp.period as i64,
                     token.sealed_seed,
                     token.sealed_unlock_secret,
                     token.activation_hash,

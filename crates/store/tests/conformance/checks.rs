@@ -36,7 +36,7 @@ async fn an_otp_check_reads_judges_and_records_in_one_step(postgres: bool) {
             user.map(|u| u.username.to_string()),
             tokens
                 .iter()
-                .map(|t| (t.id, t.serial.clone(), t.user_id, t.last_used))
+                .map(|t| (t.id, t.serial.to_string(), t.user_id, t.last_used))
                 .collect(),
         )
     };

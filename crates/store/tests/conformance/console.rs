@@ -77,7 +77,12 @@ async fn tokens_are_found_by_serial_kind_state_and_owner(postgres: bool) {
         .await
         .unwrap()
         .unwrap();
-    let serials = |tokens: Vec<Token>| tokens.into_iter().map(|t| t.serial).collect::<Vec<_>>();
+    let serials = |tokens: Vec<Token>| {
+        tokens
+            .into_iter()
+            .map(|t| t.serial.to_string())
+            .collect::<Vec<_>>()
+    };
 
     let all = serials(
         h.store

@@ -450,7 +450,7 @@ async fn a_fresh_code_equal_to_a_spent_one_is_accepted(postgres: bool) {
         at: T0 as i64,
         actor: "test".into(),
         action: AuditAction::TokenResync,
-        subject: token.serial.clone(),
+        subject: token.serial.to_string(),
         source: "test".into(),
         outcome: Outcome::Success,
         detail: String::new(),

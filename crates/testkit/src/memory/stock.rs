@@ -74,19 +74,32 @@ impl StockStore for MemoryStore {
         if s.tokens.values().any(|t| t.serial == stocked.serial) {
             return Err(conflict(format!("token {}", stocked.serial)));
         }
+        // Decoded as the stores' row decoders do.
+        let corrupt =
+            |what: &str| StoreError::Backend(format!("a stored {what} is not valid").into());
+        let serial: Serial = stocked
+            .serial
+            .parse()
+            .map_err(|_| corrupt("token serial"))?;
+        let otp = OtpParams {
+            algorithm: stocked
+                .algorithm
+                .parse()
+                .map_err(|_| corrupt("token algorithm"))?,
+            digits: oath::Digits::new(stocked.digits).map_err(|_| corrupt("digit count"))?,
+            period: stocked.period,
+        };
         s.stock.remove(&stock_id);
         let id = s.new_id();
         s.tokens.insert(
             id,
             Token {
                 id,
-                serial: stocked.serial,
+                serial,
                 user_id,
                 kind: stocked.kind,
                 state: TokenState::Active,
-                algorithm: stocked.algorithm,
-                digits: stocked.digits,
-                period: stocked.period,
+                otp,
                 sealed_seed: stocked.sealed_seed,
                 sealed_unlock_secret: None,
                 last_used: stocked.last_used,

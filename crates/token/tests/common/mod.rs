@@ -186,3 +186,17 @@ pub fn activated(slots: usize) -> (TokenHome, IssuedToken) {
     assert_eq!(out.status.code(), Some(0), "activate: {}", stderr(&out));
     (home, token)
 }
+
+/// Runs `code` with `pin`.
+pub fn code_with(home: &TokenHome, pin: &str) -> std::process::Output {
+    home.run(&["code"], &[pin])
+}
+
+/// Locks the one token in `home` with five wrong PINs.
+pub fn lock(home: &TokenHome) {
+    let wrong = home.wrong_pin();
+    for _ in 0..5 {
+        code_with(home, &wrong);
+    }
+    assert_eq!(home.list_json()[0]["state"], "locked");
+}

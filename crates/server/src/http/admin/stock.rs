@@ -89,11 +89,7 @@ pub(super) async fn assign(form: PostedForm) -> Response {
                 ""
             };
             crate::http::send_mail(&visit.state, mail);
-            let grouped = token
-                .serial
-                .parse::<Serial>()
-                .map(|s| s.grouped())
-                .unwrap_or_else(|_| token.serial.clone());
+            let grouped = token.serial.grouped();
             let text = format!(
                 "Token {grouped} ({serial}) is assigned to {} and active.{told}",
                 owner.username

@@ -130,12 +130,8 @@ pub(super) fn token_line(status: &TokenStatus) -> TokenLine {
     use latchkey_core::TokenState;
     let token = &status.token;
     TokenLine {
-        serial: token.serial.clone(),
-        serial_grouped: token
-            .serial
-            .parse::<latchkey_core::oath::Serial>()
-            .map(|s| s.grouped())
-            .unwrap_or_else(|_| token.serial.clone()),
+        serial: token.serial.to_string(),
+        serial_grouped: token.serial.grouped(),
         kind: token.kind.to_string(),
         state: token.state.to_string(),
         owner: status
