@@ -129,7 +129,7 @@ fn verifier_matches(verifier: &str, challenge: &str) -> bool {
 impl<S: Store> Latchkey<S> {
     /// The sign-in's `sid`: stable for the session, and no way back to its
     /// cookie.
-    fn sid(&self, session: &PortalSession) -> String {
+    pub(crate) fn sid(&self, session: &PortalSession) -> String {
         BASE64URL_NOPAD.encode(&self.cipher.keyed_hash("oidc-sid", session.id_hash())[..16])
     }
 }

@@ -126,6 +126,20 @@ impl<S: Store + OidcStore> Latchkey<S> {
         }
     }
 
+    /// Records that the token endpoint refused `source` for the rest of a
+    /// window, after too many failed requests from it (S52): the server
+    /// calls this once per window, not once per refused request.
+    pub async fn oidc_token_throttled(&self, source: &str) -> Result<(), StoreError> {
+        let event = self.event(
+            &Actor::anonymous(source),
+            "oidc.token-throttle",
+            source,
+            "denied",
+            "too many failed token requests from this address: refused until the window ends",
+        );
+        self.store.append(event).await
+    }
+
     /// Records a refused code or refresh token; the error to answer.
     async fn refused_grant(
         &self,
