@@ -7,9 +7,9 @@
 //! node signs alike. The wire (form fields, JSON, error words, redirects)
 //! is the server's.
 //!
-//! A code is issued only for a [`FullSession`] (password and OTP): a
-//! recovery session (security questions) cannot be turned into one, so it
-//! never yields a code.
+//! A code is issued only for a [`FullSession`](crate::portal::FullSession)
+//! (password and OTP): a recovery session (security questions) cannot be
+//! turned into one, so it never yields a code.
 
 mod authorize;
 mod clients;

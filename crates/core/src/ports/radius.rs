@@ -114,7 +114,7 @@ pub struct NewRadiusState {
 /// RADIUS clients and Access-Challenge states. Each change carries its
 /// audit event and commits with it.
 pub trait RadiusStore: Send + Sync {
-    /// Registers a client; a taken name is a [`StoreError::Conflict`].
+    /// Registers a client; a taken name is a [`StoreError::Conflict`](super::StoreError::Conflict).
     fn insert_radius_client(
         &self,
         client: NewRadiusClient,

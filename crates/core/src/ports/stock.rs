@@ -71,7 +71,7 @@ impl std::fmt::Debug for StockToken {
 pub trait StockStore: Send + Sync {
     /// Adds tokens to the stock, all or none, with one audit event in the
     /// same transaction; a serial or vendor serial taken already is a
-    /// [`StoreError::Conflict`] and adds nothing.
+    /// [`StoreError::Conflict`](super::StoreError::Conflict) and adds nothing.
     fn insert_stock(
         &self,
         tokens: Vec<NewStockToken>,
