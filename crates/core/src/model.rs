@@ -518,6 +518,9 @@ text_enum!(
         OidcRefresh = "oidc.refresh",
         /// A used OIDC refresh token came back: its family was revoked.
         OidcRefreshReuse = "oidc.refresh-reuse",
+        /// The OIDC token or revocation endpoint refused an address past its
+        /// failure limit (once per window).
+        OidcTokenThrottle = "oidc.token-throttle",
         /// An OIDC token was revoked (RFC 7009).
         OidcRevoke = "oidc.revoke",
         /// The OIDC token endpoint answered a code exchange.

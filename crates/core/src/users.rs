@@ -6,8 +6,9 @@ use zeroize::Zeroizing;
 use crate::capability::{Actor, Admin};
 use crate::context::Latchkey;
 use crate::error::AdminError;
-use crate::model::{AuditAction, Outcome, Role, Token, User, UserStatus, Username};
+use crate::model::{AuditAction, AuditEvent, Outcome, Role, Token, User, UserStatus, Username};
 use crate::passwords::check_password;
+use crate::portal::PortalSession;
 use crate::ports::{NewUser, Store, StoreError};
 use crate::user_source::{AccountLink, DirectoryEntry, DirectorySync, SyncChange};
 
@@ -129,8 +130,46 @@ impl<S: Store> Latchkey<S> {
         self.user(username.as_str()).await
     }
 
-    /// Enables or disables a user. A disable ends every session of the
-    /// user at once (S48), so enabling again later brings none back.
+    /// Ends the user's sign-ins everywhere (S48): every portal session but
+    /// `keep`, and every OIDC grant but those `keep` gave, so no relying
+    /// party's refresh or access token outlives a password reset, a
+    /// password change or a disable. Every clean-up of an account goes
+    /// through here. The grants' end is audited, with their number, when
+    /// there were any; `why` says what cleaned up.
+    pub(crate) async fn end_sign_ins_of_user(
+        &self,
+        user: &User,
+        keep: Option<&PortalSession>,
+        actor: &Actor,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        // Sessions first: a grant can only come from a session, so one
+        // given in between is revoked by the second statement.
+        self.store
+            .delete_sessions_of_user(user.id, keep.map(|s| s.id_hash().to_vec()))
+            .await?;
+        let event = self.event(
+            actor,
+            AuditAction::OidcGrantRevoke,
+            user.username.as_str(),
+            Outcome::Success,
+            "",
+        );
+        let why = why.to_owned();
+        self.store
+            .revoke_oidc_grants_of_user(user.id, keep.map(|s| self.sid(s)), move |revoked| {
+                AuditEvent {
+                    detail: format!("{why}: {revoked} OIDC grant(s) revoked"),
+                    ..event
+                }
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Enables or disables a user. A disable ends every session and every
+    /// OIDC grant of the user at once (S48), so enabling again later brings
+    /// none back.
     pub async fn set_user_status(
         &self,
         admin: &Admin,
@@ -152,14 +191,15 @@ impl<S: Store> Latchkey<S> {
         );
         self.store.set_user_status(user.id, status, event).await?;
         if status == UserStatus::Disabled {
-            self.store.delete_sessions_of_user(user.id, None).await?;
+            self.end_sign_ins_of_user(&user, None, admin.actor(), "the account was disabled")
+                .await?;
         }
         Ok(())
     }
 
-    /// Sets a new password: every session of the user ends at once and
-    /// every outstanding reset link is void (S48), since a reset is how a
-    /// compromised account is cleaned up.
+    /// Sets a new password: every session of the user and every OIDC grant
+    /// ends at once and every outstanding reset link is void (S48), since a
+    /// reset is how a compromised account is cleaned up.
     #[tracing::instrument(level = "debug", skip_all, fields(name = %name))]
     pub async fn reset_password(
         &self,
@@ -178,7 +218,13 @@ impl<S: Store> Latchkey<S> {
             "",
         );
         self.store.set_password_hash(user.id, hash, event).await?;
-        self.store.delete_sessions_of_user(user.id, None).await?;
+        self.end_sign_ins_of_user(
+            &user,
+            None,
+            admin.actor(),
+            "an administrator reset the password",
+        )
+        .await?;
         self.store.void_reset_links(user.id).await?;
         Ok(())
     }
@@ -316,7 +362,8 @@ impl<S: Store> Latchkey<S> {
             self.store
                 .set_user_status(user.id, UserStatus::Disabled, event)
                 .await?;
-            self.store.delete_sessions_of_user(user.id, None).await?;
+            self.end_sign_ins_of_user(&user, None, &actor, "directory sync disabled the account")
+                .await?;
             report.changes.push((user.username.to_string(), change));
         }
         Ok(report)

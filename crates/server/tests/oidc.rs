@@ -12,22 +12,15 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use common::browser::Browser;
-use common::web::{Account, Page, Visitor};
+use common::oidc::*;
+use common::web::{Account, Visitor};
 use common::*;
-use data_encoding::BASE64URL_NOPAD;
 use serde_json::Value;
-
-// RFC 7636, Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-/// Never listened on: the HTTP tests read codes from the Location header.
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
@@ -48,182 +41,6 @@ both_backends!(
     rp_initiated_logout_checks_its_hint_and_where_it_goes_back,
     signing_out_of_the_portal_ends_what_that_sign_in_gave_the_clients,
 );
-
-struct Client {
-    id: String,
-    secret: Option<String>,
-}
-
-fn add_client(db: &Database, name: &str, extra: &[&str]) -> Client {
-    let mut args = vec!["oidc-client", "add", name];
-    args.extend_from_slice(extra);
-    if !extra.contains(&"--redirect-uri") {
-        args.extend_from_slice(&["--redirect-uri", REDIRECT]);
-    }
-    let added = db.admin_json(&args);
-    Client {
-        id: added["client_id"].as_str().unwrap().to_owned(),
-        secret: added["client_secret"].as_str().map(str::to_owned),
-    }
-}
-
-fn query(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs.iter())
-        .finish()
-}
-
-/// An authorization request for `client` with PKCE S256, `state` and
-/// `nonce`, with `changes` set (an empty value leaves the parameter out).
-fn authorize_path(client: &Client, changes: &[(&str, &str)]) -> String {
-    let mut pairs: Vec<(&str, &str)> = vec![
-        ("response_type", "code"),
-        ("client_id", &client.id),
-        ("redirect_uri", REDIRECT),
-        ("scope", "openid profile email"),
-        ("state", "st-1"),
-        ("nonce", "n-1"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ];
-    for (name, value) in changes {
-        pairs.retain(|(n, _)| n != name);
-        if !value.is_empty() {
-            pairs.push((name, value));
-        }
-    }
-    format!("/oauth2/authorize?{}", query(&pairs))
-}
-
-/// Where the page sends the browser back to the client: its redirect, or
-/// the continue link of the page after a sign-in form.
-fn location_of(page: &Page) -> Option<String> {
-    if let Some(location) = page.location() {
-        return Some(location.to_owned());
-    }
-    let marker = "id=\"continue\" href=\"";
-    let start = page.body.find(marker)? + marker.len();
-    let end = page.body[start..].find('"')?;
-    Some(
-        page.body[start..start + end]
-            .replace("&#38;", "&")
-            .replace("&amp;", "&"),
-    )
-}
-
-/// The query of a redirect back to the client.
-fn redirect_query(page: &Page) -> HashMap<String, String> {
-    let location = location_of(page)
-        .unwrap_or_else(|| panic!("a way back, not {}: {}", page.status, page.body));
-    assert!(
-        location.starts_with(REDIRECT),
-        "back to the client: {location}"
-    );
-    url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
-
-fn signed_in(server: &Server, account: &mut Account) -> Visitor {
-    let mut visitor = Visitor::new(&server.url);
-    let otp = account.next_otp();
-    let page = visitor.sign_in(&account.name, PASSWORD, &otp);
-    assert_eq!(page.status, 303, "{}", page.body);
-    visitor
-}
-
-fn code_for(visitor: &mut Visitor, client: &Client) -> String {
-    let page = visitor.get(&authorize_path(client, &[]));
-    assert_eq!(page.status, 303, "{}", page.body);
-    let back = redirect_query(&page);
-    assert_eq!(back["state"], "st-1");
-    back["code"].clone()
-}
-
-struct Answer {
-    status: u16,
-    json: Value,
-    cache_control: Option<String>,
-}
-
-fn post_form(server: &Server, path: &str, client: &Client, fields: &[(&str, &str)]) -> Answer {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut fields = fields.to_vec();
-    let mut request = agent
-        .post(&format!("{}{path}", server.url))
-        .header("Content-Type", "application/x-www-form-urlencoded");
-    match &client.secret {
-        Some(secret) => {
-            let basic = data_encoding::BASE64.encode(format!("{}:{secret}", client.id).as_bytes());
-            request = request.header("Authorization", &format!("Basic {basic}"));
-        }
-        None => fields.push(("client_id", &client.id)),
-    }
-    let mut response = request.send(query(&fields).as_bytes()).unwrap();
-    let status = response.status().as_u16();
-    let cache_control = response
-        .headers()
-        .get("cache-control")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = response.body_mut().read_to_string().unwrap_or_default();
-    Answer {
-        status,
-        json: serde_json::from_str(&body).unwrap_or(Value::Null),
-        cache_control,
-    }
-}
-
-fn exchange(server: &Server, client: &Client, code: &str, verifier: &str) -> Answer {
-    post_form(
-        server,
-        "/oauth2/token",
-        client,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ],
-    )
-}
-
-fn refresh(server: &Server, client: &Client, token: &str) -> Answer {
-    post_form(
-        server,
-        "/oauth2/token",
-        client,
-        &[("grant_type", "refresh_token"), ("refresh_token", token)],
-    )
-}
-
-fn userinfo_status(server: &Server, access_token: &str) -> u16 {
-    server.get("/oauth2/userinfo", Some(access_token)).status
-}
-
-fn assert_invalid_grant(answer: &Answer) {
-    assert_eq!(answer.status, 400, "{}", answer.json);
-    assert_eq!(answer.json["error"], "invalid_grant", "{}", answer.json);
-    assert_eq!(answer.cache_control.as_deref(), Some("no-store"));
-}
-
-fn audit(db: &Database) -> String {
-    String::from_utf8_lossy(
-        &db.admin(&["audit", "list", "--json", "--limit", "10000"], "")
-            .stdout,
-    )
-    .into_owned()
-}
-
-/// The JOSE header of a compact JWS.
-fn jws_header(token: &str) -> Value {
-    let header = token.split('.').next().unwrap();
-    serde_json::from_slice(&BASE64URL_NOPAD.decode(header.as_bytes()).unwrap()).unwrap()
-}
 
 // ---- the certified relying party in a browser ----
 

@@ -392,6 +392,10 @@ statements! {
     DELETE_OIDC_TOKEN = "DELETE FROM oidc_tokens WHERE token_hash = ?1";
     /// Every standing grant of the portal sign-in `?1` revoked.
     REVOKE_OIDC_SIGN_IN = "UPDATE oidc_grants SET revoked = TRUE WHERE sid = ?1 AND NOT revoked";
+    /// Every standing grant of user `?1` revoked but those of the sign-in
+    /// `?2` (an empty `?2` keeps none: no sign-in has it).
+    REVOKE_OIDC_GRANTS_OF_USER = "UPDATE oidc_grants SET revoked = TRUE \
+         WHERE user_id = ?1 AND sid <> ?2 AND NOT revoked";
     /// Token `?1`'s unlock-secret generations 1 and on, oldest first (S45).
     UNLOCK_GENERATIONS = "SELECT generation, sealed_secret, created_at FROM unlock_generations \
          WHERE token_id = ?1 ORDER BY generation";

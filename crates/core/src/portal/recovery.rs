@@ -201,7 +201,13 @@ impl<S: Store> Latchkey<S> {
         self.store
             .set_password_hash(user.id, password_hash, event)
             .await?;
-        self.store.delete_sessions_of_user(user.id, None).await?;
+        self.end_sign_ins_of_user(
+            &user,
+            None,
+            &actor,
+            "the password was reset by e-mailed link",
+        )
+        .await?;
         // The other links sent before this one are void too (S48).
         self.store.void_reset_links(user.id).await?;
         Ok(user.email.as_ref().map(|to| password_changed_mail(to)))

@@ -218,8 +218,8 @@ impl<S: Store> Latchkey<S> {
             "",
         );
         self.store.set_password_hash(user.id, hash, event).await?;
-        self.store
-            .delete_sessions_of_user(user.id, Some(session.id_hash.clone()))
+        // This session stays, and so do the grants it gave (S48).
+        self.end_sign_ins_of_user(&user, Some(&**session), &actor, "the password was changed")
             .await?;
         // A link someone else asked for must not undo the change (S48).
         self.store.void_reset_links(user.id).await?;

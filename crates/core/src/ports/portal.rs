@@ -52,6 +52,18 @@ pub trait PortalStore: Send + Sync {
         user_id: i64,
         keep: Option<Vec<u8>>,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Revokes every standing OIDC grant of a user except those of the
+    /// sign-in `keep_sid` (their codes, access and refresh tokens stop
+    /// working with them), so that no relying party keeps a user whose
+    /// account was cleaned up (S48). When there were any, the event
+    /// `event` makes of their number is appended in the same transaction.
+    /// The number revoked. A store without an OIDC provider has none.
+    fn revoke_oidc_grants_of_user(
+        &self,
+        user_id: i64,
+        keep_sid: Option<String>,
+        event: impl FnOnce(u64) -> AuditEvent + Send + 'static,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// The question pool, active and retired.
     fn questions(&self) -> impl Future<Output = StoreResult<Vec<Question>>> + Send;

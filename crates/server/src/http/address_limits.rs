@@ -1,7 +1,8 @@
 //! Per-address limits on the unauthenticated requests that write audit
-//! rows (SECURITY.md S52, review finding L1): a password-reset request and
-//! a failed token activation each add a row, so one client could otherwise
-//! grow the log by gigabytes a day. Counted per node, per client address,
+//! rows (SECURITY.md S52, review finding L1): a password-reset request, a
+//! failed token activation and a failed OIDC token request each add a row,
+//! so one client could otherwise grow the log by gigabytes a day (and, at
+//! the token endpoint, guess client secrets and codes at full speed). Counted per node, per client address,
 //! in fixed windows of the domain's clock; the answer past the limit is
 //! the same whatever user name or serial was sent, so it tells nothing
 //! about accounts.
@@ -16,6 +17,10 @@ pub enum Limited {
     ResetRequest,
     /// `POST /api/v1/tokens/activate`: the failed ones.
     FailedActivation,
+    /// `POST /oauth2/token` and `/oauth2/revoke`: the failed ones (an
+    /// unknown client or a wrong secret; a bad code, refresh token or
+    /// verifier from a public client).
+    FailedOidcToken,
 }
 
 impl Limited {
@@ -24,6 +29,7 @@ impl Limited {
         match self {
             Limited::ResetRequest => 20,
             Limited::FailedActivation => 30,
+            Limited::FailedOidcToken => 30,
         }
     }
 }
@@ -53,6 +59,34 @@ pub fn under_limit(node: &str, what: Limited, address: &str, now: i64) -> bool {
     match counts.get(&key(node, what, address)) {
         Some((start, count)) if now - start < WINDOW => *count < what.allowed(),
         _ => true,
+    }
+}
+
+/// Seconds until `address` may send `what` again, if it is past its
+/// limit at `now` (for `Retry-After`).
+pub fn wait(node: &str, what: Limited, address: &str, now: i64) -> Option<i64> {
+    let counts = COUNTS.lock().ok()?;
+    match counts.get(&key(node, what, address)) {
+        Some((start, count)) if now - start < WINDOW && *count >= what.allowed() => {
+            Some(start + WINDOW - now)
+        }
+        _ => None,
+    }
+}
+
+/// Whether this refusal of `what` from `address` at `now` is the window's
+/// first: true once per window, so a refusal is audited once, not once per
+/// request.
+pub fn first_refusal(node: &str, what: Limited, address: &str, now: i64) -> bool {
+    let Ok(mut counts) = COUNTS.lock() else {
+        return false;
+    };
+    match counts.get_mut(&key(node, what, address)) {
+        Some((start, count)) if now - *start < WINDOW && *count == what.allowed() => {
+            *count = count.saturating_add(1);
+            true
+        }
+        _ => false,
     }
 }
 
@@ -97,5 +131,21 @@ mod tests {
             admit(node, what, "203.0.113.1", 1_000 + WINDOW),
             "the next window"
         );
+    }
+
+    #[test]
+    fn past_the_limit_the_wait_is_the_rest_of_the_window_and_refusals_are_noted_once() {
+        let node = "http://limits-wait.test";
+        let what = Limited::FailedOidcToken;
+        for _ in 0..what.allowed() {
+            assert_eq!(wait(node, what, "203.0.113.9", 1_000), None);
+            count(node, what, "203.0.113.9", 1_000);
+        }
+        assert_eq!(wait(node, what, "203.0.113.9", 1_100), Some(WINDOW - 100));
+        assert!(first_refusal(node, what, "203.0.113.9", 1_100));
+        assert!(!first_refusal(node, what, "203.0.113.9", 1_200), "once");
+        assert_eq!(wait(node, what, "203.0.113.9", 1_200), Some(WINDOW - 200));
+        assert_eq!(wait(node, what, "198.51.100.9", 1_200), None);
+        assert_eq!(wait(node, what, "203.0.113.9", 1_000 + WINDOW), None);
     }
 }

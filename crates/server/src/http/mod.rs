@@ -1,6 +1,6 @@
 //! HTTP: the self-service portal, the JSON API, health, readiness and metrics.
 
-mod address_limits;
+pub(crate) mod address_limits;
 mod admin;
 mod api;
 mod app;

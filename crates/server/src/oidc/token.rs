@@ -17,6 +17,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{ensure_keys, issuer, oauth_error, server_error};
+use crate::http::address_limits::{self, Limited};
 use crate::http::{AppState, client_address};
 
 /// The client's credentials as sent: the Basic header, or the form's
@@ -114,9 +115,47 @@ async fn authenticated_client(
         .await
     {
         Ok(client) => Ok(client),
-        Err(TokenError::InvalidClient) => Err(invalid_client(credentials.basic)),
+        Err(TokenError::InvalidClient) => {
+            count_failure(state, source);
+            Err(invalid_client(credentials.basic))
+        }
         Err(e) => Err(server_error(&e)),
     }
+}
+
+/// Counts a failed request from `source` toward its limit (S52).
+fn count_failure(state: &AppState, source: &str) {
+    let now = state.app.clock_now();
+    address_limits::count(
+        &state.portal.base_url,
+        Limited::FailedOidcToken,
+        source,
+        now,
+    );
+}
+
+/// The answer to an address past its limit of failed requests (S52): the
+/// same whatever client it names, before the client is looked at, so
+/// neither a secret nor a code can be guessed at speed from one address.
+/// The first refusal of a window is audited.
+async fn throttled(state: &AppState, source: &str) -> Option<Response> {
+    let node = &state.portal.base_url;
+    let now = state.app.clock_now();
+    let wait = address_limits::wait(node, Limited::FailedOidcToken, source, now)?;
+    if address_limits::first_refusal(node, Limited::FailedOidcToken, source, now)
+        && let Err(e) = state.app.oidc_token_throttled(source).await
+    {
+        return Some(server_error(&e));
+    }
+    let mut response = oauth_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "slow_down",
+        "too many failed token requests came from this address; wait and try again",
+    );
+    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Some(response)
 }
 
 /// The form, or why not: the body was not `application/x-www-form-urlencoded`.
@@ -171,6 +210,9 @@ pub(super) async fn token(
         return not_a_form();
     };
     let source = client_address(&state, peer, &headers);
+    if let Some(response) = throttled(&state, &source).await {
+        return response;
+    }
     let client = match authenticated_client(&state, &headers, &mut form, &source).await {
         Ok(client) => client,
         Err(response) => return response,
@@ -228,6 +270,14 @@ pub(super) async fn token(
             );
         }
     };
+    // A bad code, refresh token or verifier counts from a public client,
+    // which anyone may name. A confidential client's own failures do not:
+    // its server exchanges whatever code a browser brings to its callback,
+    // so counting them would let any visitor stop every user of that
+    // client; its secret is what a guesser lacks, counted above.
+    if matches!(result, Err(TokenError::InvalidGrant(_))) && client.is_public() {
+        count_failure(&state, &source);
+    }
     match result {
         Ok(tokens) => tokens_json(&tokens),
         Err(error) => token_refusal(error),
@@ -275,6 +325,9 @@ pub(super) async fn revoke(
         return not_a_form();
     };
     let source = client_address(&state, peer, &headers);
+    if let Some(response) = throttled(&state, &source).await {
+        return response;
+    }
     let client = match authenticated_client(&state, &headers, &mut form, &source).await {
         Ok(client) => client,
         Err(response) => return response,

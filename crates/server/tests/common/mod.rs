@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod console;
 pub mod directory;
+pub mod oidc;
 pub mod phone;
 pub mod radius;
 pub mod web;

@@ -29,6 +29,14 @@ impl PortalStore for Database {
     ) -> StoreResult<u64> {
         delegate!(self, s => s.delete_sessions_of_user(user_id, keep))
     }
+    async fn revoke_oidc_grants_of_user(
+        &self,
+        user_id: i64,
+        keep_sid: Option<String>,
+        event: impl FnOnce(u64) -> AuditEvent + Send + 'static,
+    ) -> StoreResult<u64> {
+        delegate!(self, s => s.revoke_oidc_grants_of_user(user_id, keep_sid, event))
+    }
     async fn questions(&self) -> StoreResult<Vec<Question>> {
         delegate!(self, s => s.questions())
     }

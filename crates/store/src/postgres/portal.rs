@@ -8,8 +8,8 @@ use super::{PostgresStore, append_in, fail, parse};
 use crate::queries::{
     ANSWERS_OF, CLEAR_ASKED, COUNT_ASKED, COUNT_RESET_LINKS, DELETE_ANSWERS, DELETE_OTHER_SESSIONS,
     DELETE_SESSION, INSERT_ANSWER, INSERT_QUESTION, INSERT_RESET_LINK, INSERT_SESSION, MARK_ASKED,
-    QUESTIONS, RESET_LINK_USER, RETIRE_QUESTION, SESSION_BY_ID, TAKE_RESET_LINK, TOUCH_SESSION,
-    VOID_RESET_LINKS,
+    QUESTIONS, RESET_LINK_USER, RETIRE_QUESTION, REVOKE_OIDC_GRANTS_OF_USER, SESSION_BY_ID,
+    TAKE_RESET_LINK, TOUCH_SESSION, VOID_RESET_LINKS,
 };
 
 fn session_from(row: &PgRow) -> StoreResult<WebSession> {
@@ -90,6 +90,27 @@ impl PortalStore for PostgresStore {
             .await
             .map_err(fail)?;
         Ok(done.rows_affected())
+    }
+
+    async fn revoke_oidc_grants_of_user(
+        &self,
+        user_id: i64,
+        keep_sid: Option<String>,
+        event: impl FnOnce(u64) -> AuditEvent + Send + 'static,
+    ) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let revoked = sqlx::query(REVOKE_OIDC_GRANTS_OF_USER.postgres())
+            .bind(user_id)
+            .bind(keep_sid.unwrap_or_default())
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?
+            .rows_affected();
+        if revoked > 0 {
+            append_in(&mut tx, &event(revoked)).await?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(revoked)
     }
 
     async fn questions(&self) -> StoreResult<Vec<Question>> {

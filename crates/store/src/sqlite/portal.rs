@@ -7,8 +7,8 @@ use super::{SqliteStore, append_in, get, parse, query_all, query_one, update_and
 use crate::queries::{
     ANSWERS_OF, CLEAR_ASKED, COUNT_ASKED, COUNT_RESET_LINKS, DELETE_ANSWERS, DELETE_OTHER_SESSIONS,
     DELETE_SESSION, INSERT_ANSWER, INSERT_QUESTION, INSERT_RESET_LINK, INSERT_SESSION, MARK_ASKED,
-    QUESTIONS, RESET_LINK_USER, RETIRE_QUESTION, SESSION_BY_ID, TAKE_RESET_LINK, TOUCH_SESSION,
-    VOID_RESET_LINKS,
+    QUESTIONS, RESET_LINK_USER, RETIRE_QUESTION, REVOKE_OIDC_GRANTS_OF_USER, SESSION_BY_ID,
+    TAKE_RESET_LINK, TOUCH_SESSION, VOID_RESET_LINKS,
 };
 
 impl PortalStore for SqliteStore {
@@ -83,6 +83,25 @@ impl PortalStore for SqliteStore {
                 .prepare_cached(DELETE_OTHER_SESSIONS.sqlite())?
                 .execute(params![user_id, keep])?;
             Ok(ended as u64)
+        })
+        .await
+    }
+
+    async fn revoke_oidc_grants_of_user(
+        &self,
+        user_id: i64,
+        keep_sid: Option<String>,
+        event: impl FnOnce(u64) -> AuditEvent + Send + 'static,
+    ) -> StoreResult<u64> {
+        self.write(move |tx| {
+            let revoked = tx
+                .prepare_cached(REVOKE_OIDC_GRANTS_OF_USER.sqlite())?
+                .execute(params![user_id, keep_sid.unwrap_or_default()])?
+                as u64;
+            if revoked > 0 {
+                append_in(tx, &event(revoked))?;
+            }
+            Ok(revoked)
         })
         .await
     }

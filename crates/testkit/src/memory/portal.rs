@@ -64,6 +64,16 @@ impl PortalStore for MemoryStore {
         Ok((before - s.sessions.len()) as u64)
     }
 
+    async fn revoke_oidc_grants_of_user(
+        &self,
+        _user_id: i64,
+        _keep_sid: Option<String>,
+        _event: impl FnOnce(u64) -> AuditEvent + Send + 'static,
+    ) -> StoreResult<u64> {
+        // This store keeps no OIDC provider: there are no grants to revoke.
+        Ok(0)
+    }
+
     async fn questions(&self) -> StoreResult<Vec<Question>> {
         Ok(self.lock().questions.values().cloned().collect())
     }
