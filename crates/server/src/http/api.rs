@@ -554,6 +554,15 @@ async fn add_question(
     AdminCaller(admin): AdminCaller,
     ApiJson(body): ApiJson<wire::AddQuestionRequest>,
 ) -> Result<(StatusCode, Json<wire::QuestionCreated>), ApiError> {
+    // The API takes the text as it will be shown, as the document's
+    // pattern says (S55): the store would make runs of white space one
+    // space, and a length checked after that is not the length sent.
+    if body.text.split_whitespace().collect::<Vec<_>>().join(" ") != body.text {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "write the question with single spaces between words and none around them",
+        ));
+    }
     let id = state
         .app
         .add_question(&admin, &body.text)
