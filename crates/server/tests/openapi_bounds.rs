@@ -50,6 +50,9 @@ fn raw(
     (status, json, body)
 }
 
+/// One bad request: what it is, its key, its content type and its body.
+type Try<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
 /// A path of the document with sample values in its parameters.
 fn sample_path(path: &str) -> String {
     path.replace("{serial}", "1234567897")
@@ -85,7 +88,7 @@ fn l6_s55_every_operation_documents_its_refusals_of_bad_keys_and_bodies() {
             let secured = operation.get("security").is_some();
             let admin_only = secured && path != "/api/v1/authenticate";
             let good_key = if admin_only { &admin } else { &app };
-            let mut tries: Vec<(&str, Option<&str>, Option<&str>, &[u8])> = Vec::new();
+            let mut tries: Vec<Try<'_>> = Vec::new();
             if secured {
                 tries.push(("no key", None, Some("application/json"), b"{}"));
             }
