@@ -359,10 +359,23 @@ fn the_openapi_document_describes_what_the_wire_types_write() {
         ),
     ];
     for (schema, field, wire_names) in enums {
+        let property = &schemas[schema]["properties"][field];
+        // A nullable choice lists null too (OpenAPI 3.0.3): absent.
+        let documented: Vec<Value> = property["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| !v.is_null())
+            .cloned()
+            .collect();
         assert_eq!(
-            schemas[schema]["properties"][field]["enum"].as_array(),
-            Some(&wire_names),
+            documented, wire_names,
             "{schema}.{field}: the documented choices are the wire enum's"
+        );
+        assert_eq!(
+            property["enum"].as_array().unwrap().contains(&Value::Null),
+            property["nullable"] == true,
+            "{schema}.{field}: null is a choice exactly when the field is nullable"
         );
     }
 

@@ -41,17 +41,72 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// JSON in, with malformed bodies answered as `{"error"}` with the right status.
+/// The body is a JSON object, as the document's schemas say (S55): serde
+/// would read a struct from an array of its fields too, and a struct whose
+/// fields are all optional from `[]`.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
+        if !json_content_type(request.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large")
+                } else {
+                    ApiError::new(rejection.status(), rejection.body_text())
+                }
+            })?;
+        if let Some(refusal) = not_an_object(&bytes, StatusCode::UNPROCESSABLE_ENTITY) {
+            return Err(refusal);
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// Whether the request says its body is JSON (`application/json`, or a
+/// `+json` type), as axum's `Json` asks.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The refusal of a body that is not a JSON object: 400 for one that is
+/// not JSON at all, `shape` for JSON of another kind (an array, a number).
+fn not_an_object(bytes: &[u8], shape: StatusCode) -> Option<ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        return None;
+    }
+    Some(
+        match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => ApiError::new(shape, "the body must be a JSON object, {…}"),
+            Err(_) => ApiError::new(StatusCode::BAD_REQUEST, "the body is not valid JSON"),
+        },
+    )
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
@@ -400,9 +455,13 @@ async fn token_action(
     Path((serial, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    // The body is optional here: only unlock-code needs one.
-    let body: wire::TokenActionRequest = if body.iter().all(u8::is_ascii_whitespace) {
+    // The body is optional here: only unlock-code and resync need one. No
+    // body at all is none; anything else is JSON, as the document says (a
+    // body of white space alone is not JSON, and is refused, S55).
+    let body: wire::TokenActionRequest = if body.is_empty() {
         wire::TokenActionRequest::default()
+    } else if let Some(refusal) = not_an_object(&body, StatusCode::BAD_REQUEST) {
+        return Err(refusal);
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::new(
@@ -551,6 +610,15 @@ async fn add_question(
     AdminCaller(admin): AdminCaller,
     ApiJson(body): ApiJson<wire::AddQuestionRequest>,
 ) -> Result<(StatusCode, Json<wire::QuestionCreated>), ApiError> {
+    // The API takes the text as it will be shown, as the document's
+    // pattern says (S55): the store would make runs of white space one
+    // space, and a length checked after that is not the length sent.
+    if body.text.split_whitespace().collect::<Vec<_>>().join(" ") != body.text {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "write the question with single spaces between words and none around them",
+        ));
+    }
     let id = state
         .app
         .add_question(&admin, &body.text)
