@@ -538,7 +538,7 @@ mod tests {
     fn unknown_and_disabled_users_and_users_without_a_token_are_refused() {
         let judge = judge(59, Policy::default());
         let outcome = |steps: Vec<OtpStep>| match steps.as_slice() {
-            [OtpStep::Record(event)] => (event.outcome.clone(), event.detail.clone()),
+            [OtpStep::Record(event)] => (event.outcome, event.detail.clone()),
             other => panic!("one refusal: {other:?}"),
         };
         let steps = judge.user_steps("nobody", None, &[], "94287082").unwrap();

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 /// An Xvfb server on a display number of its own choosing.
 pub struct Display {
     xvfb: Child,
+    /// Xvfb's standard output, kept open for as long as it runs: were the
+    /// pipe closed, a later write there would end the server (SIGPIPE).
+    _stdout: BufReader<std::process::ChildStdout>,
     pub name: String,
 }
 
@@ -34,7 +37,8 @@ impl Display {
             .spawn()
             .expect("Xvfb must be installed: Debian package xvfb (and libgl1-mesa-dri for OpenGL)");
         let mut line = String::new();
-        BufReader::new(xvfb.stdout.take().unwrap())
+        let mut stdout = BufReader::new(xvfb.stdout.take().unwrap());
+        stdout
             .read_line(&mut line)
             .expect("Xvfb prints its display number");
         assert!(
@@ -43,6 +47,7 @@ impl Display {
         );
         let display = Display {
             xvfb,
+            _stdout: stdout,
             name: format!(":{}", line.trim()),
         };
         // Xvfb names its display a moment before every client can connect
@@ -77,6 +82,19 @@ impl Display {
 
 impl Drop for Display {
     fn drop(&mut self) {
+        // SIGTERM first, so that Xvfb removes its lock file and socket: a
+        // server killed outright leaves them for the next display to trip
+        // on.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.xvfb.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.xvfb.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.xvfb.kill();
         let _ = self.xvfb.wait();
     }
