@@ -90,7 +90,7 @@ fn check_import_line(text: &str) {
         let serial = &account.token.serial;
         assert_eq!(serial.len(), 10, "serial {serial:?}");
         assert!(luhn_is_valid(serial), "serial {serial:?} fails the Luhn check");
-        assert!(account.token.digits >= 6);
+        assert!(account.token.otp.digits.get() >= 6);
         let seed = PlainCipher
             .open(&format!("token:{serial}:seed"), &account.token.sealed_seed)
             .expect("the seed is sealed with its serial");
