@@ -178,7 +178,7 @@ async fn serve(
         config.outbox(),
     )
     .map_err(|e| error_chain(&e))?;
-    let state = AppState {
+    let state = AppState::new(latchkey_server::http::Shared {
         app: app.clone(),
         lifecycle: lifecycle.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -193,7 +193,7 @@ async fn serve(
             helpdesk_contact: config.helpdesk_contact.clone(),
         }),
         app_origin: config.app_origin.clone(),
-    };
+    });
     let listeners = latchkey_server::http::Listeners {
         public: listener,
         tls,

@@ -92,18 +92,18 @@ pub(crate) static SQLITE_FAILED_BATCHES: AtomicU64 = AtomicU64::new(0);
 
 /// Audit events written, by action and outcome. The actions and outcomes
 /// are the code's own fixed words, so the label set stays small.
-static EVENTS: Mutex<BTreeMap<(String, String), u64>> = Mutex::new(BTreeMap::new());
+/// Keyed by the enums' own text, so counting allocates nothing: the
+/// SQLite writer counts every batch on its one thread.
+static EVENTS: Mutex<BTreeMap<(&'static str, &'static str), u64>> = Mutex::new(BTreeMap::new());
 
 /// Counts audit events that were written (SQLite: once their batch
 /// committed; PostgreSQL: as its transaction writes them).
-pub(crate) fn count_events<'a>(events: impl IntoIterator<Item = (&'a str, &'a str)>) {
+pub(crate) fn count_events(events: impl IntoIterator<Item = (&'static str, &'static str)>) {
     let Ok(mut counts) = EVENTS.lock() else {
         return;
     };
-    for (action, outcome) in events {
-        *counts
-            .entry((action.to_owned(), outcome.to_owned()))
-            .or_default() += 1;
+    for key in events {
+        *counts.entry(key).or_default() += 1;
     }
 }
 

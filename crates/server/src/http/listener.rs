@@ -5,6 +5,7 @@
 //! served at once, fewer than the process may open files, so that a few
 //! hundred idle or trickling sockets cannot starve `/healthz` of a slot.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -82,7 +83,7 @@ pub async fn serve(
     limits: ListenerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve_over(listener, None, router, limits, shutdown).await
+    serve_over(listener, None, router, Paths::Any, limits, shutdown).await
 }
 
 /// Like [`serve`], over TLS when `tls` is given: the handshake must end
@@ -91,12 +92,10 @@ async fn serve_over(
     listener: tokio::net::TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     router: Router,
+    paths: Paths,
     limits: ListenerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let router = router.layer(axum::middleware::from_fn(move |request, next| {
-        deadlines(limits, request, next)
-    }));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -129,12 +128,40 @@ async fn serve_over(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        let paths = paths.clone();
+        // The listener's own rules (which paths, the deadlines) run here,
+        // as plain code rather than as router layers: every request passes
+        // them, and a layer costs a few allocations a request.
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request
                 .extensions_mut()
                 .insert(ConnectInfo::<SocketAddr>(peer));
+            let refusal = paths.refusal(&request);
             let mut router = router.clone();
-            async move { tower_service::Service::call(&mut router, request.map(Body::new)).await }
+            async move {
+                if let Some(refusal) = refusal {
+                    return Ok::<_, Infallible>(refusal);
+                }
+                let request = request.map(|body| {
+                    Body::new(DeadlineBody {
+                        inner: body,
+                        timeout: limits.body_read_timeout,
+                        deadline: None,
+                    })
+                });
+                let answer = tower_service::Service::call(&mut router, request);
+                Ok(
+                    match tokio::time::timeout(limits.request_timeout, answer).await {
+                        Ok(Ok(response)) => response,
+                        Ok(Err(never)) => match never {},
+                        Err(_) => ApiError::new(
+                            StatusCode::REQUEST_TIMEOUT,
+                            "the request took too long; send it again",
+                        )
+                        .into_response(),
+                    },
+                )
+            }
         });
         let watcher = graceful.watcher();
         let builder = builder.clone();
@@ -202,27 +229,20 @@ pub async fn serve_all(
         let _ = stopped.changed().await;
     };
     let token: Option<Arc<str>> = listeners.metrics_token.map(Arc::from);
-    let public_access = if listeners.metrics.is_some() {
-        MetricsAccess::Elsewhere
+    let public_paths = if listeners.metrics.is_some() {
+        Paths::All(MetricsAccess::Elsewhere)
     } else {
-        MetricsAccess::Open(token.clone())
+        Paths::All(MetricsAccess::Open(token.clone()))
     };
-    let public_router = router
-        .clone()
-        .layer(axum::middleware::from_fn(move |request, next| {
-            guard_metrics(public_access.clone(), request, next)
-        }));
+    let metrics_router = router.clone();
     let metrics = async {
         match listeners.metrics {
             Some(listener) => {
-                let access = MetricsAccess::Open(token.clone());
-                let metrics_router =
-                    router.layer(axum::middleware::from_fn(move |request, next| {
-                        only_metrics(access.clone(), request, next)
-                    }));
-                serve(
+                serve_over(
                     listener,
+                    None,
                     metrics_router,
+                    Paths::MetricsOnly(MetricsAccess::Open(token.clone())),
                     limits,
                     until_stopped(stopped.clone()),
                 )
@@ -243,7 +263,8 @@ pub async fn serve_all(
     let public = serve_over(
         listeners.public,
         listeners.tls,
-        public_router,
+        router,
+        public_paths,
         limits,
         until_stopped(stopped.clone()),
     );
@@ -264,43 +285,50 @@ enum MetricsAccess {
     Elsewhere,
 }
 
-/// Answers `/metrics` as `access` says; every other path passes.
-async fn guard_metrics(
-    access: MetricsAccess,
-    request: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    if request.uri().path() != "/metrics" {
-        return next.run(request).await;
-    }
-    match access {
-        MetricsAccess::Elsewhere => (StatusCode::NOT_FOUND, "not found\n").into_response(),
-        MetricsAccess::Open(None) => next.run(request).await,
-        MetricsAccess::Open(Some(token)) => {
-            if bearer_matches(request.headers(), &token) {
-                next.run(request).await
-            } else {
-                (
-                    StatusCode::UNAUTHORIZED,
-                    [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
-                    "/metrics needs the metrics token as a bearer token\n",
-                )
-                    .into_response()
+/// Which paths a listener serves.
+#[derive(Clone)]
+enum Paths {
+    /// Every path, `/metrics` as the access says.
+    All(MetricsAccess),
+    /// `/metrics` alone, as the access says (the metrics listener).
+    MetricsOnly(MetricsAccess),
+    /// Whatever its router answers (the redirect listener).
+    Any,
+}
+
+impl Paths {
+    /// The answer to a request this listener does not pass to its router.
+    fn refusal<B>(&self, request: &Request<B>) -> Option<Response> {
+        let metrics = request.uri().path() == "/metrics";
+        let access = match self {
+            Paths::Any => return None,
+            Paths::All(_) if !metrics => return None,
+            Paths::MetricsOnly(_) if !metrics => {
+                return Some((StatusCode::NOT_FOUND, "not found\n").into_response());
+            }
+            Paths::All(access) | Paths::MetricsOnly(access) => access,
+        };
+        match access {
+            MetricsAccess::Elsewhere => {
+                Some((StatusCode::NOT_FOUND, "not found\n").into_response())
+            }
+            MetricsAccess::Open(None) => None,
+            MetricsAccess::Open(Some(token)) => {
+                if bearer_matches(request.headers(), token) {
+                    None
+                } else {
+                    Some(
+                        (
+                            StatusCode::UNAUTHORIZED,
+                            [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                            "/metrics needs the metrics token as a bearer token\n",
+                        )
+                            .into_response(),
+                    )
+                }
             }
         }
     }
-}
-
-/// The metrics listener: `/metrics` as `access` says, nothing else.
-async fn only_metrics(
-    access: MetricsAccess,
-    request: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    if request.uri().path() != "/metrics" {
-        return (StatusCode::NOT_FOUND, "not found\n").into_response();
-    }
-    guard_metrics(access, request, next).await
 }
 
 /// Whether the request carries `Authorization: Bearer <token>`, compared in
@@ -333,33 +361,9 @@ fn redirect_router(base_url: String) -> Router {
     })
 }
 
-/// Puts the body under its read deadline and the whole answer under the
-/// request's.
-async fn deadlines(
-    limits: ListenerLimits,
-    request: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let request = request.map(|body| {
-        Body::new(DeadlineBody {
-            inner: body,
-            timeout: limits.body_read_timeout,
-            deadline: None,
-        })
-    });
-    match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "the request took too long; send it again",
-        )
-        .into_response(),
-    }
-}
-
 /// A body that fails once `timeout` has passed since it was first read.
 struct DeadlineBody {
-    inner: Body,
+    inner: Incoming,
     timeout: Duration,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }

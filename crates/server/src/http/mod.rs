@@ -38,9 +38,29 @@ use axum::response::{IntoResponse, Response};
 
 use crate::App;
 
-/// What every handler shares.
+/// What every handler shares, behind one `Arc`: axum's extractors clone
+/// the state for every request, and one count to bump is cheaper than the
+/// dozen that [`Shared`]'s parts hold (the authenticate path clones it
+/// several times per request).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state of a node serving `shared`.
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     /// The domain.
     pub app: App,
     /// The database's life (readiness), not its contents.
@@ -168,7 +188,6 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(crate::oidc::routes())
         .fallback(not_found)
-        .route_layer(axum::middleware::from_fn(request_span))
         .route_layer(axum::middleware::from_fn(metrics::observe))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn(rejections::json_errors_on_api));

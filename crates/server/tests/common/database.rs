@@ -171,7 +171,7 @@ impl Database {
                 latchkey_server::open_with_clock(&config, Arc::new(clock.clone()))
                     .await
                     .expect("the node opens its database");
-            latchkey_server::http::AppState {
+            latchkey_server::http::AppState::new(latchkey_server::http::Shared {
                 app,
                 lifecycle,
                 metrics: Arc::new(latchkey_server::http::Metrics::default()),
@@ -186,7 +186,7 @@ impl Database {
                     helpdesk_contact: config.helpdesk_contact.clone(),
                 }),
                 app_origin: config.app_origin.clone(),
-            }
+            })
         });
         runtime.spawn(async move {
             if let Err(e) = latchkey_server::http::serve(listener, state).await {

@@ -1,7 +1,7 @@
 //! The row changes shared by several ports: the audit-chain append, OTP acceptance and failure, and the OTP check's steps.
 
 use super::{Batch, Head, KeyCache};
-use crate::queries::{ACCEPT_OTP, BUMP_AUDIT_HOUR, COUNT_OTP_FAILURE, INSERT_AUDIT_ROW};
+use crate::queries::{ACCEPT_OTP, COUNT_OTP_FAILURE, INSERT_AUDIT_ROW};
 use latchkey_core::audit::row_hash;
 use latchkey_core::*;
 use rusqlite::{Connection, OptionalExtension, Params, params};
@@ -38,23 +38,17 @@ pub(super) fn append_in(tx: &Batch<'_>, event: &AuditEvent) -> rusqlite::Result<
             head.last_hash,
             hash,
         ])?;
-    // The hourly summary the dashboard reads, in the same transaction.
-    tx.prepare_cached(BUMP_AUDIT_HOUR.sqlite())?
-        .execute(params![
-            event.at - event.at.rem_euclid(3600),
-            event.action.as_str(),
-            event.outcome.as_str(),
-            1i64
-        ])?;
     *head = Head {
         last_id: id,
         last_hash: hash,
         moved: true,
     };
-    // Counted for /metrics once the batch commits.
+    // The hourly summary the dashboard reads is bumped from these at the
+    // transaction's end, and /metrics counts them once it commits.
     tx.events.borrow_mut().push((
-        event.action.as_str().to_owned(),
-        event.outcome.as_str().to_owned(),
+        event.at - event.at.rem_euclid(3600),
+        event.action,
+        event.outcome,
     ));
     Ok(())
 }
@@ -153,5 +147,5 @@ pub(crate) fn append_on_own_connection(
     let keys = KeyCache::default();
     let batch = Batch::new(conn, &keys);
     append_in(&batch, event)?;
-    batch.store_head()
+    batch.finish_audit()
 }

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{KEY_CACHE_LIMIT, KeyCache, MAX_BATCH, api_key_with_prefix, durable, fail};
+use crate::queries::BUMP_AUDIT_HOUR;
 use latchkey_core::*;
 use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
@@ -154,9 +155,10 @@ pub(super) struct Batch<'c> {
     /// `None` until the first append of this transaction loads it.
     pub(super) head: RefCell<Option<Head>>,
     pub(super) keys: &'c KeyCache,
-    /// The audit events appended so far (action, outcome), counted for
-    /// `/metrics` once the transaction commits.
-    pub(super) events: RefCell<Vec<(String, String)>>,
+    /// The audit events appended so far (the hour, action and outcome):
+    /// the hourly summary is bumped once per distinct triple just before
+    /// `COMMIT`, and `/metrics` counts them once the transaction commits.
+    pub(super) events: RefCell<Vec<(i64, AuditAction, Outcome)>>,
     /// A change failed because the disk or the file did (full, I/O error,
     /// read-only): the writer is failing even if its savepoint undid it alone.
     pub(super) io_failed: Cell<bool>,
@@ -230,12 +232,28 @@ impl<'c> Batch<'c> {
         Ok(key)
     }
 
-    /// Writes the head row if this transaction moved it.
-    pub(super) fn store_head(&self) -> rusqlite::Result<()> {
+    /// Writes what this transaction's appends left for its end: the head
+    /// row if it moved, and the hourly summary (`audit_hourly`), one bump
+    /// per hour, action and outcome rather than one per event — a batch of
+    /// acceptances is one row change, not one per acceptance.
+    pub(super) fn finish_audit(&self) -> rusqlite::Result<()> {
         if let Some(head) = self.head.borrow().as_ref().filter(|head| head.moved) {
             self.conn
                 .prepare_cached("UPDATE audit_head SET last_id = ?1, last_hash = ?2 WHERE id = 1")?
                 .execute(params![head.last_id, head.last_hash])?;
+        }
+        let mut hours: Vec<((i64, &str, &str), i64)> = Vec::new();
+        for (hour, action, outcome) in self.events.borrow().iter() {
+            let key = (*hour, action.as_str(), outcome.as_str());
+            match hours.iter_mut().find(|(seen, _)| *seen == key) {
+                Some((_, count)) => *count += 1,
+                None => hours.push((key, 1)),
+            }
+        }
+        for ((hour, action, outcome), count) in hours {
+            self.conn
+                .prepare_cached(BUMP_AUDIT_HOUR.sqlite())?
+                .execute(params![hour, action, outcome, count])?;
         }
         Ok(())
     }
@@ -387,14 +405,14 @@ fn commit_batch_noting(
         ran.push(op);
     }
     if open {
-        match tx.store_head().and_then(|()| exec(conn, "COMMIT")) {
+        match tx.finish_audit().and_then(|()| exec(conn, "COMMIT")) {
             Ok(()) => {
                 crate::metrics::SQLITE_BATCH.observe(ran.len() as f64);
                 crate::metrics::count_events(
                     tx.events
                         .borrow()
                         .iter()
-                        .map(|(action, outcome)| (action.as_str(), outcome.as_str())),
+                        .map(|(_, action, outcome)| (action.as_str(), outcome.as_str())),
                 );
                 return (ran, tx.io_failed.get());
             }

@@ -73,4 +73,21 @@ async fn concurrent_changes_fail_alone(postgres: bool) {
         1 + 40,
         "the harness's API key, then one audit row per user added, none for the conflict"
     );
+    // The hourly summary counts what committed, bumped once per hour,
+    // action and outcome at the transaction's end: the refused change's
+    // event, undone with its savepoint, is not among them.
+    let hours = h.store.audit_hours(0).await.unwrap();
+    let counted = |action: AuditAction| -> i64 {
+        hours
+            .iter()
+            .filter(|hour| hour.action == action.as_str() && hour.outcome == "success")
+            .map(|hour| hour.count)
+            .sum()
+    };
+    assert_eq!(counted(AuditAction::UserAdd), 40);
+    assert_eq!(
+        hours.iter().map(|hour| hour.count).sum::<i64>(),
+        41,
+        "every committed row counted once: {hours:?}"
+    );
 }
