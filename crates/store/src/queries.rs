@@ -470,38 +470,75 @@ pub(crate) enum AuditParam {
     Text(String),
 }
 
+/// Which audit rows a search reads, and how it finds them by subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuditScope {
+    /// Every row, each set filter a comparison of its column: PostgreSQL,
+    /// and SQLite when neither the user nor the serial filter is set.
+    Rows,
+    /// SQLite: the rows after id `n`, which `audit_subjects` (0015) may not
+    /// hold yet, read from the log itself; a bounded walk by id.
+    After(i64),
+    /// SQLite: the rows that `audit_subjects` holds, found by subject in it
+    /// (the caller keeps `before` at most its `through` + 1).
+    Subjects,
+}
+
 /// The audit search for the filters that are set, in SQLite's numbered
 /// form (PostgreSQL's is [`dollar_placeholders`] of it), and its values in
 /// order: rows with ids below `before` that match every set filter, newest
-/// first, at most `limit`. Only the set filters are written, each as a
-/// plain comparison of the column, so each backend's planner can walk the
-/// index on that column (`0013_audit_indexes`) backwards from `before`;
-/// a statement of `?n = '' OR column = ?n` terms would read the whole log.
+/// first, at most `limit`, within `scope`. Only the set filters are
+/// written, each as a plain comparison of the column, so each backend's
+/// planner can walk the index on that column (`0013_audit_indexes`, or
+/// SQLite's `audit_subjects`) backwards from `before`; a statement of
+/// `?n = '' OR column = ?n` terms would read the whole log.
 pub(crate) fn search_audit(
     search: &latchkey_core::console::AuditSearch,
     before: i64,
     limit: i64,
+    scope: AuditScope,
 ) -> (String, Vec<AuditParam>) {
-    let mut sql = String::from(concat!(
-        "SELECT ",
-        audit_columns!(),
-        " FROM audit WHERE id < ?1"
-    ));
+    let by_table = scope == AuditScope::Subjects;
+    let mut sql = if by_table {
+        let columns: Vec<String> = audit_columns!()
+            .split(", ")
+            .map(|column| format!("audit.{column}"))
+            .collect();
+        format!(
+            "SELECT {} FROM audit_subjects JOIN audit ON audit.id = audit_subjects.id \
+             WHERE audit_subjects.id < ?1",
+            columns.join(", ")
+        )
+    } else {
+        String::from(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit WHERE id < ?1"
+        ))
+    };
     let mut values = vec![AuditParam::Int(before)];
     let mut add = |sql: &mut String, term: &str, value: AuditParam| {
         values.push(value);
         sql.push_str(" AND ");
         sql.push_str(&term.replace("?n", &format!("?{}", values.len())));
     };
+    if let AuditScope::After(after) = scope {
+        add(&mut sql, "id > ?n", AuditParam::Int(after));
+    }
     if search.from != i64::MIN {
         add(&mut sql, "at >= ?n", AuditParam::Int(search.from));
     }
     if search.until != i64::MAX {
         add(&mut sql, "at < ?n", AuditParam::Int(search.until));
     }
+    let subject = if by_table {
+        "audit_subjects.subject"
+    } else {
+        "subject"
+    };
     for (column, value) in [
         ("actor", &search.actor),
-        ("subject", &search.serial),
+        (subject, &search.serial),
         ("action", &search.action),
         ("outcome", &search.outcome),
         ("source", &search.source),
@@ -515,15 +552,20 @@ pub(crate) fn search_audit(
         }
     }
     if !search.user.is_empty() {
-        add(
-            &mut sql,
+        let term = if by_table {
+            // The user's own rows and their tokens', each a walk of the
+            // table's (subject, id) key.
+            "audit_subjects.subject IN (SELECT ?n UNION ALL SELECT tokens.serial FROM tokens \
+             JOIN users ON users.id = tokens.user_id WHERE users.username = ?n)"
+        } else {
             "(subject = ?n OR subject IN (SELECT tokens.serial FROM tokens \
-             JOIN users ON users.id = tokens.user_id WHERE users.username = ?n))",
-            AuditParam::Text(search.user.clone()),
-        );
+             JOIN users ON users.id = tokens.user_id WHERE users.username = ?n))"
+        };
+        add(&mut sql, term, AuditParam::Text(search.user.clone()));
     }
     values.push(AuditParam::Int(limit));
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", values.len()));
+    let order = if by_table { "audit_subjects.id" } else { "id" };
+    sql.push_str(&format!(" ORDER BY {order} DESC LIMIT ?{}", values.len()));
     (sql, values)
 }
 
@@ -596,9 +638,62 @@ mod tests {
             conn.prepare(statement.sqlite())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
-        let (sql, values) = search_audit(&every_audit_filter(), 10, 5);
-        let statement = conn.prepare(&sql).unwrap();
-        assert_eq!(statement.parameter_count(), values.len());
+        for scope in [AuditScope::Rows, AuditScope::After(3), AuditScope::Subjects] {
+            let (sql, values) = search_audit(&every_audit_filter(), 10, 5, scope);
+            let statement = conn
+                .prepare(&sql)
+                .unwrap_or_else(|e| panic!("{scope:?}: {e}"));
+            assert_eq!(statement.parameter_count(), values.len());
+        }
+    }
+
+    /// SQLite finds the rows by user or serial through `audit_subjects`'
+    /// key, backwards from the page's keyset, and the rows it may not hold
+    /// yet along the log's ids: no scan of the whole log either way.
+    #[test]
+    fn sqlite_searches_by_subject_walk_keys() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in crate::migrations::SQLITE {
+            conn.execute_batch(migration.sql).unwrap();
+        }
+        let plan = |scope: AuditScope, search: &latchkey_core::console::AuditSearch| {
+            let (sql, values) = search_audit(search, 10, 5, scope);
+            let values: Vec<Box<dyn rusqlite::ToSql>> = values
+                .into_iter()
+                .map(|value| match value {
+                    AuditParam::Int(n) => Box::new(n) as Box<dyn rusqlite::ToSql>,
+                    AuditParam::Text(text) => Box::new(text),
+                })
+                .collect();
+            let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let steps: Vec<String> = statement
+                .query_map(rusqlite::params_from_iter(values), |row| row.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            steps.join("; ")
+        };
+        let by_serial = latchkey_core::console::AuditSearch {
+            serial: "0000000018".into(),
+            ..Default::default()
+        };
+        let by_user = latchkey_core::console::AuditSearch {
+            user: "alice".into(),
+            ..Default::default()
+        };
+        for search in [&by_serial, &by_user] {
+            let subjects = plan(AuditScope::Subjects, search);
+            assert!(
+                subjects.contains("SEARCH audit_subjects USING PRIMARY KEY (subject=? AND id<?)"),
+                "{subjects}"
+            );
+            assert!(!subjects.contains("SCAN audit"), "{subjects}");
+            let after = plan(AuditScope::After(3), search);
+            assert!(
+                after.contains("SEARCH audit USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"),
+                "{after}"
+            );
+        }
     }
 
     /// An audit search with every filter set.
@@ -617,7 +712,12 @@ mod tests {
 
     #[test]
     fn the_audit_search_writes_only_the_filters_that_are_set() {
-        let (sql, values) = search_audit(&latchkey_core::console::AuditSearch::default(), 7, 100);
+        let (sql, values) = search_audit(
+            &latchkey_core::console::AuditSearch::default(),
+            7,
+            100,
+            AuditScope::Rows,
+        );
         assert!(
             sql.ends_with("FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2"),
             "{sql}"
@@ -630,6 +730,7 @@ mod tests {
             },
             7,
             100,
+            AuditScope::Rows,
         );
         assert!(
             sql.ends_with("WHERE id < ?1 AND actor = ?2 ORDER BY id DESC LIMIT ?3"),
@@ -640,7 +741,7 @@ mod tests {
             AuditParam::Text("x' OR 1=1 --".into()),
             "bound, never written"
         );
-        let (sql, values) = search_audit(&every_audit_filter(), 7, 100);
+        let (sql, values) = search_audit(&every_audit_filter(), 7, 100, AuditScope::Rows);
         assert_eq!(values.len(), 10);
         assert!(sql.contains("users.username = ?9)"), "{sql}");
     }
@@ -660,7 +761,7 @@ mod tests {
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
-        let (sql, _) = search_audit(&every_audit_filter(), 10, 5);
+        let (sql, _) = search_audit(&every_audit_filter(), 10, 5, AuditScope::Rows);
         conn.prepare(&dollar_placeholders(&sql)).await.unwrap();
     }
 }

@@ -77,7 +77,7 @@ impl ConsoleStore for PostgresStore {
         before: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditRow>> {
-        let (sql, values) = queries::search_audit(search, before, limit);
+        let (sql, values) = queries::search_audit(search, before, limit, queries::AuditScope::Rows);
         let sql = queries::dollar_placeholders(&sql);
         let mut query = sqlx::query(&sql);
         for value in values {

@@ -5,14 +5,16 @@ use latchkey_core::import::ImportedAccount;
 use latchkey_core::*;
 use rusqlite::{Row, params};
 
+use super::engine::SUBJECTS_THROUGH;
 use super::{
     SqliteStore, append_in, get, parse, query_all, query_one, token_from, update_and_audit,
     user_from,
 };
 use crate::queries::{
-    self, ACTIVATIONS_EXPIRING, AUDIT_HOURS, AuditParam, CONSOLE_CONFIRMED_AT, IMPORT_TOKEN,
-    IMPORT_USER, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER, SET_CONSOLE_CONFIRMED,
-    SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR, contains_pattern,
+    self, ACTIVATIONS_EXPIRING, AUDIT_HOURS, AuditParam, AuditScope, CONSOLE_CONFIRMED_AT,
+    IMPORT_TOKEN, IMPORT_USER, SEARCH_TOKENS, SEARCH_USERS, SESSIONS_OF_USER,
+    SET_CONSOLE_CONFIRMED, SET_USER_ROLE, TOKEN_STATE_COUNTS, USERS_WITHOUT_SECOND_FACTOR,
+    contains_pattern,
 };
 
 fn audit_row_from(row: &Row<'_>) -> StoreResult<AuditRow> {
@@ -30,6 +32,30 @@ fn audit_row_from(row: &Row<'_>) -> StoreResult<AuditRow> {
         prev_hash: get(row, 8)?,
         hash: get(row, 9)?,
     })
+}
+
+/// The rows one audit search statement finds.
+fn audit_rows(
+    conn: &rusqlite::Connection,
+    search: &AuditSearch,
+    before: i64,
+    limit: i64,
+    scope: AuditScope,
+) -> StoreResult<Vec<AuditRow>> {
+    let (sql, values) = queries::search_audit(search, before, limit, scope);
+    let values: Vec<&dyn rusqlite::ToSql> = values
+        .iter()
+        .map(|value| match value {
+            AuditParam::Int(n) => n as &dyn rusqlite::ToSql,
+            AuditParam::Text(text) => text as &dyn rusqlite::ToSql,
+        })
+        .collect();
+    query_all(
+        conn,
+        &sql,
+        rusqlite::params_from_iter(values),
+        audit_row_from,
+    )
 }
 
 impl ConsoleStore for SqliteStore {
@@ -75,21 +101,31 @@ impl ConsoleStore for SqliteStore {
         before: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditRow>> {
-        let (sql, values) = queries::search_audit(search, before, limit);
+        let search = search.clone();
         self.read(move |conn| {
-            let values: Vec<&dyn rusqlite::ToSql> = values
-                .iter()
-                .map(|value| match value {
-                    AuditParam::Int(n) => n as &dyn rusqlite::ToSql,
-                    AuditParam::Text(text) => text as &dyn rusqlite::ToSql,
-                })
-                .collect();
-            query_all(
-                conn,
-                &sql,
-                rusqlite::params_from_iter(values),
-                audit_row_from,
-            )
+            if search.user.is_empty() && search.serial.is_empty() {
+                return audit_rows(conn, &search, before, limit, AuditScope::Rows);
+            }
+            // By subject: the rows `audit_subjects` may not hold yet from
+            // the log itself, then the rest through it. Rows only ever
+            // join it in order, so the two parts meet wherever a catch-up
+            // between them moves `through`.
+            let through: i64 = conn
+                .prepare_cached(SUBJECTS_THROUGH)
+                .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+                .map_err(super::fail)?;
+            let mut rows = audit_rows(conn, &search, before, limit, AuditScope::After(through))?;
+            let left = limit - rows.len() as i64;
+            if left > 0 {
+                rows.extend(audit_rows(
+                    conn,
+                    &search,
+                    before.min(through.saturating_add(1)),
+                    left,
+                    AuditScope::Subjects,
+                )?);
+            }
+            Ok(rows)
         })
         .await
     }

@@ -255,9 +255,41 @@ impl<'c> Batch<'c> {
                 .prepare_cached(BUMP_AUDIT_HOUR.sqlite())?
                 .execute(params![hour, action, outcome, count])?;
         }
+        if let Some(head) = self.head.borrow().as_ref().filter(|head| head.moved) {
+            catch_up_subjects(self.conn, head.last_id)?;
+        }
         Ok(())
     }
 }
+
+/// Audit rows the subject table (`audit_subjects`, migration 0015) may lag
+/// behind the log. A search by user or serial reads at most this many rows
+/// from the log itself; the writer copies them in one sorted insert, which
+/// writes each subject's leaf once rather than once per row.
+pub(super) const SUBJECT_CATCH_UP_ROWS: i64 = 8192;
+
+/// Copies the subjects of the rows after `audit_subjects_done.through` into
+/// `audit_subjects` once there are [`SUBJECT_CATCH_UP_ROWS`] of them,
+/// `last_id` being the newest row in this transaction.
+fn catch_up_subjects(conn: &Connection, last_id: i64) -> rusqlite::Result<()> {
+    let through: i64 = conn
+        .prepare_cached(SUBJECTS_THROUGH)?
+        .query_row([], |row| row.get(0))?;
+    if last_id - through < SUBJECT_CATCH_UP_ROWS {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT INTO audit_subjects (subject, id) \
+         SELECT subject, id FROM audit WHERE id > ?1 AND id <= ?2 ORDER BY subject, id",
+    )?
+    .execute(params![through, last_id])?;
+    conn.prepare_cached("UPDATE audit_subjects_done SET through = ?1 WHERE id = 1")?
+        .execute([last_id])?;
+    Ok(())
+}
+
+/// The newest audit row whose subject `audit_subjects` holds.
+pub(super) const SUBJECTS_THROUGH: &str = "SELECT through FROM audit_subjects_done WHERE id = 1";
 
 /// Whether a failed change failed for the disk's or the file's sake, not
 /// its own: what makes the writer as a whole fail (SECURITY-REVIEW L2).

@@ -1,6 +1,7 @@
 //! The audit chain, and changes that fail alone.
 
 use super::*;
+use latchkey_core::console::ConsoleStore;
 use latchkey_core::{AuditAction, Outcome};
 
 both_backends!(audit_chain_verifies, concurrent_changes_fail_alone,);
