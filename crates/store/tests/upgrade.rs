@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use latchkey_core::audit::verify_chain;
+use latchkey_core::console::{AuditSearch, ConsoleStore};
 use latchkey_core::{
     ApiKeyStore, AuditLog, PortalStore, SecretCipher, TokenKind, TokenState, TokenStore, UserStore,
 };
@@ -100,6 +101,28 @@ async fn assert_fixture_intact(store: &Database) {
         Ok(rows.len() as u64),
         "the chain still verifies"
     );
+    // Each subject's rows are found by the console's filter, as the
+    // upgrade left them (SQLite copies them into audit_subjects, 0015).
+    for subject in rows.iter().map(|row| row.event.subject.clone()) {
+        let expected: Vec<i64> = rows
+            .iter()
+            .rev()
+            .filter(|row| row.event.subject == subject)
+            .map(|row| row.id)
+            .collect();
+        let by_serial = AuditSearch {
+            serial: subject.clone(),
+            ..Default::default()
+        };
+        let found: Vec<i64> = store
+            .search_audit(&by_serial, i64::MAX, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.id)
+            .collect();
+        assert_eq!(found, expected, "{subject:?}'s rows");
+    }
 }
 
 #[tokio::test]
@@ -114,7 +137,11 @@ async fn a_sqlite_database_from_before_versions_upgrades_with_its_data() {
     store.close().await;
 
     let recorded = sqlite_versions(&file);
-    assert_eq!(recorded, newest_versions(), "every migration recorded once");
+    assert_eq!(
+        recorded,
+        newest_versions("sqlite"),
+        "every migration recorded once"
+    );
     // A second start finds nothing to do and changes nothing.
     let store = Database::connect(&url).await.expect("opens again");
     assert_fixture_intact(&store).await;
@@ -169,7 +196,11 @@ async fn a_postgres_database_from_before_versions_upgrades_with_its_data() {
     assert!(flags.iter().all(|(_, kind)| kind == "boolean"), "{flags:?}");
 
     let recorded = postgres_versions(&url).await;
-    assert_eq!(recorded, newest_versions(), "every migration recorded once");
+    assert_eq!(
+        recorded,
+        newest_versions("postgres"),
+        "every migration recorded once"
+    );
     let store = Database::connect(&url).await.expect("opens again");
     assert_fixture_intact(&store).await;
     store.close().await;
@@ -182,7 +213,7 @@ async fn a_database_from_a_newer_build_is_refused_with_the_reason() {
     let file = dir.path().join("latchkey.db");
     let url = format!("sqlite://{}?mode=rwc", file.display());
     Database::connect(&url).await.unwrap().close().await;
-    let newest = *newest_versions().last().unwrap();
+    let newest = *newest_versions("sqlite").last().unwrap();
     rusqlite::Connection::open(&file)
         .unwrap()
         .execute(
@@ -228,10 +259,16 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The versions this build has: 1 to the newest file's number.
-fn newest_versions() -> Vec<i64> {
-    let count = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"))
-        .unwrap()
-        .count() as i64;
+/// Every version of `backend`'s migrations (SQLite has one PostgreSQL does
+/// not need: 0015, its subject table).
+fn newest_versions(backend: &str) -> Vec<i64> {
+    let count = std::fs::read_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend),
+    )
+    .unwrap()
+    .count() as i64;
     (1..=count).collect()
 }
 
