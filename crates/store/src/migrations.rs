@@ -60,7 +60,8 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_initial", 2 "0002_booleans", 3 "0003_answer_failures", 4 "0004_refresh_failures",
     5 "0005_radius", 6 "0006_console_confirmations", 7 "0007_directory", 8 "0008_oidc",
     9 "0009_unlock_generations", 10 "0010_token_stock", 11 "0011_password_source_failures",
-    12 "0012_audit_hourly", 13 "0013_audit_indexes", 14 "0014_oidc_grants_by_user");
+    12 "0012_audit_hourly", 13 "0013_audit_indexes", 14 "0014_oidc_grants_by_user",
+    15 "0015_audit_subjects");
 
 /// The table of applied migrations, created before any is applied. The same
 /// text serves both backends (`BLOB` is PostgreSQL's `bytea` only by name,

@@ -259,8 +259,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The versions this build has: 1 to the newest file's number.
-/// Every version of `backend`'s migrations (SQLite has one PostgreSQL does
-/// not need: 0015, its subject table).
+/// Every version of `backend`'s migrations.
 fn newest_versions(backend: &str) -> Vec<i64> {
     let count = std::fs::read_dir(
         Path::new(env!("CARGO_MANIFEST_DIR"))
